@@ -1,0 +1,55 @@
+/**
+ * Database connections from a URL: `sqlite:<path>`, `sqlite::memory:`, or `postgres://...`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+
+/** The default DATABASE_URL: a SQLite file under ./data. */
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/demo.sqlite3';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+/** Which kind of database a URL names; throws on an unknown scheme. */
+export function databaseKind(url: string): DatabaseKind {
+  if (url.startsWith('sqlite:')) return 'sqlite';
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
+  throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:...")`);
+}
+
+/** knex configuration for a DATABASE_URL. */
+export function knexConfig(url: string): Knex.Config {
+  if (databaseKind(url) === 'postgres') {
+    return { client: 'pg', connection: url, pool: { min: 0, max: 10 } };
+  }
+  const file = url.slice('sqlite:'.length);
+  const memory = file === ':memory:' || file === '';
+  if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  return {
+    client: 'better-sqlite3',
+    connection: { filename: memory ? ':memory:' : file },
+    useNullAsDefault: true,
+    // One connection: SQLite serializes writers anyway, and one connection keeps ":memory:" one database.
+    pool: {
+      min: 1,
+      max: 1,
+      idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
+      afterCreate(connection: any, done: (error: Error | null, connection: unknown) => void) {
+        try {
+          if (!memory) connection.pragma('journal_mode = WAL');
+          connection.pragma('foreign_keys = ON');
+          connection.pragma('busy_timeout = 5000');
+          connection.pragma('synchronous = NORMAL');
+          done(null, connection);
+        } catch (error) {
+          done(error as Error, connection);
+        }
+      },
+    },
+  };
+}
+
+/** Opens a knex instance for a DATABASE_URL. */
+export function openDatabase(url: string): Knex {
+  return knexFactory(knexConfig(url));
+}

@@ -1,0 +1,83 @@
+/**
+ * The `action` decorator: marks a consumer method as a DCRF action. Works as a TC39 method decorator
+ * (`@action()`) and as a plain call for JavaScript (`registerAction(MyConsumer, 'method')`).
+ */
+import type { ActionResult } from './protocol.js';
+
+export interface ActionOptions {
+  /** The wire name; default the method's name. */
+  name?: string;
+  /** Run concurrently with the socket's later frames and reply when done (DCRF `detached=True`). */
+  detached?: boolean;
+  /** The frame keys the action reads, for the playground and `/api/streams`. */
+  args?: string[];
+}
+
+/** What an action receives besides its arguments. */
+export interface ActionContext {
+  /** The wire name of the action being run. */
+  action: string;
+  /** The frame's `request_id`, or null. */
+  requestId: unknown;
+  /** Aborted when the socket closes (and, for detached actions, when they are cancelled). */
+  signal: AbortSignal;
+}
+
+/** The arguments of an action: every top-level key of the frame. */
+export type ActionArgs = Record<string, any>;
+
+export type ActionMethod = (args: ActionArgs, context: ActionContext) => ActionResult | Promise<ActionResult>;
+
+export interface ActionSpec {
+  name: string;
+  method: string;
+  detached: boolean;
+  args: string[];
+}
+
+const ACTION = Symbol.for('dcrf-gateway.action');
+
+type Marked = Function & { [ACTION]?: { name?: string; detached: boolean; args: string[] } };
+
+/** Marks a method as an action. `@action()`, `@action('wire_name')` or `@action({ detached: true })`. */
+export function action(options: ActionOptions | string = {}) {
+  const settings = typeof options === 'string' ? { name: options } : options;
+  return function <T extends Function>(method: T, _context?: ClassMethodDecoratorContext): T {
+    (method as unknown as Marked)[ACTION] = { name: settings.name, detached: settings.detached ?? false, args: settings.args ?? [] };
+    return method;
+  };
+}
+
+/** Marks `Class.prototype[method]` as an action without decorator syntax. */
+export function registerAction(cls: Function, method: string, options: ActionOptions = {}): void {
+  const fn = (cls.prototype as Record<string, unknown>)[method];
+  if (typeof fn !== 'function') throw new Error(`${cls.name} has no method "${method}"`);
+  action(options)(fn as Function);
+  actionTables.delete(cls);
+}
+
+const actionTables = new WeakMap<Function, Map<string, ActionSpec>>();
+
+/** The actions of a consumer class by wire name, from its whole prototype chain (subclasses win). */
+export function actionsOf(cls: Function): Map<string, ActionSpec> {
+  let table = actionTables.get(cls);
+  if (table) return table;
+  table = new Map();
+  const chain: object[] = [];
+  for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) chain.push(proto);
+  for (const proto of chain.reverse()) {
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      if (key === 'constructor') continue;
+      const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+      const fn = descriptor?.value as Marked | undefined;
+      if (typeof fn !== 'function') continue;
+      // An override without the decorator keeps the action its parent declared under that method.
+      for (const [name, spec] of table) if (spec.method === key && !fn[ACTION]) table.set(name, { ...spec });
+      const mark = fn[ACTION];
+      if (!mark) continue;
+      table.set(mark.name ?? key, { name: mark.name ?? key, method: key, detached: mark.detached, args: mark.args });
+    }
+  }
+  actionTables.set(cls, table);
+  return table;
+}

@@ -1,0 +1,116 @@
+/**
+ * GenericAsyncAPIConsumer: DRF's generic view hooks (`queryset`, `serializerClass`, `lookupField`,
+ * `getQueryset`, `filterQueryset`, `getObject`, `getSerializer`) over the shared resource layer.
+ */
+import type { Model, ModelClass } from 'objection';
+import { requiredKey } from '../errors.js';
+import { Resource, type AnyQuery, type OperationHooks } from '../resources/resource.js';
+import type { PaginationSettings } from '../resources/pagination.js';
+import { serializerInstance, type Row, type Serializer, type SerializerClass } from '../serializers/serializer.js';
+import { AsyncAPIConsumer } from './consumer.js';
+import type { ActionArgs } from './actions.js';
+
+const resources = new WeakMap<Function, Resource>();
+const customQuerysets = new WeakMap<Function, boolean>();
+
+export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements OperationHooks {
+  /** The model, or a function returning the base query (which marks the queryset as narrowed). */
+  static queryset: ModelClass<Model> | (() => AnyQuery) | undefined;
+  /** The serializer for output and input. */
+  static serializerClass: SerializerClass | undefined;
+  /** The column a `pk` lookup matches; default the model's id column. */
+  static lookupField: string | undefined;
+  /** Page sizes for the paginated list mixins. */
+  static pagination: PaginationSettings = { defaultLimit: 100, maxLimit: 1000 };
+  /** A shared resource to serve instead of building one from the settings above. */
+  static resource: Resource | undefined;
+
+  readonly permissionChecked = true;
+
+  /** The model behind this consumer. */
+  static modelClass(): ModelClass<Model> {
+    const queryset = this.queryset;
+    if (this.resource) return this.resource.model;
+    if (!queryset) throw new Error(`${this.name} sets neither queryset nor resource`);
+    if ('tableName' in queryset && 'query' in queryset) return queryset as ModelClass<Model>;
+    return (queryset as () => AnyQuery)().modelClass() as ModelClass<Model>;
+  }
+
+  /** The resource this consumer's actions run on (built once per class). */
+  static getResource(): Resource {
+    let resource = resources.get(this);
+    if (!resource) {
+      resource =
+        this.resource ??
+        new Resource({
+          model: this.modelClass(),
+          serializer: this.serializerClass ?? missingSerializer(this.name),
+          permissions: this.permission(),
+          lookupField: this.lookupField,
+          pagination: this.pagination,
+          name: this.name,
+        });
+      resources.set(this, resource);
+    }
+    return resource;
+  }
+
+  get resource(): Resource {
+    return (this.constructor as typeof GenericAsyncAPIConsumer).getResource();
+  }
+
+  /** True when this class narrows the model's rows, so events are re-read through the queryset. */
+  get customQueryset(): boolean {
+    const ctor = this.constructor as typeof GenericAsyncAPIConsumer;
+    let custom = customQuerysets.get(ctor);
+    if (custom === undefined) {
+      const proto = GenericAsyncAPIConsumer.prototype;
+      custom =
+        (typeof ctor.queryset === 'function' && !('tableName' in ctor.queryset)) ||
+        ctor.prototype.getQueryset !== proto.getQueryset ||
+        ctor.prototype.filterQueryset !== proto.filterQueryset;
+      customQuerysets.set(ctor, custom);
+    }
+    return custom;
+  }
+
+  /** DRF `get_queryset`: the base query. */
+  getQueryset(_args: ActionArgs = {}): AnyQuery {
+    const ctor = this.constructor as typeof GenericAsyncAPIConsumer;
+    const queryset = ctor.queryset;
+    if (typeof queryset === 'function' && !('tableName' in queryset)) return (queryset as () => AnyQuery)();
+    return ctor.modelClass().query() as AnyQuery;
+  }
+
+  /** DRF `filter_queryset`: narrow the query for this request. */
+  filterQueryset(query: AnyQuery, _args: ActionArgs = {}): AnyQuery {
+    return query;
+  }
+
+  /** DRF `get_serializer`. */
+  getSerializer(_args: ActionArgs = {}): Serializer {
+    const ctor = this.constructor as typeof GenericAsyncAPIConsumer;
+    return ctor.serializerClass ? serializerInstance(ctor.serializerClass) : this.resource.serializer;
+  }
+
+  /** DRF `get_object`: the row for `args.pk` through the queryset; 400 without `pk`, 404 when missing. */
+  async getObject(args: ActionArgs): Promise<Row> {
+    return this.resource.getObject(this.scope, requirePk(args), this, args);
+  }
+}
+
+/** `args.pk`, or the protocol's 400 for a missing required key. */
+export function requirePk(args: ActionArgs): unknown {
+  if (!('pk' in args)) throw requiredKey('pk');
+  return args.pk;
+}
+
+/** `args[key]`, or the protocol's 400 for a missing required key. */
+export function requireArg(args: ActionArgs, key: string): unknown {
+  if (!(key in args) || args[key] === undefined) throw requiredKey(key);
+  return args[key];
+}
+
+function missingSerializer(name: string): never {
+  throw new Error(`${name} has no serializerClass`);
+}

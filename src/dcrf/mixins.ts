@@ -1,0 +1,121 @@
+/**
+ * The CRUD mixins: each one action of a few lines over the generic consumer's hooks, as DRF's are.
+ * Compose them as functions: `class C extends ListModelMixin(RetrieveModelMixin(GenericAsyncAPIConsumer)) {}`.
+ */
+import { action, type ActionArgs, type ActionContext } from './actions.js';
+import { GenericAsyncAPIConsumer, requirePk } from './generic.js';
+import { STATUS, type ActionResult } from './protocol.js';
+import { resolveLimit, resolveOffset } from '../resources/pagination.js';
+
+type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
+
+/** `list`: every row of the queryset, 200. */
+export function ListModelMixin<T extends GenericClass>(Base: T) {
+  abstract class ListModel extends Base {
+    @action()
+    async list(args: ActionArgs): Promise<ActionResult> {
+      return [await this.resource.list(this.scope, this, args), STATUS.ok];
+    }
+  }
+  return ListModel;
+}
+
+/** `list` with `limit`/`offset`: `{count, results, limit, offset}`, 200. */
+export function PaginatedModelListMixin<T extends GenericClass>(Base: T) {
+  abstract class PaginatedModelList extends Base {
+    @action()
+    async list(args: ActionArgs): Promise<ActionResult> {
+      const settings = (this.constructor as typeof GenericAsyncAPIConsumer).pagination;
+      return [await this.resource.page(this.scope, args.limit, args.offset, this, args, settings), STATUS.ok];
+    }
+  }
+  return PaginatedModelList;
+}
+
+/**
+ * `list` as a stream of pages (one 200 reply per page, same request_id) from `offset` to the end,
+ * running detached; `list_cancel` stops every page still to come.
+ */
+export function StreamedPaginatedListMixin<T extends GenericClass>(Base: T) {
+  abstract class StreamedPaginatedList extends Base {
+    @action({ detached: true })
+    async list(args: ActionArgs, context: ActionContext): Promise<ActionResult> {
+      const settings = (this.constructor as typeof GenericAsyncAPIConsumer).pagination;
+      const limit = resolveLimit(args.limit, settings);
+      let offset = resolveOffset(args.offset);
+      for (;;) {
+        const page = await this.resource.page(this.scope, limit, offset, this, args, settings);
+        if (context.signal.aborted) return undefined;
+        this.reply({ action: context.action, data: page, status: STATUS.ok, requestId: context.requestId });
+        offset += limit;
+        if (offset >= page.count) return undefined;
+        // Yield to the socket's other frames (a list_cancel) between pages.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (context.signal.aborted) return undefined;
+      }
+    }
+
+    @action()
+    async list_cancel(): Promise<ActionResult> {
+      this.cancelDetached('list');
+      return [null, STATUS.ok];
+    }
+  }
+  return StreamedPaginatedList;
+}
+
+/** `retrieve {pk}`: the object, 200. */
+export function RetrieveModelMixin<T extends GenericClass>(Base: T) {
+  abstract class RetrieveModel extends Base {
+    @action()
+    async retrieve(args: ActionArgs): Promise<ActionResult> {
+      return [await this.resource.retrieve(this.scope, requirePk(args), this, args), STATUS.ok];
+    }
+  }
+  return RetrieveModel;
+}
+
+/** `create {data}`: the new object, 201. Override `performCreate(values, trx)` to change how it is saved. */
+export function CreateModelMixin<T extends GenericClass>(Base: T) {
+  abstract class CreateModel extends Base {
+    @action()
+    async create(args: ActionArgs): Promise<ActionResult> {
+      return [await this.resource.create(this.scope, args.data, this, args), STATUS.created];
+    }
+  }
+  return CreateModel;
+}
+
+/** `update {pk, data}`: a full update (required fields must be present), 200. */
+export function UpdateModelMixin<T extends GenericClass>(Base: T) {
+  abstract class UpdateModel extends Base {
+    @action()
+    async update(args: ActionArgs): Promise<ActionResult> {
+      return [await this.resource.update(this.scope, requirePk(args), args.data, false, this, args), STATUS.ok];
+    }
+  }
+  return UpdateModel;
+}
+
+/** `patch {pk, data}`: a partial update, 200. */
+export function PatchModelMixin<T extends GenericClass>(Base: T) {
+  abstract class PatchModel extends Base {
+    @action()
+    async patch(args: ActionArgs): Promise<ActionResult> {
+      return [await this.resource.update(this.scope, requirePk(args), args.data, true, this, args), STATUS.ok];
+    }
+  }
+  return PatchModel;
+}
+
+/** `delete {pk}`: 204 with `data: null`. */
+export function DeleteModelMixin<T extends GenericClass>(Base: T) {
+  abstract class DeleteModel extends Base {
+    @action()
+    async delete(args: ActionArgs): Promise<ActionResult> {
+      await this.resource.destroy(this.scope, requirePk(args), this, args);
+      return [null, STATUS.noContent];
+    }
+  }
+  return DeleteModel;
+}

@@ -1,0 +1,317 @@
+/**
+ * Observers (dcrf-protocol.md section 7): instance subscriptions, model observers with groups, and
+ * custom-signal observers. Every event is serialized once per message in this process, then each
+ * subscribing request id only appends itself to the shared frame text.
+ */
+import type { Model, ModelClass } from 'objection';
+import { getChangeHub } from '../events/current.js';
+import { registerGroups, type ChangeMessage } from '../events/hub.js';
+import type { ChangeAction, Row } from '../events/records.js';
+import { logger } from '../logger.js';
+import { AllowAny } from '../permissions.js';
+import type { ResourceEvent } from '../resources/resource.js';
+import { serializerInstance, type SerializerClass } from '../serializers/serializer.js';
+import { action, type ActionArgs } from './actions.js';
+import type { AsyncAPIConsumer } from './consumer.js';
+import { GenericAsyncAPIConsumer, requireArg, requirePk } from './generic.js';
+import { encodeValue, eventPrefix, STATUS, withRequestId, type ActionResult } from './protocol.js';
+
+type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
+
+const NOT_FOUND_ERRORS = ['Not found'];
+
+/** The frame text of a subscribe_instance event, without the request id. */
+function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceEvent): string {
+  if (event.action === 'delete') {
+    return getChangeHub().memo(event.message, 'instance-delete', () =>
+      eventPrefix('delete', '{"pk":' + encodeValue(event.pk) + '}', STATUS.noContent),
+    );
+  }
+  if (event.row === null) return eventPrefix('update', 'null', STATUS.notFound, NOT_FOUND_ERRORS);
+  const serializer = consumer.getSerializer();
+  if (event.row !== event.message.data) {
+    return eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row)), STATUS.ok);
+  }
+  return getChangeHub().memo(event.message, serializer, () =>
+    eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row as Row)), STATUS.ok),
+  );
+}
+
+/**
+ * `subscribe_instance {pk, request_id}` → 201 and `unsubscribe_instance {pk, request_id?}` → 204.
+ * Events carry the subscribe request's id; updates are re-read through the queryset (404 event if
+ * the row left it), deletes are exactly `{"pk": pk}`; nothing is sent when the permission refuses.
+ */
+export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
+  abstract class ObserverModelInstance extends Base {
+    #instanceSubscriptions = new Map<string, () => void>();
+
+    @action()
+    async subscribe_instance(args: ActionArgs): Promise<ActionResult> {
+      const pk = requirePk(args);
+      const requestId = requireArg(args, 'request_id');
+      const key = JSON.stringify([pk, requestId]);
+      if (!this.#instanceSubscriptions.has(key)) {
+        const close = await this.track(() =>
+          this.resource.subscribeInstance(this.scope, pk, (event) => this.sendText(withRequestId(instanceEventPrefix(this, event), requestId)), this, args),
+        );
+        if (this.#instanceSubscriptions.has(key)) close();
+        else this.#instanceSubscriptions.set(key, close);
+      }
+      return [null, STATUS.created];
+    }
+
+    @action()
+    async unsubscribe_instance(args: ActionArgs): Promise<ActionResult> {
+      const pk = requirePk(args);
+      await this.getObject(args);
+      const wanted = 'request_id' in args ? JSON.stringify([pk, args.request_id]) : undefined;
+      for (const [key, close] of this.#instanceSubscriptions) {
+        if (wanted !== undefined ? key === wanted : JSON.stringify(JSON.parse(key)[0]) === JSON.stringify(pk)) {
+          close();
+          this.#instanceSubscriptions.delete(key);
+        }
+      }
+      return [null, STATUS.noContent];
+    }
+  }
+  return ObserverModelInstance;
+}
+
+/** What a model or signal observer's handler receives. */
+export interface ObservedEvent<Body = unknown> {
+  /** The serialized body (serialized once per message for every consumer in this process). */
+  body: Body;
+  /** The action relative to the group (model observers) or the observer's name (signals). */
+  action: string;
+  /** The request ids of this consumer's subscriptions the event matched. */
+  subscribingRequestIds: unknown[];
+  /** The group the event came through. */
+  group: string;
+}
+
+export interface ObserverOptions<C extends AsyncAPIConsumer, Source> {
+  /** Names the observer's topics: unique per model (or signal), the same in every process. */
+  name: string;
+  /** The groups an event belongs to. Default: one group for all. */
+  groupsForSignal?: (source: Source) => Iterable<string | number>;
+  /** The groups a subscription with these arguments joins. Default: the one group for all. */
+  groupsForConsumer?: (args: ActionArgs, consumer: C) => Iterable<string | number>;
+  /**
+   * Decides what to send. Default: one frame per subscribing request id,
+   * `{"errors": [], "data": body, "action": action, "response_status": 200, "request_id": id}`.
+   */
+  handler?: (consumer: C, event: ObservedEvent) => void | Promise<void>;
+}
+
+export interface ModelObserverOptions<C extends AsyncAPIConsumer> extends ObserverOptions<C, Row> {
+  /** Turns the row into the body; a serializer class or a function. Default: `{pk}`. */
+  serializer?: SerializerClass | ((row: Row, action: ChangeAction) => unknown);
+}
+
+const ALL = '__all__';
+
+/** How an observer reads a topic message: the body (computed lazily, memoized under bodyKey), the action, the row. */
+interface ObserverEvent {
+  body: () => unknown;
+  action: string;
+  bodyKey: unknown;
+  row?: Row;
+}
+
+interface GroupSubscription {
+  requestIds: Set<string>;
+  close: () => void;
+}
+
+/** What model and signal observers share: per-consumer group subscriptions and the default handler. */
+abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
+  readonly #subscriptions = new WeakMap<C, Map<string, GroupSubscription>>();
+
+  constructor(protected readonly options: ObserverOptions<C, Source>) {}
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  protected groupsOf(source: Source): string[] {
+    return this.options.groupsForSignal ? [...this.options.groupsForSignal(source)].map(String) : [ALL];
+  }
+
+  protected abstract topic(group: string): string;
+  protected abstract openTopic(consumer: C, topic: string, onMessage: (message: any) => void): Promise<() => void>;
+  protected abstract eventOf(message: any, group: string): ObserverEvent;
+
+  /** Joins the groups `groupsForConsumer(args)` names, for `requestId`. Resolves once live. */
+  async subscribe(consumer: C, args: ActionArgs = {}, requestId: unknown = null): Promise<string[]> {
+    const groups = this.options.groupsForConsumer ? [...this.options.groupsForConsumer(args, consumer)].map(String) : [ALL];
+    let byGroup = this.#subscriptions.get(consumer);
+    if (!byGroup) this.#subscriptions.set(consumer, (byGroup = new Map()));
+    const id = JSON.stringify(requestId ?? null);
+    for (const group of groups) {
+      const existing = byGroup.get(group);
+      if (existing) {
+        existing.requestIds.add(id);
+        continue;
+      }
+      const entry: GroupSubscription = { requestIds: new Set([id]), close: () => undefined };
+      byGroup.set(group, entry);
+      try {
+        entry.close = await consumer.track(() => this.openTopic(consumer, this.topic(group), (message) => this.#deliver(consumer, message, group, entry)));
+      } catch (error) {
+        byGroup.delete(group);
+        throw error;
+      }
+    }
+    return groups;
+  }
+
+  /** Leaves the groups `groupsForConsumer(args)` names for `requestId` (every request id when undefined). */
+  async unsubscribe(consumer: C, args: ActionArgs = {}, requestId?: unknown): Promise<string[]> {
+    const groups = this.options.groupsForConsumer ? [...this.options.groupsForConsumer(args, consumer)].map(String) : [ALL];
+    const byGroup = this.#subscriptions.get(consumer);
+    if (!byGroup) return groups;
+    for (const group of groups) {
+      const entry = byGroup.get(group);
+      if (!entry) continue;
+      if (requestId === undefined) entry.requestIds.clear();
+      else entry.requestIds.delete(JSON.stringify(requestId));
+      if (entry.requestIds.size === 0) {
+        byGroup.delete(group);
+        entry.close();
+      }
+    }
+    return groups;
+  }
+
+  #deliver(consumer: C, message: any, group: string, entry: GroupSubscription): void {
+    if (entry.requestIds.size === 0) return;
+    const event = this.eventOf(message, group);
+    const send = () => {
+      const requestIds = [...entry.requestIds].map((id) => JSON.parse(id) as unknown);
+      if (this.options.handler) {
+        const observed: ObservedEvent = { body: getChangeHub().memo(message, event.bodyKey, event.body), action: event.action, subscribingRequestIds: requestIds, group };
+        Promise.resolve(this.options.handler(consumer, observed)).catch((error: unknown) =>
+          logger.error('observer handler failed', { observer: this.name, error: String((error as Error)?.stack ?? error) }),
+        );
+        return;
+      }
+      const prefix = getChangeHub().memo(message, this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
+      for (const id of requestIds) consumer.sendText(withRequestId(prefix, id));
+    };
+    const permission = (consumer.constructor as typeof AsyncAPIConsumer).permission();
+    if (permission instanceof AllowAny || !event.row) {
+      send();
+      return;
+    }
+    Promise.resolve(permission.hasPermission(consumer.scope, { action: event.action, args: {}, consumer, object: event.row })).then(
+      (allowed) => allowed && send(),
+      () => undefined,
+    );
+  }
+}
+
+/** Observes a model's committed changes, sorted into groups (DCRF `model_observer`). */
+export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extends BaseObserver<C, Row> {
+  readonly #modelName: string;
+  readonly #serialize: (row: Row, action: ChangeAction) => unknown;
+
+  constructor(
+    readonly model: ModelClass<Model>,
+    options: ModelObserverOptions<C>,
+  ) {
+    super(options);
+    this.#modelName = (model as unknown as { changeName?: string }).changeName ?? model.name;
+    const serializer = options.serializer;
+    const idColumn = model.idColumn as string;
+    if (!serializer) this.#serialize = (row) => ({ pk: row[idColumn] });
+    else if ('prototype' in serializer && typeof (serializer.prototype as { toRepresentation?: unknown }).toRepresentation === 'function') {
+      const instance = serializerInstance(serializer as SerializerClass);
+      this.#serialize = (row) => instance.toRepresentation(row);
+    } else this.#serialize = serializer as (row: Row, action: ChangeAction) => unknown;
+    registerGroups(this.#modelName, options.name, (row) => this.groupsOf(row));
+  }
+
+  protected topic(group: string): string {
+    return getChangeHub().groupTopic(this.#modelName, this.name, group);
+  }
+
+  protected openTopic(_consumer: C, topic: string, onMessage: (message: ChangeMessage) => void): Promise<() => void> {
+    return getChangeHub().subscribe(topic, onMessage, this.#modelName);
+  }
+
+  protected eventOf(message: ChangeMessage): ObserverEvent {
+    return { body: () => this.#serialize(message.data, message.action), action: message.action, bodyKey: this, row: message.data };
+  }
+}
+
+/** `modelObserver(Model, options)`: DCRF's `@model_observer(Model)` with its groups API. */
+export function modelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer>(model: ModelClass<Model>, options: ModelObserverOptions<C>): ModelObserver<C> {
+  return new ModelObserver<C>(model, options);
+}
+
+/** A custom signal: `send(payload)` reaches its observers' subscribers at once (not on commit). */
+export class Signal<Payload = Record<string, unknown>> {
+  readonly #observers = new Set<SignalObserver<any, Payload>>();
+
+  constructor(readonly name: string) {}
+
+  /** @internal */
+  attach(observer: SignalObserver<any, Payload>): void {
+    this.#observers.add(observer);
+  }
+
+  /** Sends the payload to every group its observers sort it into. */
+  send(payload: Payload): void {
+    const hub = getChangeHub();
+    for (const observer of this.#observers) {
+      for (const group of observer.groupsFor(payload)) hub.publish(observer.topicFor(group), { payload });
+    }
+  }
+}
+
+export interface SignalObserverOptions<C extends AsyncAPIConsumer, Payload> extends ObserverOptions<C, Payload> {
+  /** Turns the payload into the body. Default: the payload itself. */
+  serializer?: (payload: Payload) => unknown;
+}
+
+/** Observes a custom signal (DCRF `@observer(signal)`). */
+export class SignalObserver<C extends AsyncAPIConsumer, Payload> extends BaseObserver<C, Payload> {
+  readonly #serialize: (payload: Payload) => unknown;
+
+  constructor(
+    readonly signal: Signal<Payload>,
+    options: SignalObserverOptions<C, Payload>,
+  ) {
+    super(options);
+    this.#serialize = options.serializer ?? ((payload) => payload);
+    signal.attach(this);
+  }
+
+  /** @internal */
+  groupsFor(payload: Payload): string[] {
+    return this.groupsOf(payload);
+  }
+
+  /** @internal */
+  topicFor(group: string): string {
+    return this.topic(group);
+  }
+
+  protected topic(group: string): string {
+    return getChangeHub().signalTopic(`${this.signal.name}/${this.name}`, group);
+  }
+
+  protected openTopic(_consumer: C, topic: string, onMessage: (message: { payload: Payload }) => void): Promise<() => void> {
+    return getChangeHub().subscribe(topic, onMessage);
+  }
+
+  protected eventOf(message: { payload: Payload }): ObserverEvent {
+    return { body: () => this.#serialize(message.payload), action: this.name, bodyKey: this };
+  }
+}
+
+/** `observer(signal, options)`: DCRF's `@observer(signal)` with its groups API. */
+export function observer<C extends AsyncAPIConsumer, Payload>(signal: Signal<Payload>, options: SignalObserverOptions<C, Payload>): SignalObserver<C, Payload> {
+  return new SignalObserver<C, Payload>(signal, options);
+}

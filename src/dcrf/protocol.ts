@@ -1,0 +1,114 @@
+/**
+ * The DCRF wire protocol's constants and encoders, named once (dcrf-protocol.md).
+ */
+import { APIError, BadRequest } from '../errors.js';
+
+export const MESSAGES = {
+  missingAction: 'Unable to find action in message body.',
+  internal: 'Internal server error',
+  notObject: 'Invalid message: expected a JSON object',
+  nestedTooDeeply: 'Invalid message: nested too deeply',
+  binaryFrame: 'Invalid message: binary frames are not accepted',
+  emptyFrame: 'Invalid message: empty frame',
+  multiplexShape: 'Invalid message: expected {"stream", "payload"}',
+  tooManySubscriptions: 'Too many subscriptions.',
+  unknownStream: (stream: string) => `Unknown stream "${stream}".`,
+} as const;
+
+export const STATUS = {
+  ok: 200,
+  created: 201,
+  noContent: 204,
+  badRequest: 400,
+  forbidden: 403,
+  notFound: 404,
+  methodNotAllowed: 405,
+  throttled: 429,
+  internal: 500,
+} as const;
+
+/** Close codes this gateway uses on DCRF sockets. */
+export const CLOSE = {
+  goingAway: 1001,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  tryAgainLater: 1013,
+} as const;
+
+/** The subprotocol a DCRF client may name explicitly. */
+export const DCRF_SUBPROTOCOL = 'dcrf';
+
+/** An action's result: `[data, status]`, as DCRF actions return `(data, status)`. */
+export type ActionResult = [data: unknown, status: number] | undefined | void;
+
+/** Encodes a reply with the five keys in DCRF's order. */
+export function encodeReply(action: unknown, data: unknown, status: number, requestId: unknown, errors: unknown[] = []): string {
+  return (
+    '{"errors":' + JSON.stringify(errors) +
+    ',"data":' + encodeValue(data) +
+    ',"action":' + encodeValue(action) +
+    ',"response_status":' + status +
+    ',"request_id":' + encodeValue(requestId) + '}'
+  );
+}
+
+/** An already-encoded data value followed by the rest of an event reply; `request_id` is appended per subscriber. */
+export function eventPrefix(action: string, dataJson: string, status: number, errors: unknown[] = []): string {
+  return '{"errors":' + JSON.stringify(errors) + ',"data":' + dataJson + ',"action":' + JSON.stringify(action) + ',"response_status":' + status + ',"request_id":';
+}
+
+/** Completes an event prefix with a subscriber's request id. */
+export function withRequestId(prefix: string, requestId: unknown): string {
+  return prefix + encodeValue(requestId) + '}';
+}
+
+/** JSON for any value, with undefined (and anything JSON cannot hold) as null. */
+export function encodeValue(value: unknown): string {
+  if (value === undefined) return 'null';
+  const text = JSON.stringify(value);
+  return text === undefined ? 'null' : text;
+}
+
+/** The reply for an error raised while handling `action`. */
+export function encodeError(action: unknown, requestId: unknown, error: APIError): string {
+  return encodeReply(action, null, error.status, requestId, error.detail);
+}
+
+/** Finds the nesting depth of a JSON text without parsing it, stopping once it passes `limit`. */
+export function exceedsDepth(text: string, limit: number): boolean {
+  if (text.length < limit * 2) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+/** Parses a text frame into a JSON object, or throws BadRequest with the protocol's reason. */
+export function parseObject(text: string, maxDepth: number): Record<string, unknown> {
+  if (text.length === 0) throw new BadRequest(MESSAGES.emptyFrame);
+  if (exceedsDepth(text, maxDepth)) throw new BadRequest(MESSAGES.nestedTooDeeply);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new BadRequest(`Invalid message: ${shortReason(error)}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BadRequest(MESSAGES.notObject);
+  return value as Record<string, unknown>;
+}
+
+function shortReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // V8 quotes a slice of the input; keep the reason short and free of the client's text.
+  const cut = message.replace(/,? ?"[^]*$/, '').replace(/\s+in JSON at position.*$/, '');
+  return (cut || 'not valid JSON').slice(0, 80);
+}

@@ -1,0 +1,272 @@
+/**
+ * One DCRF socket: reads frames in order, routes them to the stream's consumer (bare frames on
+ * /ws/<stream>, `{stream, payload}` on the multiplexer), applies the per-socket limits, and holds
+ * events while an action runs so its reply goes out first.
+ */
+import type { WebSocket, RawData } from 'ws';
+import { APIError, BadRequest, PermissionDenied } from '../errors.js';
+import type { ConnectionScope } from '../scope.js';
+import type { AsyncAPIConsumer, ConsumerClass, ConsumerTransport } from './consumer.js';
+import { CLOSE, encodeError, encodeReply, encodeValue, MESSAGES, parseObject, STATUS } from './protocol.js';
+import { logger } from '../logger.js';
+
+/** Per-socket limits (dcrf-protocol.md section 5). */
+export interface DcrfLimits {
+  /** JSON nesting depth past which a frame is refused with 400. */
+  maxDepth: number;
+  /** Subscriptions one socket may hold. */
+  maxSubscriptions: number;
+  /** Sustained frames per second. */
+  ratePerSecond: number;
+  /** Frames allowed in a burst above the sustained rate. */
+  rateBurst: number;
+  /** After this long of continued excess the socket is closed 1008. */
+  throttleCloseMs: number;
+  /** A socket whose unsent output passes this many bytes is closed 1013. */
+  maxBufferedBytes: number;
+}
+
+export const DEFAULT_DCRF_LIMITS: DcrfLimits = {
+  maxDepth: 64,
+  maxSubscriptions: 1000,
+  ratePerSecond: 1000,
+  rateBurst: 2000,
+  throttleCloseMs: 10_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+};
+
+/** Counters the session reports to (the gateway's metrics). */
+export interface SessionObserver {
+  frameIn?(): void;
+  frameOut?(): void;
+  throttled?(): void;
+  slowConsumerClosed?(): void;
+}
+
+export type DcrfRoute =
+  | { kind: 'single'; stream: string; consumer: ConsumerClass }
+  | { kind: 'multiplex'; streams: ReadonlyMap<string, ConsumerClass>; refused: ReadonlySet<string> };
+
+interface Frame {
+  text: string | null;
+  binary: boolean;
+}
+
+export class DcrfSession {
+  private readonly consumers = new Map<string, AsyncAPIConsumer>();
+  private readonly controller = new AbortController();
+  private readonly queue: Frame[] = [];
+  private busy = false;
+  private held: string[] = [];
+  private subscriptions = 0;
+  private tokens: number;
+  private lastRefill = Date.now();
+  private excessSince = 0;
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly scope: ConnectionScope,
+    private readonly route: DcrfRoute,
+    private readonly limits: DcrfLimits = DEFAULT_DCRF_LIMITS,
+    private readonly observer: SessionObserver = {},
+  ) {
+    this.tokens = limits.rateBurst;
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('close', () => void this.onClose());
+    ws.on('error', () => undefined);
+  }
+
+  /** Opens the consumer of a single-stream socket right away (multiplexed ones open on first use). */
+  async start(): Promise<void> {
+    if (this.route.kind === 'single') {
+      const consumer = this.consumerFor(this.route.stream, this.route.consumer);
+      await consumer.onConnect();
+    }
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    this.observer.frameIn?.();
+    const frame: Frame = isBinary ? { text: null, binary: true } : { text: data.toString(), binary: false };
+    if (!this.busy) void this.process(frame);
+    else this.queue.push(frame);
+  }
+
+  private async process(frame: Frame): Promise<void> {
+    this.busy = true;
+    let next: Frame | undefined = frame;
+    while (next && !this.closed) {
+      try {
+        await this.handle(next);
+      } catch (error) {
+        logger.error('frame handling failed', { error: String((error as Error)?.stack ?? error) });
+      }
+      this.flushHeld();
+      next = this.queue.shift();
+    }
+    this.busy = false;
+    this.flushHeld();
+  }
+
+  private flushHeld(): void {
+    if (this.held.length === 0) return;
+    const held = this.held;
+    this.held = [];
+    for (const text of held) this.write(text);
+  }
+
+  private async handle(frame: Frame): Promise<void> {
+    const multiplexed = this.route.kind === 'multiplex';
+    if (!this.takeToken()) {
+      this.replyThrottled(frame, multiplexed);
+      return;
+    }
+    let content: Record<string, unknown>;
+    try {
+      if (frame.binary) throw new BadRequest(MESSAGES.binaryFrame);
+      content = parseObject(frame.text as string, this.limits.maxDepth);
+    } catch (error) {
+      const reply = encodeError(null, null, error as APIError);
+      this.write(multiplexed ? wrap(null, reply) : reply);
+      return;
+    }
+    if (this.route.kind === 'single') {
+      await this.consumerFor(this.route.stream, this.route.consumer).receiveJson(content);
+      return;
+    }
+    const { stream, payload } = content;
+    if (typeof stream !== 'string' || payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+      const request = payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
+      const reply = encodeReply(request.action ?? null, null, STATUS.badRequest, request.request_id ?? null, [MESSAGES.multiplexShape]);
+      this.write(wrap(stream ?? null, reply));
+      return;
+    }
+    const body = payload as Record<string, unknown>;
+    const consumerClass = this.route.streams.get(stream);
+    if (!consumerClass) {
+      this.write(wrap(stream, encodeReply(body.action ?? null, null, STATUS.badRequest, body.request_id ?? null, [MESSAGES.unknownStream(stream)])));
+      return;
+    }
+    if (this.route.refused.has(stream)) {
+      this.write(wrap(stream, encodeError(body.action ?? null, body.request_id ?? null, new PermissionDenied())));
+      return;
+    }
+    let consumer = this.consumers.get(stream);
+    if (!consumer) {
+      consumer = this.consumerFor(stream, consumerClass);
+      await consumer.onConnect();
+    }
+    await consumer.receiveJson(body);
+  }
+
+  private replyThrottled(frame: Frame, multiplexed: boolean): void {
+    this.observer.throttled?.();
+    const now = Date.now();
+    if (!this.excessSince) this.excessSince = now;
+    else if (now - this.excessSince > this.limits.throttleCloseMs) {
+      this.close(CLOSE.policyViolation, 'Rate limit exceeded');
+      return;
+    }
+    let stream: unknown = null;
+    let request: Record<string, unknown> = {};
+    try {
+      const content = frame.text ? parseObject(frame.text, this.limits.maxDepth) : {};
+      if (multiplexed) {
+        stream = content.stream ?? null;
+        if (content.payload && typeof content.payload === 'object') request = content.payload as Record<string, unknown>;
+      } else request = content;
+    } catch {
+      // Unreadable and over the rate: the throttle reply still says why.
+    }
+    const reply = encodeReply(request.action ?? null, null, STATUS.throttled, request.request_id ?? null, ['Request was throttled.']);
+    this.write(multiplexed ? wrap(stream, reply) : reply);
+  }
+
+  private takeToken(): boolean {
+    const now = Date.now();
+    const elapsed = now - this.lastRefill;
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.limits.rateBurst, this.tokens + (elapsed * this.limits.ratePerSecond) / 1000);
+      this.lastRefill = now;
+    }
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      this.excessSince = 0;
+      return true;
+    }
+    return false;
+  }
+
+  private consumerFor(stream: string, consumerClass: ConsumerClass): AsyncAPIConsumer {
+    let consumer = this.consumers.get(stream);
+    if (consumer) return consumer;
+    const multiplexed = this.route.kind === 'multiplex';
+    const prefix = multiplexed ? '{"stream":' + JSON.stringify(stream) + ',"payload":' : '';
+    const transport: ConsumerTransport = {
+      scope: { ...this.scope, stream },
+      sendReply: multiplexed ? (text) => this.write(prefix + text + '}') : (text) => this.write(text),
+      sendEvent: multiplexed ? (text) => this.sendEvent(prefix + text + '}') : (text) => this.sendEvent(text),
+      close: (code, reason) => this.close(code, reason),
+      signal: this.controller.signal,
+      reserveSubscription: () => {
+        if (this.subscriptions >= this.limits.maxSubscriptions) return false;
+        this.subscriptions++;
+        return true;
+      },
+      releaseSubscription: () => {
+        this.subscriptions = Math.max(0, this.subscriptions - 1);
+      },
+    };
+    consumer = new consumerClass(transport);
+    this.consumers.set(stream, consumer);
+    return consumer;
+  }
+
+  private sendEvent(text: string): void {
+    if (this.busy) this.held.push(text);
+    else this.write(text);
+  }
+
+  private write(text: string): void {
+    if (this.closed) return;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.observer.slowConsumerClosed?.();
+      this.close(CLOSE.tryAgainLater, 'Slow consumer');
+      return;
+    }
+    this.observer.frameOut?.();
+    this.ws.send(text);
+  }
+
+  /** Closes the socket; a peer that does not answer the close is cut off after a second. */
+  close(code?: number, reason?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), 1000).unref();
+    void this.onClose();
+  }
+
+  private disconnected = false;
+
+  private async onClose(): Promise<void> {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    this.closed = true;
+    this.controller.abort();
+    this.queue.length = 0;
+    this.held = [];
+    for (const consumer of this.consumers.values()) {
+      try {
+        await consumer.disconnect();
+      } catch (error) {
+        logger.error('disconnect failed', { error: String(error) });
+      }
+    }
+    this.consumers.clear();
+  }
+}
+
+function wrap(stream: unknown, payloadText: string): string {
+  return '{"stream":' + encodeValue(stream) + ',"payload":' + payloadText + '}';
+}

@@ -1,0 +1,23 @@
+/**
+ * The demo's resources: one per model, shared by the DCRF consumers and the GraphQL resolvers.
+ */
+import { AllowAny, IsAuthenticated } from '../permissions.js';
+import { Resource } from '../resources/resource.js';
+import { Classroom, School, Test, Thing, User } from './models.js';
+import { ClassroomSerializer, SchoolSerializer, TestSerializer, ThingSerializer, UserSerializer } from './serializers.js';
+
+export const thingResource = new Resource({ model: Thing, serializer: ThingSerializer, permissions: [AllowAny] });
+export const testResource = new Resource({ model: Test, serializer: TestSerializer, permissions: [AllowAny] });
+export const userResource = new Resource({
+  model: User,
+  serializer: UserSerializer,
+  permissions: [IsAuthenticated],
+  pagination: { defaultLimit: 2, maxLimit: 100 },
+});
+export const schoolResource = new Resource({
+  model: School,
+  serializer: SchoolSerializer,
+  permissions: [AllowAny],
+  pagination: { defaultLimit: 10 },
+});
+export const classroomResource = new Resource({ model: Classroom, serializer: ClassroomSerializer, permissions: [AllowAny] });

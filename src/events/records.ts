@@ -1,0 +1,69 @@
+/**
+ * Change records: what an ORM write did to one row, and how several writes to one row in one
+ * transaction fold into the one record its subscribers see.
+ */
+export type Row = Record<string, unknown>;
+export type ChangeAction = 'create' | 'update' | 'delete';
+
+/** One row's change, as the model hooks capture it and the PubSub carries it. */
+export interface ChangeRecord {
+  /** The model's name (its class name unless the model sets `static changeName`). */
+  model: string;
+  action: ChangeAction;
+  pk: unknown;
+  /** The row before the write; absent for a create. */
+  before?: Row | null;
+  /** The row after the write; null for a delete. */
+  after: Row | null;
+}
+
+/** The state a subscriber shows for a record: the new row, or the last one for a delete. */
+export function lastState(record: ChangeRecord): Row {
+  return (record.after ?? record.before ?? {}) as Row;
+}
+
+/**
+ * Folds a later write into an earlier record of the same row (same transaction). Returns null when
+ * the two cancel out (created and deleted in one transaction).
+ */
+export function mergeRecords(first: ChangeRecord, next: ChangeRecord): ChangeRecord | null {
+  if (first.action === 'create') {
+    if (next.action === 'delete') return null;
+    return { ...first, after: next.after };
+  }
+  if (next.action === 'delete') return { ...next, before: first.before ?? next.before };
+  if (first.action === 'delete') {
+    // Deleted then re-created with the same key: subscribers see the row change in place.
+    return { ...next, action: 'update', before: first.before };
+  }
+  return { ...first, after: next.after };
+}
+
+/** Records of one transaction, one per row, in the order each row was first written. */
+export class ChangeSet {
+  private readonly byKey = new Map<string, ChangeRecord>();
+
+  add(record: ChangeRecord): void {
+    const key = `${record.model}\u0000${String(record.pk)}`;
+    const previous = this.byKey.get(key);
+    if (!previous) {
+      this.byKey.set(key, record);
+      return;
+    }
+    const merged = mergeRecords(previous, record);
+    if (merged) this.byKey.set(key, merged);
+    else this.byKey.delete(key);
+  }
+
+  addAll(records: Iterable<ChangeRecord>): void {
+    for (const record of records) this.add(record);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  records(): ChangeRecord[] {
+    return [...this.byKey.values()];
+  }
+}

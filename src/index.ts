@@ -1,0 +1,39 @@
+/**
+ * dcrf-gateway: the public API. Everything exported here is documented in the README.
+ */
+export { APIError, ValidationError, NotFound, PermissionDenied, NotAuthenticated, MethodNotAllowed, Throttled, BadRequest, type FieldErrors } from './errors.js';
+export { BasePermission, AllowAny, IsAuthenticated, allOf, anyOf, not, toPermission, type PermissionLike, type PermissionRequest } from './permissions.js';
+export type { ConnectionScope, AuthUser } from './scope.js';
+export { Field, CharField, EmailField, IntegerField, BooleanField, PrimaryKeyRelatedField, FieldError, UniqueCheck, type FieldOptions } from './serializers/fields.js';
+export { Serializer, serializerInstance, type SerializerClass, type Row } from './serializers/serializer.js';
+export { modelSerializer, type ModelSerializerOptions } from './serializers/model-serializer.js';
+export { Resource, configureFastReads, type ResourceOptions, type OperationHooks, type ResourceEvent, type AnyQuery } from './resources/resource.js';
+export { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './resources/pagination.js';
+export { LiveModel } from './models/live-model.js';
+export { ChangeHub, registerGroups, relativeGroups, type ChangeMessage } from './events/hub.js';
+export { getChangeHub, setChangeHub } from './events/current.js';
+export { createHubFor, type HubHandle } from './events/pubsub.js';
+export { ChangeSet, mergeRecords, type ChangeRecord, type ChangeAction } from './events/records.js';
+export { action, registerAction, type ActionOptions, type ActionContext, type ActionArgs } from './dcrf/actions.js';
+export { AsyncAPIConsumer, type ConsumerClass, type ConsumerTransport, type GroupMessage } from './dcrf/consumer.js';
+export { GenericAsyncAPIConsumer, requirePk, requireArg } from './dcrf/generic.js';
+export {
+  ListModelMixin,
+  PaginatedModelListMixin,
+  StreamedPaginatedListMixin,
+  RetrieveModelMixin,
+  CreateModelMixin,
+  UpdateModelMixin,
+  PatchModelMixin,
+  DeleteModelMixin,
+} from './dcrf/mixins.js';
+export { ObserverModelInstanceMixin, ModelObserver, modelObserver, Signal, SignalObserver, observer, type ObservedEvent, type ModelObserverOptions, type SignalObserverOptions } from './dcrf/observers.js';
+export { viewAsConsumer, type FetchHandler, type ViewAsConsumerOptions } from './dcrf/view-as-consumer.js';
+export { encodeReply, STATUS, MESSAGES, CLOSE, type ActionResult } from './dcrf/protocol.js';
+export { DEFAULT_DCRF_LIMITS, type DcrfLimits } from './dcrf/session.js';
+export { Gateway, sendJson, type GatewayOptions, type GraphQLAdapter, type HttpRoute } from './server/gateway.js';
+export { tokenFromRequest, tokenFromPayload, type Authenticator, type AuthResult } from './server/auth.js';
+export { describeStreams, streamsRoute } from './server/describe.js';
+export { openDatabase, knexConfig, databaseKind, DEFAULT_DATABASE_URL } from './db/knex.js';
+export { migrate, type Migration } from './db/migrations.js';
+export { loadConfig, type Config } from './config.js';

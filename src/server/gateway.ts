@@ -1,0 +1,257 @@
+/**
+ * The gateway: one HTTP server and one `ws` server on it. Each upgrade is routed by path, checked
+ * (Origin, per-IP count, token, the consumers' canConnect) and negotiated per socket:
+ * `graphql-transport-ws`, then legacy `graphql-ws`, else DCRF.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { logger } from '../logger.js';
+import type { ConsumerClass } from '../dcrf/consumer.js';
+import { DcrfSession, DEFAULT_DCRF_LIMITS, type DcrfLimits, type DcrfRoute, type SessionObserver } from '../dcrf/session.js';
+import { CLOSE, DCRF_SUBPROTOCOL } from '../dcrf/protocol.js';
+import { parseCookies, type ConnectionScope } from '../scope.js';
+import { resolveToken, tokenFromRequest, type Authenticator, type AuthResult } from './auth.js';
+import { originAllowed } from './origin.js';
+
+export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
+export const GRAPHQL_WS_LEGACY = 'graphql-ws';
+
+export type Negotiated = typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY | 'dcrf';
+
+/** What the GraphQL side plugs into the gateway. */
+export interface GraphQLAdapter {
+  /** Serves an accepted socket that negotiated a GraphQL subprotocol. */
+  handleSocket(ws: WebSocket, protocol: typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY, scope: ConnectionScope, auth: AuthResult, request: IncomingMessage): void;
+  /** Serves `/graphql` over HTTP. */
+  handleHttp(request: IncomingMessage, response: ServerResponse, scope: ConnectionScope): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** An extra HTTP route: returns true when it answered. */
+export type HttpRoute = (request: IncomingMessage, response: ServerResponse, url: URL) => boolean | Promise<boolean>;
+
+export interface GatewayOptions {
+  /** DCRF streams: `/ws/<name>` serves one; `/ws` multiplexes them all. */
+  streams: Record<string, ConsumerClass>;
+  authenticator?: Authenticator;
+  graphql?: GraphQLAdapter;
+  /** Extra HTTP routes, tried in order before the built-in ones. */
+  routes?: HttpRoute[];
+  /** Origins allowed to open sockets, besides same-origin and no Origin. `*` allows any. */
+  allowedOrigins?: string[];
+  /** Largest inbound frame in bytes (larger ones close the socket 1009). Default 1 MiB. */
+  maxFrameBytes?: number;
+  /** Sockets one client IP may hold; default unlimited. */
+  maxSocketsPerIp?: number;
+  limits?: Partial<DcrfLimits>;
+  /** Whether the database and PubSub answer (for /healthz). */
+  health?: () => Promise<boolean>;
+  /** Counters for /metrics. */
+  sessionObserver?: SessionObserver & { socketOpened?(protocol: Negotiated): void; socketClosed?(protocol: Negotiated): void };
+}
+
+export class Gateway {
+  readonly server: http.Server;
+  readonly wss: WebSocketServer;
+  private readonly limits: DcrfLimits;
+  private readonly perIp = new Map<string, number>();
+  private readonly streams: Map<string, ConsumerClass>;
+  private readonly sockets = new Set<WebSocket>();
+
+  constructor(readonly options: GatewayOptions) {
+    this.streams = new Map(Object.entries(options.streams));
+    this.limits = { ...DEFAULT_DCRF_LIMITS, ...options.limits };
+    this.server = http.createServer((request, response) => void this.onRequest(request, response));
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes ?? 1024 * 1024,
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => pickProtocol(protocols) ?? false,
+    });
+    this.server.on('upgrade', (request, socket, head) => void this.onUpgrade(request, socket, head));
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  /** Stops accepting, closes every socket with 1001, and closes the server. */
+  async close(): Promise<void> {
+    for (const ws of this.sockets) ws.close(CLOSE.goingAway, 'Server shutting down');
+    await this.options.graphql?.close?.();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections?.();
+      setTimeout(() => {
+        for (const ws of this.sockets) ws.terminate();
+      }, 1000).unref();
+    });
+  }
+
+  /** Number of open sockets. */
+  get socketCount(): number {
+    return this.sockets.size;
+  }
+
+  private scopeFor(request: IncomingMessage, url: URL, protocol: ConnectionScope['protocol']): ConnectionScope {
+    return {
+      user: null,
+      path: url.pathname,
+      headers: request.headers,
+      query: url.searchParams,
+      cookies: parseCookies(request.headers.cookie),
+      remoteAddress: request.socket.remoteAddress,
+      protocol,
+      extra: {},
+    };
+  }
+
+  private async onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      for (const route of this.options.routes ?? []) {
+        if (await route(request, response, url)) return;
+      }
+      if (url.pathname === '/healthz') {
+        const ok = this.options.health ? await this.options.health().catch(() => false) : true;
+        sendJson(response, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable' });
+        return;
+      }
+      if ((url.pathname === '/graphql' || url.pathname === '/graphql/') && this.options.graphql) {
+        const scope = this.scopeFor(request, url, 'http');
+        const auth = await resolveToken(this.options.authenticator, tokenFromRequest(request.headers, url.searchParams, scope.cookies));
+        if (auth.kind === 'invalid') {
+          sendJson(response, 401, { errors: [{ message: 'Invalid token.', extensions: { code: 'UNAUTHENTICATED', status: 401 } }] });
+          return;
+        }
+        if (auth.kind === 'user') scope.user = auth.user;
+        await this.options.graphql.handleHttp(request, response, scope);
+        return;
+      }
+      sendJson(response, 404, { detail: 'Not found.' });
+    } catch (error) {
+      logger.error('http request failed', { url: request.url, error: String((error as Error)?.stack ?? error) });
+      if (!response.headersSent) sendJson(response, 500, { detail: 'Internal server error' });
+      else response.destroy();
+    }
+  }
+
+  private route(pathname: string): DcrfRoute | 'graphql' | undefined {
+    if (pathname === '/graphql' || pathname === '/graphql/') return 'graphql';
+    if (pathname === '/ws' || pathname === '/ws/') {
+      return { kind: 'multiplex', streams: this.streams, refused: new Set() };
+    }
+    const match = /^\/ws\/([^/]+)\/?$/.exec(pathname);
+    if (match) {
+      const stream = decodeURIComponent(match[1]!);
+      const consumer = this.streams.get(stream);
+      if (consumer) return { kind: 'single', stream, consumer };
+    }
+    return undefined;
+  }
+
+  private async onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => undefined);
+    try {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const route = this.route(url.pathname);
+      if (!route) return refuse(socket, 404, 'Not Found');
+      if (!originAllowed(request, this.options.allowedOrigins)) return refuse(socket, 403, 'Forbidden');
+      const ip = request.socket.remoteAddress ?? '';
+      const max = this.options.maxSocketsPerIp;
+      if (max !== undefined && (this.perIp.get(ip) ?? 0) >= max) return refuse(socket, 429, 'Too Many Requests');
+
+      const offered = parseProtocols(request.headers['sec-websocket-protocol']);
+      const negotiated: Negotiated = offered.has(GRAPHQL_TRANSPORT_WS) ? GRAPHQL_TRANSPORT_WS : offered.has(GRAPHQL_WS_LEGACY) ? GRAPHQL_WS_LEGACY : 'dcrf';
+      const scope = this.scopeFor(request, url, negotiated);
+      const auth = await resolveToken(this.options.authenticator, tokenFromRequest(request.headers, url.searchParams, scope.cookies));
+      if (auth.kind === 'user') scope.user = auth.user;
+
+      if (negotiated !== 'dcrf') {
+        if (!this.options.graphql) return refuse(socket, 400, 'GraphQL is not enabled');
+        this.accept(request, socket, head, negotiated, (ws) => this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request));
+        return;
+      }
+      if (route === 'graphql') return refuse(socket, 400, 'Bad Request: offer the graphql-transport-ws or graphql-ws subprotocol');
+      if (auth.kind === 'invalid') return refuse(socket, 401, 'Unauthorized');
+
+      let dcrfRoute: DcrfRoute = route;
+      if (route.kind === 'single') {
+        if (!(await route.consumer.canConnect(scope))) return refuse(socket, 403, 'Forbidden');
+      } else {
+        const refused = new Set<string>();
+        for (const [name, consumer] of route.streams) if (!(await consumer.canConnect(scope))) refused.add(name);
+        if (refused.size === route.streams.size && refused.size > 0) return refuse(socket, 403, 'Forbidden');
+        dcrfRoute = { ...route, refused };
+      }
+      this.accept(request, socket, head, 'dcrf', (ws) => {
+        const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.options.sessionObserver);
+        session.start().catch((error: unknown) => {
+          logger.error('consumer connect failed', { error: String((error as Error)?.stack ?? error) });
+          ws.close(1011, 'Internal server error');
+        });
+      });
+    } catch (error) {
+      logger.error('upgrade failed', { url: request.url, error: String((error as Error)?.stack ?? error) });
+      refuse(socket, 500, 'Internal Server Error');
+    }
+  }
+
+  private accept(request: IncomingMessage, socket: Duplex, head: Buffer, protocol: Negotiated, serve: (ws: WebSocket) => void): void {
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const ip = request.socket.remoteAddress ?? '';
+      this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+      this.sockets.add(ws);
+      this.options.sessionObserver?.socketOpened?.(protocol);
+      ws.once('close', () => {
+        this.sockets.delete(ws);
+        const left = (this.perIp.get(ip) ?? 1) - 1;
+        if (left > 0) this.perIp.set(ip, left);
+        else this.perIp.delete(ip);
+        this.options.sessionObserver?.socketClosed?.(protocol);
+      });
+      serve(ws);
+    });
+  }
+}
+
+/** Parses a Sec-WebSocket-Protocol header into the set of offered names. */
+export function parseProtocols(header: string | string[] | undefined): Set<string> {
+  const text = Array.isArray(header) ? header.join(',') : header ?? '';
+  return new Set(text.split(',').map((name) => name.trim()).filter(Boolean));
+}
+
+/** The subprotocol to echo: GraphQL's current, then legacy, then `dcrf` if offered; none otherwise. */
+export function pickProtocol(offered: Set<string>): string | undefined {
+  if (offered.has(GRAPHQL_TRANSPORT_WS)) return GRAPHQL_TRANSPORT_WS;
+  if (offered.has(GRAPHQL_WS_LEGACY)) return GRAPHQL_WS_LEGACY;
+  if (offered.has(DCRF_SUBPROTOCOL)) return DCRF_SUBPROTOCOL;
+  return undefined;
+}
+
+function refuse(socket: Duplex, status: number, message: string): void {
+  if (socket.destroyed) return;
+  const body = `${message}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? message}\r\n` +
+      'Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** Writes a JSON response. */
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
