@@ -1,9 +1,20 @@
 #!/usr/bin/env node
-// Runs the test suite with node's test runner (TypeScript through tsx). Arguments narrow the files:
-// `npm test -- test/e2e/smoke.test.ts`.
-import { spawnSync } from 'node:child_process';
+// Runs the test suite with node's test runner (TypeScript through tsx), in two passes:
+//   1. every file on SQLite + the in-process PubSub;
+//   2. the end-to-end files (test/e2e/) again on PostgreSQL + Redis (TEST_DATABASE_URL, TEST_REDIS_URL;
+//      defaults: the machine's `test` database and local Redis). Each test app makes a database of
+//      its own next to that one, and a Redis channel prefix of its own.
+// Files named test/e2e/scaleout-*.test.ts need PostgreSQL + Redis and run in the second pass only.
+// Arguments narrow the files: `npm test -- test/e2e/smoke.test.ts`. TEST_PASSES=sqlite or
+// TEST_PASSES=postgres runs one pass. Under CI=true an unreachable PostgreSQL or Redis fails the run;
+// elsewhere the second pass is skipped with the reason.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 function findTests(dir) {
   if (!fs.existsSync(dir)) return [];
@@ -14,11 +25,97 @@ function findTests(dir) {
   });
 }
 
+const isE2e = (file) => path.normalize(file).split(path.sep).includes('e2e');
+const needsServices = (file) => path.basename(file).startsWith('scaleout-');
+
+/** Runs node's test runner on `files`; resolves with its exit code and the counts it printed. */
+function runPass(label, files, env) {
+  process.stdout.write(`\n# ---- ${label}: ${files.length} file(s) ----\n`);
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { LOG_LEVEL: 'silent', ...env } },
+    );
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).slice(-4000);
+    });
+    child.on('close', (code, signal) => {
+      const count = (name) => {
+        const match = new RegExp(`^(?:#|ℹ) ${name} (\\d+)\\s*$`, 'm').exec(tail);
+        return match ? Number(match[1]) : undefined;
+      };
+      resolve({ code: code ?? (signal ? 1 : 0), pass: count('pass'), fail: count('fail'), skipped: count('skipped'), cancelled: count('cancelled') });
+    });
+  });
+}
+
+/** Why PostgreSQL cannot be used, or undefined when it answers. */
+async function postgresProblem(url) {
+  try {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+    await client.connect();
+    await client.query('select 1');
+    await client.end();
+    return undefined;
+  } catch (error) {
+    return `PostgreSQL at ${url} does not answer (${error.message})`;
+  }
+}
+
+/** Why Redis cannot be used, or undefined when it answers PING. */
+function redisProblem(url) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
+    const done = (problem) => {
+      socket.destroy();
+      resolve(problem);
+    };
+    socket.setTimeout(3000, () => done(`Redis at ${url} did not answer within 3 s`));
+    socket.once('error', (error) => done(`Redis at ${url} is unreachable (${error.message})`));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(/^\+PONG/.test(data.toString()) ? undefined : `Redis at ${url} answered ${JSON.stringify(data.toString().trim())}`));
+  });
+}
+
 const args = process.argv.slice(2);
-const files = args.length ? args : findTests('test').sort();
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
-  { stdio: 'inherit', env: { LOG_LEVEL: 'silent', ...process.env } },
-);
-process.exit(result.status ?? 1);
+const files = (args.length ? args : findTests('test')).sort();
+const passes = new Set((process.env.TEST_PASSES ?? 'sqlite,postgres').split(',').map((name) => name.trim()));
+const ci = process.env.CI === 'true';
+const baseEnv = { ...process.env };
+delete baseEnv.TEST_DATABASE_URL;
+delete baseEnv.TEST_REDIS_URL;
+
+const results = [];
+let failed = false;
+
+const firstPass = files.filter((file) => !needsServices(file));
+if (passes.has('sqlite') && firstPass.length) {
+  results.push(await runPass('SQLite + in-process PubSub', firstPass, baseEnv));
+}
+
+const secondPass = files.filter(isE2e);
+if (passes.has('postgres') && secondPass.length) {
+  const databaseUrl = process.env.TEST_DATABASE_URL || DEFAULT_DATABASE_URL;
+  const redisUrl = process.env.TEST_REDIS_URL || DEFAULT_REDIS_URL;
+  const problem = (await postgresProblem(databaseUrl)) ?? (await redisProblem(redisUrl));
+  if (problem && ci) {
+    process.stdout.write(`\n# FAIL: the PostgreSQL + Redis pass cannot run under CI: ${problem}\n`);
+    failed = true;
+  } else if (problem) {
+    process.stdout.write(`\n# SKIPPED the PostgreSQL + Redis pass (${secondPass.length} file(s)): ${problem}\n`);
+  } else {
+    results.push(await runPass('PostgreSQL + Redis', secondPass, { ...baseEnv, TEST_DATABASE_URL: databaseUrl, TEST_REDIS_URL: redisUrl }));
+  }
+}
+
+if (results.some((result) => result.code !== 0)) failed = true;
+if (results.length && results.every((result) => result.pass !== undefined && result.fail !== undefined)) {
+  const sum = (key) => results.reduce((total, result) => total + (result[key] ?? 0), 0);
+  process.stdout.write(`\ntotal: ${sum('pass')} passed, ${sum('fail') + sum('cancelled')} failed, ${sum('skipped')} skipped\n`);
+}
+process.exit(failed ? 1 : 0);

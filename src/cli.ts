@@ -34,12 +34,26 @@ async function main(argv: string[]): Promise<number> {
         pubsub: config.redisUrl ? 'redis' : 'in-process',
       });
       let stopping = false;
+      // Graceful: stop accepting, close sockets with 1001, let running transactions commit and
+      // publish their events, close the PubSub and the pool. A second signal, or a shutdown that
+      // hangs past SHUTDOWN_TIMEOUT_MS, exits at once.
       const stop = (signal: string) => {
-        if (stopping) return;
+        if (stopping) {
+          logger.warn('second signal: exiting without waiting', { signal });
+          process.exit(1);
+        }
         stopping = true;
         logger.info('shutting down', { signal });
+        const timeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS) || 10_000;
+        setTimeout(() => {
+          logger.error('shutdown timed out', { timeoutMs });
+          process.exit(1);
+        }, timeoutMs).unref();
         app.close().then(
-          () => process.exit(0),
+          () => {
+            logger.info('stopped', { lostEvents: app.hub.hub.stats.lost });
+            process.exit(0);
+          },
           (error: unknown) => {
             logger.error('shutdown failed', { error: String(error) });
             process.exit(1);

@@ -10,6 +10,8 @@ export interface Config {
   port: number;
   databaseUrl: string;
   redisUrl: string | undefined;
+  /** Redis channel prefix (REDIS_PREFIX): gateways sharing one Redis and one prefix share events. */
+  redisPrefix: string | undefined;
   allowedOrigins: string[];
   /** Sockets per client IP; undefined = unlimited. */
   maxSocketsPerIp: number | undefined;
@@ -29,6 +31,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: numberOr(env.PORT, 8000, 'PORT')!,
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
     redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX || undefined,
     allowedOrigins: parseOriginList(env.ALLOWED_ORIGINS),
     maxSocketsPerIp: numberOr(env.MAX_SOCKETS_PER_IP, undefined, 'MAX_SOCKETS_PER_IP'),
   };

@@ -10,6 +10,7 @@ export { modelSerializer, type ModelSerializerOptions } from './serializers/mode
 export { Resource, configureFastReads, type ResourceOptions, type OperationHooks, type ResourceEvent, type AnyQuery } from './resources/resource.js';
 export { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './resources/pagination.js';
 export { LiveModel } from './models/live-model.js';
+export { LiveQueryBuilder } from './models/live-query-builder.js';
 export { ChangeHub, registerGroups, relativeGroups, type ChangeMessage } from './events/hub.js';
 export { getChangeHub, setChangeHub } from './events/current.js';
 export { createHubFor, type HubHandle } from './events/pubsub.js';
@@ -34,6 +35,7 @@ export { DEFAULT_DCRF_LIMITS, type DcrfLimits } from './dcrf/session.js';
 export { Gateway, sendJson, type GatewayOptions, type GraphQLAdapter, type HttpRoute } from './server/gateway.js';
 export { tokenFromRequest, tokenFromPayload, type Authenticator, type AuthResult } from './server/auth.js';
 export { describeStreams, streamsRoute } from './server/describe.js';
+export { playgroundRoute, type PlaygroundOptions } from './server/playground.js';
 export { openDatabase, knexConfig, databaseKind, DEFAULT_DATABASE_URL } from './db/knex.js';
 export { migrate, type Migration } from './db/migrations.js';
 export { loadConfig, type Config } from './config.js';

@@ -38,7 +38,7 @@ export class BasePermission {
     return new AnyOf([this, toPermission(other)]);
   }
 
-  /** The opposite of this permission. */
+  /** The opposite of this permission's `hasPermission` (a negation never refuses the connection). */
   not(): BasePermission {
     return new Not(this);
   }
@@ -102,8 +102,12 @@ class Not extends BasePermission {
   constructor(readonly inner: BasePermission) {
     super();
   }
-  override async canConnect(scope: ConnectionScope): Promise<boolean> {
-    return !(await this.inner.canConnect(scope));
+  /**
+   * A negation decides per action and never refuses the connection: inverting the default "may
+   * connect" would lock everyone out (`not(IsAuthenticated)` must let guests in, then check them).
+   */
+  override canConnect(): boolean {
+    return true;
   }
   override async hasPermission(scope: ConnectionScope, request: PermissionRequest): Promise<boolean> {
     return !(await this.inner.hasPermission(scope, request));
@@ -120,7 +124,7 @@ export function anyOf(...permissions: PermissionLike[]): BasePermission {
   return new AnyOf(permissions.map(toPermission));
 }
 
-/** The opposite of a permission. */
+/** The opposite of a permission's `hasPermission` (a negation never refuses the connection). */
 export function not(permission: PermissionLike): BasePermission {
   return new Not(toPermission(permission));
 }

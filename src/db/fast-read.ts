@@ -1,18 +1,43 @@
 /**
  * Primary-key reads without the query builder: a read-only better-sqlite3 connection of its own
- * (WAL gives it a committed snapshot per statement, never another request's open transaction) with
- * one cached prepared statement per table and column. Other databases return undefined and callers
- * take the ordinary Objection path.
+ * (WAL gives it a committed snapshot, never another request's open transaction) with one cached
+ * prepared statement per table and column. Other databases return undefined and callers take the
+ * ordinary Objection path.
+ *
+ * Reads share one read transaction per event-loop turn: a lone statement pays for taking and
+ * dropping SQLite's file and WAL locks (several system calls, most of a lookup's cost), and the
+ * sockets served in one turn can all read from one snapshot. The snapshot ends at the end of the
+ * turn (setImmediate) and at once whenever this process's knex runs anything but a SELECT, so a
+ * read that follows a write in this process always sees it. A write committed by another process
+ * is seen from the next turn on.
  */
 import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
 
 type Row = Record<string, unknown>;
 
+const SELECT = /^\s*select\b/i;
+
 export class FastReader {
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private inSnapshot = false;
+  private readonly endSnapshot = () => this.end();
+  private readonly onQuery = (query: { sql?: unknown }) => {
+    if (this.inSnapshot && !(typeof query.sql === 'string' && SELECT.test(query.sql))) this.end();
+  };
 
-  private constructor(private readonly db: Database.Database) {}
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly knex: Knex,
+  ) {
+    this.begin = db.prepare('BEGIN');
+    this.commit = db.prepare('COMMIT');
+    // knex emits `query` synchronously just before better-sqlite3 runs the statement (writes,
+    // and the COMMIT of a transaction, inside transactions too).
+    knex.on('query', this.onQuery);
+  }
 
   /** A reader for a SQLite file database; undefined for anything else (memory, PostgreSQL). */
   static forKnex(knex: Knex): FastReader | undefined {
@@ -22,7 +47,7 @@ export class FastReader {
     if (!filename || filename === ':memory:') return undefined;
     const db = new Database(filename, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
-    return new FastReader(db);
+    return new FastReader(db, knex);
   }
 
   /** The row whose `column` equals `value`, or undefined. */
@@ -34,10 +59,23 @@ export class FastReader {
       statement = this.db.prepare(`SELECT * FROM "${table.replace(/"/g, '""')}" WHERE "${column.replace(/"/g, '""')}" = ?`);
       this.statements.set(key, statement);
     }
+    if (!this.inSnapshot) {
+      this.begin.run();
+      this.inSnapshot = true;
+      setImmediate(this.endSnapshot);
+    }
     return statement.get(value) as Row | undefined;
   }
 
+  private end(): void {
+    if (!this.inSnapshot) return;
+    this.inSnapshot = false;
+    if (this.db.inTransaction) this.commit.run();
+  }
+
   close(): void {
+    this.knex.off('query', this.onQuery);
+    this.end();
     this.db.close();
   }
 }

@@ -53,3 +53,12 @@ export function knexConfig(url: string): Knex.Config {
 export function openDatabase(url: string): Knex {
   return knexFactory(knexConfig(url));
 }
+
+/** PostgreSQL's SQLSTATEs for a value its column type cannot hold (out of range, unparsable text). */
+const INVALID_VALUE_CODES = new Set(['22003', '22P02', '22007', '22008']);
+
+/** Whether a query failed because a parameter does not fit its column's type (a lookup miss, not a fault). */
+export function isInvalidValueError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && INVALID_VALUE_CODES.has(code);
+}

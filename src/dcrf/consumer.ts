@@ -24,7 +24,12 @@ export interface ConsumerTransport {
   /** Counts a new subscription against the socket's limit; false when the limit is reached. */
   reserveSubscription(): boolean;
   releaseSubscription(): void;
+  /** Told once per answered action (for metrics); `status` null when the action sent no reply. */
+  actionCompleted?(action: string, status: number | null): void;
 }
+
+/** The action label metrics use for a name the consumer does not have (client-chosen names would be unbounded). */
+export const UNKNOWN_ACTION = '<unknown>';
 
 export type ConsumerClass = (new (transport: ConsumerTransport) => AsyncAPIConsumer) & typeof AsyncAPIConsumer;
 
@@ -86,13 +91,16 @@ export class AsyncAPIConsumer {
     const name = content.action;
     if (name === undefined || name === null) {
       this.transport.sendReply(encodeReply(null, null, STATUS.methodNotAllowed, requestId, [MESSAGES.missingAction]));
+      this.#observe(null, STATUS.methodNotAllowed);
       return;
     }
     try {
       const ctor = this.constructor as typeof AsyncAPIConsumer;
       const permission = ctor.permission();
       if (!(permission instanceof AllowAny)) {
-        const allowed = await permission.hasPermission(this.scope, { action: String(name), args: content, consumer: this });
+        // encodeValue, not String(): a client-sent object may carry its own `toString` key.
+        const label = typeof name === 'string' ? name : encodeValue(name);
+        const allowed = await permission.hasPermission(this.scope, { action: label, args: content, consumer: this });
         if (!allowed) throw new PermissionDenied();
       }
       const spec = typeof name === 'string' ? actionsOf(ctor).get(name) : undefined;
@@ -141,15 +149,26 @@ export class AsyncAPIConsumer {
     return count;
   }
 
+  #observe(actionName: unknown, status: number | null): void {
+    if (!this.transport.actionCompleted) return;
+    const known = typeof actionName === 'string' && actionsOf(this.constructor as typeof AsyncAPIConsumer).has(actionName);
+    this.transport.actionCompleted(known ? (actionName as string) : UNKNOWN_ACTION, status);
+  }
+
   #sendResult(actionName: string, requestId: unknown, result: ActionResult): void {
-    if (!result) return;
+    if (!result) {
+      this.#observe(actionName, null);
+      return;
+    }
     const [data, status] = result;
     this.transport.sendReply(encodeReply(actionName, data, status, requestId));
+    this.#observe(actionName, status);
   }
 
   #sendFailure(actionName: unknown, requestId: unknown, error: unknown): void {
     if (error instanceof APIError) {
       this.transport.sendReply(encodeError(actionName, requestId, error));
+      this.#observe(actionName, error.status);
       return;
     }
     logger.error('action failed', {
@@ -159,6 +178,7 @@ export class AsyncAPIConsumer {
       error: (error as Error)?.stack ?? String(error),
     });
     this.transport.sendReply(encodeReply(actionName, null, STATUS.internal, requestId, [MESSAGES.internal]));
+    this.#observe(actionName, STATUS.internal);
   }
 
   /** Sends a reply frame in the DCRF envelope (for actions that answer more than once). */

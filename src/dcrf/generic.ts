@@ -3,7 +3,7 @@
  * `getQueryset`, `filterQueryset`, `getObject`, `getSerializer`) over the shared resource layer.
  */
 import type { Model, ModelClass } from 'objection';
-import { requiredKey } from '../errors.js';
+import { NotFound, requiredKey } from '../errors.js';
 import { Resource, type AnyQuery, type OperationHooks } from '../resources/resource.js';
 import type { PaginationSettings } from '../resources/pagination.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass } from '../serializers/serializer.js';
@@ -99,10 +99,13 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
   }
 }
 
-/** `args.pk`, or the protocol's 400 for a missing required key. */
+/** `args.pk`: the protocol's 400 when missing, 404 when it is a list or object. */
 export function requirePk(args: ActionArgs): unknown {
   if (!('pk' in args)) throw requiredKey('pk');
-  return args.pk;
+  const pk = args.pk;
+  // A list or object names no row: 404, as DRF's get_object_or_404 answers a lookup's TypeError.
+  if (pk !== null && typeof pk === 'object') throw new NotFound();
+  return pk;
 }
 
 /** `args[key]`, or the protocol's 400 for a missing required key. */

@@ -12,7 +12,7 @@ type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
 /** `list`: every row of the queryset, 200. */
 export function ListModelMixin<T extends GenericClass>(Base: T) {
   abstract class ListModel extends Base {
-    @action()
+    @action({ args: [] })
     async list(args: ActionArgs): Promise<ActionResult> {
       return [await this.resource.list(this.scope, this, args), STATUS.ok];
     }
@@ -23,7 +23,7 @@ export function ListModelMixin<T extends GenericClass>(Base: T) {
 /** `list` with `limit`/`offset`: `{count, results, limit, offset}`, 200. */
 export function PaginatedModelListMixin<T extends GenericClass>(Base: T) {
   abstract class PaginatedModelList extends Base {
-    @action()
+    @action({ args: ['limit', 'offset'] })
     async list(args: ActionArgs): Promise<ActionResult> {
       const settings = (this.constructor as typeof GenericAsyncAPIConsumer).pagination;
       return [await this.resource.page(this.scope, args.limit, args.offset, this, args, settings), STATUS.ok];
@@ -38,7 +38,7 @@ export function PaginatedModelListMixin<T extends GenericClass>(Base: T) {
  */
 export function StreamedPaginatedListMixin<T extends GenericClass>(Base: T) {
   abstract class StreamedPaginatedList extends Base {
-    @action({ detached: true })
+    @action({ detached: true, args: ['limit', 'offset'] })
     async list(args: ActionArgs, context: ActionContext): Promise<ActionResult> {
       const settings = (this.constructor as typeof GenericAsyncAPIConsumer).pagination;
       const limit = resolveLimit(args.limit, settings);
@@ -55,7 +55,7 @@ export function StreamedPaginatedListMixin<T extends GenericClass>(Base: T) {
       }
     }
 
-    @action()
+    @action({ args: [] })
     async list_cancel(): Promise<ActionResult> {
       this.cancelDetached('list');
       return [null, STATUS.ok];
@@ -67,7 +67,7 @@ export function StreamedPaginatedListMixin<T extends GenericClass>(Base: T) {
 /** `retrieve {pk}`: the object, 200. */
 export function RetrieveModelMixin<T extends GenericClass>(Base: T) {
   abstract class RetrieveModel extends Base {
-    @action()
+    @action({ args: ['pk'] })
     async retrieve(args: ActionArgs): Promise<ActionResult> {
       return [await this.resource.retrieve(this.scope, requirePk(args), this, args), STATUS.ok];
     }
@@ -78,7 +78,7 @@ export function RetrieveModelMixin<T extends GenericClass>(Base: T) {
 /** `create {data}`: the new object, 201. Override `performCreate(values, trx)` to change how it is saved. */
 export function CreateModelMixin<T extends GenericClass>(Base: T) {
   abstract class CreateModel extends Base {
-    @action()
+    @action({ args: ['data'] })
     async create(args: ActionArgs): Promise<ActionResult> {
       return [await this.resource.create(this.scope, args.data, this, args), STATUS.created];
     }
@@ -89,7 +89,7 @@ export function CreateModelMixin<T extends GenericClass>(Base: T) {
 /** `update {pk, data}`: a full update (required fields must be present), 200. */
 export function UpdateModelMixin<T extends GenericClass>(Base: T) {
   abstract class UpdateModel extends Base {
-    @action()
+    @action({ args: ['pk', 'data'] })
     async update(args: ActionArgs): Promise<ActionResult> {
       return [await this.resource.update(this.scope, requirePk(args), args.data, false, this, args), STATUS.ok];
     }
@@ -100,7 +100,7 @@ export function UpdateModelMixin<T extends GenericClass>(Base: T) {
 /** `patch {pk, data}`: a partial update, 200. */
 export function PatchModelMixin<T extends GenericClass>(Base: T) {
   abstract class PatchModel extends Base {
-    @action()
+    @action({ args: ['pk', 'data'] })
     async patch(args: ActionArgs): Promise<ActionResult> {
       return [await this.resource.update(this.scope, requirePk(args), args.data, true, this, args), STATUS.ok];
     }
@@ -111,7 +111,7 @@ export function PatchModelMixin<T extends GenericClass>(Base: T) {
 /** `delete {pk}`: 204 with `data: null`. */
 export function DeleteModelMixin<T extends GenericClass>(Base: T) {
   abstract class DeleteModel extends Base {
-    @action()
+    @action({ args: ['pk'] })
     async delete(args: ActionArgs): Promise<ActionResult> {
       await this.resource.destroy(this.scope, requirePk(args), this, args);
       return [null, STATUS.noContent];

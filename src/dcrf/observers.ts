@@ -20,9 +20,24 @@ type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
 
 const NOT_FOUND_ERRORS = ['Not found'];
 
+const memoKeys = new WeakMap<object, Map<string, object>>();
+
+/**
+ * A memo key for one kind of frame built with one serializer (or observer): the same message may be
+ * framed as a subscribe_instance `update` and a subscribe_many `create`, so each kind keys its own.
+ */
+export function frameKey(owner: object, kind: string): object {
+  let byKind = memoKeys.get(owner);
+  if (!byKind) memoKeys.set(owner, (byKind = new Map()));
+  let key = byKind.get(kind);
+  if (!key) byKind.set(kind, (key = { kind }));
+  return key;
+}
+
 /** The frame text of a subscribe_instance event, without the request id. */
 function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceEvent): string {
   if (event.action === 'delete') {
+    // Exactly {"pk": pk} whatever the serializer calls its key: dcrf-client matches it deeply.
     return getChangeHub().memo(event.message, 'instance-delete', () =>
       eventPrefix('delete', '{"pk":' + encodeValue(event.pk) + '}', STATUS.noContent),
     );
@@ -32,9 +47,37 @@ function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceE
   if (event.row !== event.message.data) {
     return eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row)), STATUS.ok);
   }
-  return getChangeHub().memo(event.message, serializer, () =>
+  // A create reaches the row's topic too (a row re-created under a pk someone watches): DCRF
+  // reports every change of a watched row as `update`.
+  return getChangeHub().memo(event.message, frameKey(serializer, 'instance-update'), () =>
     eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row as Row)), STATUS.ok),
   );
+}
+
+/**
+ * Runs `send` for an event only when the consumer's own permission allows it (dcrf-protocol.md 7:
+ * nothing is sent when denied), keeping the consumer's events in order while checks are pending.
+ * The resource checks its own permission already; this adds the consumer's when it is a different one.
+ */
+export function consumerEventGate(consumer: GenericAsyncAPIConsumer): (action: string, object: Row | null, send: () => void) => void {
+  const permission = (consumer.constructor as typeof AsyncAPIConsumer).permission();
+  if (permission instanceof AllowAny || permission === consumer.resource.permission) return (_action, _object, send) => send();
+  let tail: Promise<void> = Promise.resolve();
+  return (action, object, send) => {
+    tail = tail
+      .then(async () => {
+        const request = { action, args: {}, consumer, ...(object ? { object } : {}) };
+        if (await permission.hasPermission(consumer.scope, request)) send();
+      })
+      .catch(() => undefined);
+  };
+}
+
+/** One subscribe_instance of a consumer: the pk and request id as sent, and how to close it. */
+export interface InstanceSubscription {
+  pk: string;
+  requestId: string;
+  close: () => void;
 }
 
 /**
@@ -44,32 +87,55 @@ function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceE
  */
 export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
   abstract class ObserverModelInstance extends Base {
-    #instanceSubscriptions = new Map<string, () => void>();
+    #instanceSubscriptions = new Map<string, InstanceSubscription>();
 
-    @action()
+    @action({ args: ['pk', 'request_id'] })
     async subscribe_instance(args: ActionArgs): Promise<ActionResult> {
       const pk = requirePk(args);
       const requestId = requireArg(args, 'request_id');
-      const key = JSON.stringify([pk, requestId]);
+      const entry: InstanceSubscription = { pk: String(pk), requestId: encodeValue(requestId), close: () => undefined };
+      const key = `${entry.pk}\u0000${entry.requestId}`;
       if (!this.#instanceSubscriptions.has(key)) {
+        const gate = consumerEventGate(this);
         const close = await this.track(() =>
-          this.resource.subscribeInstance(this.scope, pk, (event) => this.sendText(withRequestId(instanceEventPrefix(this, event), requestId)), this, args),
+          this.resource.subscribeInstance(
+            this.scope,
+            pk,
+            (event) =>
+              gate(event.action, event.row ?? event.message.data, () => {
+                // A serializer that throws on one row must not end the subscription nor reach the client.
+                try {
+                  this.sendText(withRequestId(instanceEventPrefix(this, event), requestId));
+                } catch (error) {
+                  logger.error('instance event failed', { stream: this.scope.stream, request_id: requestId, pk: event.pk, error: String((error as Error)?.stack ?? error) });
+                }
+              }),
+            this,
+            args,
+          ),
         );
         if (this.#instanceSubscriptions.has(key)) close();
-        else this.#instanceSubscriptions.set(key, close);
+        else this.#instanceSubscriptions.set(key, { ...entry, close });
       }
       return [null, STATUS.created];
     }
 
-    @action()
+    @action({ args: ['pk', 'request_id'] })
     async unsubscribe_instance(args: ActionArgs): Promise<ActionResult> {
       const pk = requirePk(args);
-      await this.getObject(args);
-      const wanted = 'request_id' in args ? JSON.stringify([pk, args.request_id]) : undefined;
-      for (const [key, close] of this.#instanceSubscriptions) {
-        if (wanted !== undefined ? key === wanted : JSON.stringify(JSON.parse(key)[0]) === JSON.stringify(pk)) {
-          close();
-          this.#instanceSubscriptions.delete(key);
+      const requestId = 'request_id' in args ? encodeValue(args.request_id) : undefined;
+      let row: Row | undefined;
+      try {
+        row = await this.getObject(args);
+      } finally {
+        // A row that is gone still answers 404 (as DCRF does), but its subscriptions are dropped.
+        const pks = new Set([String(pk)]);
+        if (row) pks.add(String(row[this.resource.lookupField]));
+        for (const [key, entry] of this.#instanceSubscriptions) {
+          if (pks.has(entry.pk) && (requestId === undefined || entry.requestId === requestId)) {
+            entry.close();
+            this.#instanceSubscriptions.delete(key);
+          }
         }
       }
       return [null, STATUS.noContent];
@@ -122,6 +188,8 @@ interface ObserverEvent {
 interface GroupSubscription {
   requestIds: Set<string>;
   close: () => void;
+  /** The last pending permission check of this subscription's events. */
+  tail: Promise<void>;
 }
 
 /** What model and signal observers share: per-consumer group subscriptions and the default handler. */
@@ -154,7 +222,7 @@ abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
         existing.requestIds.add(id);
         continue;
       }
-      const entry: GroupSubscription = { requestIds: new Set([id]), close: () => undefined };
+      const entry: GroupSubscription = { requestIds: new Set([id]), close: () => undefined, tail: Promise.resolve() };
       byGroup.set(group, entry);
       try {
         entry.close = await consumer.track(() => this.openTopic(consumer, this.topic(group), (message) => this.#deliver(consumer, message, group, entry)));
@@ -189,25 +257,34 @@ abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
     const event = this.eventOf(message, group);
     const send = () => {
       const requestIds = [...entry.requestIds].map((id) => JSON.parse(id) as unknown);
-      if (this.options.handler) {
-        const observed: ObservedEvent = { body: getChangeHub().memo(message, event.bodyKey, event.body), action: event.action, subscribingRequestIds: requestIds, group };
-        Promise.resolve(this.options.handler(consumer, observed)).catch((error: unknown) =>
-          logger.error('observer handler failed', { observer: this.name, error: String((error as Error)?.stack ?? error) }),
-        );
-        return;
+      // A throwing serializer or handler is logged once with the subscribing request ids; the
+      // subscription and the other subscribers carry on.
+      const failed = (error: unknown) =>
+        logger.error('observer handler failed', { observer: this.name, request_ids: requestIds, error: String((error as Error)?.stack ?? error) });
+      try {
+        if (this.options.handler) {
+          const observed: ObservedEvent = { body: getChangeHub().memo(message, event.bodyKey, event.body), action: event.action, subscribingRequestIds: requestIds, group };
+          Promise.resolve(this.options.handler(consumer, observed)).catch(failed);
+          return;
+        }
+        const prefix = getChangeHub().memo(message, this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
+        for (const id of requestIds) consumer.sendText(withRequestId(prefix, id));
+      } catch (error) {
+        failed(error);
       }
-      const prefix = getChangeHub().memo(message, this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
-      for (const id of requestIds) consumer.sendText(withRequestId(prefix, id));
     };
     const permission = (consumer.constructor as typeof AsyncAPIConsumer).permission();
     if (permission instanceof AllowAny || !event.row) {
       send();
       return;
     }
-    Promise.resolve(permission.hasPermission(consumer.scope, { action: event.action, args: {}, consumer, object: event.row })).then(
-      (allowed) => allowed && send(),
-      () => undefined,
-    );
+    // Checks may take different times: queue them per subscription so events keep commit order.
+    const object = event.row;
+    entry.tail = entry.tail
+      .then(async () => {
+        if (await permission.hasPermission(consumer.scope, { action: event.action, args: {}, consumer, object })) send();
+      })
+      .catch(() => undefined);
   }
 }
 

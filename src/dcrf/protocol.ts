@@ -69,6 +69,14 @@ export function encodeValue(value: unknown): string {
   return text === undefined ? 'null' : text;
 }
 
+/**
+ * A client-sent value as text, for keys, group names and query strings: strings as they are, anything
+ * else as JSON. Never String(): a parsed object may carry its own `toString` key, and String() throws on it.
+ */
+export function keyText(value: unknown): string {
+  return typeof value === 'string' ? value : encodeValue(value);
+}
+
 /** The reply for an error raised while handling `action`. */
 export function encodeError(action: unknown, requestId: unknown, error: APIError): string {
   return encodeReply(action, null, error.status, requestId, error.detail);

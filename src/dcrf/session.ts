@@ -41,7 +41,28 @@ export interface SessionObserver {
   frameOut?(): void;
   throttled?(): void;
   slowConsumerClosed?(): void;
+  /** An action answered (`status` null: it sent no reply); `action` is `<unknown>` for names the consumer lacks. */
+  actionCompleted?(stream: string, action: string, status: number | null): void;
+  /** An event meant for this socket was not sent (`socket_closed`, `slow_consumer`, `user_inactive`). */
+  eventDropped?(reason: string): void;
+  /** A limit refused something (`subscriptions`, `rate_close`, `inbound_queue`). */
+  limitHit?(limit: string): void;
 }
+
+/**
+ * Re-checks that a socket's user still exists and is active (deleted or deactivated users stop
+ * receiving events and get their socket closed). Answers synchronously while a recent answer is
+ * cached, so the common case costs a map lookup.
+ */
+export type UserCheck = (user: NonNullable<ConnectionScope['user']>) => boolean | Promise<boolean>;
+
+/** Close code for a socket whose user was deleted or deactivated after it connected. */
+export const USER_GONE_CLOSE = { code: 1008, reason: 'User is no longer active' } as const;
+
+/** Frames read from a socket and not yet handled past which reading pauses (TCP pushes back on the client). */
+const MAX_QUEUED_FRAMES = 256;
+/** A gap this long without a throttled frame ends a period of excess (dcrf-protocol.md section 5). */
+const EXCESS_GAP_MS = 1000;
 
 export type DcrfRoute =
   | { kind: 'single'; stream: string; consumer: ConsumerClass }
@@ -62,7 +83,10 @@ export class DcrfSession {
   private tokens: number;
   private lastRefill = Date.now();
   private excessSince = 0;
+  private lastThrottled = 0;
   private closed = false;
+  /** Events waiting for a pending user re-check, in order. */
+  private gated: string[] | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -70,6 +94,7 @@ export class DcrfSession {
     private readonly route: DcrfRoute,
     private readonly limits: DcrfLimits = DEFAULT_DCRF_LIMITS,
     private readonly observer: SessionObserver = {},
+    private readonly userCheck?: UserCheck,
   ) {
     this.tokens = limits.rateBurst;
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
@@ -89,7 +114,15 @@ export class DcrfSession {
     this.observer.frameIn?.();
     const frame: Frame = isBinary ? { text: null, binary: true } : { text: data.toString(), binary: false };
     if (!this.busy) void this.process(frame);
-    else this.queue.push(frame);
+    else {
+      this.queue.push(frame);
+      // A client that sends faster than its actions finish must not grow this queue without bound:
+      // stop reading until it drains, so the kernel's TCP window slows the sender instead.
+      if (this.queue.length >= MAX_QUEUED_FRAMES && !this.ws.isPaused) {
+        this.observer.limitHit?.('inbound_queue');
+        this.ws.pause();
+      }
+    }
   }
 
   private async process(frame: Frame): Promise<void> {
@@ -103,6 +136,7 @@ export class DcrfSession {
       }
       this.flushHeld();
       next = this.queue.shift();
+      if (this.ws.isPaused && this.queue.length < MAX_QUEUED_FRAMES / 2 && !this.closed) this.ws.resume();
     }
     this.busy = false;
     this.flushHeld();
@@ -119,6 +153,10 @@ export class DcrfSession {
     const multiplexed = this.route.kind === 'multiplex';
     if (!this.takeToken()) {
       this.replyThrottled(frame, multiplexed);
+      return;
+    }
+    if (this.userCheck && this.scope.user && !(await this.userCheck(this.scope.user))) {
+      this.userGone();
       return;
     }
     let content: Record<string, unknown>;
@@ -162,8 +200,12 @@ export class DcrfSession {
   private replyThrottled(frame: Frame, multiplexed: boolean): void {
     this.observer.throttled?.();
     const now = Date.now();
-    if (!this.excessSince) this.excessSince = now;
-    else if (now - this.excessSince > this.limits.throttleCloseMs) {
+    // Excess is "continued" while throttled frames keep coming with no long gap, even if the refill lets
+    // a few frames through in between (a client at twice the rate is in excess the whole time).
+    if (!this.excessSince || now - this.lastThrottled > EXCESS_GAP_MS) this.excessSince = now;
+    this.lastThrottled = now;
+    if (now - this.excessSince > this.limits.throttleCloseMs) {
+      this.observer.limitHit?.('rate_close');
       this.close(CLOSE.policyViolation, 'Rate limit exceeded');
       return;
     }
@@ -191,7 +233,6 @@ export class DcrfSession {
     }
     if (this.tokens >= 1) {
       this.tokens -= 1;
-      this.excessSince = 0;
       return true;
     }
     return false;
@@ -204,12 +245,16 @@ export class DcrfSession {
     const prefix = multiplexed ? '{"stream":' + JSON.stringify(stream) + ',"payload":' : '';
     const transport: ConsumerTransport = {
       scope: { ...this.scope, stream },
+      actionCompleted: (action, status) => this.observer.actionCompleted?.(stream, action, status),
       sendReply: multiplexed ? (text) => this.write(prefix + text + '}') : (text) => this.write(text),
       sendEvent: multiplexed ? (text) => this.sendEvent(prefix + text + '}') : (text) => this.sendEvent(text),
       close: (code, reason) => this.close(code, reason),
       signal: this.controller.signal,
       reserveSubscription: () => {
-        if (this.subscriptions >= this.limits.maxSubscriptions) return false;
+        if (this.subscriptions >= this.limits.maxSubscriptions) {
+          this.observer.limitHit?.('subscriptions');
+          return false;
+        }
         this.subscriptions++;
         return true;
       },
@@ -223,14 +268,54 @@ export class DcrfSession {
   }
 
   private sendEvent(text: string): void {
+    if (this.closed) {
+      this.observer.eventDropped?.('socket_closed');
+      return;
+    }
+    const user = this.scope.user;
+    if (!this.userCheck || !user) return this.deliverEvent(text);
+    // Events queue behind a pending re-check so they keep their order.
+    if (this.gated) {
+      this.gated.push(text);
+      return;
+    }
+    const active = this.userCheck(user);
+    if (active === true) return this.deliverEvent(text);
+    if (active === false) return this.userGone();
+    this.gated = [text];
+    active.then(
+      (ok) => this.releaseGated(ok),
+      () => this.releaseGated(false),
+    );
+  }
+
+  private releaseGated(active: boolean): void {
+    const gated = this.gated ?? [];
+    this.gated = null;
+    if (!active) {
+      for (let i = 0; i < gated.length; i++) this.observer.eventDropped?.('user_inactive');
+      this.userGone();
+      return;
+    }
+    for (const text of gated) this.deliverEvent(text);
+  }
+
+  private deliverEvent(text: string): void {
     if (this.busy) this.held.push(text);
     else this.write(text);
+  }
+
+  /** The socket's user was deleted or deactivated: nothing more is sent, and the socket closes. */
+  private userGone(): void {
+    if (this.closed) return;
+    this.close(USER_GONE_CLOSE.code, USER_GONE_CLOSE.reason);
   }
 
   private write(text: string): void {
     if (this.closed) return;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.observer.slowConsumerClosed?.();
+      this.observer.eventDropped?.('slow_consumer');
       this.close(CLOSE.tryAgainLater, 'Slow consumer');
       return;
     }

@@ -6,7 +6,7 @@
 import { MethodNotAllowed, APIError } from '../errors.js';
 import { action, type ActionArgs, type ActionContext } from './actions.js';
 import { AsyncAPIConsumer, type ConsumerClass } from './consumer.js';
-import type { ActionResult } from './protocol.js';
+import { keyText, type ActionResult } from './protocol.js';
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
@@ -40,7 +40,7 @@ export function viewAsConsumer(handler: FetchHandler, options: ViewAsConsumerOpt
       const query = args.query;
       if (query && typeof query === 'object' && !Array.isArray(query)) {
         for (const [key, value] of Object.entries(query as Record<string, unknown>)) {
-          for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(item));
+          for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(key, keyText(item));
         }
       }
       const headers = new Headers();

@@ -15,6 +15,9 @@ import { initial } from './migrations/0001-initial.js';
 import { createHubFor, type HubHandle } from '../events/pubsub.js';
 import { setChangeHub } from '../events/current.js';
 import { streamsRoute } from '../server/describe.js';
+import { GatewayMetrics } from '../server/metrics.js';
+import { playgroundRoute } from '../server/playground.js';
+import { createDemoGraphQLAdapter } from '../graphql/demo.js';
 
 /** The demo's migrations, in order. */
 export const demoMigrations = [initial];
@@ -22,6 +25,8 @@ export const demoMigrations = [initial];
 export interface DemoApp {
   gateway: Gateway;
   knex: Knex;
+  /** The change hub and its PubSub (stats, health). */
+  hub: HubHandle;
   port: number;
   url: string;
   close(): Promise<void>;
@@ -45,19 +50,23 @@ export async function openDemoDatabase(databaseUrl: string): Promise<Knex> {
 export async function startDemo(config: Config, options: DemoOptions = {}): Promise<DemoApp> {
   const knex = await openDemoDatabase(config.databaseUrl);
   configureFastReads(FastReader.forKnex(knex));
-  const hub: HubHandle = await createHubFor(config.redisUrl);
+  const hub: HubHandle = await createHubFor(config.redisUrl, { redisPrefix: config.redisPrefix });
   setChangeHub(hub.hub);
+  const authenticator = new TokenAuthenticator();
   const gateway = new Gateway({
     streams: demoStreams,
-    authenticator: new TokenAuthenticator(),
+    authenticator,
+    graphql: createDemoGraphQLAdapter({ authenticator }),
     allowedOrigins: config.allowedOrigins,
     maxSocketsPerIp: config.maxSocketsPerIp,
     health: async () => {
       await knex.raw('select 1');
       return hub.healthy();
     },
+    // Metrics read this app's own hub, not the process-wide current one (tests run several apps).
+    metrics: new GatewayMetrics({ hub: () => hub.hub }),
     ...options.gateway,
-    routes: [streamsRoute(demoStreams), ...(options.routes ?? []), ...(options.gateway?.routes ?? [])],
+    routes: [streamsRoute(demoStreams), playgroundRoute(), ...(options.routes ?? []), ...(options.gateway?.routes ?? [])],
   });
   const port = await gateway.listen(config.port, config.host);
   return {
@@ -65,11 +74,15 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     knex,
     port,
     url: `http://${config.host}:${port}`,
+    hub,
     async close() {
+      // Graceful: stop accepting and close sockets (1001); let running transactions finish (the pool
+      // waits for connections in use), publish what their commits owe, then close the PubSub.
       await gateway.close();
+      await knex.destroy();
+      await new Promise((resolve) => setImmediate(resolve));
       await hub.close();
       configureFastReads(undefined);
-      await knex.destroy();
     },
   };
 }

@@ -18,15 +18,15 @@ import {
   StreamedPaginatedListMixin,
   UpdateModelMixin,
 } from '../dcrf/mixins.js';
-import { modelObserver, ObserverModelInstanceMixin, observer, Signal } from '../dcrf/observers.js';
-import { encodeValue, eventPrefix, STATUS, withRequestId, type ActionResult } from '../dcrf/protocol.js';
+import { consumerEventGate, frameKey, modelObserver, ObserverModelInstanceMixin, observer } from '../dcrf/observers.js';
+import { encodeValue, keyText, eventPrefix, STATUS, withRequestId, type ActionResult } from '../dcrf/protocol.js';
 import { viewAsConsumer } from '../dcrf/view-as-consumer.js';
 import { getChangeHub } from '../events/current.js';
 import { pythonTypeName } from '../serializers/fields.js';
 import { Classroom, Test } from './models.js';
 import { classroomResource, schoolResource, testResource, thingResource, userResource } from './resources.js';
 import { ClassroomSerializer, TestSerializer, ThingSerializer, ThingWithIdSerializer } from './serializers.js';
-import { CLASSROOM_OBSERVER, classroomGroups, joinedChat, type JoinedChat } from './live.js';
+import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, classroomGroups, joinedChat, type JoinedChat } from './live.js';
 
 const CrudConsumer = ObserverModelInstanceMixin(
   DeleteModelMixin(PatchModelMixin(UpdateModelMixin(CreateModelMixin(RetrieveModelMixin(ListModelMixin(GenericAsyncAPIConsumer)))))),
@@ -40,7 +40,7 @@ export class ThingConsumer extends CrudConsumer {
   #many = new Map<string, () => void>();
 
   /** `subscribe_many {request_id, things?: [pk...]}`: every Thing change, or those pks only. */
-  @action()
+  @action({ args: ['request_id', 'things'] })
   async subscribe_many(args: ActionArgs): Promise<ActionResult> {
     const requestId = requireArg(args, 'request_id');
     let only: Set<string> | undefined;
@@ -48,20 +48,26 @@ export class ThingConsumer extends CrudConsumer {
       if (!Array.isArray(args.things)) {
         throw new ValidationError({ things: [`Expected a list of items but got type "${pythonTypeName(args.things)}".`] });
       }
-      only = new Set(args.things.map((pk: unknown) => String(pk)));
+      only = new Set(args.things.map((pk: unknown) => keyText(pk)));
     }
     const key = encodeValue(requestId);
     this.#many.get(key)?.();
+    this.#many.delete(key);
     const serializer = this.getSerializer();
-    const hub = getChangeHub();
+    // One frame text per message and serializer in this process, whatever the number of subscribers.
+    const memoKey = frameKey(serializer, 'many');
+    const gate = consumerEventGate(this);
     const close = await this.track(() =>
       this.resource.subscribeAll(this.scope, (event) => {
-        if (only && !only.has(String(event.pk))) return;
-        const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
-        const prefix = hub.memo(event.message, serializer, () =>
-          eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(event.message.data)), status),
-        );
-        this.sendText(withRequestId(prefix, requestId));
+        if (only && !only.has(keyText(event.pk))) return;
+        gate(event.action, event.message.data, () => {
+          // A delete carries the row's last state, with DCRF's 204.
+          const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
+          const prefix = getChangeHub().memo(event.message, memoKey, () =>
+            eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(event.message.data)), status),
+          );
+          this.sendText(withRequestId(prefix, requestId));
+        });
       }, this, args),
     );
     this.#many.set(key, close);
@@ -69,7 +75,7 @@ export class ThingConsumer extends CrudConsumer {
   }
 
   /** `unsubscribe_many {request_id}` → 204. */
-  @action()
+  @action({ args: ['request_id'] })
   async unsubscribe_many(args: ActionArgs): Promise<ActionResult> {
     const key = encodeValue(args.request_id ?? null);
     this.#many.get(key)?.();
@@ -89,13 +95,13 @@ const testActivity = modelObserver<TestConsumer>(Test, { name: 'test_activity', 
 export class TestConsumer extends CrudConsumer {
   static override resource = testResource;
 
-  @action()
+  @action({ args: ['request_id'] })
   async subscribe_activity(args: ActionArgs): Promise<ActionResult> {
     await testActivity.subscribe(this, args, requireArg(args, 'request_id'));
     return [null, STATUS.created];
   }
 
-  @action()
+  @action({ args: ['request_id'] })
   async unsubscribe_activity(args: ActionArgs): Promise<ActionResult> {
     await testActivity.unsubscribe(this, args, args.request_id);
     return [null, STATUS.noContent];
@@ -109,20 +115,20 @@ export class UserConsumer extends ObserverModelInstanceMixin(RetrieveModelMixin(
   static override pagination = { defaultLimit: 2, maxLimit: 100 };
 
   /** An async action: looks the user up, "sends" the email, answers `{}`. */
-  @action()
+  @action({ args: ['pk', 'to'] })
   async send_email(args: ActionArgs): Promise<ActionResult> {
     await this.getObject(args);
     return [{}, STATUS.ok];
   }
 
   /** A plain action that echoes the pk it was given. */
-  @action()
+  @action({ args: ['pk'] })
   publish(args: ActionArgs): ActionResult {
     return [{ pk: args.pk ?? null }, STATUS.ok];
   }
 
   /** The caller's own user. */
-  @action()
+  @action({ args: [] })
   async me(): Promise<ActionResult> {
     return [await this.resource.retrieve(this.scope, this.scope.user?.id, this), STATUS.ok];
   }
@@ -140,8 +146,8 @@ const classroomChanges = modelObserver<ClassroomConsumer>(Classroom, {
   groupsForSignal: classroomGroups,
   groupsForConsumer: (args) => {
     const groups: string[] = [];
-    if (args.school_pk !== undefined) groups.push(`school__${String(args.school_pk)}`);
-    if (args.classroom_pk !== undefined) groups.push(`pk__${String(args.classroom_pk)}`);
+    if (args.school_pk !== undefined) groups.push(`school__${keyText(args.school_pk)}`);
+    if (args.classroom_pk !== undefined) groups.push(`pk__${keyText(args.classroom_pk)}`);
     return groups;
   },
 });
@@ -150,61 +156,61 @@ const classroomChanges = modelObserver<ClassroomConsumer>(Classroom, {
 export class ClassroomConsumer extends DeleteModelMixin(PatchModelMixin(CreateModelMixin(RetrieveModelMixin(ListModelMixin(GenericAsyncAPIConsumer))))) {
   static override resource = classroomResource;
 
-  @action()
+  @action({ args: ['school_pk'] })
   async subscribe_to_classrooms_in_school(args: ActionArgs): Promise<ActionResult> {
     const school = requireArg(args, 'school_pk');
     await classroomChanges.subscribe(this, { school_pk: school }, args.request_id ?? null);
     return [null, STATUS.created];
   }
 
-  @action()
+  @action({ args: ['school_pk'] })
   async unsubscribe_from_classrooms_in_school(args: ActionArgs): Promise<ActionResult> {
     const school = requireArg(args, 'school_pk');
-    await classroomChanges.unsubscribe(this, { school_pk: school }, args.request_id ?? null);
+    await classroomChanges.unsubscribe(this, { school_pk: school }, args.request_id);
     return [null, STATUS.noContent];
   }
 
-  @action()
+  @action({ args: ['classroom_pk'] })
   async subscribe_to_classroom(args: ActionArgs): Promise<ActionResult> {
     const classroom = requireArg(args, 'classroom_pk');
     await classroomChanges.subscribe(this, { classroom_pk: classroom }, args.request_id ?? null);
     return [null, STATUS.created];
   }
 
-  @action()
+  @action({ args: ['classroom_pk'] })
   async unsubscribe_from_classroom(args: ActionArgs): Promise<ActionResult> {
     const classroom = requireArg(args, 'classroom_pk');
-    await classroomChanges.unsubscribe(this, { classroom_pk: classroom }, args.request_id ?? null);
+    await classroomChanges.unsubscribe(this, { classroom_pk: classroom }, args.request_id);
     return [null, STATUS.noContent];
   }
 }
 
 const joinedChatObserver = observer<ChatConsumer, JoinedChat>(joinedChat, {
-  name: 'joined_chat',
-  groupsForSignal: (payload) => [`chat__${encodeValue(payload.chat_id)}`],
-  groupsForConsumer: (args) => [`chat__${encodeValue(args.chat_id)}`],
+  name: CHAT_OBSERVER,
+  groupsForSignal: (payload) => [chatGroup(payload.chat_id)],
+  groupsForConsumer: (args) => [chatGroup(args.chat_id)],
 });
 
 /** `chat`: the seed's custom-signal consumer, no model. */
 export class ChatConsumer extends AsyncAPIConsumer {
-  @action()
+  @action({ args: ['chat_id'] })
   join_chat(args: ActionArgs): ActionResult {
     const chatId = requireArg(args, 'chat_id');
     joinedChat.send({ username: this.scope.user?.username ?? 'anonymous', chat_id: chatId });
     return [null, STATUS.noContent];
   }
 
-  @action()
+  @action({ args: ['chat_id'] })
   async subscribe_joined(args: ActionArgs): Promise<ActionResult> {
     requireArg(args, 'chat_id');
     await joinedChatObserver.subscribe(this, args, args.request_id ?? null);
     return [null, STATUS.created];
   }
 
-  @action()
+  @action({ args: ['chat_id'] })
   async unsubscribe_joined(args: ActionArgs): Promise<ActionResult> {
     requireArg(args, 'chat_id');
-    await joinedChatObserver.unsubscribe(this, args, args.request_id ?? null);
+    await joinedChatObserver.unsubscribe(this, args, args.request_id);
     return [null, STATUS.noContent];
   }
 }

@@ -6,6 +6,7 @@
 import type { PubSubEngine } from 'graphql-subscriptions';
 import { lastState, type ChangeAction, type ChangeRecord, type Row } from './records.js';
 import { logger } from '../logger.js';
+import { LostEventReporter } from './lost-events.js';
 
 /** What a topic carries for one row's change. */
 export interface ChangeMessage {
@@ -33,6 +34,8 @@ export interface HubStats {
   published: number;
   delivered: number;
   handlerErrors: number;
+  /** Messages the PubSub refused (Redis unreachable): their subscribers never see them. */
+  lost: number;
 }
 
 const groupFunctions = new Map<string, Map<string, GroupsForRow>>();
@@ -54,7 +57,10 @@ export class ChangeHub {
   private readonly topics = new Map<string, TopicState>();
   private readonly observedModels = new Map<string, number>();
   private readonly memos = new WeakMap<object, Map<unknown, unknown>>();
-  readonly stats: HubStats = { published: 0, delivered: 0, handlerErrors: 0 };
+  readonly stats: HubStats = { published: 0, delivered: 0, handlerErrors: 0, lost: 0 };
+  private inFlight = 0;
+  private readonly drained: Array<() => void> = [];
+  private readonly lostEvents = new LostEventReporter();
 
   constructor(
     readonly engine: PubSubEngine,
@@ -103,7 +109,16 @@ export class ChangeHub {
       const observers = groupFunctions.get(record.model);
       if (!observers) continue;
       for (const [observer, groupsForRow] of observers) {
-        for (const [group, action] of relativeGroups(record, groupsForRow)) {
+        let groups: Map<string, ChangeAction>;
+        try {
+          groups = relativeGroups(record, groupsForRow);
+        } catch (error) {
+          // User code (groupsForSignal) runs after the commit, where nobody awaits it: a throw here
+          // would be an unhandled rejection. This observer misses the event; the others still get it.
+          logger.error('observer groups failed', { model: record.model, observer, pk: record.pk, error: String((error as Error)?.stack ?? error) });
+          continue;
+        }
+        for (const [group, action] of groups) {
           this.send(this.groupTopic(record.model, observer, group), { ...message, action });
         }
       }
@@ -120,9 +135,23 @@ export class ChangeHub {
     // (Redis) may have listeners in other processes, so it always publishes.
     if (this.isLocalEngine && !this.topics.has(topic)) return;
     this.stats.published++;
-    this.engine.publish(topic, payload).catch((error: unknown) => {
-      logger.error('pubsub publish failed', { topic, error: String(error) });
-    });
+    this.inFlight++;
+    // An engine that throws instead of rejecting is treated the same as one that rejects.
+    new Promise<void>((resolve) => resolve(this.engine.publish(topic, payload)))
+      .catch((error: unknown) => {
+        // Never silent: a message the PubSub refused is an event its subscribers will not see.
+        this.stats.lost++;
+        this.lostEvents.report(topic, error);
+      })
+      .finally(() => {
+        if (--this.inFlight === 0) for (const resolve of this.drained.splice(0)) resolve();
+      });
+  }
+
+  /** Resolves once every message handed to the PubSub so far was accepted or counted lost (shutdown). */
+  drain(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
   }
 
   /** True for an engine whose subscribers all live in this process. */
@@ -143,14 +172,22 @@ export class ChangeHub {
     }
     state.handlers.add(handler);
     const current = state;
-    await current.subscription;
     let removed = false;
-    return () => {
+    const remove = () => {
       if (removed) return;
       removed = true;
       current.handlers.delete(handler);
       if (current.handlers.size === 0 && this.topics.get(topic) === current) this.dropTopic(topic, current);
     };
+    try {
+      await current.subscription;
+    } catch (error) {
+      // The engine refused the topic (Redis down): forget it, so the next subscribe tries afresh.
+      remove();
+      if (this.topics.get(topic) === current) this.dropTopic(topic, current);
+      throw error;
+    }
+    return remove;
   }
 
   private dropTopic(topic: string, state: TopicState): void {

@@ -8,15 +8,21 @@ export interface HubHandle {
   hub: ChangeHub;
   /** Whether the PubSub answers (for /healthz). */
   healthy(): Promise<boolean>;
+  /** Hands on what was published so far, then closes the PubSub's connections. */
   close(): Promise<void>;
 }
 
+export interface HubOptions {
+  /** Redis channel prefix: processes sharing a Redis and a prefix share events (default `dcrf-gateway:`). */
+  redisPrefix?: string;
+}
+
 /** The hub for `redisUrl` (undefined = in-process). */
-export async function createHubFor(redisUrl: string | undefined): Promise<HubHandle> {
+export async function createHubFor(redisUrl: string | undefined, options: HubOptions = {}): Promise<HubHandle> {
   if (redisUrl) {
     const { createRedisHub } = await import('./redis.js');
-    return createRedisHub(redisUrl);
+    return createRedisHub(redisUrl, { prefix: options.redisPrefix });
   }
   const hub = new ChangeHub(new PubSub());
-  return { hub, healthy: async () => true, close: async () => undefined };
+  return { hub, healthy: async () => true, close: () => hub.drain() };
 }

@@ -15,11 +15,16 @@ export interface ChangeRecord {
   before?: Row | null;
   /** The row after the write; null for a delete. */
   after: Row | null;
+  /**
+   * For a delete folded from earlier writes of the same transaction: the row as it was when deleted
+   * (`before` then stays the state subscribers last saw, which decides the groups it leaves).
+   */
+  last?: Row | null;
 }
 
 /** The state a subscriber shows for a record: the new row, or the last one for a delete. */
 export function lastState(record: ChangeRecord): Row {
-  return (record.after ?? record.before ?? {}) as Row;
+  return (record.after ?? record.last ?? record.before ?? {}) as Row;
 }
 
 /**
@@ -31,7 +36,11 @@ export function mergeRecords(first: ChangeRecord, next: ChangeRecord): ChangeRec
     if (next.action === 'delete') return null;
     return { ...first, after: next.after };
   }
-  if (next.action === 'delete') return { ...next, before: first.before ?? next.before };
+  if (next.action === 'delete') {
+    // Groups are decided by what subscribers last saw (the state before the transaction); the data
+    // of the delete is the row as the transaction left it just before deleting it.
+    return { ...next, before: first.before ?? next.before, last: next.before ?? first.after };
+  }
   if (first.action === 'delete') {
     // Deleted then re-created with the same key: subscribers see the row change in place.
     return { ...next, action: 'update', before: first.before };
@@ -55,8 +64,9 @@ export class ChangeSet {
     else this.byKey.delete(key);
   }
 
-  addAll(records: Iterable<ChangeRecord>): void {
+  addAll(records: Iterable<ChangeRecord>): this {
     for (const record of records) this.add(record);
+    return this;
   }
 
   get size(): number {

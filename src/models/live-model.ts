@@ -1,23 +1,58 @@
 /**
  * LiveModel: an Objection base class whose static hooks turn every ORM write, instance-level or
  * query-level, into change records (one per affected row), published after the transaction commits.
- * Rows are read only when someone listens to the model.
+ * Rows are read only when someone listens to the model: a write nobody observes costs no query.
+ *
+ * What a write does: `beforeUpdate`/`beforeDelete` read the rows the query is about to touch
+ * (`asFindQuery()`, so `.where(...)` bulk writes are seen); `afterUpdate`/`afterInsert` re-read the
+ * touched rows by primary key inside the same transaction; the records wait on the transaction
+ * (events/after-commit.ts) and reach the change hub when it commits.
+ * Limits: a single-column primary key; an update that changes a row's primary key is not reported.
  */
 import { Model, type StaticHookArguments } from 'objection';
 import { deferUntilCommit, isTransaction } from '../events/after-commit.js';
 import { getChangeHub } from '../events/current.js';
 import type { ChangeRecord, Row } from '../events/records.js';
+import { LiveQueryBuilder } from './live-query-builder.js';
 
-const CAPTURED = Symbol('dcrf-gateway.captured');
+/** Rows captured before a write, by the query builder that runs it (its before and after hooks share it). */
+const captured = new WeakMap<object, Row[][]>();
 
-type CaptureStack = Row[][];
+/** How many primary keys one re-read query names (SQLite allows 32766 variables, PostgreSQL 65535). */
+const READ_CHUNK = 500;
 
-function capturedStack(args: StaticHookArguments<any>): CaptureStack {
-  const context = args.context as unknown as Record<symbol, CaptureStack>;
-  return (context[CAPTURED] ??= []);
+/**
+ * The key pairing a write's before and after hooks. Objection hands both hooks the executing query
+ * builder, but only behind a private symbol of the hook arguments; without it, the query context
+ * (shared with child queries, hence the stack) is the fallback.
+ */
+function captureKey(args: StaticHookArguments<any>): object {
+  for (const symbol of Object.getOwnPropertySymbols(args)) {
+    const value = (args as unknown as Record<symbol, unknown>)[symbol];
+    if (value && typeof value === 'object') return value;
+  }
+  return args.context as object;
+}
+
+function pushCaptured(args: StaticHookArguments<any>, rows: Row[]): void {
+  const key = captureKey(args);
+  const stack = captured.get(key);
+  if (stack) stack.push(rows);
+  else captured.set(key, [rows]);
+}
+
+function popCaptured(args: StaticHookArguments<any>): Row[] | undefined {
+  const key = captureKey(args);
+  const stack = captured.get(key);
+  const rows = stack?.pop();
+  if (stack && stack.length === 0) captured.delete(key);
+  return rows;
 }
 
 export class LiveModel extends Model {
+  static override QueryBuilder = LiveQueryBuilder;
+  declare QueryBuilderType: LiveQueryBuilder<this>;
+
   /** The name topics and change records use; the class name unless overridden. */
   static get changeName(): string {
     return this.name;
@@ -28,7 +63,7 @@ export class LiveModel extends Model {
   }
 
   static override async afterUpdate(args: StaticHookArguments<any>): Promise<void> {
-    const before = capturedStack(args).pop();
+    const before = popCaptured(args);
     if (!before || before.length === 0) return;
     const pkColumn = this.idColumn as string;
     const after = await readRows(this, args, before.map((row) => row[pkColumn]));
@@ -43,7 +78,7 @@ export class LiveModel extends Model {
 
   static override async afterInsert(args: StaticHookArguments<any>): Promise<void> {
     if (!getChangeHub().isObserved(this.changeName)) return;
-    const inserted = (Array.isArray(args.result) ? args.result : [args.result]).filter(Boolean) as Model[];
+    const inserted = ((args.result ?? []) as unknown[]).filter((item): item is Model => item instanceof Model);
     const pks = inserted.map((model) => model.$id()).filter((pk) => pk !== undefined && pk !== null);
     if (pks.length === 0) return;
     const rows = await readRows(this, args, pks);
@@ -59,7 +94,7 @@ export class LiveModel extends Model {
   }
 
   static override async afterDelete(args: StaticHookArguments<any>): Promise<void> {
-    const before = capturedStack(args).pop();
+    const before = popCaptured(args);
     if (!before || before.length === 0) return;
     const pkColumn = this.idColumn as string;
     emit(
@@ -71,25 +106,30 @@ export class LiveModel extends Model {
 
 /** Reads the rows a write is about to touch (query-level writes included), if anyone listens. */
 async function captureRows(modelClass: typeof LiveModel, args: StaticHookArguments<any>): Promise<void> {
-  const stack = capturedStack(args);
   if (!getChangeHub().isObserved(modelClass.changeName)) {
-    stack.push([]);
+    pushCaptured(args, []);
     return;
   }
   const rows = (await args.asFindQuery().toKnexQuery()) as Row[];
-  stack.push(rows.map((row) => ({ ...row })));
+  pushCaptured(args, rows.map((row) => ({ ...row })));
 }
 
+/** Reads rows by primary key on the write's own connection (inside its transaction, if any). */
 async function readRows(modelClass: typeof LiveModel, args: StaticHookArguments<any>, pks: unknown[]): Promise<Row[]> {
   const knex = args.transaction ?? modelClass.knex();
-  const rows = (await knex(modelClass.tableName).whereIn(modelClass.idColumn as string, pks as any[])) as Row[];
-  return rows.map((row) => ({ ...row }));
+  const rows: Row[] = [];
+  for (let start = 0; start < pks.length; start += READ_CHUNK) {
+    const chunk = pks.slice(start, start + READ_CHUNK);
+    const found = (await knex(modelClass.tableName).whereIn(modelClass.idColumn as string, chunk as any[])) as Row[];
+    for (const row of found) rows.push({ ...row });
+  }
+  return rows;
 }
 
+/** Hands records to the hub: after the commit of the write's transaction, or now for an autocommit write. */
 function emit(args: StaticHookArguments<any>, records: ChangeRecord[]): void {
   if (records.length === 0) return;
-  const hub = getChangeHub();
-  const publish = (committed: ChangeRecord[]) => hub.publishChanges(committed);
+  const publish = (committed: ChangeRecord[]) => getChangeHub().publishChanges(committed);
   if (isTransaction(args.transaction)) deferUntilCommit(args.transaction, records, publish);
   else publish(records);
 }

@@ -6,8 +6,10 @@
 import type { Model, ModelClass, QueryBuilder, Transaction } from 'objection';
 import { NotFound, PermissionDenied } from '../errors.js';
 import { FastReader } from '../db/fast-read.js';
+import { isInvalidValueError } from '../db/knex.js';
 import type { ChangeMessage } from '../events/hub.js';
 import { getChangeHub } from '../events/current.js';
+import { logger } from '../logger.js';
 import { AllowAny, toPermissionList, type BasePermission, type PermissionLike } from '../permissions.js';
 import type { ConnectionScope } from '../scope.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass } from '../serializers/serializer.js';
@@ -141,7 +143,10 @@ export class Resource {
   private lookupValue(pk: unknown): unknown {
     if (this.integerLookup) {
       if (typeof pk === 'number' && Number.isSafeInteger(pk)) return pk;
-      if (typeof pk === 'string' && INTEGER_TEXT.test(pk)) return parseInt(pk, 10);
+      if (typeof pk === 'string' && INTEGER_TEXT.test(pk)) {
+        const parsed = parseInt(pk, 10);
+        if (Number.isSafeInteger(parsed)) return parsed;
+      }
       throw new NotFound();
     }
     if (typeof pk === 'string' || typeof pk === 'number') return pk;
@@ -160,7 +165,11 @@ export class Resource {
     const rows = (await this.queryset(scope, hooks, args, trx)
       .where(`${table}.${this.lookupField}`, value as any)
       .limit(1)
-      .toKnexQuery()) as Row[];
+      .toKnexQuery()
+      .catch((error: unknown) => {
+        // A value the column cannot hold (PostgreSQL: integer out of range) is a miss, not a 500.
+        throw isInvalidValueError(error) ? new NotFound() : error;
+      })) as Row[];
     if (!rows[0]) throw new NotFound();
     return rows[0];
   }
@@ -210,6 +219,15 @@ export class Resource {
     return row as Row;
   }
 
+  /**
+   * Values the serializer already validated, as a model instance that skips the jsonSchema check:
+   * the serializer is the validation layer (DRF's save does not re-validate either), and a second,
+   * stricter check would turn accepted input into a 500 (e.g. a blank email under `format: email`).
+   */
+  private validated(values: Row, patch: boolean): Model {
+    return this.model.fromJson(values, { skipValidation: true, patch });
+  }
+
   /** Validates and inserts a row; returns it serialized. */
   async create(scope: ConnectionScope, data: unknown, hooks: OperationHooks = {}, args: Record<string, unknown> = {}): Promise<Row> {
     await this.authorize(scope, 'create', hooks, args);
@@ -218,7 +236,7 @@ export class Resource {
       const values = await serializer.validate(data, { trx });
       const created = hooks.performCreate
         ? await hooks.performCreate(values, trx)
-        : await this.model.query(trx).insert(values);
+        : await this.model.query(trx).insert(this.validated(values, false));
       const pk = created && typeof created === 'object' && '$id' in created ? (created as Model).$id() : undefined;
       const row = pk !== undefined ? await this.reread(trx, pk) : (created as Row);
       return serializer.toRepresentation(row);
@@ -235,7 +253,7 @@ export class Resource {
       const id = instance[this.model.idColumn as string];
       const perform = partial ? hooks.performPatch : hooks.performUpdate;
       if (perform) await perform.call(hooks, instance, values, trx);
-      else if (Object.keys(values).length) await this.model.query(trx).patch(values).where(this.model.idColumn as string, id as any);
+      else if (Object.keys(values).length) await this.model.query(trx).patch(this.validated(values, true)).where(this.model.idColumn as string, id as any);
       return serializer.toRepresentation(await this.reread(trx, id));
     });
   }
@@ -296,7 +314,10 @@ export class Resource {
         .then((event) => {
           if (event) onEvent(event);
         })
-        .catch(() => undefined);
+        .catch((error: unknown) => {
+          // A failing permission check or re-read drops this one event, never the subscription.
+          logger.error('event delivery failed', { resource: this.name, pk: message.pk, error: String((error as Error)?.stack ?? error) });
+        });
     };
   }
 

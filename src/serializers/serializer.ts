@@ -86,7 +86,9 @@ export class Serializer {
       if (!Object.prototype.hasOwnProperty.call(input, entry.name)) {
         if (options.partial) continue;
         if (field.required) errors[entry.name] = [Field.messages.required];
-        else if (field.hasDefault) values[entry.source] = field.defaultValue;
+        // A default fills in a new row only: a full update leaves an omitted optional field as it
+        // is, as DRF's ModelSerializer does.
+        else if (field.hasDefault && !options.instance) values[entry.source] = field.defaultValue;
         continue;
       }
       const raw = input[entry.name];

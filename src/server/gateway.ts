@@ -13,6 +13,10 @@ import { CLOSE, DCRF_SUBPROTOCOL } from '../dcrf/protocol.js';
 import { parseCookies, type ConnectionScope } from '../scope.js';
 import { resolveToken, tokenFromRequest, type Authenticator, type AuthResult } from './auth.js';
 import { originAllowed } from './origin.js';
+import { combineObservers, GatewayMetrics, type LimitName } from './metrics.js';
+import { redactUrl } from './redact.js';
+import { UserRecheck } from './user-recheck.js';
+import { getChangeHub } from '../events/current.js';
 
 export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
 export const GRAPHQL_WS_LEGACY = 'graphql-ws';
@@ -47,8 +51,16 @@ export interface GatewayOptions {
   limits?: Partial<DcrfLimits>;
   /** Whether the database and PubSub answer (for /healthz). */
   health?: () => Promise<boolean>;
-  /** Counters for /metrics. */
+  /** More counters, told alongside the built-in metrics. */
   sessionObserver?: SessionObserver & { socketOpened?(protocol: Negotiated): void; socketClosed?(protocol: Negotiated): void };
+  /** The metrics served at `GET /metrics`; default a registry of this gateway's own; false serves none. */
+  metrics?: GatewayMetrics | false;
+  /**
+   * How long (ms) a "user still active" answer from `authenticator.refresh` is trusted before a DCRF
+   * socket's next event or frame re-reads the user; default 1000. Deleted or deactivated users' sockets
+   * are closed 1008 and get no further event.
+   */
+  userRecheckMs?: number;
 }
 
 export class Gateway {
@@ -58,10 +70,17 @@ export class Gateway {
   private readonly perIp = new Map<string, number>();
   private readonly streams: Map<string, ConsumerClass>;
   private readonly sockets = new Set<WebSocket>();
+  /** The gateway's metrics (undefined when `metrics: false`). */
+  readonly metrics: GatewayMetrics | undefined;
+  private readonly sessionObserver: SessionObserver | undefined;
+  private readonly userRecheck: UserRecheck | undefined;
 
   constructor(readonly options: GatewayOptions) {
     this.streams = new Map(Object.entries(options.streams));
     this.limits = { ...DEFAULT_DCRF_LIMITS, ...options.limits };
+    this.metrics = options.metrics === false ? undefined : options.metrics ?? new GatewayMetrics({ hub: getChangeHub });
+    this.sessionObserver = this.metrics || options.sessionObserver ? combineObservers(this.metrics, options.sessionObserver) : undefined;
+    this.userRecheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
     this.server = http.createServer((request, response) => void this.onRequest(request, response));
     this.wss = new WebSocketServer({
       noServer: true,
@@ -121,6 +140,10 @@ export class Gateway {
       for (const route of this.options.routes ?? []) {
         if (await route(request, response, url)) return;
       }
+      if (url.pathname === '/metrics' && this.metrics) {
+        await this.metrics.serve(request, response);
+        return;
+      }
       if (url.pathname === '/healthz') {
         const ok = this.options.health ? await this.options.health().catch(() => false) : true;
         sendJson(response, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable' });
@@ -139,7 +162,7 @@ export class Gateway {
       }
       sendJson(response, 404, { detail: 'Not found.' });
     } catch (error) {
-      logger.error('http request failed', { url: request.url, error: String((error as Error)?.stack ?? error) });
+      logger.error('http request failed', { url: redactUrl(request.url), error: String((error as Error)?.stack ?? error) });
       if (!response.headersSent) sendJson(response, 500, { detail: 'Internal server error' });
       else response.destroy();
     }
@@ -164,11 +187,11 @@ export class Gateway {
     try {
       const url = new URL(request.url ?? '/', 'http://localhost');
       const route = this.route(url.pathname);
-      if (!route) return refuse(socket, 404, 'Not Found');
-      if (!originAllowed(request, this.options.allowedOrigins)) return refuse(socket, 403, 'Forbidden');
+      if (!route) return this.refuse(socket, 404, 'Not Found');
+      if (!originAllowed(request, this.options.allowedOrigins)) return this.refuse(socket, 403, 'Forbidden', 'origin');
       const ip = request.socket.remoteAddress ?? '';
       const max = this.options.maxSocketsPerIp;
-      if (max !== undefined && (this.perIp.get(ip) ?? 0) >= max) return refuse(socket, 429, 'Too Many Requests');
+      if (max !== undefined && (this.perIp.get(ip) ?? 0) >= max) return this.refuse(socket, 429, 'Too Many Requests', 'sockets_per_ip');
 
       const offered = parseProtocols(request.headers['sec-websocket-protocol']);
       const negotiated: Negotiated = offered.has(GRAPHQL_TRANSPORT_WS) ? GRAPHQL_TRANSPORT_WS : offered.has(GRAPHQL_WS_LEGACY) ? GRAPHQL_WS_LEGACY : 'dcrf';
@@ -177,33 +200,38 @@ export class Gateway {
       if (auth.kind === 'user') scope.user = auth.user;
 
       if (negotiated !== 'dcrf') {
-        if (!this.options.graphql) return refuse(socket, 400, 'GraphQL is not enabled');
+        if (!this.options.graphql) return this.refuse(socket, 400, 'GraphQL is not enabled');
         this.accept(request, socket, head, negotiated, (ws) => this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request));
         return;
       }
-      if (route === 'graphql') return refuse(socket, 400, 'Bad Request: offer the graphql-transport-ws or graphql-ws subprotocol');
-      if (auth.kind === 'invalid') return refuse(socket, 401, 'Unauthorized');
+      if (route === 'graphql') return this.refuse(socket, 400, 'Bad Request: offer the graphql-transport-ws or graphql-ws subprotocol');
+      if (auth.kind === 'invalid') return this.refuse(socket, 401, 'Unauthorized');
 
       let dcrfRoute: DcrfRoute = route;
       if (route.kind === 'single') {
-        if (!(await route.consumer.canConnect(scope))) return refuse(socket, 403, 'Forbidden');
+        if (!(await route.consumer.canConnect(scope))) return this.refuse(socket, 403, 'Forbidden');
       } else {
         const refused = new Set<string>();
         for (const [name, consumer] of route.streams) if (!(await consumer.canConnect(scope))) refused.add(name);
-        if (refused.size === route.streams.size && refused.size > 0) return refuse(socket, 403, 'Forbidden');
+        if (refused.size === route.streams.size && refused.size > 0) return this.refuse(socket, 403, 'Forbidden');
         dcrfRoute = { ...route, refused };
       }
       this.accept(request, socket, head, 'dcrf', (ws) => {
-        const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.options.sessionObserver);
+        const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.isActive);
         session.start().catch((error: unknown) => {
           logger.error('consumer connect failed', { error: String((error as Error)?.stack ?? error) });
           ws.close(1011, 'Internal server error');
         });
       });
     } catch (error) {
-      logger.error('upgrade failed', { url: request.url, error: String((error as Error)?.stack ?? error) });
-      refuse(socket, 500, 'Internal Server Error');
+      logger.error('upgrade failed', { url: redactUrl(request.url), error: String((error as Error)?.stack ?? error) });
+      this.refuse(socket, 500, 'Internal Server Error');
     }
+  }
+
+  private refuse(socket: Duplex, status: number, message: string, limit?: LimitName): void {
+    if (!socket.destroyed) this.metrics?.upgradeRefused(status, limit);
+    refuse(socket, status, message);
   }
 
   private accept(request: IncomingMessage, socket: Duplex, head: Buffer, protocol: Negotiated, serve: (ws: WebSocket) => void): void {
@@ -213,7 +241,22 @@ export class Gateway {
       this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
       this.sockets.add(ws);
       this.options.sessionObserver?.socketOpened?.(protocol);
+      const counters = this.metrics?.socketOpened(protocol);
+      if (counters) {
+        ws.on('message', counters.frameIn);
+        // Every protocol's frames leave through ws.send, so counting there covers DCRF and GraphQL alike.
+        const send = ws.send;
+        ws.send = function (this: WebSocket, ...args: Parameters<WebSocket['send']>) {
+          counters.frameOut();
+          return send.apply(this, args);
+        } as WebSocket['send'];
+      }
+      // ws closes a frame over maxPayload with 1009 and reports it here; count it as a limit hit.
+      ws.on('error', (error: Error & { code?: string }) => {
+        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.metrics?.limitHit('frame_size');
+      });
       ws.once('close', () => {
+        counters?.closed();
         this.sockets.delete(ws);
         const left = (this.perIp.get(ip) ?? 1) - 1;
         if (left > 0) this.perIp.set(ip, left);

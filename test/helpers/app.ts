@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { loadConfig } from '../../src/config.js';
 import { startDemo, type DemoApp, type DemoOptions } from '../../src/demo/app.js';
 import { createToken } from '../../src/demo/auth.js';
+import { createTestDatabase, uniqueRedisPrefix } from './postgres.js';
 
 export interface TestApp extends DemoApp {
   wsUrl: string;
@@ -22,15 +23,23 @@ export interface TestApp extends DemoApp {
  */
 export async function startTestApp(options: DemoOptions & { env?: Record<string, string> } = {}): Promise<TestApp> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-gateway-test-'));
-  const databaseUrl = process.env.TEST_DATABASE_URL ?? `sqlite:${path.join(dir, 'test.sqlite3')}`;
+  // PostgreSQL: a fresh database per app (dropped on close); Redis: a channel prefix of its own.
+  const database = process.env.TEST_DATABASE_URL ? await createTestDatabase(process.env.TEST_DATABASE_URL) : undefined;
+  const databaseUrl = database?.url ?? `sqlite:${path.join(dir, 'test.sqlite3')}`;
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
     DATABASE_URL: databaseUrl,
-    ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL, REDIS_PREFIX: uniqueRedisPrefix() } : {}),
     ...options.env,
   });
-  const app = await startDemo(config, options);
+  let app: DemoApp;
+  try {
+    app = await startDemo(config, options);
+  } catch (error) {
+    await database?.drop();
+    throw error;
+  }
   const close = app.close.bind(app);
   return {
     ...app,
@@ -38,6 +47,7 @@ export async function startTestApp(options: DemoOptions & { env?: Record<string,
     token: (username: string) => createToken(username),
     async close() {
       await close();
+      await database?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,105 @@
+/**
+ * What every case shares: settings, progress lines, starting the targets (each server in a process
+ * of its own) and the client processes, and turning raw client reports into a TargetRun.
+ */
+import { Child } from './child.js';
+import { Histogram } from './histogram.js';
+import type { TargetRun } from './results.js';
+
+export interface Settings {
+  smoke: boolean;
+  runs: number;
+  warmupMs: number;
+  measureMs: number;
+  /** The case being run (names profiles). */
+  caseName?: string;
+  /** Where the system's server writes a CPU profile of each measured window (`--cpu-prof`); none when undefined. */
+  profileDir?: string;
+}
+
+export function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The servers a case can start. */
+export const TARGETS = {
+  system: 'dcrf-gateway',
+  echo: 'raw ws echo',
+  sqlite: 'raw ws + better-sqlite3',
+  broadcast: 'raw ws broadcast',
+  stockGraphql: 'stock graphql-ws',
+} as const;
+
+export interface RunningServer {
+  child: Child;
+  port: number;
+  /** Whether the demo app has its GraphQL endpoint wired in. */
+  graphql?: boolean;
+  stop(): Promise<void>;
+}
+
+/** Starts the server of a target in its own process and waits until it listens. */
+export async function startServer(target: string, settings: Settings, extraNodeArgs: string[] = []): Promise<RunningServer> {
+  let child: Child;
+  if (target === TARGETS.system) {
+    const env: Record<string, string> = settings.profileDir ? { BENCH_PROFILE_DIR: settings.profileDir, BENCH_PROFILE_NAME: `${settings.caseName ?? 'case'}` } : {};
+    child = Child.start(target, 'servers/dcrf.ts', [], { nodeArgs: extraNodeArgs, env });
+  } else if (target === TARGETS.echo) child = Child.start(target, 'servers/raw.ts', ['echo'], { nodeArgs: extraNodeArgs });
+  else if (target === TARGETS.sqlite) child = Child.start(target, 'servers/raw.ts', ['sqlite'], { nodeArgs: extraNodeArgs });
+  else if (target === TARGETS.broadcast) child = Child.start(target, 'servers/raw.ts', ['broadcast'], { nodeArgs: extraNodeArgs });
+  else if (target === TARGETS.stockGraphql) child = Child.start(target, 'servers/graphql-stock.ts', [], { nodeArgs: extraNodeArgs });
+  else throw new Error(`unknown target ${target}`);
+  const ready = (await child.ready) as { port: number; graphql?: boolean };
+  return { child, port: ready.port, graphql: ready.graphql, stop: () => child.stop() };
+}
+
+/** The WebSocket URL a workload uses on a target. */
+export function urlFor(target: string, port: number, path: 'things' | 'graphql'): string {
+  if (target === TARGETS.echo || target === TARGETS.sqlite || target === TARGETS.broadcast) return `ws://127.0.0.1:${port}/`;
+  if (path === 'graphql') return `ws://127.0.0.1:${port}/graphql`;
+  return `ws://127.0.0.1:${port}/ws/things`;
+}
+
+/** A loopback source address per client process (127.0.0.2, .3, ...). */
+export function sourceAddress(index: number): string {
+  return `127.0.0.${2 + (index % 250)}`;
+}
+
+/** Starts `count` client processes running `script`. */
+export async function startClients(script: string, count: number): Promise<Child[]> {
+  const clients = Array.from({ length: count }, (_, i) => Child.start(`client ${i + 1}`, script));
+  await Promise.all(clients.map((client) => client.ready));
+  return clients;
+}
+
+export async function stopAll(children: readonly (Child | RunningServer | undefined)[]): Promise<void> {
+  await Promise.all(children.map((child) => child?.stop().catch(() => undefined)));
+}
+
+/** Splits `total` into `parts` near-equal whole numbers. */
+export function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+export interface ServerUsage {
+  cpuUs: number;
+  wallUs: number;
+  rssBytes: number;
+}
+
+/** A TargetRun from merged client histograms, the count, the window and the server's usage. */
+export function targetRun(histograms: Histogram[], ops: number, windowUs: number, usage: ServerUsage, errors = 0): TargetRun {
+  const merged = new Histogram();
+  for (const histogram of histograms) merged.merge(histogram);
+  return {
+    throughput: windowUs > 0 ? (ops * 1e6) / windowUs : Number.NaN,
+    p50Ms: merged.percentile(50) / 1000,
+    p90Ms: merged.percentile(90) / 1000,
+    p99Ms: merged.percentile(99) / 1000,
+    cpuUsPerOp: ops > 0 ? usage.cpuUs / ops : Number.NaN,
+    rssMB: usage.rssBytes / (1024 * 1024),
+    errors,
+  };
+}

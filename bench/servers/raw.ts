@@ -1,0 +1,81 @@
+/**
+ * The baselines: the least a `ws` server can do for each case, with nothing of ours in the way.
+ *   echo       sends every frame back (the ceiling for request/reply, and the idle-socket baseline)
+ *   sqlite     a hand-written DCRF-shaped server: JSON.parse, one prepared better-sqlite3 statement,
+ *              a reply in the DCRF envelope (retrieve, list, patch on `things`)
+ *   broadcast  sends every frame it receives to every other socket (the fan-out ceiling)
+ * Usage: raw.ts <mode>
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import Database from 'better-sqlite3';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { serveCommands } from '../lib/child.js';
+import { usageCommands } from './usage.js';
+
+const mode = process.argv[2] ?? 'echo';
+const server = http.createServer((_request, response) => response.writeHead(404).end());
+const wss = new WebSocketServer({ server, perMessageDeflate: false });
+let cleanup = () => {};
+
+if (mode === 'echo') {
+  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+} else if (mode === 'broadcast') {
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      // Sent as text frames, the way a server relays a JSON event.
+      const text = data.toString();
+      for (const client of wss.clients) if (client !== ws) client.send(text);
+    });
+  });
+} else if (mode === 'sqlite') {
+  cleanup = sqliteServer();
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+
+function sqliteServer(): () => void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-bench-raw-'));
+  const db = new Database(path.join(dir, 'raw.sqlite3'));
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE things (id integer PRIMARY KEY AUTOINCREMENT, name varchar(64) NOT NULL, counter integer NOT NULL DEFAULT 0)');
+  const insert = db.prepare('INSERT INTO things (name, counter) VALUES (?, 0)');
+  for (let i = 1; i <= Number(process.env.THINGS ?? 20); i++) insert.run(`thing ${i}`);
+  const byId = db.prepare('SELECT id AS pk, name, counter FROM things WHERE id = ?');
+  const all = db.prepare('SELECT id AS pk, name, counter FROM things ORDER BY id');
+  const patchCounter = db.prepare('UPDATE things SET counter = ? WHERE id = ?');
+  const envelope = (data: unknown, action: unknown, status: number, requestId: unknown) =>
+    JSON.stringify({ errors: [], data, action, response_status: status, request_id: requestId });
+  const answer = (ws: WebSocket, text: string) => {
+    const request = JSON.parse(text) as { action: string; pk?: number; request_id?: unknown; data?: { counter?: number } };
+    if (request.action === 'retrieve') {
+      const row = byId.get(request.pk);
+      ws.send(row ? envelope(row, 'retrieve', 200, request.request_id) : envelope(null, 'retrieve', 404, request.request_id));
+    } else if (request.action === 'list') {
+      ws.send(envelope(all.all(), 'list', 200, request.request_id));
+    } else if (request.action === 'patch') {
+      patchCounter.run(request.data?.counter ?? 0, request.pk);
+      ws.send(envelope(byId.get(request.pk), 'patch', 200, request.request_id));
+    } else ws.send(envelope(null, request.action, 405, request.request_id));
+  };
+  wss.on('connection', (ws) => ws.on('message', (data) => answer(ws, data.toString())));
+  return () => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const address = server.address();
+serveCommands(
+  {
+    ...usageCommands,
+    exit() {
+      for (const ws of wss.clients) ws.terminate();
+      cleanup();
+    },
+  },
+  { port: typeof address === 'object' && address ? address.port : 0 },
+);

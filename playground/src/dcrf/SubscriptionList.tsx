@@ -1,0 +1,60 @@
+/** Subscriptions opened by successful subscribe_* replies, each with its events and an unsubscribe button. */
+import type { LogEntry, Subscription } from './frames';
+import { JsonView } from './JsonView';
+
+interface Props {
+  subscriptions: Subscription[];
+  log: LogEntry[];
+  connected: boolean;
+  onUnsubscribe(subscription: Subscription): void;
+}
+
+export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe }: Props) {
+  const byId = new Map(log.map((entry) => [entry.id, entry]));
+  return (
+    <section className="pane subscriptions-pane" aria-label="Subscriptions">
+      <div className="pane-head">
+        <h2>Subscriptions</h2>
+        <span className="hint">{subscriptions.length} active</span>
+      </div>
+      <div className="subscriptions">
+        {subscriptions.length === 0 && <p className="hint empty">A successful subscribe_* reply opens a subscription here; its events are grouped under it.</p>}
+        {subscriptions.map((subscription) => {
+          const events = subscription.events.map((id) => byId.get(id)).filter((entry): entry is LogEntry => entry !== undefined);
+          const { action: _action, request_id: _requestId, ...args } = subscription.args;
+          return (
+            <article className="subscription" key={`${subscription.key}/${subscription.action}`} data-stream={subscription.stream} data-action={subscription.action}>
+              <header>
+                <span className="badge stream">{subscription.stream}</span>
+                <span className="action-name">{subscription.action}</span>
+                <code className="sub-args">{JSON.stringify(args)}</code>
+                <span className="request-id">request_id {JSON.stringify(subscription.requestId)}</span>
+                <button
+                  className="small"
+                  disabled={!connected || !subscription.unsubscribeAction}
+                  title={subscription.unsubscribeAction ? `sends ${subscription.unsubscribeAction}` : 'this stream has no matching unsubscribe action'}
+                  onClick={() => onUnsubscribe(subscription)}
+                >
+                  Unsubscribe
+                </button>
+              </header>
+              <p className="hint">
+                {subscription.events.length} event{subscription.events.length === 1 ? '' : 's'}
+              </p>
+              <ol className="events">
+                {events.map((entry) => (
+                  <li key={entry.id} className={entry.error ? 'event log-error' : 'event'} data-action={entry.action ?? ''}>
+                    <span className="time">{entry.time}</span>
+                    <span className="action-name">{entry.action}</span>
+                    {entry.status !== undefined && <span className={`badge status-code ${entry.error ? 'bad' : 'good'}`}>{entry.status}</span>}
+                    <JsonView value={(entry.frame as { data?: unknown } | null)?.data ?? entry.frame} />
+                  </li>
+                ))}
+              </ol>
+            </article>
+          );
+        })}
+      </div>
+    </section>
+  );
+}

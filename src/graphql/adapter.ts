@@ -1,0 +1,59 @@
+/**
+ * The GraphQL side of the gateway: one engine (schema, cache, limits) behind three transports:
+ * HTTP, graphql-transport-ws and the legacy graphql-ws.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GraphQLSchema } from 'graphql';
+import type { WebSocket } from 'ws';
+import type { ConnectionScope } from '../scope.js';
+import type { Authenticator, AuthResult } from '../server/auth.js';
+import { GRAPHQL_TRANSPORT_WS, type GraphQLAdapter, type GRAPHQL_WS_LEGACY } from '../server/gateway.js';
+import { GraphQLEngine } from './engine.js';
+import { GraphQLHttpHandler } from './http.js';
+import type { GraphQLLimits } from './limits.js';
+import { LegacyWsServer } from './legacy-ws.js';
+import { TransportWsServer } from './transport-ws.js';
+
+export interface GraphQLAdapterOptions {
+  schema: GraphQLSchema;
+  /** Resolves connection_init payload tokens; the gateway resolves the upgrade's own token. */
+  authenticator?: Authenticator;
+  limits?: Partial<GraphQLLimits>;
+  /** Parsed and validated documents kept (LRU). Default 1000. */
+  cacheSize?: number;
+  /** Time a socket has to send connection_init; then it is closed 4408. Default 3000 ms. */
+  connectionInitWaitTimeout?: number;
+  /** WebSocket ping interval (and legacy `ka` interval). Default 12000 ms. */
+  keepAliveMs?: number;
+  /** Largest HTTP request body. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+export class GraphQLGatewayAdapter implements GraphQLAdapter {
+  readonly engine: GraphQLEngine;
+  private readonly current: TransportWsServer;
+  private readonly legacy: LegacyWsServer;
+  private readonly http: GraphQLHttpHandler;
+
+  constructor(options: GraphQLAdapterOptions) {
+    this.engine = new GraphQLEngine(options.schema, { limits: options.limits, cacheSize: options.cacheSize });
+    const shared = { engine: this.engine, authenticator: options.authenticator, connectionInitWaitTimeout: options.connectionInitWaitTimeout, keepAliveMs: options.keepAliveMs };
+    this.current = new TransportWsServer(shared);
+    this.legacy = new LegacyWsServer(shared);
+    this.http = new GraphQLHttpHandler({ engine: this.engine, maxBodyBytes: options.maxBodyBytes });
+  }
+
+  handleSocket(ws: WebSocket, protocol: typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY, scope: ConnectionScope, auth: AuthResult, request: IncomingMessage): void {
+    if (protocol === GRAPHQL_TRANSPORT_WS) this.current.handle(ws, scope, auth, request);
+    else this.legacy.handle(ws, scope, auth, request);
+  }
+
+  handleHttp(request: IncomingMessage, response: ServerResponse, scope: ConnectionScope): Promise<void> {
+    return this.http.handle(request, response, scope);
+  }
+}
+
+/** The GraphQL adapter for the gateway's `graphql` option. */
+export function createGraphQLAdapter(options: GraphQLAdapterOptions): GraphQLGatewayAdapter {
+  return new GraphQLGatewayAdapter(options);
+}

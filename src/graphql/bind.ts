@@ -1,0 +1,208 @@
+/**
+ * Binding resources to GraphQL fields. You declare the types in SDL; `bindResource` produces the
+ * resolvers that call the same resource operations DCRF consumers call, with the same permissions,
+ * validation (BAD_USER_INPUT with DRF's field messages) and change events.
+ *
+ *   const schema = buildGraphQLSchema({
+ *     typeDefs: sdl,
+ *     resolvers: [bindResource(bookResource, { list: 'books', get: 'book', create: 'createBook', changed: 'bookChanged' })],
+ *   });
+ *   console.log(printSDL(schema));
+ */
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { printSchema, type GraphQLSchema } from 'graphql';
+import { NotAuthenticated, NotFound, PermissionDenied } from '../errors.js';
+import { getChangeHub } from '../events/current.js';
+import type { Resource, ResourceEvent, Unsubscribe } from '../resources/resource.js';
+import type { Row } from '../serializers/serializer.js';
+import type { GraphQLContext } from './engine.js';
+import { openLiveStream } from './live-stream.js';
+
+/** Resolvers by type name, then field name (the shape makeExecutableSchema takes). */
+export type ResolverMap = Record<string, Record<string, unknown>>;
+
+/** Which fields of the schema a resource serves. Every name is optional; unnamed operations are not bound. */
+export interface ResourceBinding {
+  /** `Query.<list>: [T!]!`: every row the caller may see. */
+  list?: string;
+  /** `Query.<page>(limit: Int, offset: Int): {count, limit, offset, results}`. */
+  page?: string;
+  /** `Query.<get>(id: ID!): T`: null (no error) when the row is not there. */
+  get?: string;
+  /** `Mutation.<create>(input: ...!): T!`. */
+  create?: string;
+  /** `Mutation.<update>(id: ID!, input: ...!): T!` (every field required, like PUT). */
+  update?: string;
+  /** `Mutation.<patch>(id: ID!, input: ...!): T!` (partial). */
+  patch?: string;
+  /** `Mutation.<delete>(id: ID!): ID!`. */
+  delete?: string;
+  /** `Subscription.<changed>(id: ID!): {action, data}`: one row's updates and its delete. */
+  changed?: string;
+  /** `Subscription.<activity>: {action, data}`: every create, update and delete. */
+  activity?: string;
+  /** Turns the serialized row into the GraphQL object. Default: the row, with `pk` renamed `id`. */
+  toGraphQL?: (row: Row) => Row;
+  /** Refuse anonymous callers with UNAUTHENTICATED before asking the resource. */
+  requireUser?: boolean;
+}
+
+/** A change event as the demo's `XEvent` types show it. */
+export interface GraphQLChangeEvent {
+  action: 'CREATE' | 'UPDATE' | 'DELETE';
+  data: Row;
+}
+
+/** The default row mapping: a serializer that says `pk` becomes a GraphQL object that says `id`. */
+export function pkAsId(row: Row): Row {
+  if ('id' in row || !('pk' in row)) return row;
+  const { pk, ...rest } = row;
+  return { id: pk, ...rest };
+}
+
+/**
+ * Runs a resolver body for a context: a refusal of an anonymous caller is UNAUTHENTICATED (as DRF
+ * answers 401 rather than 403 when no credentials were given).
+ */
+export async function asCaller<T>(context: GraphQLContext, work: () => Promise<T>, requireUser = false): Promise<T> {
+  if (requireUser && !context.scope.user) throw new NotAuthenticated();
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof PermissionDenied && !context.scope.user) throw new NotAuthenticated();
+    throw error;
+  }
+}
+
+/**
+ * A subscription field's resolvers over resource events: `subscribe` opens the topics (permission
+ * checked now; the resource checks it again for every event) and `resolve` passes each event on.
+ */
+export function liveField<Args, Out>(
+  open: (context: GraphQLContext, args: Args, push: (value: Out) => void) => Promise<Unsubscribe | Unsubscribe[]>,
+  requireUser = false,
+): { subscribe: (root: unknown, args: Args, context: GraphQLContext) => Promise<AsyncIterable<Out>>; resolve: (value: Out) => Out } {
+  return {
+    subscribe: (_root, args, context) => asCaller(context, () => openLiveStream<Out>(context.streams, (push) => open(context, args, push)), requireUser),
+    resolve: (value) => value,
+  };
+}
+
+/** Turns resource events into `{action, data}` with the data serialized once per message for every subscriber. */
+export function eventMapper(resource: Resource, toGraphQL: (row: Row) => Row = pkAsId): (event: ResourceEvent) => GraphQLChangeEvent | undefined {
+  const memoKey = {};
+  return (event) => {
+    // A row that left the subscriber's queryset: the subscriber may no longer see it.
+    if (event.row === null) return undefined;
+    const serialize = () => toGraphQL(resource.serializer.toRepresentation(event.row as Row));
+    const data = event.row === event.message.data ? getChangeHub().memo(event.message, memoKey, serialize) : serialize();
+    return { action: event.action.toUpperCase() as GraphQLChangeEvent['action'], data };
+  };
+}
+
+/** The resolvers that serve `binding`'s fields with `resource`. */
+export function bindResource(resource: Resource, binding: ResourceBinding): ResolverMap {
+  const out = binding.toGraphQL ?? pkAsId;
+  const requireUser = binding.requireUser ?? false;
+  const query: Record<string, unknown> = {};
+  const mutation: Record<string, unknown> = {};
+  const subscription: Record<string, unknown> = {};
+  const toEvent = eventMapper(resource, out);
+  type Ctx = GraphQLContext;
+  type Args = Record<string, unknown>;
+
+  if (binding.list) {
+    query[binding.list] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => (await resource.list(ctx.scope, {}, args)).map(out), requireUser);
+  }
+  if (binding.page) {
+    query[binding.page] = (_: unknown, args: Args, ctx: Ctx) =>
+      asCaller(
+        ctx,
+        async () => {
+          const page = await resource.page(ctx.scope, args.limit ?? undefined, args.offset ?? undefined, {}, args);
+          return { ...page, results: page.results.map(out) };
+        },
+        requireUser,
+      );
+  }
+  if (binding.get) {
+    query[binding.get] = (_: unknown, args: Args, ctx: Ctx) =>
+      asCaller(
+        ctx,
+        async () => {
+          try {
+            return out(await resource.retrieve(ctx.scope, args.id, {}, args));
+          } catch (error) {
+            if (error instanceof NotFound) return null;
+            throw error;
+          }
+        },
+        requireUser,
+      );
+  }
+  if (binding.create) {
+    mutation[binding.create] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.create(ctx.scope, { ...(args.input as object) }, {}, args)), requireUser);
+  }
+  if (binding.update) {
+    mutation[binding.update] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.update(ctx.scope, args.id, { ...(args.input as object) }, false, {}, args)), requireUser);
+  }
+  if (binding.patch) {
+    mutation[binding.patch] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.update(ctx.scope, args.id, { ...(args.input as object) }, true, {}, args)), requireUser);
+  }
+  if (binding.delete) {
+    const idColumn = resource.model.idColumn as string;
+    mutation[binding.delete] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => (await resource.destroy(ctx.scope, args.id, {}, args))[idColumn], requireUser);
+  }
+  if (binding.changed) {
+    subscription[binding.changed] = liveField<Args, GraphQLChangeEvent>(
+      (ctx, args, push) =>
+        resource.subscribeInstance(ctx.scope, args.id, (event) => {
+          const value = toEvent(event);
+          if (value) push(value);
+        }, {}, args),
+      requireUser,
+    );
+  }
+  if (binding.activity) {
+    subscription[binding.activity] = liveField<Args, GraphQLChangeEvent>(
+      (ctx, args, push) =>
+        resource.subscribeAll(ctx.scope, (event) => {
+          const value = toEvent(event);
+          if (value) push(value);
+        }, {}, args),
+      requireUser,
+    );
+  }
+  const resolvers: ResolverMap = {};
+  if (Object.keys(query).length) resolvers.Query = query;
+  if (Object.keys(mutation).length) resolvers.Mutation = mutation;
+  if (Object.keys(subscription).length) resolvers.Subscription = subscription;
+  return resolvers;
+}
+
+/** Merges resolver maps type by type (a later map's field wins). */
+export function mergeResolverMaps(...maps: ResolverMap[]): ResolverMap {
+  const merged: ResolverMap = {};
+  for (const map of maps) {
+    for (const [type, fields] of Object.entries(map)) merged[type] = { ...merged[type], ...fields };
+  }
+  return merged;
+}
+
+export interface SchemaDeclaration {
+  /** Your SDL (one string or several). */
+  typeDefs: string | string[];
+  /** Resolver maps: `bindResource(...)` results and your own. */
+  resolvers: ResolverMap | ResolverMap[];
+}
+
+/** Builds an executable schema from your SDL and resolver maps. */
+export function buildGraphQLSchema(declaration: SchemaDeclaration): GraphQLSchema {
+  const resolvers = Array.isArray(declaration.resolvers) ? mergeResolverMaps(...declaration.resolvers) : declaration.resolvers;
+  return makeExecutableSchema({ typeDefs: declaration.typeDefs, resolvers: resolvers as any, resolverValidationOptions: { requireResolversToMatchSchema: 'error' } });
+}
+
+/** The SDL of a schema (what you declared, as the server serves it). */
+export function printSDL(schema: GraphQLSchema): string {
+  return printSchema(schema);
+}

@@ -1,0 +1,118 @@
+/**
+ * The demo's GraphQL schema: schema/demo.graphql bound to the demo's resources, its classroom groups
+ * and its chat signal: the same topics the DCRF consumers read and write.
+ */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { GraphQLSchema } from 'graphql';
+import { getChangeHub } from '../events/current.js';
+import type { AnyQuery } from '../resources/resource.js';
+import type { Row } from '../serializers/serializer.js';
+import { classroomResource, schoolResource, testResource, thingResource, userResource } from '../demo/resources.js';
+import { CLASSROOM_OBSERVER, joinedChat, type JoinedChat } from '../demo/live.js';
+// The DCRF consumers declare the classroom observer's groups and the chat observer; importing them
+// makes sure the topics below are published even where no DCRF stream is served.
+import '../demo/consumers.js';
+import { asCaller, bindResource, buildGraphQLSchema, eventMapper, liveField, type GraphQLChangeEvent } from './bind.js';
+import type { GraphQLContext } from './engine.js';
+import { createGraphQLAdapter, type GraphQLAdapterOptions, type GraphQLGatewayAdapter } from './adapter.js';
+
+/** Where the demo's SDL lives, from src/ (tsx) or dist/src/ (built). */
+function demoSdlPath(): string {
+  for (const relative of ['../../schema/demo.graphql', '../../../schema/demo.graphql']) {
+    const candidate = fileURLToPath(new URL(relative, import.meta.url));
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error('schema/demo.graphql not found');
+}
+
+/** The demo's SDL text. */
+export function demoTypeDefs(): string {
+  return fs.readFileSync(demoSdlPath(), 'utf8');
+}
+
+/** The DCRF chat observer's name, and its group for a chat (`chat__<JSON of chat_id>`). */
+const CHAT_OBSERVER = 'joined_chat';
+function chatTopic(chatId: unknown): string {
+  return getChangeHub().signalTopic(`${joinedChat.name}/${CHAT_OBSERVER}`, `chat__${JSON.stringify(chatId)}`);
+}
+
+/**
+ * A GraphQL ID arrives as a string; DCRF clients send chat ids with their JSON type (`7` or `"room1"`).
+ * A join announces an integer-looking id as the number; a subscription listens to both spellings.
+ */
+function chatIdValue(id: string): string | number {
+  return /^-?\d{1,15}$/.test(id) ? Number(id) : id;
+}
+
+type Args = Record<string, unknown>;
+
+export function demoResolvers() {
+  const classroomEvent = eventMapper(classroomResource);
+  return [
+    bindResource(thingResource, { list: 'things', get: 'thing', create: 'createThing', patch: 'patchThing', delete: 'deleteThing', changed: 'thingChanged', activity: 'thingActivity' }),
+    bindResource(testResource, { page: 'tests', get: 'test', create: 'createTest', update: 'updateTest', patch: 'patchTest', delete: 'deleteTest', changed: 'testChanged', activity: 'testActivity' }),
+    bindResource(userResource, { get: 'user', changed: 'userChanged', requireUser: true }),
+    bindResource(schoolResource, { list: 'schools', get: 'school', create: 'createSchool' }),
+    bindResource(classroomResource, { get: 'classroom', create: 'createClassroom', patch: 'patchClassroom', delete: 'deleteClassroom' }),
+    {
+      Query: {
+        me: (_: unknown, _args: Args, ctx: GraphQLContext) => (ctx.scope.user ? userResource.retrieve(ctx.scope, ctx.scope.user.id).catch(() => null) : null),
+      },
+      Mutation: {
+        joinChat: (_: unknown, args: Args, ctx: GraphQLContext) => {
+          joinedChat.send({ username: ctx.scope.user?.username ?? 'anonymous', chat_id: chatIdValue(String(args.chatId)) });
+          return true;
+        },
+      },
+      Subscription: {
+        classroomActivity: liveField<Args, GraphQLChangeEvent>(async (ctx, args, push) => {
+          const deliver = (event: Parameters<typeof classroomEvent>[0]) => {
+            const value = classroomEvent(event);
+            if (value) push(value);
+          };
+          const groups: string[] = [];
+          if (args.schoolId != null) groups.push(`school__${String(args.schoolId)}`);
+          if (args.classroomId != null) groups.push(`pk__${String(args.classroomId)}`);
+          if (!groups.length) return classroomResource.subscribeAll(ctx.scope, deliver, {}, args);
+          const closers: Array<() => void> = [];
+          try {
+            for (const group of groups) closers.push(await classroomResource.subscribeGroup(ctx.scope, CLASSROOM_OBSERVER, group, deliver, {}, args));
+          } catch (error) {
+            for (const close of closers) close();
+            throw error;
+          }
+          return closers;
+        }),
+        joinedChat: liveField<Args, { username: string; chatId: unknown }>(async (_ctx, args, push) => {
+          const id = String(args.chatId);
+          const spellings = new Set<unknown>([id, chatIdValue(id)]);
+          const onMessage = (message: { payload: JoinedChat }) => push({ username: message.payload.username, chatId: message.payload.chat_id });
+          const closers: Array<() => void> = [];
+          for (const spelling of spellings) closers.push(await getChangeHub().subscribe(chatTopic(spelling), onMessage));
+          return closers;
+        }),
+      },
+      School: {
+        classrooms: (parent: Row, _args: Args, ctx: GraphQLContext) =>
+          asCaller(ctx, async () => classroomResource.list(ctx.scope, { filterQueryset: (query: AnyQuery) => query.where('classrooms.school', parent.id as number) as AnyQuery })),
+      },
+      Classroom: {
+        school: (parent: Row, _args: Args, ctx: GraphQLContext) => asCaller(ctx, () => schoolResource.retrieve(ctx.scope, parent.school)),
+      },
+    },
+  ];
+}
+
+let cached: GraphQLSchema | undefined;
+
+/** The demo's executable schema (built once). */
+export function demoSchema(): GraphQLSchema {
+  cached ??= buildGraphQLSchema({ typeDefs: demoTypeDefs(), resolvers: demoResolvers() });
+  return cached;
+}
+
+/** The demo's GraphQL adapter for the gateway (HTTP, graphql-transport-ws, legacy graphql-ws). */
+export function createDemoGraphQLAdapter(options: Omit<GraphQLAdapterOptions, 'schema'> = {}): GraphQLGatewayAdapter {
+  return createGraphQLAdapter({ schema: demoSchema(), ...options });
+}

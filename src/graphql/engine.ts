@@ -1,0 +1,122 @@
+/**
+ * The one execution path of every GraphQL transport (HTTP, graphql-transport-ws, legacy graphql-ws):
+ * parse + validate + limits once per document text (cached), then execute or subscribe.
+ */
+import {
+  execute,
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  subscribe,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationTypeNode,
+  type ValidationRule,
+} from 'graphql';
+import type { ConnectionScope } from '../scope.js';
+import { DocumentCache } from './cache.js';
+import { PARSE_FAILED, requestError, VALIDATION_FAILED } from './errors.js';
+import { checkLimits, DEFAULT_GRAPHQL_LIMITS, type GraphQLLimits } from './limits.js';
+import { StreamBudget } from './live-stream.js';
+
+/** What every resolver receives as its context. */
+export interface GraphQLContext {
+  scope: ConnectionScope;
+  /** The live subscriptions of this connection (bounded). */
+  streams: StreamBudget;
+}
+
+/** What a client sends for one operation. */
+export interface OperationParams {
+  query?: unknown;
+  variables?: unknown;
+  operationName?: unknown;
+}
+
+export interface EngineOptions {
+  limits?: Partial<GraphQLLimits>;
+  /** Documents kept parsed and validated. Default 1000. */
+  cacheSize?: number;
+}
+
+export class GraphQLEngine {
+  readonly limits: GraphQLLimits;
+  readonly cache: DocumentCache<DocumentNode | readonly GraphQLError[]>;
+  private readonly rules: readonly ValidationRule[];
+
+  constructor(
+    readonly schema: GraphQLSchema,
+    options: EngineOptions = {},
+  ) {
+    this.limits = { ...DEFAULT_GRAPHQL_LIMITS, ...options.limits };
+    this.cache = new DocumentCache(options.cacheSize ?? 1000);
+    this.rules = this.limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  }
+
+  /** The parsed, valid document for a text, or the errors that refuse it. */
+  prepare(query: string): DocumentNode | readonly GraphQLError[] {
+    const cached = this.cache.get(query);
+    if (cached) return cached;
+    const prepared = this.prepareUncached(query);
+    this.cache.set(query, prepared);
+    return prepared;
+  }
+
+  private prepareUncached(query: string): DocumentNode | readonly GraphQLError[] {
+    if (query.length > this.limits.maxQueryLength) {
+      return [new GraphQLError(`Document is longer than ${this.limits.maxQueryLength} characters.`, { extensions: { code: 'QUERY_TOO_COMPLEX', status: 400 } })];
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: this.limits.maxTokens });
+    } catch (error) {
+      if (error instanceof GraphQLError) return [requestError(error, PARSE_FAILED)];
+      throw error;
+    }
+    const invalid = validate(this.schema, document, this.rules);
+    if (invalid.length) return invalid.map((error) => requestError(error, VALIDATION_FAILED));
+    const tooBig = checkLimits(this.schema, document, this.limits);
+    return tooBig.length ? tooBig : document;
+  }
+
+  /** Execution arguments for a client's operation, or the errors that refuse it before execution. */
+  operation(params: OperationParams, contextValue: GraphQLContext): { args: ExecutionArgs; type: OperationTypeNode } | readonly GraphQLError[] {
+    if (typeof params.query !== 'string') return [badRequest('A query string is required.')];
+    if (params.variables != null && (typeof params.variables !== 'object' || Array.isArray(params.variables))) return [badRequest('Variables must be an object.')];
+    if (params.operationName != null && typeof params.operationName !== 'string') return [badRequest('The operation name must be a string.')];
+    const document = this.prepare(params.query);
+    if (Array.isArray(document)) return document;
+    const doc = document as DocumentNode;
+    const operationName = (params.operationName as string | null | undefined) ?? undefined;
+    const operation = getOperationAST(doc, operationName);
+    if (!operation) return [badRequest(operationName ? `Unknown operation named "${operationName}".` : 'Must provide operation name if query contains multiple operations.')];
+    const args: ExecutionArgs = {
+      schema: this.schema,
+      document: doc,
+      operationName,
+      variableValues: (params.variables as Record<string, unknown> | null | undefined) ?? undefined,
+      contextValue,
+    };
+    return { args, type: operation.operation };
+  }
+
+  /** Executes a query or mutation, or opens a subscription's event stream. */
+  run(args: ExecutionArgs, type: OperationTypeNode): Promise<ExecutionResult | AsyncGenerator<ExecutionResult>> | ExecutionResult {
+    if (type === 'subscription') return subscribe(args) as Promise<ExecutionResult | AsyncGenerator<ExecutionResult>>;
+    return execute(args) as Promise<ExecutionResult> | ExecutionResult;
+  }
+
+  /** A fresh context for a connection (or one HTTP request). */
+  context(scope: ConnectionScope): GraphQLContext {
+    return { scope, streams: new StreamBudget(this.limits.maxSubscriptionsPerSocket, this.limits.maxQueuedEvents) };
+  }
+}
+
+function badRequest(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', status: 400 } });
+}

@@ -1,0 +1,82 @@
+/**
+ * GraphQL over HTTP on /graphql (the GraphQL-over-HTTP spec, as graphql-http implements it): POST
+ * with a JSON body, GET with the query string for queries (a mutation over GET is 405). The request
+ * goes through the shared engine (cached parse + validate + limits) and the shared error masking.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHandler, type FormatError, type Request as HttpRequest } from 'graphql-http';
+import type { GraphQLError } from 'graphql';
+import type { ConnectionScope } from '../scope.js';
+import type { GraphQLEngine } from './engine.js';
+import { formatError } from './errors.js';
+
+export interface GraphQLHttpOptions {
+  engine: GraphQLEngine;
+  /** Largest request body in bytes; larger ones get 413. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+interface RequestContext {
+  scope: ConnectionScope;
+}
+
+class BodyTooLarge extends Error {}
+
+export class GraphQLHttpHandler {
+  private readonly handler: ReturnType<typeof createHandler<IncomingMessage, RequestContext>>;
+
+  constructor(private readonly options: GraphQLHttpOptions) {
+    const { engine } = options;
+    this.handler = createHandler<IncomingMessage, RequestContext>({
+      schema: engine.schema,
+      onSubscribe: (request, params) => {
+        const prepared = engine.operation(params, engine.context(request.context.scope));
+        if (Array.isArray(prepared)) return prepared as readonly GraphQLError[];
+        return (prepared as { args: any }).args;
+      },
+      formatError: formatError as unknown as FormatError,
+    });
+  }
+
+  async handle(request: IncomingMessage, response: ServerResponse, scope: ConnectionScope): Promise<void> {
+    let body: string | null = null;
+    if (request.method === 'POST') {
+      try {
+        body = await readBody(request, this.options.maxBodyBytes ?? 1024 * 1024);
+      } catch (error) {
+        if (!(error instanceof BodyTooLarge)) throw error;
+        response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+        response.end(JSON.stringify({ errors: [{ message: 'Request body too large.', extensions: { code: 'BAD_REQUEST', status: 413 } }] }));
+        return;
+      }
+    }
+    const httpRequest: HttpRequest<IncomingMessage, RequestContext> = {
+      url: request.url ?? '/graphql',
+      method: request.method ?? 'GET',
+      headers: request.headers,
+      body,
+      raw: request,
+      context: { scope },
+    };
+    const [text, init] = await this.handler(httpRequest);
+    response.writeHead(init.status, init.statusText, init.headers as Record<string, string> | undefined).end(text);
+  }
+}
+
+function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        request.pause();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}

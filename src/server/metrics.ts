@@ -1,0 +1,178 @@
+/**
+ * The gateway's Prometheus metrics (`GET /metrics`). Each gateway owns a registry of its own rather
+ * than prom-client's global one, so several gateways in one process (tests, embedding) never collide.
+ * Counters are cheap to bump on the hot path: per-socket label children are bound once at accept.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, Registry, type Counter as CounterType } from 'prom-client';
+import type { ChangeHub } from '../events/hub.js';
+import type { SessionObserver } from '../dcrf/session.js';
+
+/** Limits whose hits are counted (`dcrf_gateway_limit_hits_total{limit=...}`). */
+export type LimitName = 'frame_size' | 'rate' | 'rate_close' | 'subscriptions' | 'slow_consumer' | 'sockets_per_ip' | 'origin' | 'inbound_queue';
+
+/** Why an event meant for a socket was not sent. */
+export type DropReason = 'socket_closed' | 'slow_consumer' | 'user_inactive';
+
+export interface GatewayMetricsOptions {
+  /** The change hub whose counters (published, delivered, handler errors) are reported at each scrape. */
+  hub?: () => ChangeHub | undefined;
+  /** A name prefix for every metric; default `dcrf_gateway_`. */
+  prefix?: string;
+}
+
+/** Every counter one gateway reports; also the session observer the gateway hands to DCRF sessions. */
+export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled' | 'slowConsumerClosed' | 'actionCompleted' | 'eventDropped' | 'limitHit'>> {
+  readonly registry = new Registry();
+  private readonly socketsOpen: Gauge<'protocol'>;
+  private readonly socketsTotal: Counter<'protocol'>;
+  private readonly framesIn: Counter<'protocol'>;
+  private readonly framesOut: Counter<'protocol'>;
+  private readonly actions: Counter<'stream' | 'action' | 'status'>;
+  private readonly limitHits: Counter<'limit'>;
+  private readonly upgradesRefused: Counter<'status'>;
+  private readonly slowConsumerCloses: Counter;
+  private readonly eventsDropped: Counter<'reason'>;
+  private readonly pubsubReconnects: Counter<'client'>;
+  private readonly watchedEngines = new WeakSet<object>();
+
+  constructor(private readonly options: GatewayMetricsOptions = {}) {
+    const p = options.prefix ?? 'dcrf_gateway_';
+    const registers = [this.registry];
+    this.socketsOpen = new Gauge({ name: `${p}sockets_open`, help: 'Open WebSocket connections by negotiated protocol.', labelNames: ['protocol'], registers });
+    this.socketsTotal = new Counter({ name: `${p}sockets_opened_total`, help: 'WebSocket connections accepted, by protocol.', labelNames: ['protocol'], registers });
+    this.framesIn = new Counter({ name: `${p}frames_in_total`, help: 'Frames received, by protocol.', labelNames: ['protocol'], registers });
+    this.framesOut = new Counter({ name: `${p}frames_out_total`, help: 'Frames sent, by protocol.', labelNames: ['protocol'], registers });
+    this.actions = new Counter({
+      name: `${p}dcrf_actions_total`,
+      help: 'DCRF actions answered, by stream, action and response status ("none" when the action sent no reply).',
+      labelNames: ['stream', 'action', 'status'],
+      registers,
+    });
+    this.limitHits = new Counter({ name: `${p}limit_hits_total`, help: 'Frames, subscriptions or sockets refused by a limit.', labelNames: ['limit'], registers });
+    this.upgradesRefused = new Counter({ name: `${p}upgrades_refused_total`, help: 'WebSocket upgrades refused, by HTTP status.', labelNames: ['status'], registers });
+    this.slowConsumerCloses = new Counter({ name: `${p}slow_consumer_closes_total`, help: 'Sockets closed 1013 because their unsent output passed the bound.', registers });
+    this.eventsDropped = new Counter({ name: `${p}events_dropped_total`, help: 'Events not sent to a socket, by reason.', labelNames: ['reason'], registers });
+    this.pubsubReconnects = new Counter({ name: `${p}pubsub_reconnects_total`, help: 'Reconnections of the shared PubSub (Redis) clients.', labelNames: ['client'], registers });
+    // The hub keeps plain numbers; they are read at scrape time so publishing pays nothing extra.
+    const hubCounter = (name: string, help: string, read: (hub: ChangeHub) => number) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        registers,
+        collect(this: CounterType) {
+          const hub = options.hub?.();
+          this.reset();
+          if (hub) this.inc(read(hub));
+        },
+      });
+    hubCounter('events_published_total', 'Change messages published to the PubSub by this process.', (hub) => hub.stats.published);
+    hubCounter('events_delivered_total', 'Change messages handed to local subscription handlers.', (hub) => hub.stats.delivered);
+    hubCounter('events_lost_total', 'Change messages the PubSub refused (their subscribers never see them).', (hub) => (hub.stats as { lost?: number }).lost ?? 0);
+    hubCounter('event_handler_errors_total', 'Subscription handlers that threw (logged, never fatal).', (hub) => hub.stats.handlerErrors);
+    const watchPubSub = (hub: ChangeHub) => this.watchPubSub(hub);
+    new Gauge({
+      name: `${p}pubsub_topics`,
+      help: 'PubSub topics this process is subscribed to.',
+      registers,
+      collect(this: Gauge) {
+        const hub = options.hub?.();
+        this.set(hub ? hub.topicCount : 0);
+        // A hub installed after this gateway started gets its reconnects counted from the first scrape.
+        if (hub) watchPubSub(hub);
+      },
+    });
+    const hub = options.hub?.();
+    if (hub) this.watchPubSub(hub);
+  }
+
+  /** Counts reconnects of a Redis-backed hub's clients (graphql-redis-subscriptions exposes them). */
+  watchPubSub(hub: ChangeHub): void {
+    const engine = hub.engine as unknown as { getPublisher?: () => EventSource; getSubscriber?: () => EventSource };
+    if (this.watchedEngines.has(engine) || typeof engine.getSubscriber !== 'function') return;
+    this.watchedEngines.add(engine);
+    for (const [client, source] of [['publisher', engine.getPublisher?.()], ['subscriber', engine.getSubscriber()]] as const) {
+      source?.on?.('reconnecting', () => this.pubsubReconnects.inc({ client }));
+    }
+  }
+
+  /** Called when a socket is accepted; returns the per-socket counters and the function to call on close. */
+  socketOpened(protocol: string): { frameIn: () => void; frameOut: () => void; closed: () => void } {
+    this.socketsOpen.inc({ protocol });
+    this.socketsTotal.inc({ protocol });
+    const framesIn = this.framesIn.labels(protocol);
+    const framesOut = this.framesOut.labels(protocol);
+    let closed = false;
+    return {
+      frameIn: () => framesIn.inc(),
+      frameOut: () => framesOut.inc(),
+      closed: () => {
+        if (closed) return;
+        closed = true;
+        this.socketsOpen.dec({ protocol });
+      },
+    };
+  }
+
+  upgradeRefused(status: number, limit?: LimitName): void {
+    this.upgradesRefused.inc({ status: String(status) });
+    if (limit) this.limitHits.inc({ limit });
+  }
+
+  limitHit(limit: LimitName): void {
+    this.limitHits.inc({ limit });
+  }
+
+  throttled(): void {
+    this.limitHits.inc({ limit: 'rate' });
+  }
+
+  slowConsumerClosed(): void {
+    this.slowConsumerCloses.inc();
+    this.limitHits.inc({ limit: 'slow_consumer' });
+  }
+
+  actionCompleted(stream: string, action: string, status: number | null): void {
+    this.actions.inc({ stream, action, status: status === null ? 'none' : String(status) });
+  }
+
+  eventDropped(reason: DropReason): void {
+    this.eventsDropped.inc({ reason });
+  }
+
+  /** The Prometheus text of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Answers `GET /metrics`. */
+  async serve(_request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await this.text();
+    response.writeHead(200, { 'content-type': this.registry.contentType, 'content-length': Buffer.byteLength(body) });
+    response.end(body);
+  }
+}
+
+interface EventSource {
+  on?(event: string, listener: () => void): unknown;
+}
+
+/** Calls each observer's hook in turn (the metrics and a user-supplied observer). */
+export function combineObservers(...observers: Array<SessionObserver | undefined>): SessionObserver {
+  const list = observers.filter((observer): observer is SessionObserver => Boolean(observer));
+  if (list.length === 1) return list[0]!;
+  const each =
+    <K extends keyof SessionObserver>(key: K) =>
+    (...args: Parameters<NonNullable<SessionObserver[K]>>) => {
+      for (const observer of list) (observer[key] as ((...a: unknown[]) => void) | undefined)?.call(observer, ...args);
+    };
+  return {
+    frameIn: each('frameIn'),
+    frameOut: each('frameOut'),
+    throttled: each('throttled'),
+    slowConsumerClosed: each('slowConsumerClosed'),
+    actionCompleted: each('actionCompleted'),
+    eventDropped: each('eventDropped'),
+    limitHit: each('limitHit'),
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Upgrade routing and authentication of DCRF sockets (demo-app.md "Endpoints" and "Authentication"):
+ * which paths open, which are refused 404, where a token is read from, and 401 for an unknown token.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApp, TestSocket, reply, type TestApp } from '../helpers/app.js';
+import { upgradeStatus } from '../helpers/dcrf.js';
+
+let app: TestApp;
+let alice: string;
+let bob: string;
+
+before(async () => {
+  app = await startTestApp();
+  alice = await app.token('alice');
+  bob = await app.token('bob');
+});
+after(async () => {
+  await app.close();
+});
+
+test('/ws/<stream> with or without the slash, /ws and /ws/ open', async () => {
+  for (const path of ['/ws/things', '/ws/things/', '/ws', '/ws/', '/ws/users/', '/ws/hello', '/ws/things?x=1']) {
+    assert.equal(await upgradeStatus(`${app.wsUrl}${path}`), 101, path);
+  }
+});
+
+test('the single-stream paths answer bare frames, the multiplexed ones wrapped frames', async () => {
+  const bare = await TestSocket.open(`${app.wsUrl}/ws/things`);
+  assert.deepEqual(await bare.request({ action: 'list', request_id: 1 }), reply('list', [], 200, 1));
+  bare.close();
+  const mux = await TestSocket.open(`${app.wsUrl}/ws/`);
+  assert.deepEqual(await mux.request({ stream: 'things', payload: { action: 'list', request_id: 1 } }), { stream: 'things', payload: reply('list', [], 200, 1) });
+  mux.close();
+});
+
+test('unknown paths are refused 404 at the upgrade', async () => {
+  for (const path of ['/ws/nope/', '/ws/nope', '/nope', '/', '/ws/things/extra', '/ws//', '/wsx', '/ws/%2e%2e', '/ws/__proto__', '/ws/constructor/']) {
+    assert.equal(await upgradeStatus(`${app.wsUrl}${path}`), 404, path);
+  }
+});
+
+const me = async (url: string, headers: Record<string, string> = {}) => {
+  const socket = await TestSocket.open(url, { headers });
+  const frame = await socket.request({ action: 'me', request_id: 1 });
+  socket.close();
+  return frame.data?.username ?? frame.response_status;
+};
+
+test('a users token from the Authorization header, the token query parameter, or the token cookie', async () => {
+  assert.equal(await me(`${app.wsUrl}/ws/users/`, { Authorization: `Bearer ${alice}` }), 'alice');
+  assert.equal(await me(`${app.wsUrl}/ws/users/?token=${bob}`), 'bob');
+  assert.equal(await me(`${app.wsUrl}/ws/users/`, { Cookie: `token=${alice}` }), 'alice');
+  assert.equal(await me(`${app.wsUrl}/ws/users/`, { Cookie: `theme=dark; token=${bob}` }), 'bob');
+  assert.equal(await me(`${app.wsUrl}/ws/users/`), 403, 'no token: anonymous, actions refused');
+});
+
+test('first match wins: the header beats the query parameter, the query parameter beats the cookie', async () => {
+  assert.equal(await me(`${app.wsUrl}/ws/users/?token=${bob}`, { Authorization: `Bearer ${alice}` }), 'alice');
+  assert.equal(await me(`${app.wsUrl}/ws/users/?token=${bob}`, { Cookie: `token=${alice}` }), 'bob');
+});
+
+test('an unknown token refuses the DCRF upgrade with 401, whichever source it came from', async () => {
+  assert.equal(await upgradeStatus(`${app.wsUrl}/ws/users/`, { headers: { Authorization: 'Bearer not-a-token' } }), 401);
+  assert.equal(await upgradeStatus(`${app.wsUrl}/ws/users/?token=not-a-token`), 401);
+  assert.equal(await upgradeStatus(`${app.wsUrl}/ws/users/`, { headers: { Cookie: 'token=not-a-token' } }), 401);
+  assert.equal(await upgradeStatus(`${app.wsUrl}/ws?token=not-a-token`), 401);
+  assert.equal(await upgradeStatus(`${app.wsUrl}/ws/things/?token=${'x'.repeat(5000)}`), 401, 'on any stream');
+  // An unknown header token is not rescued by a valid one further down the list.
+  assert.equal(await upgradeStatus(`${app.wsUrl}/ws/users/?token=${alice}`, { headers: { Authorization: 'Bearer not-a-token' } }), 401);
+});
+
+test('the user is read at the upgrade: a token made afterwards does not change an open socket', async () => {
+  const socket = await TestSocket.open(`${app.wsUrl}/ws/users/`);
+  await app.token('carol');
+  assert.equal((await socket.request({ action: 'me', request_id: 1 })).response_status, 403);
+  socket.close();
+});
+
+test('a client offering the dcrf subprotocol gets it; one offering none gets DCRF without one', async () => {
+  const named = await TestSocket.open(`${app.wsUrl}/ws/things/`, { protocols: ['dcrf'] });
+  assert.equal(named.ws.protocol, 'dcrf');
+  assert.equal((await named.request({ action: 'list', request_id: 1 })).response_status, 200);
+  named.close();
+  const plain = await TestSocket.open(`${app.wsUrl}/ws/things/`);
+  assert.equal(plain.ws.protocol, '');
+  plain.close();
+});

@@ -1,0 +1,64 @@
+/**
+ * Shared by the playground's browser tests: the system Chromium (never downloaded), the built
+ * playground (built here when playground/dist is missing), and screenshots under test/artifacts/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(ROOT, 'test/artifacts');
+
+/**
+ * Why the browser tests cannot run here, or undefined when they can. On CI a missing browser is a
+ * failure (the test runs and launching throws), never a skip.
+ */
+export function browserSkipReason(): string | undefined {
+  if (fs.existsSync(CHROMIUM)) return undefined;
+  if (process.env.CI === 'true') return undefined;
+  return `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+}
+
+/** Builds the playground once if `npm run build` has not. */
+export function ensurePlaygroundBuilt(): void {
+  if (fs.existsSync(path.join(ROOT, 'playground/dist/index.html'))) return;
+  const vite = path.join(ROOT, 'node_modules/.bin/vite');
+  const result = spawnSync(vite, ['build', 'playground'], { cwd: ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('vite build playground failed');
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is required on CI and missing at ${CHROMIUM}`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A page that fails the test on uncaught page errors, with a fixed viewport for screenshots. */
+export async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(String(error)));
+  await page.goto(url);
+  return { page, errors };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}

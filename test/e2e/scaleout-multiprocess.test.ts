@@ -1,0 +1,167 @@
+/**
+ * Two gateway processes (the real CLI) sharing one PostgreSQL database and one Redis: what is
+ * written through one reaches the subscribers of the other, once each and in commit order.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { QuietWebSocket, TestSocket, type TestApp } from '../helpers/app.js';
+import { graphqlClient, subscribeLive } from '../helpers/graphql.js';
+import { createTestDatabase, uniqueRedisPrefix, type TestDatabase } from '../helpers/postgres.js';
+import { GatewayProcess, scaleoutServices, type Services } from '../helpers/scaleout.js';
+
+const services = scaleoutServices();
+
+type DcrfClient = {
+  create(stream: string, data: object): Promise<any>;
+  patch(stream: string, pk: number, data: object): Promise<any>;
+  delete(stream: string, pk: number): Promise<any>;
+  subscribe(stream: string, pk: number, callback: (data: any, action: string) => void): Promise<unknown>;
+  close(unsubscribe?: boolean): void;
+};
+
+async function dcrfClient(url: string): Promise<DcrfClient> {
+  const DCRF = (await import('dcrf-client')).default;
+  return DCRF.connect(`${url}/ws`, { websocket: { WebSocket: QuietWebSocket, maxRetries: 0 } }) as unknown as DcrfClient;
+}
+
+/** Collects callback events and hands them out in order. */
+class Inbox<T> {
+  private readonly items: T[] = [];
+  private readonly waiters: Array<(item: T) => void> = [];
+  push = (item: T): void => {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(item);
+    else this.items.push(item);
+  };
+  next(timeoutMs = 5000): Promise<T> {
+    if (this.items.length) return Promise.resolve(this.items.shift()!);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no event within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push((item) => {
+        clearTimeout(timer);
+        resolve(item);
+      });
+    });
+  }
+  get pending(): number {
+    return this.items.length;
+  }
+}
+
+describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in services ? services.skip : false }, () => {
+  let database: TestDatabase;
+  let a: GatewayProcess;
+  let b: GatewayProcess;
+
+  before(async () => {
+    const { databaseUrl, redisUrl } = services as Services;
+    database = await createTestDatabase(databaseUrl);
+    const env = { DATABASE_URL: database.url, REDIS_URL: redisUrl, REDIS_PREFIX: uniqueRedisPrefix() };
+    // Started together: both run migrations on the same empty database at once.
+    [a, b] = await Promise.all([GatewayProcess.start(env), GatewayProcess.start(env)]);
+  });
+
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await database?.drop();
+  });
+
+  test('a write on A reaches subscribe_instance, subscribe_many and GraphQL subscribers on B exactly once, in commit order', async () => {
+    const writerA = await dcrfClient(a.wsUrl);
+    const writerB = await dcrfClient(b.wsUrl);
+    const readerB = await dcrfClient(b.wsUrl);
+    const manyOnB = await TestSocket.open(`${b.wsUrl}/ws/things/`);
+    const manyOnA = await TestSocket.open(`${a.wsUrl}/ws/things/`);
+    const graphqlOnB = graphqlClient({ wsUrl: b.wsUrl } as TestApp);
+    try {
+      const row = await writerA.create('things', { name: 'shared' });
+      assert.deepEqual(row, { pk: row.pk, name: 'shared', counter: 0 });
+
+      const instanceEvents = new Inbox<{ action: string; data: any }>();
+      await readerB.subscribe('things', row.pk, (data, action) => instanceEvents.push({ action, data }));
+      assert.equal((await manyOnB.request({ action: 'subscribe_many', request_id: 'many-b' })).response_status, 201);
+      assert.equal((await manyOnA.request({ action: 'subscribe_many', request_id: 'many-a' })).response_status, 201);
+      const activityOnB = await subscribeLive(graphqlOnB, 'subscription { thingActivity { action data { id name counter } } }');
+      const changedOnB = await subscribeLive(graphqlOnB, 'subscription ($id: ID!) { thingChanged(id: $id) { action data { id counter } } }', { id: String(row.pk) });
+
+      // Writes alternate between the processes, each awaited: that is their commit order.
+      for (let counter = 1; counter <= 8; counter++) {
+        const writer = counter % 2 ? writerA : writerB;
+        assert.deepEqual(await writer.patch('things', row.pk, { counter }), { ...row, counter });
+      }
+      const other = await writerA.create('things', { name: 'other' });
+      await writerA.delete('things', other.pk);
+
+      const expectedMany = [
+        ...Array.from({ length: 8 }, (_, i) => ({ action: 'update', data: { ...row, counter: i + 1 }, response_status: 200 })),
+        { action: 'create', data: other, response_status: 200 },
+        { action: 'delete', data: other, response_status: 204 },
+      ];
+      for (const [socket, requestId] of [[manyOnB, 'many-b'], [manyOnA, 'many-a']] as const) {
+        for (const expected of expectedMany) {
+          assert.deepEqual(await socket.next(5000), { errors: [], ...expected, request_id: requestId });
+        }
+      }
+      for (let counter = 1; counter <= 8; counter++) {
+        assert.deepEqual(await instanceEvents.next(), { action: 'update', data: { ...row, counter } });
+      }
+      // GraphQL subscribers on B read the same topics.
+      const asGraphQL = (data: { pk: number; name: string; counter: number }) => ({ id: String(data.pk), name: data.name, counter: data.counter });
+      for (const expected of expectedMany) {
+        assert.deepEqual((await activityOnB.next(5000)).data, { thingActivity: { action: expected.action.toUpperCase(), data: asGraphQL(expected.data) } });
+      }
+      for (let counter = 1; counter <= 8; counter++) {
+        assert.deepEqual((await changedOnB.next(5000)).data, { thingChanged: { action: 'UPDATE', data: { id: String(row.pk), counter } } });
+      }
+      // Exactly once: nothing more arrives on any subscription.
+      assert.equal(await manyOnB.quiet(300), true);
+      assert.equal(await manyOnA.quiet(50), true);
+      assert.equal(instanceEvents.pending, 0);
+      assert.equal(activityOnB.unread + changedOnB.unread, 0);
+    } finally {
+      await graphqlOnB.dispose();
+      for (const client of [writerA, writerB, readerB]) client.close(false);
+      manyOnA.close();
+      manyOnB.close();
+    }
+  });
+
+  test('a custom signal sent on A (chat join_chat) reaches DCRF and GraphQL chat subscribers on B', async () => {
+    const listener = await TestSocket.open(`${b.wsUrl}/ws/chat/`);
+    const joiner = await TestSocket.open(`${a.wsUrl}/ws/chat/`);
+    const graphqlOnB = graphqlClient({ wsUrl: b.wsUrl } as TestApp);
+    try {
+      const subscribed = await listener.request({ action: 'subscribe_joined', chat_id: 'lobby', request_id: 'join-sub' });
+      assert.equal(subscribed.response_status, 201);
+      const joinedOnB = await subscribeLive(graphqlOnB, 'subscription { joinedChat(chatId: "lobby") { username chatId } }');
+      assert.equal((await joiner.request({ action: 'join_chat', chat_id: 'lobby', request_id: 1 })).response_status, 204);
+      assert.deepEqual(await listener.next(5000), {
+        errors: [],
+        data: { username: 'anonymous', chat_id: 'lobby' },
+        action: 'joined_chat',
+        response_status: 200,
+        request_id: 'join-sub',
+      });
+      assert.deepEqual((await joinedOnB.next(5000)).data, { joinedChat: { username: 'anonymous', chatId: 'lobby' } });
+      // Another chat's joins do not reach this subscriber.
+      assert.equal((await joiner.request({ action: 'join_chat', chat_id: 'elsewhere', request_id: 2 })).response_status, 204);
+      assert.equal(await listener.quiet(300), true);
+      assert.equal(joinedOnB.unread, 0);
+    } finally {
+      await graphqlOnB.dispose();
+      listener.close();
+      joiner.close();
+    }
+  });
+
+  test('SIGTERM: sockets are closed with 1001 and the process exits 0; the other process keeps serving', async () => {
+    const socket = await TestSocket.open(`${b.wsUrl}/ws/things/`);
+    assert.equal((await socket.request({ action: 'subscribe_many', request_id: 'bye' })).response_status, 201);
+    const exitCode = b.stop('SIGTERM');
+    assert.equal(await socket.closed, 1001);
+    assert.equal(await exitCode, 0);
+    const survivor = await TestSocket.open(`${a.wsUrl}/ws/things/`);
+    assert.equal((await survivor.request({ action: 'list', request_id: 1 })).response_status, 200);
+    survivor.close();
+  });
+});
