@@ -39,3 +39,11 @@ export { playgroundRoute, type PlaygroundOptions } from './server/playground.js'
 export { openDatabase, knexConfig, databaseKind, DEFAULT_DATABASE_URL } from './db/knex.js';
 export { migrate, type Migration } from './db/migrations.js';
 export { loadConfig, type Config } from './config.js';
+export { createGraphQLAdapter, GraphQLGatewayAdapter, type GraphQLAdapterOptions } from './graphql/adapter.js';
+export { bindResource, buildGraphQLSchema, printSDL, mergeResolverMaps, liveField, eventMapper, asCaller, pkAsId, type ResourceBinding, type ResolverMap, type SchemaDeclaration, type GraphQLChangeEvent } from './graphql/bind.js';
+export { GraphQLEngine, type GraphQLContext, type OperationParams, type EngineOptions } from './graphql/engine.js';
+export { DEFAULT_GRAPHQL_LIMITS, checkLimits, type GraphQLLimits } from './graphql/limits.js';
+export { DocumentCache } from './graphql/cache.js';
+export { LiveStream, StreamBudget, openLiveStream } from './graphql/live-stream.js';
+export { formatError as formatGraphQLError, SubscriptionOverflow } from './graphql/errors.js';
+export { demoSchema, demoTypeDefs, createDemoGraphQLAdapter } from './graphql/demo.js';

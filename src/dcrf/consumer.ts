@@ -47,9 +47,11 @@ export class AsyncAPIConsumer {
 
   readonly scope: ConnectionScope;
   readonly transport: ConsumerTransport;
-  #closers = new Set<() => void>();
-  #groups = new Map<string, () => void>();
-  #running = new Map<string, Set<AbortController>>();
+  // Made on first use: most sockets never subscribe or run a detached action, and 10,000 idle
+  // sockets would otherwise each hold three empty collections.
+  #closers: Set<() => void> | undefined;
+  #groups: Map<string, () => void> | undefined;
+  #running: Map<string, Set<AbortController>> | undefined;
 
   constructor(transport: ConsumerTransport) {
     this.transport = transport;
@@ -125,6 +127,7 @@ export class AsyncAPIConsumer {
     const controller = new AbortController();
     const onClose = () => controller.abort();
     this.transport.signal.addEventListener('abort', onClose, { once: true });
+    this.#running ??= new Map();
     let set = this.#running.get(spec.name);
     if (!set) this.#running.set(spec.name, (set = new Set()));
     set.add(controller);
@@ -141,7 +144,7 @@ export class AsyncAPIConsumer {
 
   /** Cancels every detached run of an action (what `list_cancel` does); returns how many it stopped. */
   cancelDetached(actionName: string): number {
-    const set = this.#running.get(actionName);
+    const set = this.#running?.get(actionName);
     if (!set) return 0;
     for (const controller of set) controller.abort();
     const count = set.size;
@@ -220,7 +223,7 @@ export class AsyncAPIConsumer {
     const closer = () => {
       if (closed) return;
       closed = true;
-      this.#closers.delete(closer);
+      this.#closers?.delete(closer);
       this.transport.releaseSubscription();
       close();
     };
@@ -228,24 +231,24 @@ export class AsyncAPIConsumer {
       closer();
       return closer;
     }
-    this.#closers.add(closer);
+    (this.#closers ??= new Set()).add(closer);
     return closer;
   }
 
   /** Joins a group: `groupSend(name, message)` from any consumer (any process) reaches this one. */
   async groupAdd(group: string): Promise<void> {
-    if (this.#groups.has(group)) return;
+    if (this.#groups?.has(group)) return;
     const hub = getChangeHub();
     const close = await this.track(() =>
       hub.subscribe(hub.signalTopic('group', group), (message: GroupMessage) => this.#receiveGroupMessage(message)),
     );
-    this.#groups.set(group, close);
+    (this.#groups ??= new Map()).set(group, close);
   }
 
   /** Leaves a group. */
   async groupDiscard(group: string): Promise<void> {
-    const close = this.#groups.get(group);
-    this.#groups.delete(group);
+    const close = this.#groups?.get(group);
+    this.#groups?.delete(group);
     close?.();
   }
 
@@ -269,10 +272,10 @@ export class AsyncAPIConsumer {
 
   /** Drops every subscription and cancels detached actions. Called by the session on close. */
   async disconnect(): Promise<void> {
-    for (const set of this.#running.values()) for (const controller of set) controller.abort();
-    this.#running.clear();
-    for (const closer of [...this.#closers]) closer();
-    this.#groups.clear();
+    for (const set of this.#running?.values() ?? []) for (const controller of set) controller.abort();
+    this.#running?.clear();
+    for (const closer of [...(this.#closers ?? [])]) closer();
+    this.#groups?.clear();
     await this.onDisconnect();
   }
 }

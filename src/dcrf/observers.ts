@@ -87,7 +87,8 @@ export interface InstanceSubscription {
  */
 export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
   abstract class ObserverModelInstance extends Base {
-    #instanceSubscriptions = new Map<string, InstanceSubscription>();
+    /** Made on first subscribe (idle sockets hold none). */
+    #instanceSubscriptions: Map<string, InstanceSubscription> | undefined;
 
     @action({ args: ['pk', 'request_id'] })
     async subscribe_instance(args: ActionArgs): Promise<ActionResult> {
@@ -95,7 +96,7 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
       const requestId = requireArg(args, 'request_id');
       const entry: InstanceSubscription = { pk: String(pk), requestId: encodeValue(requestId), close: () => undefined };
       const key = `${entry.pk}\u0000${entry.requestId}`;
-      if (!this.#instanceSubscriptions.has(key)) {
+      if (!this.#instanceSubscriptions?.has(key)) {
         const gate = consumerEventGate(this);
         const close = await this.track(() =>
           this.resource.subscribeInstance(
@@ -114,8 +115,8 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
             args,
           ),
         );
-        if (this.#instanceSubscriptions.has(key)) close();
-        else this.#instanceSubscriptions.set(key, { ...entry, close });
+        if (this.#instanceSubscriptions?.has(key)) close();
+        else (this.#instanceSubscriptions ??= new Map()).set(key, { ...entry, close });
       }
       return [null, STATUS.created];
     }
@@ -131,10 +132,10 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
         // A row that is gone still answers 404 (as DCRF does), but its subscriptions are dropped.
         const pks = new Set([String(pk)]);
         if (row) pks.add(String(row[this.resource.lookupField]));
-        for (const [key, entry] of this.#instanceSubscriptions) {
+        for (const [key, entry] of this.#instanceSubscriptions ?? []) {
           if (pks.has(entry.pk) && (requestId === undefined || entry.requestId === requestId)) {
             entry.close();
-            this.#instanceSubscriptions.delete(key);
+            this.#instanceSubscriptions!.delete(key);
           }
         }
       }

@@ -75,7 +75,8 @@ interface Frame {
 
 export class DcrfSession {
   private readonly consumers = new Map<string, AsyncAPIConsumer>();
-  private readonly controller = new AbortController();
+  /** Aborted when the socket closes; made on first use (an idle socket never needs one). */
+  private controller: AbortController | undefined;
   private readonly queue: Frame[] = [];
   private busy = false;
   private held: string[] = [];
@@ -242,32 +243,42 @@ export class DcrfSession {
     let consumer = this.consumers.get(stream);
     if (consumer) return consumer;
     const multiplexed = this.route.kind === 'multiplex';
-    const prefix = multiplexed ? '{"stream":' + JSON.stringify(stream) + ',"payload":' : '';
-    const transport: ConsumerTransport = {
-      scope: { ...this.scope, stream },
-      actionCompleted: (action, status) => this.observer.actionCompleted?.(stream, action, status),
-      sendReply: multiplexed ? (text) => this.write(prefix + text + '}') : (text) => this.write(text),
-      sendEvent: multiplexed ? (text) => this.sendEvent(prefix + text + '}') : (text) => this.sendEvent(text),
-      close: (code, reason) => this.close(code, reason),
-      signal: this.controller.signal,
-      reserveSubscription: () => {
-        if (this.subscriptions >= this.limits.maxSubscriptions) {
-          this.observer.limitHit?.('subscriptions');
-          return false;
-        }
-        this.subscriptions++;
-        return true;
-      },
-      releaseSubscription: () => {
-        this.subscriptions = Math.max(0, this.subscriptions - 1);
-      },
-    };
-    consumer = new consumerClass(transport);
+    // A single-stream socket's scope is its own (the gateway builds one per upgrade): no copy needed.
+    const scope = multiplexed ? { ...this.scope, stream } : Object.assign(this.scope, { stream });
+    consumer = new consumerClass(new StreamTransport(this, scope, multiplexed ? '{"stream":' + JSON.stringify(stream) + ',"payload":' : ''));
     this.consumers.set(stream, consumer);
     return consumer;
   }
 
-  private sendEvent(text: string): void {
+  /** The signal a consumer's actions get; aborted when the socket closes. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.disconnected) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  /** Counts a subscription against the socket's limit (the consumers' `track`). */
+  reserveSubscription(): boolean {
+    if (this.subscriptions >= this.limits.maxSubscriptions) {
+      this.observer.limitHit?.('subscriptions');
+      return false;
+    }
+    this.subscriptions++;
+    return true;
+  }
+
+  releaseSubscription(): void {
+    this.subscriptions = Math.max(0, this.subscriptions - 1);
+  }
+
+  actionCompleted(stream: string, action: string, status: number | null): void {
+    this.observer.actionCompleted?.(stream, action, status);
+  }
+
+  /** Sends an event, held while an action of this socket runs so its reply goes out first. */
+  sendEvent(text: string): void {
     if (this.closed) {
       this.observer.eventDropped?.('socket_closed');
       return;
@@ -311,7 +322,8 @@ export class DcrfSession {
     this.close(USER_GONE_CLOSE.code, USER_GONE_CLOSE.reason);
   }
 
-  private write(text: string): void {
+  /** Sends a frame now. */
+  write(text: string): void {
     if (this.closed) return;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.observer.slowConsumerClosed?.();
@@ -338,7 +350,7 @@ export class DcrfSession {
     if (this.disconnected) return;
     this.disconnected = true;
     this.closed = true;
-    this.controller.abort();
+    this.controller?.abort();
     this.queue.length = 0;
     this.held = [];
     for (const consumer of this.consumers.values()) {
@@ -349,6 +361,47 @@ export class DcrfSession {
       }
     }
     this.consumers.clear();
+  }
+}
+
+/**
+ * One consumer's transport: a small object over its session (one per stream of a socket) rather than
+ * a bag of closures, which idle sockets would pay for in memory.
+ */
+class StreamTransport implements ConsumerTransport {
+  constructor(
+    private readonly session: DcrfSession,
+    readonly scope: ConnectionScope,
+    /** `{"stream":S,"payload":` on a multiplexed socket, empty on a single-stream one. */
+    private readonly prefix: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.session.signal;
+  }
+
+  sendReply(text: string): void {
+    this.session.write(this.prefix ? this.prefix + text + '}' : text);
+  }
+
+  sendEvent(text: string): void {
+    this.session.sendEvent(this.prefix ? this.prefix + text + '}' : text);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.session.close(code, reason);
+  }
+
+  reserveSubscription(): boolean {
+    return this.session.reserveSubscription();
+  }
+
+  releaseSubscription(): void {
+    this.session.releaseSubscription();
+  }
+
+  actionCompleted(action: string, status: number | null): void {
+    this.session.actionCompleted(this.scope.stream as string, action, status);
   }
 }
 

@@ -37,7 +37,8 @@ export class ThingConsumer extends CrudConsumer {
   static override resource = thingResource;
   static override serializerClass = ThingSerializer;
 
-  #many = new Map<string, () => void>();
+  /** Made on first subscribe_many (idle sockets hold none). */
+  #many: Map<string, () => void> | undefined;
 
   /** `subscribe_many {request_id, things?: [pk...]}`: every Thing change, or those pks only. */
   @action({ args: ['request_id', 'things'] })
@@ -51,8 +52,8 @@ export class ThingConsumer extends CrudConsumer {
       only = new Set(args.things.map((pk: unknown) => keyText(pk)));
     }
     const key = encodeValue(requestId);
-    this.#many.get(key)?.();
-    this.#many.delete(key);
+    this.#many?.get(key)?.();
+    this.#many?.delete(key);
     const serializer = this.getSerializer();
     // One frame text per message and serializer in this process, whatever the number of subscribers.
     const memoKey = frameKey(serializer, 'many');
@@ -70,7 +71,7 @@ export class ThingConsumer extends CrudConsumer {
         });
       }, this, args),
     );
-    this.#many.set(key, close);
+    (this.#many ??= new Map()).set(key, close);
     return [null, STATUS.created];
   }
 
@@ -78,8 +79,8 @@ export class ThingConsumer extends CrudConsumer {
   @action({ args: ['request_id'] })
   async unsubscribe_many(args: ActionArgs): Promise<ActionResult> {
     const key = encodeValue(args.request_id ?? null);
-    this.#many.get(key)?.();
-    this.#many.delete(key);
+    this.#many?.get(key)?.();
+    this.#many?.delete(key);
     return [null, STATUS.noContent];
   }
 }

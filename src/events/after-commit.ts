@@ -4,6 +4,7 @@
  * is released and drops them when it rolls back; a rollback of the outer transaction drops all.
  */
 import { ChangeSet, type ChangeRecord } from './records.js';
+import { logger } from '../logger.js';
 
 /** The parts of a knex transaction (its "transactor") this module reads. */
 interface KnexTransactionLike {
@@ -67,7 +68,9 @@ export function deferUntilCommit(
         else publish(own.records());
       },
       () => pending.delete(trx),
-    );
+    )
+      // Nobody awaits this chain: a failure must be logged, never an unhandled rejection.
+      .catch((error: unknown) => logger.error('publishing committed changes failed', { error: String((error as Error)?.stack ?? error) }));
   }
   set.addAll(records);
 }

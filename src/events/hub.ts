@@ -7,6 +7,7 @@ import type { PubSubEngine } from 'graphql-subscriptions';
 import { lastState, type ChangeAction, type ChangeRecord, type Row } from './records.js';
 import { logger } from '../logger.js';
 import { LostEventReporter } from './lost-events.js';
+import type { ModelInterest } from './interest.js';
 
 /** What a topic carries for one row's change. */
 export interface ChangeMessage {
@@ -89,9 +90,16 @@ export class ChangeHub {
 
   /** Whether any local handler listens to any topic of this model; writes skip capture when none does. */
   isObserved(model: string): boolean {
-    // With a shared engine another process may be listening; capture every write then.
-    return !this.isLocalEngine || (this.observedModels.get(model) ?? 0) > 0;
+    if ((this.observedModels.get(model) ?? 0) > 0) return true;
+    if (this.isLocalEngine) return false;
+    // A shared engine: another process may be listening. Its interest registry knows; without one,
+    // capture every write.
+    return this.interest ? this.interest.isObserved(model) : true;
   }
+
+  /** Which models other processes observe (set by shared engines, e.g. Redis). */
+  interest: ModelInterest | undefined;
+  private readonly announcements = new Map<string, Promise<void>>();
 
   /** Publishes committed records: to the model topic, the row topic and every group topic. */
   publishChanges(records: readonly ChangeRecord[]): void {
@@ -168,7 +176,13 @@ export class ChangeHub {
       const subscription = this.engine.subscribe(topic, (payload: unknown) => this.dispatch(handlers, payload), {});
       state = { handlers, model, subscription };
       this.topics.set(topic, state);
-      if (model !== undefined) this.observedModels.set(model, (this.observedModels.get(model) ?? 0) + 1);
+      if (model !== undefined) {
+        const count = this.observedModels.get(model) ?? 0;
+        this.observedModels.set(model, count + 1);
+        // The first local interest in a model is announced to the other processes before any
+        // subscription to it counts as live, so their writes to it are captured from then on.
+        if (count === 0 && this.interest) this.announcements.set(model, this.interest.observe(model));
+      }
     }
     state.handlers.add(handler);
     const current = state;
@@ -181,6 +195,7 @@ export class ChangeHub {
     };
     try {
       await current.subscription;
+      if (model !== undefined) await this.announcements.get(model);
     } catch (error) {
       // The engine refused the topic (Redis down): forget it, so the next subscribe tries afresh.
       remove();
@@ -195,7 +210,11 @@ export class ChangeHub {
     if (state.model !== undefined) {
       const left = (this.observedModels.get(state.model) ?? 1) - 1;
       if (left > 0) this.observedModels.set(state.model, left);
-      else this.observedModels.delete(state.model);
+      else {
+        this.observedModels.delete(state.model);
+        this.announcements.delete(state.model);
+        this.interest?.forget(state.model);
+      }
     }
     state.subscription.then(
       (id) => this.engine.unsubscribe(id),

@@ -9,10 +9,14 @@
  * - the subscriber resubscribes every channel when it reconnects (ioredis autoResubscribe) and logs
  *   how long it was away: what was published meanwhile did not reach this process's sockets;
  * - `healthy()` is false (so `/healthz` says 503) while either connection is down.
+ *
+ * A registry of the models each process observes (interest.ts) lets writes to models nobody listens
+ * to skip the change capture, as they do in-process.
  */
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ChangeHub } from './hub.js';
+import { RedisModelInterest } from './interest.js';
 import type { HubHandle } from './pubsub.js';
 import { logger } from '../logger.js';
 
@@ -30,13 +34,14 @@ function retryDelay(attempt: number): number {
 }
 
 /** Logs a connection's losses and returns, with how long it was away. */
-function watchConnection(role: 'publisher' | 'subscriber', client: Redis, isClosing: () => boolean): void {
+function watchConnection(role: 'publisher' | 'subscriber', client: Redis, isClosing: () => boolean, hooks: { down?: () => void; back?: () => void } = {}): void {
   let downSince: number | undefined;
   let errorsLogged = 0;
   client.on('close', () => {
     if (isClosing() || downSince !== undefined) return;
     downSince = Date.now();
     errorsLogged = 0;
+    hooks.down?.();
     logger.error(
       role === 'publisher'
         ? 'redis publisher disconnected: events of writes committed until it reconnects are lost'
@@ -53,6 +58,7 @@ function watchConnection(role: 'publisher' | 'subscriber', client: Redis, isClos
       () => {
         logger.warn(role === 'subscriber' ? 'redis reconnected and resubscribed' : 'redis reconnected', { client: role, downMs: Date.now() - since });
         if (downSince === since) downSince = undefined;
+        hooks.back?.();
       },
       () => undefined,
     );
@@ -101,8 +107,10 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
     maxRetriesPerRequest: 10,
   });
   let closing = false;
+  let interest: RedisModelInterest | undefined;
   watchConnection('publisher', publisher, () => closing);
-  watchConnection('subscriber', subscriber, () => closing);
+  // Announcements of other processes' interest may be missed while the subscriber is away.
+  watchConnection('subscriber', subscriber, () => closing, { down: () => interest?.markStale(), back: () => void interest?.refresh() });
   try {
     await Promise.all([publisher.connect(), subscriber.connect()]);
   } catch (error) {
@@ -113,6 +121,9 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
   const engine = new RedisPubSub({ publisher, subscriber });
   const hub = new ChangeHub(engine, prefix);
   hub.isLocalEngine = false;
+  interest = new RedisModelInterest(publisher, engine, prefix);
+  await interest.start();
+  hub.interest = interest;
   return {
     hub,
     async healthy() {
@@ -127,6 +138,7 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
     },
     async close() {
       await hub.drain();
+      await interest?.stop();
       closing = true;
       await Promise.all([publisher.quit().catch(() => publisher.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())]);
     },

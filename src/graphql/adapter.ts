@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import type { ConnectionScope } from '../scope.js';
 import type { Authenticator, AuthResult } from '../server/auth.js';
 import { GRAPHQL_TRANSPORT_WS, type GraphQLAdapter, type GRAPHQL_WS_LEGACY } from '../server/gateway.js';
+import { UserRecheck } from '../server/user-recheck.js';
 import { GraphQLEngine } from './engine.js';
 import { GraphQLHttpHandler } from './http.js';
 import type { GraphQLLimits } from './limits.js';
@@ -27,6 +28,12 @@ export interface GraphQLAdapterOptions {
   keepAliveMs?: number;
   /** Largest HTTP request body. Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * How long a re-check of a socket's user (authenticator.refresh) is trusted. Sockets re-check before
+   * each operation and on each keep-alive ping; a user gone or deactivated closes the socket 4403.
+   * Default 1000 ms.
+   */
+  userRecheckMs?: number;
 }
 
 export class GraphQLGatewayAdapter implements GraphQLAdapter {
@@ -37,7 +44,14 @@ export class GraphQLGatewayAdapter implements GraphQLAdapter {
 
   constructor(options: GraphQLAdapterOptions) {
     this.engine = new GraphQLEngine(options.schema, { limits: options.limits, cacheSize: options.cacheSize });
-    const shared = { engine: this.engine, authenticator: options.authenticator, connectionInitWaitTimeout: options.connectionInitWaitTimeout, keepAliveMs: options.keepAliveMs };
+    const recheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
+    const shared = {
+      engine: this.engine,
+      authenticator: options.authenticator,
+      connectionInitWaitTimeout: options.connectionInitWaitTimeout,
+      keepAliveMs: options.keepAliveMs,
+      isActive: recheck?.isActive,
+    };
     this.current = new TransportWsServer(shared);
     this.legacy = new LegacyWsServer(shared);
     this.http = new GraphQLHttpHandler({ engine: this.engine, maxBodyBytes: options.maxBodyBytes });

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHandler, type FormatError, type Request as HttpRequest } from 'graphql-http';
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { ConnectionScope } from '../scope.js';
 import type { GraphQLEngine } from './engine.js';
 import { formatError } from './errors.js';
@@ -34,7 +34,10 @@ export class GraphQLHttpHandler {
         if (Array.isArray(prepared)) return prepared as readonly GraphQLError[];
         return (prepared as { args: any }).args;
       },
-      formatError: formatError as unknown as FormatError,
+      // graphql-http hands plain Errors only for requests it cannot read (bad JSON, no query): the
+      // client's mistake, said as such; everything from execution is a GraphQLError and is masked.
+      formatError: ((error: Error) =>
+        error instanceof GraphQLError ? formatError(error) : { message: error.message, extensions: { code: 'BAD_REQUEST', status: 400 } }) as unknown as FormatError,
     });
   }
 

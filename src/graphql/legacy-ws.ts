@@ -15,6 +15,8 @@ import { resolveToken, tokenFromPayload, type Authenticator, type AuthResult } f
 import type { GraphQLContext, GraphQLEngine } from './engine.js';
 import { formatError, formatResult } from './errors.js';
 import { heartbeat } from './heartbeat.js';
+import { closeIfInactive } from './transport-ws.js';
+import type { AuthUser } from '../scope.js';
 
 export const LEGACY = {
   CONNECTION_INIT: 'connection_init',
@@ -36,6 +38,8 @@ export interface LegacyWsOptions {
   keepAliveMs?: number;
   /** Time a client has to send connection_init before the socket is closed 4408. Default 3000 ms. */
   connectionInitWaitTimeout?: number;
+  /** Whether a socket's user may still act (deleted or deactivated users: close 4403). */
+  isActive?: (user: AuthUser) => boolean | Promise<boolean>;
 }
 
 interface Operation {
@@ -78,7 +82,7 @@ class LegacyConnection {
         if (!this.initialised) ws.close(4408, 'Connection initialisation timeout');
       }, wait);
     }
-    this.stopHeartbeat = heartbeat(ws, options.keepAliveMs ?? 12_000);
+    this.stopHeartbeat = heartbeat(ws, options.keepAliveMs ?? 12_000, () => void closeIfInactive(ws, context.scope.user, options.isActive).catch(() => undefined));
     ws.on('message', (raw) => {
       const text = raw.toString();
       this.queue = this.queue.then(() =>
@@ -162,6 +166,7 @@ class LegacyConnection {
       await this.send({ id, type: LEGACY.ERROR, payload: [{ message: 'Send connection_init first.', extensions: { code: 'BAD_REQUEST', status: 400 } }] });
       return;
     }
+    if (await closeIfInactive(this.ws, this.context.scope.user, this.options.isActive)) return;
     // A start with the id of an active operation replaces it, as the original server did.
     if (this.operations.has(id)) this.stop(id);
     const prepared = this.options.engine.operation((payload ?? {}) as Record<string, unknown>, this.context);

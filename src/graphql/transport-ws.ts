@@ -10,10 +10,11 @@
  * subscribes and then mutates on the same socket sees its own change.
  */
 import type { IncomingMessage } from 'node:http';
+import { GraphQLError } from 'graphql';
 import { CloseCode, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { logger } from '../logger.js';
-import type { ConnectionScope } from '../scope.js';
+import type { AuthUser, ConnectionScope } from '../scope.js';
 import { resolveToken, tokenFromPayload, type Authenticator, type AuthResult } from '../server/auth.js';
 import type { GraphQLContext, GraphQLEngine } from './engine.js';
 import { formatError, formatResult, INTERNAL_MESSAGE, limitReason } from './errors.js';
@@ -26,6 +27,15 @@ export interface TransportWsOptions {
   connectionInitWaitTimeout?: number;
   /** WebSocket ping interval; a socket that misses a pong is terminated. Default 12000 ms; 0 = off. */
   keepAliveMs?: number;
+  /** Whether a socket's user may still act (deleted or deactivated users: close 4403). */
+  isActive?: (user: AuthUser) => boolean | Promise<boolean>;
+}
+
+/** The close of a socket whose user is no longer valid; graphql-ws clients reconnect with fresh connectionParams. */
+export async function closeIfInactive(ws: WebSocket, user: AuthUser | null, isActive: TransportWsOptions['isActive']): Promise<boolean> {
+  if (!user || !isActive || (await isActive(user))) return false;
+  ws.close(CloseCode.Forbidden, 'Forbidden');
+  return true;
 }
 
 interface SocketExtra {
@@ -55,7 +65,8 @@ export class TransportWsServer {
         ctx.extra.context.scope.user = result.user;
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
+        if (await closeIfInactive(ctx.extra.socket, ctx.extra.context.scope.user, options.isActive)) return [new GraphQLError('Forbidden')];
         const operation = engine.operation(payload, ctx.extra.context);
         return Array.isArray(operation) ? operation : (operation as { args: any }).args;
       },
@@ -84,7 +95,7 @@ export class TransportWsServer {
       },
       extra,
     );
-    const stopHeartbeat = heartbeat(ws, this.options.keepAliveMs ?? 12_000);
+    const stopHeartbeat = heartbeat(ws, this.options.keepAliveMs ?? 12_000, () => void closeIfInactive(ws, scope.user, this.options.isActive).catch(() => undefined));
 
     let queue: Promise<void> = Promise.resolve();
     ws.on('message', (raw) => {

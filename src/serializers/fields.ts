@@ -196,13 +196,30 @@ export class BooleanField extends Field {
   }
 }
 
+/**
+ * The range of an `integer` column (SQLite's and PostgreSQL's `integer`, what knex's `increments` makes),
+ * which Django's IntegerField enforces too: values outside it are refused before they reach the database.
+ */
+export const INTEGER_RANGE = { min: -2147483648, max: 2147483647 } as const;
+
+export interface PrimaryKeyRelatedFieldOptions extends FieldOptions {
+  /** The related primary key's range; default INTEGER_RANGE (set it for `bigIncrements` keys). */
+  minValue?: number;
+  maxValue?: number;
+}
+
 /** A foreign key given by the related row's primary key, checked against the database. */
 export class PrimaryKeyRelatedField extends Field {
+  readonly minValue: number;
+  readonly maxValue: number;
+
   constructor(
     readonly relatedModel: () => ModelClass<Model>,
-    options: FieldOptions = {},
+    options: PrimaryKeyRelatedFieldOptions = {},
   ) {
     super(options);
+    this.minValue = options.minValue ?? INTEGER_RANGE.min;
+    this.maxValue = options.maxValue ?? INTEGER_RANGE.max;
   }
 
   override toInternal(value: unknown): unknown {
@@ -213,9 +230,12 @@ export class PrimaryKeyRelatedField extends Field {
 
   override async validateAsync(value: unknown, context: ValidationContext): Promise<void> {
     if (value === null || value === undefined) return;
+    const missing = new FieldError([`Invalid pk "${String(value)}" - object does not exist.`]);
+    // A key the column cannot hold names no row; asking PostgreSQL would fail the whole transaction.
+    if (typeof value !== 'number' || value < this.minValue || value > this.maxValue) throw missing;
     const model = this.relatedModel();
-    const found = await model.query(context.trx).findById(value as number).select(model.idColumn as string);
-    if (!found) throw new FieldError([`Invalid pk "${String(value)}" - object does not exist.`]);
+    const found = await model.query(context.trx).findById(value).select(model.idColumn as string);
+    if (!found) throw missing;
   }
 }
 

@@ -2,7 +2,7 @@
  * A serializer derived from an Objection model's jsonSchema: DRF's ModelSerializer in TypeScript.
  */
 import type { Model, ModelClass } from 'objection';
-import { BooleanField, CharField, EmailField, Field, IntegerField, PrimaryKeyRelatedField, UniqueCheck } from './fields.js';
+import { BooleanField, CharField, EmailField, Field, INTEGER_RANGE, IntegerField, PrimaryKeyRelatedField, UniqueCheck } from './fields.js';
 import { Serializer, type SerializerClass } from './serializer.js';
 
 interface SchemaProperty {
@@ -40,7 +40,10 @@ function fieldFromSchema(property: SchemaProperty, required: boolean, readOnly: 
     allowNull: types.includes('null'),
     ...(property.default !== undefined ? { default: property.default } : {}),
   };
-  if (types.includes('integer')) return new IntegerField({ ...common, minValue: property.minimum, maxValue: property.maximum });
+  if (types.includes('integer')) {
+    // Without bounds in the schema, the column's own range (Django's IntegerField has the same validators).
+    return new IntegerField({ ...common, minValue: property.minimum ?? INTEGER_RANGE.min, maxValue: property.maximum ?? INTEGER_RANGE.max });
+  }
   if (types.includes('boolean')) return new BooleanField(common);
   if (types.includes('string')) {
     const options = { ...common, maxLength: property.maxLength, minLength: property.minLength, allowBlank: false };

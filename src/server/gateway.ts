@@ -183,7 +183,7 @@ export class Gateway {
   }
 
   private async onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => undefined);
+    socket.on('error', ignoreError);
     try {
       const url = new URL(request.url ?? '/', 'http://localhost');
       const route = this.route(url.pathname);
@@ -237,36 +237,47 @@ export class Gateway {
   private accept(request: IncomingMessage, socket: Duplex, head: Buffer, protocol: Negotiated, serve: (ws: WebSocket) => void): void {
     if (socket.destroyed) return;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const ip = request.socket.remoteAddress ?? '';
-      this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-      this.sockets.add(ws);
-      this.options.sessionObserver?.socketOpened?.(protocol);
-      const counters = this.metrics?.socketOpened(protocol);
-      if (counters) {
-        ws.on('message', counters.frameIn);
-        // Every protocol's frames leave through ws.send, so counting there covers DCRF and GraphQL alike.
-        const send = ws.send;
-        ws.send = function (this: WebSocket, ...args: Parameters<WebSocket['send']>) {
-          counters.frameOut();
-          return send.apply(this, args);
-        } as WebSocket['send'];
-      }
-      // ws closes a frame over maxPayload with 1009 and reports it here; count it as a limit hit.
-      ws.on('error', (error: Error & { code?: string }) => {
-        if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.metrics?.limitHit('frame_size');
-      });
-      ws.once('close', () => {
-        counters?.closed();
-        this.sockets.delete(ws);
-        const left = (this.perIp.get(ip) ?? 1) - 1;
-        if (left > 0) this.perIp.set(ip, left);
-        else this.perIp.delete(ip);
-        this.options.sessionObserver?.socketClosed?.(protocol);
-      });
+      this.track(ws, request.socket.remoteAddress ?? '', protocol);
       serve(ws);
     });
   }
+
+  /**
+   * Counts an accepted socket and forgets it on close. Its own method, so the close listener keeps
+   * only what it needs alive (not the upgrade request and its closures: memory per idle socket).
+   */
+  private track(ws: WebSocket, ip: string, protocol: Negotiated): void {
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    this.sockets.add(ws);
+    this.options.sessionObserver?.socketOpened?.(protocol);
+    const counters = this.metrics?.socketOpened(protocol);
+    if (counters) {
+      ws.on('message', counters.frameIn);
+      // Every protocol's frames leave through ws.send, so counting there covers DCRF and GraphQL alike.
+      ws.send = counters.countedSend as WebSocket['send'];
+    }
+    ws.on('error', this.onSocketError);
+    ws.once('close', () => {
+      counters?.closed();
+      this.sockets.delete(ws);
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.perIp.set(ip, left);
+      else this.perIp.delete(ip);
+      this.options.sessionObserver?.socketClosed?.(protocol);
+    });
+  }
+
+  /** ws closes a frame over maxPayload with 1009 and reports it here; count it as a limit hit. */
+  private readonly onSocketError = (error: Error & { code?: string }) => {
+    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.metrics?.limitHit('frame_size');
+  };
 }
+
+/**
+ * Swallows errors of an upgrading socket. Module-level on purpose: a closure made in onUpgrade would
+ * keep the whole upgrade request alive for as long as the socket lives.
+ */
+function ignoreError(): void {}
 
 /** Parses a Sec-WebSocket-Protocol header into the set of offered names. */
 export function parseProtocols(header: string | string[] | undefined): Set<string> {

@@ -96,23 +96,34 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
     }
   }
 
-  /** Called when a socket is accepted; returns the per-socket counters and the function to call on close. */
-  socketOpened(protocol: string): { frameIn: () => void; frameOut: () => void; closed: () => void } {
+  /**
+   * Called when a socket is accepted; returns its protocol's counters (shared by every socket of the
+   * protocol, so an idle socket costs no allocation here): `frameIn`, `countedSend` (a `ws.send` that
+   * counts the frame) and `closed` (call it exactly once, when the socket closes).
+   */
+  socketOpened(protocol: string): SocketCounters {
     this.socketsOpen.inc({ protocol });
     this.socketsTotal.inc({ protocol });
-    const framesIn = this.framesIn.labels(protocol);
-    const framesOut = this.framesOut.labels(protocol);
-    let closed = false;
-    return {
-      frameIn: () => framesIn.inc(),
-      frameOut: () => framesOut.inc(),
-      closed: () => {
-        if (closed) return;
-        closed = true;
-        this.socketsOpen.dec({ protocol });
-      },
-    };
+    let counters = this.socketCounters.get(protocol);
+    if (!counters) {
+      const framesIn = this.framesIn.labels(protocol);
+      const framesOut = this.framesOut.labels(protocol);
+      const frameOut = () => framesOut.inc();
+      counters = {
+        frameIn: () => framesIn.inc(),
+        frameOut,
+        countedSend: function (this: { constructor: { prototype: { send: Function } } }, ...args: unknown[]) {
+          frameOut();
+          return this.constructor.prototype.send.apply(this, args);
+        },
+        closed: () => this.socketsOpen.dec({ protocol }),
+      };
+      this.socketCounters.set(protocol, counters);
+    }
+    return counters;
   }
+
+  private readonly socketCounters = new Map<string, SocketCounters>();
 
   upgradeRefused(status: number, limit?: LimitName): void {
     this.upgradesRefused.inc({ status: String(status) });
@@ -133,8 +144,18 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
   }
 
   actionCompleted(stream: string, action: string, status: number | null): void {
-    this.actions.inc({ stream, action, status: status === null ? 'none' : String(status) });
+    // One label child per (stream, action, status), looked up by a flat key: prom-client hashes a
+    // labels object on every inc() otherwise, a cost paid on every request.
+    const key = `${stream}\u0000${action}\u0000${status}`;
+    let child = this.actionChildren.get(key);
+    if (!child) {
+      child = this.actions.labels(stream, action, status === null ? 'none' : String(status));
+      this.actionChildren.set(key, child);
+    }
+    child.inc();
   }
+
+  private readonly actionChildren = new Map<string, { inc(): void }>();
 
   eventDropped(reason: DropReason): void {
     this.eventsDropped.inc({ reason });
@@ -151,6 +172,15 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
     response.writeHead(200, { 'content-type': this.registry.contentType, 'content-length': Buffer.byteLength(body) });
     response.end(body);
   }
+}
+
+/** One protocol's per-socket counters (see `GatewayMetrics.socketOpened`). */
+export interface SocketCounters {
+  frameIn: () => void;
+  frameOut: () => void;
+  /** A replacement for a socket's `send` that counts each frame sent. */
+  countedSend: (...args: any[]) => unknown;
+  closed: () => void;
 }
 
 interface EventSource {

@@ -196,6 +196,13 @@ describe('connect', () => {
     assert.deepEqual(await mux.request({ stream: 'open', payload: { action: 'ping', request_id: 1 } }), { stream: 'open', payload: PONG });
     mux.close();
   });
+  test('on /ws, when every stream refuses the connection, the upgrade itself is refused 403', async () => {
+    const closed = new Gateway({ streams: { a: streams.refuse_connect!, b: streams.refuse_connect_instance! } });
+    const port = await closed.listen(0);
+    assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/ws`), 403);
+    assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/ws/a`), 403);
+    await closed.close();
+  });
 });
 
 describe('the order of checks', () => {

@@ -140,6 +140,30 @@ describe('section 4: errors (exact strings and statuses)', () => {
     assert.equal((await things.request({ action: 'create', data: { name: 'x'.repeat(64) }, request_id: 10 })).response_status, 201);
   });
 
+  test('integers outside the column range are refused with DRF words, not a database error', async () => {
+    assert.deepEqual(
+      await things.request({ action: 'create', data: { name: 'big', counter: 2 ** 31 }, request_id: 1 }),
+      reply('create', null, 400, 1, [{ counter: ['Ensure this value is less than or equal to 2147483647.'] }]),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'patch', pk: alpha.pk, data: { counter: -(2 ** 31) - 1 }, request_id: 2 }),
+      reply('patch', null, 400, 2, [{ counter: ['Ensure this value is greater than or equal to -2147483648.'] }]),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'patch', pk: alpha.pk, data: { counter: '1'.repeat(30) }, request_id: 3 }),
+      reply('patch', null, 400, 3, [{ counter: ['A valid integer is required.'] }]),
+    );
+    const edge = await things.request({ action: 'create', data: { name: 'edge', counter: 2 ** 31 - 1 }, request_id: 4 });
+    assert.equal(edge.data.counter, 2147483647);
+    const classrooms = await TestSocket.open(`${app.wsUrl}/ws/classrooms/`);
+    for (const school of [2 ** 31, 2 ** 53, -1, '99999999999999999999']) {
+      const answer = await classrooms.request({ action: 'create', data: { name: 'room', school }, request_id: 5 });
+      assert.equal(answer.response_status, 400, `school ${school}`);
+      assert.match(answer.errors[0].school[0], /^Invalid pk ".+" - object does not exist\.$/);
+    }
+    classrooms.close();
+  });
+
   test('data null, absent, or not an object', async () => {
     const noData = (action: string, id: number) => reply(action, null, 400, id, [{ non_field_errors: ['No data provided'] }]);
     const notDict = (action: string, id: number, type: string) =>

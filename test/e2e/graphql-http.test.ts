@@ -71,6 +71,11 @@ test('errors: validation with fields, not found, syntax; graphql-response+json g
   assert.deepEqual(missing.body.errors[0].extensions, { code: 'NOT_FOUND', status: 404 });
   const lookups = await post(app, '{ test(id: "424242") { id } thing(id: "nope") { id } classroom(id: "1") { id } school(id: "9") { id } }');
   assert.deepEqual(lookups.body, { data: { test: null, thing: null, classroom: null, school: null } });
+  for (const body of ['{bad json', '{"query": 1}', '{}']) {
+    const unreadable = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body });
+    assert.equal(unreadable.status, 400);
+    assert.deepEqual((await unreadable.json()).errors[0].extensions, { code: 'BAD_REQUEST', status: 400 });
+  }
   const syntax = await post(app, '{ things { id ');
   assert.equal(syntax.body.errors[0].extensions.code, 'GRAPHQL_PARSE_FAILED');
   const response = await fetch(`${app.url}/graphql`, {

@@ -14,7 +14,7 @@ let app: TestApp;
 let url: string;
 
 before(async () => {
-  app = await startTestApp({ gateway: { graphql: createDemoGraphQLAdapter({ authenticator: new TokenAuthenticator(), connectionInitWaitTimeout: 300 }) } });
+  app = await startTestApp({ gateway: { graphql: createDemoGraphQLAdapter({ authenticator: new TokenAuthenticator(), connectionInitWaitTimeout: 300, userRecheckMs: 0 }) } });
   url = `${app.wsUrl}/graphql`;
 });
 after(async () => {
@@ -145,4 +145,24 @@ test('closing the socket releases its subscriptions', async () => {
   // The server side of the close runs after the client saw it; wait for it with a bounded poll.
   for (let i = 0; i < 50 && app.hub.hub.topicCount !== before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(app.hub.hub.topicCount, before);
+});
+
+test('a user deactivated after connect: the next operation closes the socket 4403 (both protocols)', async () => {
+  const { User } = await import('../../src/demo/models.js');
+  for (const [username, protocol] of [['gina', 'graphql-transport-ws'], ['hank', 'graphql-ws']] as const) {
+    const token = await app.token(username);
+    const socket = await TestSocket.open(url, { protocols: [protocol] });
+    assert.equal((await socket.request({ type: 'connection_init', payload: { token } })).type, 'connection_ack');
+    if (protocol === 'graphql-ws') assert.deepEqual(await socket.next(), { type: 'ka' });
+    const start = protocol === 'graphql-ws' ? 'start' : 'subscribe';
+    const me = await socket.request({ id: '1', type: start, payload: { query: '{ me { username } }' } });
+    assert.deepEqual(me.payload, { data: { me: { username } } });
+    await socket.next(); // complete
+    await User.query().patch({ is_active: false }).where('username', username);
+    socket.send({ id: '2', type: start, payload: { query: '{ me { username } }' } });
+    const frames: unknown[] = [];
+    socket.ws.on('message', (data) => frames.push(JSON.parse(data.toString())));
+    assert.equal(await socket.closed, 4403);
+    assert.deepEqual(frames.filter((frame) => (frame as { type: string }).type === 'data' || (frame as { type: string }).type === 'next'), []);
+  }
 });

@@ -86,7 +86,7 @@ test('parallel writers, several subscribers: each sees every committed state onc
   const sequences = async (socket: TestSocket, count: number, unwrap = (frame: any) => frame) => {
     const byRow = new Map<number, number[]>(ids.map((id) => [id, []]));
     for (let i = 0; i < count; i++) {
-      const frame = unwrap(await socket.next());
+      const frame = unwrap(await socket.next(10_000));
       assert.equal(frame.action, 'update');
       byRow.get(frame.data.pk ?? frame.data.id)!.push(frame.data.counter);
     }

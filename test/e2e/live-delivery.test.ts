@@ -43,10 +43,10 @@ after(async () => {
 
 const open = (path: string) => TestSocket.open(`${app.wsUrl}${path}`);
 
-/** The next `count` frames. */
+/** The next `count` frames (generous wait: a loaded machine may be slow, and only a missing frame fails). */
 async function take(socket: TestSocket, count: number): Promise<any[]> {
   const frames = [];
-  for (let i = 0; i < count; i++) frames.push(await socket.next());
+  for (let i = 0; i < count; i++) frames.push(await socket.next(10_000));
   return frames;
 }
 

@@ -47,11 +47,20 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A page that fails the test on uncaught page errors, with a fixed viewport for screenshots. */
+/**
+ * A page with a fixed viewport for screenshots. `errors` collects uncaught page errors and any request
+ * that leaves the app's origin (the playground bundles everything), for the test to assert empty.
+ */
 export async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const errors: string[] = [];
+  const origin = new URL(url).origin;
   page.on('pageerror', (error) => errors.push(String(error)));
+  page.on('request', (request) => {
+    const target = new URL(request.url());
+    const local = target.host === new URL(origin).host || target.protocol === 'data:' || target.protocol === 'blob:';
+    if (!local) errors.push(`request outside the app: ${request.url()}`);
+  });
   await page.goto(url);
   return { page, errors };
 }

@@ -139,6 +139,7 @@ test('the token field authenticates the socket; an unknown token is refused visi
   const me = await frameOf(page, '.log-entry[data-kind="reply"][data-action="me"]');
   assert.equal(me.response_status, 200);
   assert.equal(me.data.username, 'alice');
+  await screenshot(page, 'playground-token');
   await page.close();
   assert.deepEqual(errors, []);
 });

@@ -71,15 +71,16 @@ test('the GraphQL tab runs a query and receives a subscription event after a DCR
   const pk = created.data.pk;
 
   const { page, errors } = await openPage(browser, `${app.url}/playground/`);
+  await page.getByLabel('Token').fill(await app.token('alice'));
   await page.getByRole('tab', { name: 'GraphQL' }).click();
   await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor();
 
-  // A query over HTTP.
-  await setOperation(page, 'query Things { things { id name counter } }');
+  // A query over HTTP, as the user whose token is in the top bar.
+  await setOperation(page, 'query Things { me { username } things { id name counter } }');
   await page.locator('.graphiql-execute-button').click();
   await waitForResponse(page, 'seen by GraphQL');
   const queried = JSON.parse(await responseText(page));
-  assert.deepEqual(queried, { data: { things: [{ id: String(pk), name: 'seen by GraphQL', counter: 0 }] } });
+  assert.deepEqual(queried, { data: { me: { username: 'alice' }, things: [{ id: String(pk), name: 'seen by GraphQL', counter: 0 }] } });
 
   // A subscription over graphql-ws; the playground cannot tell when the server has registered it,
   // so DCRF writes repeat (each with a new name) until one's event shows.

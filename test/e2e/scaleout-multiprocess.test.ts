@@ -154,6 +154,30 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
     }
   });
 
+  test('a write to a model no process observes is not captured; once B observes it, writes on A reach B', async () => {
+    const published = async (gateway: GatewayProcess) => {
+      const text = await (await fetch(`${gateway.url}/metrics`)).text();
+      return Number(/^dcrf_gateway_events_published_total (\d+)/m.exec(text)?.[1]);
+    };
+    const writer = await TestSocket.open(`${a.wsUrl}/ws/tests/`);
+    const watcher = await TestSocket.open(`${b.wsUrl}/ws/tests/`);
+    try {
+      const before = await published(a);
+      assert.ok(Number.isInteger(before));
+      const unseen = await writer.request({ action: 'create', data: { name: 'unseen' }, request_id: 1 });
+      assert.equal(unseen.response_status, 201);
+      assert.equal(await published(a), before, 'nobody observes Test: nothing published');
+
+      assert.equal((await watcher.request({ action: 'subscribe_activity', request_id: 'activity' })).response_status, 201);
+      const seen = await writer.request({ action: 'create', data: { name: 'seen' }, request_id: 2 });
+      assert.deepEqual(await watcher.next(5000), { errors: [], data: seen.data, action: 'create', response_status: 200, request_id: 'activity' });
+      assert.ok((await published(a)) > before);
+    } finally {
+      writer.close();
+      watcher.close();
+    }
+  });
+
   test('SIGTERM: sockets are closed with 1001 and the process exits 0; the other process keeps serving', async () => {
     const socket = await TestSocket.open(`${b.wsUrl}/ws/things/`);
     assert.equal((await socket.request({ action: 'subscribe_many', request_id: 'bye' })).response_status, 201);

@@ -143,7 +143,10 @@ export function DcrfConsole({ token }: { token: string }) {
             <option value="single">single stream /ws/&lt;stream&gt;</option>
           </select>
         </label>
-        <code className="socket-url">{socketUrl({ ...target, token: token ? '…' : undefined }, window.location)}</code>
+        <code className="socket-url">
+          {socketUrl({ ...target, token: undefined }, window.location)}
+          {token ? '?token=…' : ''}
+        </code>
         {status === 'disconnected' ? (
           <button className="primary" onClick={connect} disabled={mode === 'single' && !stream}>
             Connect

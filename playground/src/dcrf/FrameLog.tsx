@@ -1,5 +1,5 @@
 /** The live log of frames in and out; replies point at their request, errors are red. */
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import type { LogEntry } from './frames';
 import { JsonView } from './JsonView';
 
@@ -42,7 +42,8 @@ export function FrameLog({ log, onClear }: { log: LogEntry[]; onClear(): void })
   );
 }
 
-function LogRow({ entry }: { entry: LogEntry }) {
+// Entries are immutable (a changed one is a new object), so unchanged rows skip re-rendering.
+const LogRow = memo(function LogRow({ entry }: { entry: LogEntry }) {
   const classes = ['log-entry', `log-${entry.direction}`, `kind-${entry.kind}`];
   if (entry.error) classes.push('log-error');
   if (entry.kind === 'info') {
@@ -80,7 +81,7 @@ function LogRow({ entry }: { entry: LogEntry }) {
       <JsonView value={entry.frame} />
     </div>
   );
-}
+});
 
 function kindLabel(entry: LogEntry): string {
   if (entry.kind === 'reply') return 'reply';

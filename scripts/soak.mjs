@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+// `npm run soak`: a bounded soak of the DCRF side. The demo app runs in a child process; this process
+// opens SOAK_SOCKETS subscriber sockets (each `subscribe_instance` on one of SOAK_ROWS things), one
+// writer patching those rows at SOAK_RATE writes per second for SOAK_SECONDS, and SOAK_STALLED heavy
+// subscribers (SOAK_STALLED_SUBS `subscribe_many` each) that read during the first half and stop
+// reading in the second. It then checks:
+//   - 0 lost and 0 duplicated events: every subscriber's received counters equal, in order, the
+//     counters the writer's replies confirmed as committed for its row;
+//   - the stalled clients do not raise the other subscribers' p99 latency (write sent → event
+//     received) by more than 20% (second half against first half); they are closed 1013 once their
+//     unsent output passes SOAK_BUFFER_BYTES (the server's maxBufferedBytes; product default 4 MiB).
+// Prints the numbers; exit code 1 when a check fails.
+//
+// Example: SOAK_SOCKETS=2000 SOAK_SECONDS=20 npm run soak
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { WebSocket } from 'ws';
+
+const env = (name, fallback) => Number(process.env[name] ?? fallback);
+const SOCKETS = env('SOAK_SOCKETS', 200);
+const SECONDS = env('SOAK_SECONDS', 10);
+const RATE = env('SOAK_RATE', 50);
+const ROWS = env('SOAK_ROWS', 10);
+const STALLED = env('SOAK_STALLED', 2);
+const STALLED_SUBS = env('SOAK_STALLED_SUBS', 200);
+const BUFFER_BYTES = env('SOAK_BUFFER_BYTES', 1024 * 1024);
+const MAX_P99_RISE = 0.2;
+
+if (process.env.SOAK_ROLE === 'server') await serve();
+else await soak();
+
+/** The child: the demo app on a free port, with its own SQLite file; prints `{"port": N}`. */
+async function serve() {
+  process.env.LOG_LEVEL ??= 'warn';
+  const { startDemo } = await import('../src/demo/app.ts');
+  const { loadConfig } = await import('../src/config.ts');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-gateway-soak-'));
+  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: `sqlite:${path.join(dir, 'soak.sqlite3')}` });
+  const app = await startDemo(config, { gateway: { limits: { maxBufferedBytes: BUFFER_BYTES } } });
+  process.stdout.write(JSON.stringify({ port: app.port }) + '\n');
+  const stop = async () => {
+    await app.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+function open(url) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+/** Sends one frame and resolves with the reply carrying `request_id` (other frames are ignored). */
+function request(ws, frame) {
+  return new Promise((resolve) => {
+    const onMessage = (data) => {
+      const reply = JSON.parse(String(data));
+      if (reply.request_id === frame.request_id) {
+        ws.off('message', onMessage);
+        resolve(reply);
+      }
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify(frame));
+  });
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function soak() {
+  const server = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname], {
+    env: { ...process.env, SOAK_ROLE: 'server' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const { port } = await new Promise((resolve, reject) => {
+    readline.createInterface({ input: server.stdout }).once('line', (line) => resolve(JSON.parse(line)));
+    server.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+  const base = `ws://127.0.0.1:${port}`;
+  const failures = [];
+  try {
+    console.log(`soak: ${SOCKETS} subscribers on ${ROWS} rows, ${RATE} writes/s for ${SECONDS} s, ${STALLED} stalled client(s) × ${STALLED_SUBS} subscriptions, server buffer bound ${BUFFER_BYTES} bytes`);
+    const writer = await open(`${base}/ws/things/`);
+    const rows = [];
+    for (let i = 0; i < ROWS; i++) rows.push((await request(writer, { action: 'create', data: { name: `soak ${i}` }, request_id: `create-${i}` })).data.pk);
+
+    // Subscribers, opened in batches; each records the counters it receives and when.
+    const sendTimes = rows.map(() => new Map());
+    const subscribers = [];
+    const opening = Date.now();
+    for (let start = 0; start < SOCKETS; start += 250) {
+      const batch = [];
+      for (let i = start; i < Math.min(SOCKETS, start + 250); i++) {
+        batch.push((async () => {
+          const multiplexed = i % 4 === 3;
+          const ws = await open(multiplexed ? `${base}/ws` : `${base}/ws/things/`);
+          const row = i % ROWS;
+          const subscriber = { ws, row, received: [], latencies: [[], []] };
+          const frame = { action: 'subscribe_instance', pk: rows[row], request_id: 'sub' };
+          const reply = await request(ws, multiplexed ? { stream: 'things', payload: frame, request_id: 'sub' } : frame).catch(() => null);
+          ws.on('message', (data) => {
+            const now = performance.now();
+            let event = JSON.parse(String(data));
+            if (multiplexed) event = event.payload;
+            if (event.action !== 'update' || event.request_id !== 'sub') return;
+            const counter = event.data.counter;
+            subscriber.received.push(counter);
+            const sent = sendTimes[row].get(counter);
+            if (sent) subscriber.latencies[sent.phase].push(now - sent.at);
+          });
+          subscriber.ok = (multiplexed ? reply?.payload?.response_status : reply?.response_status) === 201;
+          subscribers.push(subscriber);
+        })());
+      }
+      await Promise.all(batch);
+    }
+    const notSubscribed = subscribers.filter((s) => !s.ok).length;
+    if (notSubscribed) failures.push(`${notSubscribed} subscriptions were not confirmed`);
+    console.log(`opened and subscribed ${subscribers.length} sockets in ${((Date.now() - opening) / 1000).toFixed(1)} s`);
+
+    // Heavy subscribers: read in the first half, stop reading (never read again) in the second.
+    const stalled = [];
+    for (let i = 0; i < STALLED; i++) {
+      const ws = await open(`${base}/ws/things/`);
+      for (let j = 0; j < STALLED_SUBS; j++) await request(ws, { action: 'subscribe_many', request_id: `many-${j}` });
+      const entry = { ws, closeCode: undefined, frames: 0 };
+      ws.on('message', () => entry.frames++);
+      ws.on('close', (code) => (entry.closeCode = code));
+      stalled.push(entry);
+    }
+
+    // The writer: steady rate, pipelined; committed counters come from its 200 replies.
+    const committed = rows.map(() => []);
+    const pending = new Map();
+    writer.on('message', (data) => {
+      const reply = JSON.parse(String(data));
+      const write = pending.get(reply.request_id);
+      if (!write) return;
+      pending.delete(reply.request_id);
+      if (reply.response_status === 200) committed[write.row].push(reply.data.counter);
+      else failures.push(`write ${reply.request_id} answered ${reply.response_status}`);
+    });
+    const counters = rows.map(() => 0);
+    const started = performance.now();
+    const halfway = started + (SECONDS * 1000) / 2;
+    const end = started + SECONDS * 1000;
+    let writes = 0;
+    let phase = 0;
+    while (performance.now() < end) {
+      const now = performance.now();
+      if (phase === 0 && now >= halfway) {
+        phase = 1;
+        for (const entry of stalled) entry.ws.pause();
+      }
+      const due = Math.floor(((now - started) / 1000) * RATE);
+      while (writes < due) {
+        const row = writes % ROWS;
+        const counter = ++counters[row];
+        const id = `w-${writes}`;
+        sendTimes[row].set(counter, { at: performance.now(), phase });
+        pending.set(id, { row });
+        writer.send(JSON.stringify({ action: 'patch', pk: rows[row], data: { counter }, request_id: id }));
+        writes++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    // Let the last replies and events arrive.
+    const settleUntil = Date.now() + 15_000;
+    const done = () => pending.size === 0 && subscribers.every((s) => s.received.length >= committed[s.row].length);
+    while (!done() && Date.now() < settleUntil) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (pending.size) failures.push(`${pending.size} writes unanswered`);
+
+    // Lost and duplicated events, per subscriber, against the committed sequence of its row.
+    let lost = 0;
+    let duplicated = 0;
+    let outOfOrder = 0;
+    let events = 0;
+    for (const s of subscribers) {
+      const expected = committed[s.row];
+      events += s.received.length;
+      const seen = new Set();
+      for (const counter of s.received) {
+        if (seen.has(counter)) duplicated++;
+        seen.add(counter);
+      }
+      for (const counter of expected) if (!seen.has(counter)) lost++;
+      const inOrder = s.received.filter((c, i, all) => i === 0 || c > all[i - 1]).length;
+      outOfOrder += s.received.length - inOrder;
+    }
+    const committedTotal = committed.reduce((n, list) => n + list.length, 0);
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+    const slowCloses = Number(/^dcrf_gateway_slow_consumer_closes_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
+
+    const phases = [0, 1].map((p) => subscribers.flatMap((s) => s.latencies[p]).sort((a, b) => a - b));
+    const [p50a, p99a, p50b, p99b] = [percentile(phases[0], 50), percentile(phases[0], 99), percentile(phases[1], 50), percentile(phases[1], 99)];
+    const rise = (p99b - p99a) / p99a;
+    console.log(`writes: ${writes} sent, ${committedTotal} committed (${(committedTotal / SECONDS).toFixed(0)}/s); events received: ${events} (${(events / SECONDS).toFixed(0)}/s)`);
+    console.log(`lost: ${lost}, duplicated: ${duplicated}, out of order: ${outOfOrder}`);
+    console.log(`latency, stalled clients reading: p50 ${p50a.toFixed(1)} ms, p99 ${p99a.toFixed(1)} ms (${phases[0].length} events)`);
+    console.log(`latency, stalled clients stalled: p50 ${p50b.toFixed(1)} ms, p99 ${p99b.toFixed(1)} ms (${phases[1].length} events); p99 change ${(rise * 100).toFixed(1)}%`);
+    console.log(`stalled clients: close codes ${stalled.map((s) => s.closeCode ?? 'open').join(', ')}; server slow-consumer closes: ${slowCloses}`);
+    console.log(`rss of this (client) process: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB`);
+    if (lost) failures.push(`${lost} events lost`);
+    if (duplicated) failures.push(`${duplicated} events duplicated`);
+    if (outOfOrder) failures.push(`${outOfOrder} events out of order`);
+    if (!(rise <= MAX_P99_RISE)) failures.push(`p99 rose ${(rise * 100).toFixed(1)}% (> ${MAX_P99_RISE * 100}%) while clients were stalled`);
+    for (const s of [...subscribers.map((x) => x.ws), writer, ...stalled.map((x) => x.ws)]) s.terminate();
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+  }
+  if (failures.length) {
+    console.log(`\nFAILED:\n  - ${failures.join('\n  - ')}`);
+    process.exit(1);
+  }
+  console.log('soak passed');
+}

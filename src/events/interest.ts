@@ -1,0 +1,162 @@
+/**
+ * Which models some gateway process listens to, shared through Redis, so that a write to a model
+ * nobody observes anywhere skips the change capture (the before/after row reads) as it does
+ * in-process.
+ *
+ * - Each process keeps `<prefix>interest` (a sorted set: member `model\0process`, score = expiry)
+ *   fresh for the models it observes, every TTL/3; a crashed process's entries expire after the TTL.
+ * - The first local subscription to a model announces it on `<prefix>interest!` and waits until
+ *   every process subscribed to that channel acknowledged (or 2 s passed): from then on they all
+ *   capture its writes, so a subscribe reply still means "live everywhere".
+ * - A process that stops observing a model removes its entry; the others notice at their next
+ *   refresh and keep capturing until then (the safe direction).
+ * - While the registry cannot be read (Redis down, not loaded yet) every model counts as observed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PubSubEngine } from 'graphql-subscriptions';
+import type { Redis } from 'ioredis';
+import { logger } from '../logger.js';
+
+/** What the hub asks of an interest registry. */
+export interface ModelInterest {
+  /** Whether this or another process may be listening to the model. */
+  isObserved(model: string): boolean;
+  /** This process starts listening to the model; resolves once the other processes know. */
+  observe(model: string): Promise<void>;
+  /** This process no longer listens to the model. */
+  forget(model: string): void;
+}
+
+interface Announcement {
+  model: string;
+  from: string;
+  nonce: string;
+}
+
+const ANNOUNCE_TIMEOUT_MS = 2000;
+
+export class RedisModelInterest implements ModelInterest {
+  private readonly id = randomUUID();
+  private readonly local = new Set<string>();
+  private remote = new Set<string>();
+  /** Announcements heard lately: kept through a refresh whose read may predate them. */
+  private readonly heard = new Map<string, number>();
+  private stale = true;
+  private readonly pendingAcks = new Map<string, { acked: number; needed: number; resolve: () => void }>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly key: string;
+  private readonly channel: string;
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly engine: PubSubEngine,
+    prefix: string,
+    private readonly ttlMs = 30_000,
+  ) {
+    this.key = `${prefix}interest`;
+    this.channel = `${prefix}interest!`;
+  }
+
+  /** Listens for announcements, loads the registry, and keeps it fresh. */
+  async start(): Promise<void> {
+    // Subscribe before loading: an announcement is either in what we load or reaches us.
+    await this.engine.subscribe(this.channel, (message: Announcement) => this.onAnnouncement(message), {});
+    await this.engine.subscribe(this.ackChannel(this.id), (message: { nonce: string }) => this.onAck(message.nonce), {});
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), Math.max(1000, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /** Stops refreshing and withdraws this process's entries (the others notice at their next refresh). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    const members = [...this.local].map((model) => this.member(model));
+    if (members.length) await this.publisher.zrem(this.key, ...members).catch(() => undefined);
+  }
+
+  isObserved(model: string): boolean {
+    return this.stale || this.local.has(model) || this.remote.has(model);
+  }
+
+  /** Until the next successful refresh, every model counts as observed (announcements may be missed). */
+  markStale(): void {
+    this.stale = true;
+  }
+
+  async observe(model: string): Promise<void> {
+    this.local.add(model);
+    const nonce = randomUUID();
+    try {
+      await this.publisher.zadd(this.key, Date.now() + this.ttlMs, this.member(model));
+      const acked = new Promise<void>((resolve) => this.pendingAcks.set(nonce, { acked: 0, needed: Infinity, resolve }));
+      const receivers = await this.publisher.publish(this.channel, JSON.stringify({ model, from: this.id, nonce } satisfies Announcement));
+      const pending = this.pendingAcks.get(nonce);
+      if (pending) {
+        pending.needed = receivers;
+        if (pending.acked >= receivers) pending.resolve();
+      }
+      const timedOut = await Promise.race([acked.then(() => false), delay(ANNOUNCE_TIMEOUT_MS).then(() => true)]);
+      if (timedOut) logger.warn('model interest: not every process acknowledged in time', { model, receivers });
+    } catch (error) {
+      // The others may not know yet; their registry is stale while Redis is away, so they capture anyway.
+      logger.warn('model interest: announcement failed', { model, error: String((error as Error)?.message ?? error) });
+    } finally {
+      this.pendingAcks.delete(nonce);
+    }
+  }
+
+  forget(model: string): void {
+    this.local.delete(model);
+    this.publisher.zrem(this.key, this.member(model)).catch(() => undefined);
+  }
+
+  /** Re-reads the registry (renewing this process's entries); stale when Redis does not answer. */
+  async refresh(): Promise<void> {
+    const now = Date.now();
+    try {
+      const batch = this.publisher.multi();
+      for (const model of this.local) batch.zadd(this.key, now + this.ttlMs, this.member(model));
+      batch.zremrangebyscore(this.key, '-inf', now);
+      batch.zrangebyscore(this.key, now, '+inf');
+      // An abandoned prefix leaves nothing behind.
+      batch.pexpire(this.key, this.ttlMs * 2);
+      const results = (await batch.exec()) ?? [];
+      const members = results[results.length - 2]?.[1] as string[] | undefined;
+      if (!Array.isArray(members)) throw new Error('unexpected registry answer');
+      this.remote = new Set(members.map((member) => member.slice(0, member.lastIndexOf('\u0000'))));
+      for (const [model, at] of this.heard) {
+        if (at > now - this.ttlMs) this.remote.add(model);
+        else this.heard.delete(model);
+      }
+      this.stale = false;
+    } catch {
+      this.stale = true;
+    }
+  }
+
+  private onAnnouncement(message: Announcement): void {
+    if (!message || typeof message.model !== 'string') return;
+    this.remote.add(message.model);
+    this.heard.set(message.model, Date.now());
+    this.publisher.publish(this.ackChannel(message.from), JSON.stringify({ nonce: message.nonce })).catch(() => undefined);
+  }
+
+  private onAck(nonce: string): void {
+    const pending = this.pendingAcks.get(nonce);
+    if (!pending) return;
+    pending.acked++;
+    if (pending.acked >= pending.needed) pending.resolve();
+  }
+
+  private ackChannel(process: string): string {
+    return `${this.channel}ack:${process}`;
+  }
+
+  private member(model: string): string {
+    return `${model}\u0000${this.id}`;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,67 @@
+/**
+ * GET /metrics: Prometheus text with sockets open by protocol, frames in and out, DCRF actions by
+ * name and status, events published and delivered; each gateway has a registry of its own.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocket } from 'ws';
+import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
+import { eventually, metric, scrape } from '../helpers/hardening.js';
+
+const M = 'dcrf_gateway_';
+let app: TestApp;
+let other: TestApp;
+before(async () => {
+  // The app started last owns the process's change hub (models publish to the current one).
+  other = await startTestApp();
+  app = await startTestApp();
+});
+after(async () => {
+  await Promise.all([app.close(), other.close()]);
+});
+
+test('counts sockets by protocol, frames, actions by name and status, and events', async () => {
+  const response = await fetch(`${app.url}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  await response.text();
+
+  const writer = await TestSocket.open(`${app.wsUrl}/ws/things/`);
+  const watcher = await TestSocket.open(`${app.wsUrl}/ws`);
+  const graphql = new WebSocket(`${app.wsUrl}/graphql`, ['graphql-transport-ws']);
+  await new Promise((resolve, reject) => graphql.once('open', resolve).once('error', reject));
+
+  const row = (await writer.request({ action: 'create', data: { name: 'metered' }, request_id: 1 })).data;
+  await watcher.request({ stream: 'things', payload: { action: 'subscribe_instance', pk: row.pk, request_id: 's' } });
+  await writer.request({ action: 'patch', pk: row.pk, data: { counter: 1 }, request_id: 2 });
+  await watcher.next();
+  await writer.request({ action: 'retrieve', pk: 424242, request_id: 3 });
+  await writer.request({ action: 'no_such_action', request_id: 4 });
+  await writer.request({ request_id: 5 });
+
+  const text = await scrape(app.url);
+  assert.equal(metric(text, `${M}sockets_open`, { protocol: 'dcrf' }), 2);
+  assert.equal(metric(text, `${M}sockets_open`, { protocol: 'graphql-transport-ws' }), 1);
+  assert.equal(metric(text, `${M}frames_in_total`, { protocol: 'dcrf' }), 6);
+  assert.equal(metric(text, `${M}frames_out_total`, { protocol: 'dcrf' }), 7);
+  const actions = (action: string, status: string, stream = 'things') => metric(text, `${M}dcrf_actions_total`, { stream, action, status });
+  assert.equal(actions('create', '201'), 1);
+  assert.equal(actions('subscribe_instance', '201'), 1);
+  assert.equal(actions('patch', '200'), 1);
+  assert.equal(actions('retrieve', '404'), 1);
+  assert.equal(actions('<unknown>', '405'), 2, 'client-chosen names are not labels');
+  assert.ok(!text.includes('no_such_action'));
+  assert.ok(metric(text, `${M}events_published_total`) >= 1);
+  assert.ok(metric(text, `${M}events_delivered_total`) >= 1);
+  assert.match(text, new RegExp(`^${M}slow_consumer_closes_total 0$`, 'm'));
+
+  // The other app's registry saw none of this.
+  const otherText = await scrape(other.url);
+  assert.equal(metric(otherText, `${M}frames_in_total`, { protocol: 'dcrf' }), 0);
+  assert.equal(metric(otherText, `${M}events_published_total`), 0);
+
+  for (const socket of [writer, watcher]) socket.close();
+  graphql.close();
+  await eventually(async () => metric(await scrape(app.url), `${M}sockets_open`, { protocol: 'dcrf' }) === 0, 'sockets_open back to 0');
+  assert.equal(metric(await scrape(app.url), `${M}sockets_open`, { protocol: 'graphql-transport-ws' }), 0);
+});
