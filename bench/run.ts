@@ -19,9 +19,9 @@ import type { CaseResult } from './lib/results.js';
 const CASES: Record<string, (settings: Settings) => Promise<CaseResult>> = {
   retrieve: retrieveCase,
   'crud-mix': crudMixCase,
+  idle: idleCase,
   fanout: fanoutCase,
   graphql: graphqlCase,
-  idle: idleCase,
 };
 
 /** Sockets the largest case holds in one process (fan-out and idle at 10,000), plus headroom. */
@@ -39,8 +39,8 @@ function parseArgs(argv: string[]): { cases: string[]; settings: Settings } {
     settings: {
       smoke,
       runs,
-      warmupMs: smoke ? 300 : 1500,
-      measureMs: smoke ? 700 : 4000,
+      warmupMs: smoke ? 300 : 1000,
+      measureMs: smoke ? 700 : 3000,
       profileDir: argv.includes('--cpu-prof') ? path.join(RESULTS_DIR, 'profiles') : undefined,
     },
   };
@@ -54,7 +54,7 @@ for (const name of cases) {
   log(`case ${name}${settings.smoke ? ' (smoke)' : ''}: ${settings.runs} run(s)`);
   let result: CaseResult;
   try {
-    result = await CASES[name]!({ ...settings, caseName: name });
+    result = await CASES[name]!({ ...settings, caseName: name, cases });
   } catch (error) {
     result = { name, available: false, error: String((error as Error)?.stack ?? error), rows: [] };
     log(`case ${name} failed: ${(error as Error)?.message ?? error}`);

@@ -2,8 +2,9 @@
 // Runs the test suite with node's test runner (TypeScript through tsx), in two passes:
 //   1. every file on SQLite + the in-process PubSub;
 //   2. the end-to-end files (test/e2e/) again on PostgreSQL + Redis (TEST_DATABASE_URL, TEST_REDIS_URL;
-//      defaults: the machine's `test` database and local Redis). Each test app makes a database of
-//      its own next to that one, and a Redis channel prefix of its own.
+//      defaults: the machine's `test` database and local Redis), except the playground's browser
+//      tests (playground-*). Each test app makes a database of its own next to that one, and a Redis
+//      channel prefix of its own.
 // Files named test/e2e/scaleout-*.test.ts need PostgreSQL + Redis and run in the second pass only.
 // Arguments narrow the files: `npm test -- test/e2e/smoke.test.ts`. TEST_PASSES=sqlite or
 // TEST_PASSES=postgres runs one pass. Under CI=true an unreachable PostgreSQL or Redis fails the run;
@@ -26,6 +27,9 @@ function findTests(dir) {
 }
 
 const isE2e = (file) => path.normalize(file).split(path.sep).includes('e2e');
+// Browser tests of the playground UI: nothing in them depends on the database or the PubSub, and
+// Chromium is the slowest part of the suite, so they run in the first pass only.
+const firstPassOnly = (file) => path.basename(file).startsWith('playground-');
 const needsServices = (file) => path.basename(file).startsWith('scaleout-');
 
 /** Runs node's test runner on `files`; resolves with its exit code and the counts it printed. */
@@ -100,11 +104,17 @@ if (passes.has('sqlite') && firstPass.length) {
   results.push(await runPass('SQLite + in-process PubSub', firstPass, baseEnv));
 }
 
-const secondPass = files.filter(isE2e);
+const secondPass = files.filter((file) => isE2e(file) && !firstPassOnly(file));
 if (passes.has('postgres') && secondPass.length) {
   const databaseUrl = process.env.TEST_DATABASE_URL || DEFAULT_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL || DEFAULT_REDIS_URL;
-  const problem = (await postgresProblem(databaseUrl)) ?? (await redisProblem(redisUrl));
+  // Services started just before the run (CI starts them if they were down) get a few seconds.
+  let problem;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    problem = (await postgresProblem(databaseUrl)) ?? (await redisProblem(redisUrl));
+    if (!problem) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
   if (problem && ci) {
     process.stdout.write(`\n# FAIL: the PostgreSQL + Redis pass cannot run under CI: ${problem}\n`);
     failed = true;

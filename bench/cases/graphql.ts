@@ -1,13 +1,95 @@
 /**
- * `graphql`: placeholder until the GraphQL endpoint is wired into the demo app.
+ * `graphql`: the demo's GraphQL endpoint (graphql-transport-ws on /graphql) against stock graphql-ws
+ * `useServer` + graphql-subscriptions' PubSub serving the same schema subset.
+ *   query   100 sockets, one `thing(id)` query in flight each: queries per second
+ *   fan-out one `patchThing` delivered to 1,000 sockets subscribed to `thingChanged(id)`
  */
-import { startServer, stopAll, TARGETS, type Settings } from '../lib/harness.js';
-import type { CaseResult } from '../lib/results.js';
+import { Child } from '../lib/child.js';
+import { log, sleep, sourceAddress, split, startClients, startServer, stopAll, TARGETS, urlFor, type Settings } from '../lib/harness.js';
+import type { CaseResult, TargetRun } from '../lib/results.js';
+import { measureWrites } from './fanout-writes.js';
+import { requestRows } from './request-reply.js';
+
+const GQL_TARGETS = [TARGETS.system, TARGETS.stockGraphql];
 
 export async function graphqlCase(settings: Settings): Promise<CaseResult> {
   const probe = await startServer(TARGETS.system, settings);
   const wired = Boolean(probe.graphql);
   await stopAll([probe]);
-  if (!wired) return { name: 'graphql', available: false, note: 'the demo app (startDemo) serves no GraphQL endpoint yet', rows: [] };
-  return { name: 'graphql', available: false, note: 'not measured yet', rows: [] };
+  if (!wired) return { name: 'graphql', available: false, note: 'the demo app (startDemo) serves no GraphQL endpoint', rows: [] };
+
+  const sockets = settings.smoke ? 20 : 100;
+  const queryRuns = await requestRows(
+    GQL_TARGETS.map((name) => ({ name, checkStatus: true })),
+    { workload: 'graphql-query', sockets, clientProcesses: 1, path: 'graphql' },
+    settings,
+  );
+  const fanoutRuns = await graphqlFanout(settings);
+  const subscribers = settings.smoke ? 100 : 1000;
+  return {
+    name: 'graphql',
+    available: true,
+    rows: [
+      {
+        id: 'graphql-query',
+        title: `GraphQL query thing(id) over graphql-transport-ws, ${sockets} sockets, one query in flight each`,
+        primary: 'throughput',
+        unit: 'queries/s',
+        system: TARGETS.system,
+        baselines: [TARGETS.stockGraphql],
+        runs: queryRuns,
+        goals: [{ metric: 'ratio', baseline: TARGETS.stockGraphql, op: '>=', value: 3 }],
+      },
+      {
+        id: 'graphql-fanout',
+        title: `one patchThing mutation delivered to ${subscribers.toLocaleString('en')} sockets subscribed to thingChanged(id)`,
+        primary: 'throughput',
+        unit: 'deliveries/s',
+        system: TARGETS.system,
+        baselines: [TARGETS.stockGraphql],
+        runs: fanoutRuns,
+        goals: [{ metric: 'ratio', baseline: TARGETS.stockGraphql, op: '>=', value: 5 }],
+      },
+    ],
+  };
+}
+
+async function graphqlFanout(settings: Settings): Promise<Record<string, TargetRun[]>> {
+  const sockets = settings.smoke ? 100 : 1000;
+  const runs: Record<string, TargetRun[]> = Object.fromEntries(GQL_TARGETS.map((target) => [target, []]));
+  const subscribers = await startClients('clients/subscribers.ts', 2);
+  const writer = Child.start('writer', 'clients/writer.ts');
+  await writer.ready;
+  try {
+    for (let run = 1; run <= settings.runs; run++) {
+      log(`graphql fan-out run ${run}/${settings.runs}`);
+      for (const target of GQL_TARGETS) {
+        const server = await startServer(target, settings);
+        try {
+          const url = urlFor(target, server.port, 'graphql');
+          const shares = split(sockets, subscribers.length);
+          await Promise.all(
+            subscribers.map((client, i) => client.call('open', { url, sockets: shares[i], localAddress: sourceAddress(i), subscription: 'graphql-thing' }, 300_000)),
+          );
+          await writer.call('open', { url, kind: 'graphql' });
+          // graphql-ws does not acknowledge a subscribe: give the subscriptions a moment to go live.
+          await sleep(1000);
+          runs[target]!.push(
+            await measureWrites(target, server, subscribers, writer, sockets, {
+              warmupWrites: 3,
+              maxWrites: settings.smoke ? 10 : 60,
+              measureMs: settings.smoke ? 1000 : 3000,
+            }),
+          );
+          await writer.call('close');
+        } finally {
+          await Promise.all(subscribers.map((client) => client.call('close').catch(() => undefined)));
+          await server.stop();
+        }
+      }
+    }
+  } finally {
+    await stopAll([...subscribers, writer]);
+  }
+  return runs;
 }

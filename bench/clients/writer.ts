@@ -23,7 +23,7 @@ serveCommands({
     // Replies to writes are read and dropped; a failed write shows up as missing deliveries.
     ws!.on('message', (data) => {
       const text = String(data);
-      if (text.includes('"errors":[{') || text.includes('"type":"error"')) failures++;
+      if (/"response_status":[45]\d\d/.test(text) || text.includes('"type":"error"') || text.includes('"errors":[{')) failures++;
     });
     return true;
   },

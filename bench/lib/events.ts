@@ -3,7 +3,7 @@
  * number and the shared monotonic clock (`w<n>:<µs>`); every delivery carries that name, so any
  * process can compute write→delivery latency without parsing the whole frame.
  */
-export type Subscription = 'none' | 'dcrf-instance' | 'graphql-thing';
+export type Subscription = 'none' | 'raw' | 'dcrf-instance' | 'graphql-thing';
 export type WriterKind = 'dcrf' | 'raw' | 'graphql';
 
 /** The Thing every fan-out subscriber watches. */

@@ -13,6 +13,8 @@ export interface Settings {
   measureMs: number;
   /** The case being run (names profiles). */
   caseName?: string;
+  /** Every case this invocation runs (cases that share measurements run only the parts asked for). */
+  cases?: string[];
   /** Where the system's server writes a CPU profile of each measured window (`--cpu-prof`); none when undefined. */
   profileDir?: string;
 }
@@ -28,7 +30,7 @@ export const TARGETS = {
   system: 'dcrf-gateway',
   echo: 'raw ws echo',
   sqlite: 'raw ws + better-sqlite3',
-  broadcast: 'raw ws broadcast',
+  broadcast: 'raw ws',
   stockGraphql: 'stock graphql-ws',
 } as const;
 

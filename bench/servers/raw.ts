@@ -1,9 +1,10 @@
 /**
  * The baselines: the least a `ws` server can do for each case, with nothing of ours in the way.
- *   echo       sends every frame back (the ceiling for request/reply, and the idle-socket baseline)
+ *   echo       sends every frame back (the ceiling for request/reply)
  *   sqlite     a hand-written DCRF-shaped server: JSON.parse, one prepared better-sqlite3 statement,
  *              a reply in the DCRF envelope (retrieve, list, patch on `things`)
- *   broadcast  sends every frame it receives to every other socket (the fan-out ceiling)
+ *   broadcast  `{"action":"subscribe"}` adds a socket to a set (answered 201); any other frame is sent
+ *              to every subscribed socket (the fan-out ceiling, and the idle-socket baseline)
  * Usage: raw.ts <mode>
  */
 import fs from 'node:fs';
@@ -23,11 +24,19 @@ let cleanup = () => {};
 if (mode === 'echo') {
   wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
 } else if (mode === 'broadcast') {
+  // The least a pub/sub server does: a set of subscribed sockets, and each published frame sent to all.
+  const subscribers = new Set<WebSocket>();
   wss.on('connection', (ws) => {
     ws.on('message', (data) => {
-      // Sent as text frames, the way a server relays a JSON event.
       const text = data.toString();
-      for (const client of wss.clients) if (client !== ws) client.send(text);
+      if (text.startsWith('{"action":"subscribe"')) {
+        subscribers.add(ws);
+        ws.once('close', () => subscribers.delete(ws));
+        ws.send('{"response_status":201}');
+        return;
+      }
+      // Sent as text frames, the way a server relays a JSON event.
+      for (const client of subscribers) if (client !== ws) client.send(text);
     });
   });
 } else if (mode === 'sqlite') {

@@ -54,8 +54,8 @@ export function openDatabase(url: string): Knex {
   return knexFactory(knexConfig(url));
 }
 
-/** PostgreSQL's SQLSTATEs for a value its column type cannot hold (out of range, unparsable text). */
-const INVALID_VALUE_CODES = new Set(['22003', '22P02', '22007', '22008']);
+/** PostgreSQL's SQLSTATEs for a value its column type cannot hold (out of range, unparsable, a NUL in text). */
+const INVALID_VALUE_CODES = new Set(['22003', '22P02', '22007', '22008', '22021']);
 
 /** Whether a query failed because a parameter does not fit its column's type (a lookup miss, not a fault). */
 export function isInvalidValueError(error: unknown): boolean {

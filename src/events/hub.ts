@@ -8,6 +8,7 @@ import { lastState, type ChangeAction, type ChangeRecord, type Row } from './rec
 import { logger } from '../logger.js';
 import { LostEventReporter } from './lost-events.js';
 import type { ModelInterest } from './interest.js';
+import { UnobservedWrites } from './unobserved-writes.js';
 
 /** What a topic carries for one row's change. */
 export interface ChangeMessage {
@@ -62,6 +63,8 @@ export class ChangeHub {
   private inFlight = 0;
   private readonly drained: Array<() => void> = [];
   private readonly lostEvents = new LostEventReporter();
+  /** Writes that began while nobody here listened to their model; new subscriptions wait for them. */
+  readonly unobservedWrites = new UnobservedWrites();
 
   constructor(
     readonly engine: PubSubEngine,
@@ -196,6 +199,9 @@ export class ChangeHub {
     try {
       await current.subscription;
       if (model !== undefined) await this.announcements.get(model);
+      // A write that began before this model was observed here captured nothing: let it end first,
+      // so any write committing after the subscriber hears back is one that captured its rows.
+      if (model !== undefined) await this.unobservedWrites.settled(model);
     } catch (error) {
       // The engine refused the topic (Redis down): forget it, so the next subscribe tries afresh.
       remove();

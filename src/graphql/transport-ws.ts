@@ -71,7 +71,9 @@ export class TransportWsServer {
         return Array.isArray(operation) ? operation : (operation as { args: any }).args;
       },
       onOperation: (ctx, id) => {
-        ctx.extra.started.get(id)?.();
+        const release = ctx.extra.started.get(id);
+        ctx.extra.started.delete(id);
+        release?.();
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? (formatResult(result) as any) : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map(formatError) as any,

@@ -13,7 +13,7 @@ import { Model, type StaticHookArguments } from 'objection';
 import { deferUntilCommit, isTransaction } from '../events/after-commit.js';
 import { getChangeHub } from '../events/current.js';
 import type { ChangeRecord, Row } from '../events/records.js';
-import { LiveQueryBuilder } from './live-query-builder.js';
+import { LiveQueryBuilder, whenStatementEnds } from './live-query-builder.js';
 
 /** Rows captured before a write, by the query builder that runs it (its before and after hooks share it). */
 const captured = new WeakMap<object, Row[][]>();
@@ -77,7 +77,10 @@ export class LiveModel extends Model {
   }
 
   static override async afterInsert(args: StaticHookArguments<any>): Promise<void> {
-    if (!getChangeHub().isObserved(this.changeName)) return;
+    if (!getChangeHub().isObserved(this.changeName)) {
+      trackUnobserved(this, args, true);
+      return;
+    }
     const inserted = ((args.result ?? []) as unknown[]).filter((item): item is Model => item instanceof Model);
     const pks = inserted.map((model) => model.$id()).filter((pk) => pk !== undefined && pk !== null);
     if (pks.length === 0) return;
@@ -104,10 +107,28 @@ export class LiveModel extends Model {
   }
 }
 
+/**
+ * Tells the hub that a write of the model goes ahead without capturing anything, until it can no
+ * longer commit unseen: the end of its transaction, or of its statement outside one.
+ */
+function trackUnobserved(modelClass: typeof LiveModel, args: StaticHookArguments<any>, statementDone: boolean): void {
+  const hub = getChangeHub();
+  const trx = args.transaction;
+  if (isTransaction(trx)) {
+    if (trx.executionPromise) hub.unobservedWrites.track(modelClass.changeName, trx.executionPromise);
+    return;
+  }
+  if (statementDone) return; // autocommitted already: it committed before anyone listened
+  let end!: () => void;
+  hub.unobservedWrites.track(modelClass.changeName, new Promise<void>((resolve) => (end = resolve)));
+  whenStatementEnds(args.context, end);
+}
+
 /** Reads the rows a write is about to touch (query-level writes included), if anyone listens. */
 async function captureRows(modelClass: typeof LiveModel, args: StaticHookArguments<any>): Promise<void> {
   if (!getChangeHub().isObserved(modelClass.changeName)) {
     pushCaptured(args, []);
+    trackUnobserved(modelClass, args, false);
     return;
   }
   const rows = (await args.asFindQuery().toKnexQuery()) as Row[];

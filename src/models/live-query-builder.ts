@@ -3,6 +3,7 @@
  * works on every database. Objection batches inserts only on PostgreSQL and SQL Server and refuses
  * them elsewhere; here, elsewhere, the rows are inserted one by one, in order, inside the query's
  * transaction (or a new one), so the batch stays all-or-nothing and each row's hooks run as usual.
+ * It also tells LiveModel's hooks when a statement has ended, failed or not (`whenStatementEnds`).
  */
 import { QueryBuilder, type Model, type Page } from 'objection';
 import type { Knex } from 'knex';
@@ -25,6 +26,21 @@ function batchInsertWorks(knex: Knex): boolean {
   return dialect === 'postgresql' || dialect === 'mssql';
 }
 
+const STATEMENT_ENDS = Symbol('dcrf-gateway.statementEnds');
+
+type EndCallbacks = Array<() => void>;
+
+/**
+ * Runs `callback` when the statement whose hook holds `context` (the hook arguments' query context)
+ * has finished executing, successfully or not; at once when no LiveQueryBuilder runs it.
+ */
+export function whenStatementEnds(context: unknown, callback: () => void): void {
+  const stack = (context as Record<symbol, EndCallbacks[] | undefined> | null)?.[STATEMENT_ENDS];
+  const current = stack?.at(-1);
+  if (current) current.push(callback);
+  else callback();
+}
+
 export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, R> {
   declare ArrayQueryBuilderType: LiveQueryBuilder<M, M[]>;
   declare SingleQueryBuilderType: LiveQueryBuilder<M, M>;
@@ -33,6 +49,21 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
   declare PageQueryBuilderType: LiveQueryBuilder<M, Page<M>>;
 
   override async execute(): Promise<R> {
+    // Child queries share the context object, hence a stack: each execution ends its own callbacks.
+    const context = this.context() as unknown as Record<symbol, EndCallbacks[] | undefined>;
+    const stack = (context[STATEMENT_ENDS] ??= []);
+    const ends: EndCallbacks = [];
+    stack.push(ends);
+    try {
+      return await this.executeWrite();
+    } finally {
+      const index = stack.lastIndexOf(ends);
+      if (index >= 0) stack.splice(index, 1);
+      for (const end of ends) end();
+    }
+  }
+
+  private async executeWrite(): Promise<R> {
     const internals = this as unknown as BuilderInternals;
     const insert = internals.findOperation('insert') as InsertOperationLike | null;
     if (!insert || insert.models.length < 2 || batchInsertWorks(this.knex())) return super.execute();

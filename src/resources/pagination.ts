@@ -18,21 +18,24 @@ export interface Page<T> {
 
 const WHOLE_NUMBER = /^\s*[+-]?\d+\s*$/;
 
-/** Reads a whole number the way Python's int() would from a JSON value; undefined when it cannot. */
+/**
+ * Reads a whole number the way Python's int() would from a JSON value; undefined when it cannot. Very
+ * large values stay numbers (Python's int has no ceiling): a huge offset is simply past the end.
+ */
 function wholeNumber(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);
   if (typeof value === 'string' && WHOLE_NUMBER.test(value)) {
     const parsed = parseInt(value, 10);
-    return Number.isSafeInteger(parsed) ? parsed : undefined;
+    return Number.isFinite(parsed) ? parsed : undefined;
   }
   return undefined;
 }
 
-/** The limit to use for a requested one. */
+/** The limit to use for a requested one (never more than SQL can take, even without a maximum). */
 export function resolveLimit(requested: unknown, settings: PaginationSettings): number {
   const limit = wholeNumber(requested);
   if (limit === undefined || limit <= 0) return settings.defaultLimit;
-  return settings.maxLimit !== undefined ? Math.min(limit, settings.maxLimit) : limit;
+  return Math.min(limit, settings.maxLimit ?? Number.MAX_SAFE_INTEGER);
 }
 
 /** The offset to use for a requested one. */

@@ -131,6 +131,8 @@ export class CharField extends Field {
     if (this.minLength !== undefined && [...text].length < this.minLength) {
       errors.push(`Ensure this field has at least ${this.minLength} characters.`);
     }
+    // DRF's ProhibitNullCharactersValidator: PostgreSQL text cannot hold NUL, so refuse it everywhere.
+    if (text.includes('\u0000')) errors.push('Null characters are not allowed.');
     if (errors.length) throw new FieldError(errors);
     return text;
   }

@@ -14,7 +14,7 @@ import { parseCookies, type ConnectionScope } from '../scope.js';
 import { resolveToken, tokenFromRequest, type Authenticator, type AuthResult } from './auth.js';
 import { originAllowed } from './origin.js';
 import { combineObservers, GatewayMetrics, type LimitName } from './metrics.js';
-import { redactUrl } from './redact.js';
+import { redactSecret, redactUrl } from './redact.js';
 import { UserRecheck } from './user-recheck.js';
 import { getChangeHub } from '../events/current.js';
 
@@ -162,7 +162,7 @@ export class Gateway {
       }
       sendJson(response, 404, { detail: 'Not found.' });
     } catch (error) {
-      logger.error('http request failed', { url: redactUrl(request.url), error: String((error as Error)?.stack ?? error) });
+      logger.error('http request failed', { url: redactUrl(request.url), error: redactSecret(String((error as Error)?.stack ?? error), requestToken(request)) });
       if (!response.headersSent) sendJson(response, 500, { detail: 'Internal server error' });
       else response.destroy();
     }
@@ -175,9 +175,9 @@ export class Gateway {
     }
     const match = /^\/ws\/([^/]+)\/?$/.exec(pathname);
     if (match) {
-      const stream = decodeURIComponent(match[1]!);
-      const consumer = this.streams.get(stream);
-      if (consumer) return { kind: 'single', stream, consumer };
+      const stream = decodePathSegment(match[1]!);
+      const consumer = stream === undefined ? undefined : this.streams.get(stream);
+      if (consumer) return { kind: 'single', stream: stream!, consumer };
     }
     return undefined;
   }
@@ -224,7 +224,7 @@ export class Gateway {
         });
       });
     } catch (error) {
-      logger.error('upgrade failed', { url: redactUrl(request.url), error: String((error as Error)?.stack ?? error) });
+      logger.error('upgrade failed', { url: redactUrl(request.url), error: redactSecret(String((error as Error)?.stack ?? error), requestToken(request)) });
       this.refuse(socket, 500, 'Internal Server Error');
     }
   }
@@ -278,6 +278,25 @@ export class Gateway {
  * keep the whole upgrade request alive for as long as the socket lives.
  */
 function ignoreError(): void {}
+
+/** A percent-decoded path segment; undefined when its escapes are malformed (a 404, not a 500). */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The token a request carries (for redacting it from logged errors); undefined when none or unreadable. */
+function requestToken(request: IncomingMessage): string | undefined {
+  try {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    return tokenFromRequest(request.headers, url.searchParams, parseCookies(request.headers.cookie));
+  } catch {
+    return undefined;
+  }
+}
 
 /** Parses a Sec-WebSocket-Protocol header into the set of offered names. */
 export function parseProtocols(header: string | string[] | undefined): Set<string> {

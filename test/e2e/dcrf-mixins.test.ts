@@ -181,6 +181,10 @@ describe('PaginatedModelListMixin on users (default limit 2, max 100)', () => {
       await users.request({ action: 'list', limit: 1e300, offset: 1e300, request_id: 10 }),
       reply('list', page([], 100, 1e300), 200, 10),
     );
+    assert.deepEqual(
+      await users.request({ action: 'list', limit: '99999999999999999999', offset: '99999999999999999999', request_id: 11 }),
+      reply('list', page([], 100, 1e20), 200, 11),
+    );
   });
 
   test('retrieve and the custom actions', async () => {

@@ -21,7 +21,7 @@ after(async () => {
 });
 
 test('/ws/<stream> with or without the slash, /ws and /ws/ open', async () => {
-  for (const path of ['/ws/things', '/ws/things/', '/ws', '/ws/', '/ws/users/', '/ws/hello', '/ws/things?x=1']) {
+  for (const path of ['/ws/things', '/ws/things/', '/ws', '/ws/', '/ws/users/', '/ws/hello', '/ws/things?x=1', '/ws/thi%6Egs/']) {
     assert.equal(await upgradeStatus(`${app.wsUrl}${path}`), 101, path);
   }
 });
@@ -36,7 +36,7 @@ test('the single-stream paths answer bare frames, the multiplexed ones wrapped f
 });
 
 test('unknown paths are refused 404 at the upgrade', async () => {
-  for (const path of ['/ws/nope/', '/ws/nope', '/nope', '/', '/ws/things/extra', '/ws//', '/wsx', '/ws/%2e%2e', '/ws/__proto__', '/ws/constructor/']) {
+  for (const path of ['/ws/nope/', '/ws/nope', '/nope', '/', '/ws/things/extra', '/ws//', '/wsx', '/ws/%2e%2e', '/ws/__proto__', '/ws/constructor/', '/ws/%zz', '/ws/%E0%A4%A/', '/ws/things%2F']) {
     assert.equal(await upgradeStatus(`${app.wsUrl}${path}`), 404, path);
   }
 });
@@ -86,4 +86,44 @@ test('a client offering the dcrf subprotocol gets it; one offering none gets DCR
   const plain = await TestSocket.open(`${app.wsUrl}/ws/things/`);
   assert.equal(plain.ws.protocol, '');
   plain.close();
+});
+
+/** The action table of demo-app.md ("DCRF streams"). */
+const DEMO_ACTIONS: Record<string, string[]> = {
+  things: ['list', 'create', 'update', 'patch', 'delete', 'retrieve', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
+  things_with_id: ['list', 'create', 'update', 'patch', 'delete', 'retrieve', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
+  tests: ['list', 'retrieve', 'create', 'update', 'patch', 'delete', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_activity', 'unsubscribe_activity'],
+  users: ['list', 'retrieve', 'subscribe_instance', 'unsubscribe_instance', 'send_email', 'publish', 'me'],
+  schools: ['list', 'list_cancel', 'retrieve', 'create'],
+  classrooms: [
+    'list', 'retrieve', 'create', 'patch', 'delete', 'subscribe_to_classrooms_in_school', 'subscribe_to_classroom',
+    'unsubscribe_from_classrooms_in_school', 'unsubscribe_from_classroom',
+  ],
+  chat: ['join_chat', 'subscribe_joined', 'unsubscribe_joined'],
+  hello: ['retrieve', 'list', 'create'],
+};
+
+test('GET /api/streams describes every stream with the actions of demo-app.md', async () => {
+  const response = await fetch(`${app.url}/api/streams`);
+  assert.equal(response.status, 200);
+  const { streams } = (await response.json()) as { streams: Array<{ name: string; actions: Array<{ name: string; detached: boolean }> }> };
+  assert.deepEqual(streams.map((stream) => stream.name).sort(), Object.keys(DEMO_ACTIONS).sort());
+  for (const stream of streams) {
+    assert.deepEqual(stream.actions.map((action) => action.name).sort(), [...DEMO_ACTIONS[stream.name]!].sort(), stream.name);
+  }
+  assert.ok(streams.find((stream) => stream.name === 'schools')!.actions.find((action) => action.name === 'list')!.detached);
+});
+
+test('over the socket, every stream answers exactly those actions (others are 405)', async () => {
+  const mux = await TestSocket.open(`${app.wsUrl}/ws`, { headers: { Authorization: `Bearer ${alice}` } });
+  for (const [stream, actions] of Object.entries(DEMO_ACTIONS)) {
+    for (const action of [...actions, 'nope', 'destroy', 'update_many']) {
+      const answer = await mux.request({ stream, payload: { action, request_id: `${stream}.${action}` } });
+      assert.equal(answer.stream, stream);
+      assert.equal(answer.payload.request_id, `${stream}.${action}`);
+      if (actions.includes(action)) assert.notEqual(answer.payload.response_status, 405, `${stream}.${action}`);
+      else assert.deepEqual(answer.payload.errors, [`Method "${action}" not allowed.`], `${stream}.${action}`);
+    }
+  }
+  mux.close();
 });

@@ -19,6 +19,7 @@ import {
   BasePermission,
   CreateModelMixin,
   Gateway,
+  PaginatedModelListMixin,
   GenericAsyncAPIConsumer,
   IsAuthenticated,
   not,
@@ -29,8 +30,8 @@ import {
   type PermissionRequest,
 } from '../../src/index.js';
 import { openDemoDatabase } from '../../src/demo/app.js';
-import { User } from '../../src/demo/models.js';
-import { UserSerializer } from '../../src/demo/serializers.js';
+import { Test, User } from '../../src/demo/models.js';
+import { TestSerializer, UserSerializer } from '../../src/demo/serializers.js';
 import { TestSocket, reply } from '../helpers/app.js';
 import { upgradeStatus } from '../helpers/dcrf.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -110,6 +111,13 @@ class UserAdminConsumer extends CreateModelMixin(GenericAsyncAPIConsumer) {
   static override serializerClass = UserSerializer;
 }
 
+/** A paginated list whose settings name no maximum. */
+class UnboundedListConsumer extends PaginatedModelListMixin(GenericAsyncAPIConsumer) {
+  static override queryset = Test;
+  static override serializerClass = TestSerializer;
+  static override pagination = { defaultLimit: 2 };
+}
+
 const streams: Record<string, ConsumerClass> = {
   open: guarded([]),
   refuse_connect: guarded([RefuseConnect]),
@@ -130,6 +138,7 @@ const streams: Record<string, ConsumerClass> = {
   connect_or: guarded(new Fixed('k1', true, false).or(new Fixed('k2', true, true))),
   connect_and: guarded(new Fixed('l1', true, false).and(new Fixed('l2', true, true))),
   users_admin: UserAdminConsumer as unknown as ConsumerClass,
+  unbounded: UnboundedListConsumer as unknown as ConsumerClass,
 };
 
 let dir: string;
@@ -307,7 +316,7 @@ describe('errors raised by user code', () => {
   });
 });
 
-describe('validation on a model stream', () => {
+describe('validation on a model stream of a test-only app', () => {
   test('a taken unique value: "user with this username already exists."', async () => {
     const first = await ask('users_admin', { action: 'create', data: { username: 'dave' }, request_id: 1 });
     assert.deepEqual(first, reply('create', { id: first.data.id, username: 'dave', email: '' }, 201, 1));
@@ -319,6 +328,22 @@ describe('validation on a model stream', () => {
       await ask('users_admin', { action: 'create', data: { username: 'x'.repeat(151), email: 'nope' }, request_id: 3 }),
       reply('create', null, 400, 3, [{ username: ['Ensure this field has no more than 150 characters.'], email: ['Enter a valid email address.'] }]),
     );
+  });
+});
+
+describe('pagination without a maximum', () => {
+  test('a huge limit is read, not passed to SQL as 1e+300', async () => {
+    await knex('tests').insert([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+    const page = await ask('unbounded', { action: 'list', limit: 1e300, request_id: 1 });
+    assert.equal(page.response_status, 200);
+    assert.deepEqual(page.data.results.map((row: { name: string }) => row.name), ['a', 'b', 'c']);
+    assert.equal(page.data.limit, Number.MAX_SAFE_INTEGER);
+    const huge = await ask('unbounded', { action: 'list', limit: '9'.repeat(30), offset: '9'.repeat(30), request_id: 2 });
+    assert.deepEqual(huge.data, { count: 3, results: [], limit: Number.MAX_SAFE_INTEGER, offset: 1e30 });
+    // Past what a double holds, the text is unreadable: the defaults apply.
+    const unreadable = await ask('unbounded', { action: 'list', limit: '9'.repeat(400), offset: '9'.repeat(400), request_id: 2 });
+    assert.deepEqual(unreadable.data, { count: 3, results: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }], limit: 2, offset: 0 });
+    assert.deepEqual((await ask('unbounded', { action: 'list', request_id: 3 })).data.limit, 2);
   });
 });
 

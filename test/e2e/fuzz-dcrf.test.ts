@@ -1,7 +1,7 @@
 /**
  * Fuzzing the DCRF side over real sockets: thousands of random and mutated frames (random bytes,
  * truncated and mutated valid frames, wrong types in every key, huge numbers, `__proto__` and
- * `constructor` keys, deep nesting) on one multiplexed socket and one bare socket. Every frame the
+ * `constructor` keys, deep nesting) on one multiplexed socket (authenticated) and one bare socket. Every frame the
  * server sends must be a well-formed envelope (or multiplexed wrapper), no action may fail with a 500
  * or log an error, and a fresh socket works afterwards.
  *
@@ -175,8 +175,8 @@ class FuzzSocket {
   closeCode: number | undefined;
   private waiting: { id: string; resolve: () => void } | undefined;
 
-  constructor(url: string, check: (frame: unknown) => void) {
-    this.ws = new WebSocket(url);
+  constructor(url: string, check: (frame: unknown) => void, headers: Record<string, string> = {}) {
+    this.ws = new WebSocket(url, { headers });
     this.ws.on('error', () => undefined);
     this.ws.on('close', (code) => (this.closeCode = code));
     this.ws.on('message', (data, isBinary) => {
@@ -234,11 +234,11 @@ class FuzzSocket {
   }
 }
 
-async function fuzz(url: string, count: number, multiplexed: boolean): Promise<FuzzSocket> {
+async function fuzz(url: string, count: number, multiplexed: boolean, headers: Record<string, string> = {}): Promise<FuzzSocket> {
   const wrap = multiplexed
     ? (inner: unknown) => (chance(0.92) ? { stream: chance(0.95) ? pick(STREAMS) : value(1), payload: inner } : chance(0.5) ? inner : { stream: pick(STREAMS) })
     : (inner: unknown) => inner;
-  const socket = new FuzzSocket(url, multiplexed ? (frame) => assertMultiplexed(frame) : (frame) => assertEnvelope(frame));
+  const socket = new FuzzSocket(url, multiplexed ? (frame) => assertMultiplexed(frame) : (frame) => assertEnvelope(frame), headers);
   await socket.opened();
   for (let sent = 0, batch = 0; sent < count; batch++) {
     for (let i = 0; i < BATCH && sent < count; i++, sent++) socket.send(frame(wrap));
@@ -250,10 +250,11 @@ async function fuzz(url: string, count: number, multiplexed: boolean): Promise<F
   return socket;
 }
 
-test(`fuzz: ${FRAMES} frames on /ws, ${Math.ceil(FRAMES / 3)} on /ws/things (seed ${SEED})`, async (t) => {
+test(`fuzz: ${FRAMES} frames on /ws (alice), ${Math.ceil(FRAMES / 3)} on /ws/things (anonymous) (seed ${SEED})`, async (t) => {
   t.diagnostic(`FUZZ_SEED=${SEED} FUZZ_FRAMES=${FRAMES}`);
   const started = Date.now();
-  const mux = await fuzz(`${app.wsUrl}/ws`, FRAMES, true);
+  // The multiplexed socket is alice's, so the users stream runs its actions instead of refusing them.
+  const mux = await fuzz(`${app.wsUrl}/ws`, FRAMES, true, { Authorization: `Bearer ${await app.token('alice')}` });
   const bare = await fuzz(`${app.wsUrl}/ws/things/`, Math.ceil(FRAMES / 3), false);
   t.diagnostic(`${mux.received.length + bare.received.length} frames received in ${Date.now() - started} ms`);
   assert.deepEqual([...mux.problems, ...bare.problems].slice(0, 10), [], `seed ${SEED}`);

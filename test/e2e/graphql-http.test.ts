@@ -44,7 +44,7 @@ test('GET: queries yes, mutations 405', async () => {
   const query = encodeURIComponent('{ things { id } me { id } }');
   const response = await fetch(`${app.url}/graphql?query=${query}`, { headers: { accept: 'application/json' } });
   assert.equal(response.status, 200);
-  const body = await response.json();
+  const body = (await response.json()) as any;
   assert.ok(Array.isArray(body.data.things));
   assert.equal(body.data.me, null);
   const mutation = encodeURIComponent('mutation { createThing(input: {name: "get"}) { id } }');
@@ -74,7 +74,7 @@ test('errors: validation with fields, not found, syntax; graphql-response+json g
   for (const body of ['{bad json', '{"query": 1}', '{}']) {
     const unreadable = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body });
     assert.equal(unreadable.status, 400);
-    assert.deepEqual((await unreadable.json()).errors[0].extensions, { code: 'BAD_REQUEST', status: 400 });
+    assert.deepEqual(((await unreadable.json()) as any).errors[0].extensions, { code: 'BAD_REQUEST', status: 400 });
   }
   const syntax = await post(app, '{ things { id ');
   assert.equal(syntax.body.errors[0].extensions.code, 'GRAPHQL_PARSE_FAILED');
@@ -84,7 +84,7 @@ test('errors: validation with fields, not found, syntax; graphql-response+json g
     body: JSON.stringify({ query: '{ nope }' }),
   });
   assert.equal(response.status, 400);
-  assert.equal((await response.json()).errors[0].extensions.code, 'GRAPHQL_VALIDATION_FAILED');
+  assert.equal(((await response.json()) as any).errors[0].extensions.code, 'GRAPHQL_VALIDATION_FAILED');
 });
 
 test('an internal failure is INTERNAL_SERVER_ERROR/500 with no SQL and no stack', async () => {

@@ -145,11 +145,19 @@ test('tokens never reach the logs, even when the upgrade that carried one fails 
     const socket = await TestSocket.open(`${app.wsUrl}/ws/things/?token=${token}`);
     await socket.request({ action: 'nope', request_id: 1 });
     socket.close();
+    // The token lookup itself fails: database errors quote the query with its bound values.
+    await app.knex.schema.renameTable('tokens', 'tokens_away');
+    try {
+      assert.equal(await upgradeStatus(`${app.wsUrl}/ws/things/`, { Authorization: `Bearer ${token}` }), 500);
+    } finally {
+      await app.knex.schema.renameTable('tokens_away', 'tokens');
+    }
   } finally {
     logs.stop();
   }
   const failures = logs.lines.filter((line) => line.msg === 'upgrade failed');
-  assert.equal(failures.length, 2, JSON.stringify(logs.lines));
+  assert.equal(failures.length, 3, JSON.stringify(logs.lines));
+  assert.match(String(failures[2]!.error), /tokens/, 'the database error is logged');
   assert.equal(failures[0]!.url, '/ws/broken/?token=***&x=1');
   for (const line of logs.raw) assert.ok(!line.includes(token), `a log line holds the token: ${line}`);
 });

@@ -178,6 +178,20 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
     }
   });
 
+  test('PostgreSQL: a pk its integer column cannot hold is a 404 "Not found", not a database error', async () => {
+    const socket = await TestSocket.open(`${a.wsUrl}/ws/things/`);
+    try {
+      for (const [index, pk] of [2147483648, '2147483648', -2147483649, 9007199254740991].entries()) {
+        for (const action of ['retrieve', 'patch', 'delete', 'subscribe_instance']) {
+          const answer = await socket.request({ action, pk, data: { name: 'x' }, request_id: `${action}-${index}` });
+          assert.deepEqual(answer, { errors: ['Not found'], data: null, action, response_status: 404, request_id: `${action}-${index}` }, `${action} ${pk}`);
+        }
+      }
+    } finally {
+      socket.close();
+    }
+  });
+
   test('SIGTERM: sockets are closed with 1001 and the process exits 0; the other process keeps serving', async () => {
     const socket = await TestSocket.open(`${b.wsUrl}/ws/things/`);
     assert.equal((await socket.request({ action: 'subscribe_many', request_id: 'bye' })).response_status, 201);

@@ -67,7 +67,7 @@ export class GatewayProcess {
     });
     const gateway = new GatewayProcess(child);
     const listening = await Promise.race([
-      gateway.waitForLog((line) => line.msg === 'dcrf-gateway listening', 30_000),
+      gateway.waitForLog((line) => line.msg === 'dcrf-gateway listening', 90_000),
       gateway.exited.then((code) => {
         throw new Error(`gateway exited (${code}) before listening:\n${gateway.logs.map((line) => JSON.stringify(line)).join('\n')}`);
       }),

@@ -258,3 +258,37 @@ test('topics nobody listens to are not published; dropping the last listener fre
   assert.equal(hub.topicCount, 0);
   assert.equal(hub.isObserved('Thing'), false);
 });
+
+test('a subscription that starts while an unobserved write is open goes live only once that write ended', async () => {
+  for (const close of closers) close();
+  closers = [];
+  const thing = await Thing.query().insert({ name: 'race' });
+  const trx = await Thing.startTransaction();
+  await Thing.query(trx).patch({ counter: 1 }).findById(thing.id); // nobody listens: nothing captured
+  assert.equal(hub.unobservedWrites.count('Thing'), 1);
+  let live = false;
+  const subscribed = hub.subscribe(hub.instanceTopic('Thing', thing.id), () => undefined, 'Thing').then((close) => {
+    live = true;
+    closers.push(close);
+  });
+  await settle();
+  assert.equal(live, false, 'not live while a write that captured nothing can still commit');
+  // Writes from now on are observed and captured, in this same transaction too. (A handler is in
+  // place at once; awaiting this second subscription now would wait for the open transaction too.)
+  const events: ChangeMessage[] = [];
+  const second = hub.subscribe(hub.modelTopic('Thing'), (message: ChangeMessage) => events.push(message), 'Thing');
+  await Thing.query(trx).patch({ counter: 2 }).findById(thing.id);
+  await trx.commit();
+  await subscribed;
+  closers.push(await second);
+  assert.equal(live, true);
+  assert.equal(hub.unobservedWrites.count('Thing'), 0);
+  assert.deepEqual(events.map((m) => [m.action, m.data.counter]), [['update', 2]]);
+
+  // Outside a transaction, the wait ends with the statement, failed or not.
+  for (const close of closers) close();
+  closers = [];
+  await assert.rejects(Thing.query().patch({ name: null as unknown as string }).findById(thing.id));
+  assert.equal(hub.unobservedWrites.count('Thing'), 0, 'a failed statement does not leave a wait behind');
+});
+

@@ -35,9 +35,17 @@ export function DcrfConsole({ token }: { token: string }) {
   // The stream a single-stream socket is bound to (the picker may not change it while connected).
   const [boundStream, setBoundStream] = useState<string>();
 
+  // The bookkeeping is synchronous (a send needs its request_id now); rendering waits for the next
+  // frame, so a burst of events costs one render, not one per frame.
+  const renderQueued = useRef(false);
   const update = useCallback((change: (state: ConsoleState) => ConsoleState) => {
     stateRef.current = change(stateRef.current);
-    setState(stateRef.current);
+    if (renderQueued.current) return;
+    renderQueued.current = true;
+    requestAnimationFrame(() => {
+      renderQueued.current = false;
+      setState(stateRef.current);
+    });
   }, []);
 
   const actionsOf = useCallback(

@@ -134,9 +134,9 @@ export function recordIncoming(state: ConsoleState, stream: string | null, frame
   let next = rememberObject(state, stream, frame.data);
 
   if (request) {
-    const [appended, entry] = append(next, { direction: 'in', kind: 'reply', stream, frame, action, status, requestId, error, replyTo: request.logId });
+    const [appended] = append(next, { direction: 'in', kind: 'reply', stream, frame, action, status, requestId, error, replyTo: request.logId });
     next = { ...appended, log: updateEntry(appended.log, request.logId, (e) => ({ ...e, replies: [...(e.replies ?? []), status ?? 0], error: e.error || error })) };
-    if (!error && status !== undefined && status < 300) next = afterSuccess(next, request, entry, actionsOf);
+    if (!error && status !== undefined && status < 300) next = afterSuccess(next, request, actionsOf);
     return next;
   }
   const subscription = stream === null ? undefined : next.subscriptions.find((s) => s.key === key);
@@ -151,7 +151,7 @@ export function recordIncoming(state: ConsoleState, stream: string | null, frame
 }
 
 /** A successful reply: subscribe_* opens a subscription, unsubscribe_* closes the ones it names. */
-function afterSuccess(state: ConsoleState, request: PendingRequest, _reply: LogEntry, actionsOf: (stream: string) => string[] | undefined): ConsoleState {
+function afterSuccess(state: ConsoleState, request: PendingRequest, actionsOf: (stream: string) => string[] | undefined): ConsoleState {
   const key = requestKey(request.stream, request.args.request_id);
   if (/^subscribe/.test(request.action)) {
     if (state.subscriptions.some((s) => s.key === key && s.action === request.action)) return state;
@@ -183,7 +183,19 @@ function withoutRequestId(args: Record<string, unknown>): Record<string, unknown
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a, Object.keys(a as object).sort()) === JSON.stringify(b, Object.keys(b as object).sort());
+  return stableJson(a) === stableJson(b);
+}
+
+/** JSON with object keys sorted at every level, so key order does not matter. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (isObject(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${stableJson(value[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 function rememberObject(state: ConsoleState, stream: string | null, data: unknown): ConsoleState {

@@ -1,0 +1,71 @@
+/**
+ * The fan-out measurement loop: with sockets already subscribed in the subscriber processes, a writer
+ * process sends stamped writes one at a time, and the next write goes out once every subscriber has
+ * received the last one (so latency is the fan-out itself, not a queue behind earlier writes).
+ */
+import type { Child, Notice } from '../lib/child.js';
+import { Histogram } from '../lib/histogram.js';
+import { log, targetRun, type RunningServer } from '../lib/harness.js';
+import type { TargetRun } from '../lib/results.js';
+
+export interface WritePlan {
+  warmupWrites: number;
+  maxWrites: number;
+  measureMs: number;
+}
+
+/** Waits until every subscriber process said it delivered `write`, or `timeoutMs` passes. */
+function deliveredEverywhere(subscribers: Child[], write: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let left = subscribers.length;
+    const stops: Array<() => void> = [];
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      for (const stop of stops) stop();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    for (const subscriber of subscribers) {
+      stops.push(
+        subscriber.onNotice((notice: Notice) => {
+          if (notice.type === 'delivered' && notice.write === write && --left === 0) finish(true);
+        }),
+      );
+    }
+  });
+}
+
+let writeNumber = 0;
+
+/** Measures deliveries to `subscribedSockets` sockets; the writer must be open already. */
+export async function measureWrites(target: string, server: RunningServer, subscribers: Child[], writer: Child, subscribedSockets: number, plan: WritePlan): Promise<TargetRun> {
+  let missed = 0;
+  const writeOnce = async () => {
+    const write = ++writeNumber;
+    const delivered = deliveredEverywhere(subscribers, write, 10_000);
+    await writer.call('write', { write });
+    if (!(await delivered)) missed++;
+  };
+  for (let i = 0; i < plan.warmupWrites; i++) await writeOnce();
+  await Promise.all([server.child.call('mark'), ...subscribers.map((subscriber) => subscriber.call('begin'))]);
+  const deadline = Date.now() + plan.measureMs;
+  let writes = 0;
+  while (writes < plan.maxWrites && Date.now() < deadline) {
+    await writeOnce();
+    writes++;
+  }
+  const [usage, ...reports] = await Promise.all([server.child.call('usage'), ...subscribers.map((subscriber) => subscriber.call('end'))]);
+  const deliveries = reports.reduce((sum, report) => sum + report.deliveries, 0);
+  const run = targetRun(
+    reports.map((report) => Histogram.fromJSON(report.histogram)),
+    deliveries,
+    usage.wallUs,
+    usage,
+    Math.max(0, writes * subscribedSockets - deliveries),
+  );
+  log(
+    `  ${target} @${subscribedSockets}: ${Math.round(run.throughput)} deliveries/s over ${writes} writes, p50 ${run.p50Ms.toFixed(1)} ms, ` +
+      `p99 ${run.p99Ms.toFixed(1)} ms, ${run.cpuUsPerOp.toFixed(2)} µs CPU/delivery${missed ? `, ${missed} writes not fully delivered` : ''}`,
+  );
+  return run;
+}
