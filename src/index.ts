@@ -11,7 +11,7 @@ export { Resource, configureFastReads, type ResourceOptions, type OperationHooks
 export { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './resources/pagination.js';
 export { LiveModel } from './models/live-model.js';
 export { LiveQueryBuilder } from './models/live-query-builder.js';
-export { ChangeHub, registerGroups, relativeGroups, type ChangeMessage } from './events/hub.js';
+export { ChangeHub, registerGroups, relativeGroups, type ChangeMessage, type HubStats } from './events/hub.js';
 export { getChangeHub, setChangeHub } from './events/current.js';
 export { createHubFor, type HubHandle, type HubOptions } from './events/pubsub.js';
 export { RedisModelInterest, type ModelInterest } from './events/interest.js';

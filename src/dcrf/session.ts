@@ -156,9 +156,13 @@ export class DcrfSession {
       this.replyThrottled(frame, multiplexed);
       return;
     }
-    if (this.userCheck && this.scope.user && !(await this.userCheck(this.scope.user))) {
-      this.userGone();
-      return;
+    if (this.userCheck && this.scope.user) {
+      // A fresh cached answer is synchronous: only a re-read costs an await.
+      const active = this.userCheck(this.scope.user);
+      if (active !== true && !(await active)) {
+        this.userGone();
+        return;
+      }
     }
     let content: Record<string, unknown>;
     try {

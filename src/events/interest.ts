@@ -6,8 +6,9 @@
  * - Each process keeps `<prefix>interest` (a sorted set: member `model\0process`, score = expiry)
  *   fresh for the models it observes, every TTL/3; a crashed process's entries expire after the TTL.
  * - The first local subscription to a model announces it on `<prefix>interest!` and waits until
- *   every process subscribed to that channel acknowledged (or 2 s passed): from then on they all
- *   capture its writes, so a subscribe reply still means "live everywhere".
+ *   every process subscribed to that channel acknowledged (or 6 s passed); each acknowledges once it
+ *   captures the model's writes and its writes that began unobserved have ended, so a subscribe
+ *   reply still means "live everywhere".
  * - A process that stops observing a model removes its entry; the others notice at their next
  *   refresh and keep capturing until then (the safe direction).
  * - While the registry cannot be read (Redis down, not loaded yet) every model counts as observed.
@@ -16,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { PubSubEngine } from 'graphql-subscriptions';
 import type { Redis } from 'ioredis';
 import { logger } from '../logger.js';
+import { UNOBSERVED_WRITE_WAIT_MS } from './unobserved-writes.js';
 
 /** What the hub asks of an interest registry. */
 export interface ModelInterest {
@@ -33,7 +35,8 @@ interface Announcement {
   nonce: string;
 }
 
-const ANNOUNCE_TIMEOUT_MS = 2000;
+/** An announcement waits for the others' unobserved writes (bounded by that wait), plus a margin. */
+const ANNOUNCE_TIMEOUT_MS = UNOBSERVED_WRITE_WAIT_MS + 1000;
 
 export class RedisModelInterest implements ModelInterest {
   private readonly id = randomUUID();
@@ -51,6 +54,8 @@ export class RedisModelInterest implements ModelInterest {
     private readonly publisher: Redis,
     private readonly engine: PubSubEngine,
     prefix: string,
+    /** Resolves once this process's writes of the model that began unobserved have ended. */
+    private readonly settled: (model: string) => Promise<void> = async () => undefined,
     private readonly ttlMs = 30_000,
   ) {
     this.key = `${prefix}interest`;
@@ -138,7 +143,11 @@ export class RedisModelInterest implements ModelInterest {
     if (!message || typeof message.model !== 'string') return;
     this.remote.add(message.model);
     this.heard.set(message.model, Date.now());
-    this.publisher.publish(this.ackChannel(message.from), JSON.stringify({ nonce: message.nonce })).catch(() => undefined);
+    // New writes of the model are captured from now on; the ack also waits for the writes that began
+    // before and captured nothing, so none of them can commit after the announcer's 201 unseen.
+    void this.settled(message.model).then(() =>
+      this.publisher.publish(this.ackChannel(message.from), JSON.stringify({ nonce: message.nonce })).catch(() => undefined),
+    );
   }
 
   private onAck(nonce: string): void {

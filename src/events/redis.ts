@@ -121,7 +121,7 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
   const engine = new RedisPubSub({ publisher, subscriber });
   const hub = new ChangeHub(engine, prefix);
   hub.isLocalEngine = false;
-  interest = new RedisModelInterest(publisher, engine, prefix);
+  interest = new RedisModelInterest(publisher, engine, prefix, (model) => hub.unobservedWrites.settled(model));
   await interest.start();
   hub.interest = interest;
   return {

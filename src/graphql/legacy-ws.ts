@@ -83,10 +83,16 @@ class LegacyConnection {
       }, wait);
     }
     this.stopHeartbeat = heartbeat(ws, options.keepAliveMs ?? 12_000, () => void closeIfInactive(ws, context.scope.user, options.isActive).catch(() => undefined));
+    let pending = 0;
+    const maxPending = options.engine.limits.maxPendingMessages;
     ws.on('message', (raw) => {
       const text = raw.toString();
+      if (++pending > maxPending) {
+        ws.close(1008, 'Too many pending messages');
+        return;
+      }
       this.queue = this.queue.then(() =>
-        this.onMessage(text).catch((error: unknown) => {
+        this.onMessage(text).finally(() => pending--).catch((error: unknown) => {
           logger.error('graphql-ws (legacy) message failed', { error: String((error as Error)?.stack ?? error) });
           ws.close(1011, 'Internal server error');
         }),

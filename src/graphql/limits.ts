@@ -37,6 +37,8 @@ export interface GraphQLLimits {
   maxSubscriptionsPerSocket: number;
   /** Events one subscription may have waiting for a slow client before it is ended with SLOW_CONSUMER. */
   maxQueuedEvents: number;
+  /** Messages one socket may have waiting to be handled (behind subscriptions being prepared); beyond: close 1008. */
+  maxPendingMessages: number;
 }
 
 export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
@@ -49,6 +51,7 @@ export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
   maxQueryLength: 64 * 1024,
   maxSubscriptionsPerSocket: 100,
   maxQueuedEvents: 1000,
+  maxPendingMessages: 1000,
 };
 
 interface Measure {

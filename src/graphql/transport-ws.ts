@@ -100,6 +100,8 @@ export class TransportWsServer {
     const stopHeartbeat = heartbeat(ws, this.options.keepAliveMs ?? 12_000, () => void closeIfInactive(ws, scope.user, this.options.isActive).catch(() => undefined));
 
     let queue: Promise<void> = Promise.resolve();
+    let pending = 0;
+    const maxPending = this.options.engine.limits.maxPendingMessages;
     ws.on('message', (raw) => {
       const text = raw.toString();
       let message: unknown = text;
@@ -108,11 +110,21 @@ export class TransportWsServer {
       } catch {
         // Handed on as text: makeServer closes 4400 for a message it cannot read.
       }
+      // Ping and pong touch no operation: answered at once, even while a subscription is being prepared.
+      if (isPingOrPong(message)) {
+        void (handler ? handler(message) : Promise.resolve()).catch(() => ws.close(CloseCode.InternalServerError, INTERNAL_MESSAGE));
+        return;
+      }
+      if (++pending > maxPending) {
+        ws.close(1008, 'Too many pending messages');
+        return;
+      }
       const id = subscribeId(message);
       const after = queue;
       let started: (() => void) | undefined;
       if (id !== undefined) queue = new Promise<void>((resolve) => (started = resolve));
       void after.then(() => {
+        pending--;
         if (started && id !== undefined) extra.started.set(id, started);
         const handling = (handler ? handler(message) : Promise.resolve()).catch((error: unknown) => {
           logger.error('graphql-transport-ws message failed', { error: String((error as Error)?.stack ?? error) });
@@ -142,4 +154,10 @@ function subscribeId(message: unknown): string | undefined {
   if (!message || typeof message !== 'object') return undefined;
   const record = message as { type?: unknown; id?: unknown };
   return record.type === 'subscribe' && typeof record.id === 'string' ? record.id : undefined;
+}
+
+function isPingOrPong(message: unknown): boolean {
+  if (!message || typeof message !== 'object') return false;
+  const type = (message as { type?: unknown }).type;
+  return type === 'ping' || type === 'pong';
 }

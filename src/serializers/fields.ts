@@ -99,6 +99,8 @@ export interface CharFieldOptions extends FieldOptions {
   trimWhitespace?: boolean;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /** DRF's CharField: strings (numbers are accepted and turned into strings, as DRF does). */
 export class CharField extends Field {
   readonly maxLength: number | undefined;
@@ -118,7 +120,9 @@ export class CharField extends Field {
     if (typeof value === 'boolean' || (typeof value !== 'string' && typeof value !== 'number')) {
       throw new FieldError(['Not a valid string.']);
     }
-    let text = String(value);
+    // A lone surrogate has no UTF-8 form: SQLite and PostgreSQL would each store their own mangling of
+    // it, so it becomes U+FFFD here and every database keeps the same text.
+    let text = String(value).replace(LONE_SURROGATE, '\ufffd');
     if (this.trimWhitespace) text = text.trim();
     if (text === '') {
       if (!this.allowBlank) throw new FieldError(['This field may not be blank.']);

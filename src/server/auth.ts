@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { AuthUser } from '../scope.js';
 import { parseCookies } from '../scope.js';
+import { redactSecret } from './redact.js';
 
 /** Turns a token into a user; null when the token is unknown. */
 export interface Authenticator {
@@ -36,7 +37,14 @@ export function tokenFromRequest(headers: IncomingMessage['headers'], query: URL
 export async function resolveToken(authenticator: Authenticator | undefined, token: string | undefined): Promise<AuthResult> {
   if (!token) return { kind: 'anonymous' };
   if (!authenticator) return { kind: 'invalid' };
-  const user = await authenticator.authenticate(token);
+  let user: AuthUser | null;
+  try {
+    user = await authenticator.authenticate(token);
+  } catch (error) {
+    // Database errors quote the failed query with its bound values: the token must not travel on
+    // into whatever logs this error (every protocol's handler does).
+    throw new Error(redactSecret(`authentication failed: ${String((error as Error)?.message ?? error)}`, token));
+  }
   return user ? { kind: 'user', user, token } : { kind: 'invalid' };
 }
 

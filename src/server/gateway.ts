@@ -206,6 +206,7 @@ export class Gateway {
       }
       if (route === 'graphql') return this.refuse(socket, 400, 'Bad Request: offer the graphql-transport-ws or graphql-ws subprotocol');
       if (auth.kind === 'invalid') return this.refuse(socket, 401, 'Unauthorized');
+      if (auth.kind === 'user') this.userRecheck?.remember(auth.user);
 
       let dcrfRoute: DcrfRoute = route;
       if (route.kind === 'single') {

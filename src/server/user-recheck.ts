@@ -58,6 +58,20 @@ export class UserRecheck {
     return current.pending;
   };
 
+  /** Records that `user` was just authenticated (at connect), so the first frame need not re-read it. */
+  remember(user: AuthUser): void {
+    const key = JSON.stringify(user.id ?? null);
+    const entry = this.entries.get(key);
+    if (entry?.pending) return;
+    if (entry) {
+      entry.active = true;
+      entry.checkedAt = Date.now();
+    } else {
+      this.entries.set(key, { active: true, checkedAt: Date.now() });
+      this.prune(Date.now());
+    }
+  }
+
   /** Drops stale answers now and then so users who left do not accumulate. */
   private prune(now: number): void {
     if (this.entries.size < 10_000) return;

@@ -2,7 +2,8 @@
  * Permissions and user-code errors on a test-only gateway (not the demo): canConnect refusal at the
  * upgrade, 403 before 405, allOf/anyOf/not and `.and/.or/.not` short-circuiting (calls are counted),
  * a list means all; plus the DCRF rows the demo cannot show: unique validation on a writable User
- * stream, a user error with its own status, an unexpected error (500), and throttling (429).
+ * stream, a user error with its own status, an unexpected error (500), throttling (429), a handler's
+ * error statuses through viewAsConsumer, and pagination settings without a maximum.
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,7 @@ import {
   type ConsumerClass,
   type PermissionLike,
   type PermissionRequest,
+  viewAsConsumer,
 } from '../../src/index.js';
 import { openDemoDatabase } from '../../src/demo/app.js';
 import { Test, User } from '../../src/demo/models.js';
@@ -118,6 +120,17 @@ class UnboundedListConsumer extends PaginatedModelListMixin(GenericAsyncAPIConsu
   static override pagination = { defaultLimit: 2 };
 }
 
+/** An HTTP handler whose answers are not all successes. */
+async function view(request: Request): Promise<Response> {
+  const name = new URL(request.url).searchParams.get('name');
+  if (request.method === 'DELETE') return new Response(null, { status: 204 });
+  if (name === 'missing') return Response.json({ detail: 'Not found.' }, { status: 404 });
+  if (name === 'list') return Response.json(['a', 'b'], { status: 400 });
+  if (name === 'text') return new Response('plain words', { status: 200 });
+  if (name === 'boom') throw new Error('handler failed with SQL: SELECT 1');
+  return Response.json({ method: request.method, name, auth: request.headers.get('authorization') });
+}
+
 const streams: Record<string, ConsumerClass> = {
   open: guarded([]),
   refuse_connect: guarded([RefuseConnect]),
@@ -139,6 +152,7 @@ const streams: Record<string, ConsumerClass> = {
   connect_and: guarded(new Fixed('l1', true, false).and(new Fixed('l2', true, true))),
   users_admin: UserAdminConsumer as unknown as ConsumerClass,
   unbounded: UnboundedListConsumer as unknown as ConsumerClass,
+  view: viewAsConsumer(view, { mappedActions: { retrieve: 'GET', delete: 'DELETE', remove: 'DELETE' } }),
 };
 
 let dir: string;
@@ -328,6 +342,24 @@ describe('validation on a model stream of a test-only app', () => {
       await ask('users_admin', { action: 'create', data: { username: 'x'.repeat(151), email: 'nope' }, request_id: 3 }),
       reply('create', null, 400, 3, [{ username: ['Ensure this field has no more than 150 characters.'], email: ['Enter a valid email address.'] }]),
     );
+  });
+});
+
+describe('viewAsConsumer', () => {
+  test("the handler's statuses and bodies become the reply; a throw is a 500; unmapped actions are 405", async () => {
+    const socket = await TestSocket.open(`${url}/ws/view/`, { headers: { Authorization: 'Bearer good' } });
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', query: { name: 'x' }, request_id: 1 }),
+      reply('retrieve', { method: 'GET', name: 'x', auth: 'Bearer good' }, 200, 1),
+    );
+    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: 'missing' }, request_id: 2 }), reply('retrieve', null, 404, 2, [{ detail: 'Not found.' }]));
+    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: 'list' }, request_id: 3 }), reply('retrieve', null, 400, 3, ['a', 'b']));
+    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: 'text' }, request_id: 4 }), reply('retrieve', 'plain words', 200, 4));
+    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: 'boom' }, request_id: 5 }), reply('retrieve', null, 500, 5, ['Internal server error']));
+    assert.deepEqual(await socket.request({ action: 'delete', request_id: 6 }), reply('delete', null, 204, 6));
+    assert.deepEqual(await socket.request({ action: 'remove', request_id: 7 }), reply('remove', null, 204, 7));
+    assert.deepEqual(await socket.request({ action: 'create', data: {}, request_id: 8 }), reply('create', null, 405, 8, ['Method "create" not allowed.']));
+    socket.close();
   });
 });
 

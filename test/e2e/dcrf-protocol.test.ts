@@ -85,6 +85,16 @@ describe('section 4: errors (exact strings and statuses)', () => {
     }
   });
 
+  test('an action that is not a string: echoed as sent, 405 naming its JSON; 403 first where permissions refuse', async () => {
+    assert.deepEqual(await things.request({ action: 5, request_id: 1 }), reply(5, null, 405, 1, ['Method "5" not allowed.']));
+    assert.deepEqual(await things.request({ action: ['list'], request_id: 2 }), reply(['list'], null, 405, 2, ['Method "["list"]" not allowed.']));
+    const tricky = { toString: 1, valueOf: 2 };
+    assert.deepEqual(await things.request({ action: tricky, request_id: 3 }), reply(tricky, null, 405, 3, ['Method "{"toString":1,"valueOf":2}" not allowed.']));
+    const users = await TestSocket.open(`${app.wsUrl}/ws/users/`);
+    assert.deepEqual(await users.request({ action: tricky, request_id: 4 }), reply(tricky, null, 403, 4, [DENIED]));
+    users.close();
+  });
+
   test('permission denied: 403, checked before the unknown-action check', async () => {
     const users = await TestSocket.open(`${app.wsUrl}/ws/users/`);
     assert.deepEqual(await users.request({ action: 'list', request_id: 1 }), reply('list', null, 403, 1, [DENIED]));
@@ -108,6 +118,12 @@ describe('section 4: errors (exact strings and statuses)', () => {
     }
     assert.deepEqual(await things.request({ action: 'update', pk: 9999, data: { name: 'zz' }, request_id: 16 }), notFound('update', 16));
     assert.deepEqual(await things.request({ action: 'delete', pk: 9999, request_id: 21 }), notFound('delete', 21));
+    // A list or object pk is a miss for every lookup action, even one carrying its own `toString`.
+    for (const action of ['retrieve', 'update', 'patch', 'delete', 'subscribe_instance', 'unsubscribe_instance']) {
+      for (const pk of [{ toString: 1 }, [{ toString: 1 }], [alpha.pk]]) {
+        assert.deepEqual(await things.request({ action, pk, data: { name: 'x' }, request_id: 30 }), notFound(action, 30), `${action} ${JSON.stringify(pk)}`);
+      }
+    }
     // A numeric string names the same row, as Django's lookups do.
     assert.equal((await things.request({ action: 'retrieve', pk: String(alpha.pk), request_id: 15 })).response_status, 200);
   });
@@ -138,6 +154,20 @@ describe('section 4: errors (exact strings and statuses)', () => {
     assert.deepEqual(await things.request({ action: 'create', data: { name: null }, request_id: 9 }), invalid('create', 9, { name: ['This field may not be null.'] }));
     // Exactly the limit is fine.
     assert.equal((await things.request({ action: 'create', data: { name: 'x'.repeat(64) }, request_id: 10 })).response_status, 201);
+  });
+
+  test('text: NUL is refused; a lone surrogate is stored as U+FFFD; characters count as code points', async () => {
+    assert.deepEqual(
+      await things.request({ action: 'create', data: { name: 'a\u0000b' }, request_id: 1 }),
+      reply('create', null, 400, 1, [{ name: ['Null characters are not allowed.'] }]),
+    );
+    const lone = await things.request({ action: 'create', data: { name: '\ud800x\udc00' }, request_id: 2 });
+    assert.equal(lone.response_status, 201);
+    assert.equal(lone.data.name, '\ufffdx\ufffd');
+    assert.equal((await things.request({ action: 'retrieve', pk: lone.data.pk, request_id: 3 })).data.name, '\ufffdx\ufffd');
+    const emoji = await things.request({ action: 'create', data: { name: '💥'.repeat(64) }, request_id: 4 });
+    assert.equal(emoji.response_status, 201, '64 code points fit in 64 characters');
+    assert.equal(emoji.data.name, '💥'.repeat(64));
   });
 
   test('integers outside the column range are refused with DRF words, not a database error', async () => {

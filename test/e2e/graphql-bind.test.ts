@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, TestSocket, reply, type TestApp } from '../helpers/app.js';
 import { execute, graphqlClient, post, subscribeLive } from '../helpers/graphql.js';
-import { bindResource, buildGraphQLSchema, createGraphQLAdapter, printSDL } from '../../src/index.js';
+import { bindResource, buildGraphQLSchema, createGraphQLAdapter, liveField, printSDL } from '../../src/index.js';
 import { TokenAuthenticator } from '../../src/demo/auth.js';
 import { testResource } from '../../src/demo/resources.js';
 
@@ -17,7 +17,7 @@ const typeDefs = `
   input NoteInput { title: String! }
   type Query { notes: [Note!]! note(id: ID!): Note }
   type Mutation { writeNote(input: NoteInput!): Note! }
-  type Subscription { noteActivity: NoteEvent! }
+  type Subscription { noteActivity: NoteEvent! countdown(from: Int!): Int! }
 `;
 
 // The Test resource under other names: its serializer says `name`, the GraphQL type says `title`.
@@ -26,6 +26,13 @@ const schema = buildGraphQLSchema({
   resolvers: [
     bindResource(testResource, { list: 'notes', get: 'note', activity: 'noteActivity', toGraphQL: (row) => ({ id: row.id, title: row.name }) }),
     {
+      // A field over your own event source: pushes `from` events at once, faster than any client reads.
+      Subscription: {
+        countdown: liveField<{ from: number }, number>(async (_context, args, push) => {
+          for (let n = args.from; n > 0; n--) push(n);
+          return () => undefined;
+        }),
+      },
       Mutation: {
         writeNote: async (_root: unknown, args: { input: { title: string } }, context: { scope: never }) => {
           const row = await testResource.create(context.scope, { name: args.input.title });
@@ -38,7 +45,7 @@ const schema = buildGraphQLSchema({
 
 let app: TestApp;
 before(async () => {
-  app = await startTestApp({ gateway: { graphql: createGraphQLAdapter({ schema, authenticator: new TokenAuthenticator() }) } });
+  app = await startTestApp({ gateway: { graphql: createGraphQLAdapter({ schema, authenticator: new TokenAuthenticator(), limits: { maxQueuedEvents: 3, maxPendingMessages: 3 } }) } });
 });
 after(async () => {
   await app.close();
@@ -72,4 +79,40 @@ test('bound fields serve the resource: queries, validation, live events shared w
   activity.dispose();
   tests.close();
   await client.dispose();
+});
+
+test('events beyond the queue bound end the subscription with SLOW_CONSUMER; the socket stays open (both protocols)', async () => {
+  const current = await TestSocket.open(`${app.wsUrl}/graphql`, { protocols: ['graphql-transport-ws'] });
+  await current.request({ type: 'connection_init' });
+  const within = await current.request({ id: 'ok', type: 'subscribe', payload: { query: 'subscription { countdown(from: 3) }' } });
+  assert.deepEqual(within, { id: 'ok', type: 'next', payload: { data: { countdown: 3 } } });
+  assert.deepEqual(await current.next(), { id: 'ok', type: 'next', payload: { data: { countdown: 2 } } });
+  assert.deepEqual(await current.next(), { id: 'ok', type: 'next', payload: { data: { countdown: 1 } } });
+  const dropped = await current.request({ id: 'slow', type: 'subscribe', payload: { query: 'subscription { countdown(from: 10) }' } });
+  assert.equal(dropped.type, 'error');
+  assert.equal(dropped.id, 'slow');
+  assert.deepEqual(dropped.payload[0].extensions, { code: 'SLOW_CONSUMER', status: 503 });
+  assert.deepEqual(await current.request({ type: 'ping' }), { type: 'pong' });
+  // The failed id is free again: no `complete` came after the error, and no 4409 now.
+  assert.equal((await current.request({ id: 'slow', type: 'subscribe', payload: { query: 'subscription { countdown(from: 1) }' } })).type, 'next');
+  current.close();
+
+  const legacy = await TestSocket.open(`${app.wsUrl}/graphql`, { protocols: ['graphql-ws'] });
+  assert.deepEqual(await legacy.request({ type: 'connection_init' }), { type: 'connection_ack' });
+  assert.deepEqual(await legacy.next(), { type: 'ka' });
+  const legacyDropped = await legacy.request({ id: '1', type: 'start', payload: { query: 'subscription { countdown(from: 10) }' } });
+  assert.equal(legacyDropped.type, 'error');
+  assert.equal(legacyDropped.payload[0].extensions.code, 'SLOW_CONSUMER');
+  const after = await legacy.request({ id: '2', type: 'start', payload: { query: '{ notes { id } }' } });
+  assert.equal(after.type, 'data');
+  assert.ok(Array.isArray(after.payload.data.notes));
+  legacy.close();
+});
+
+test('a socket that sends faster than its operations start is closed 1008 (bounded inbound queue)', async () => {
+  const legacy = await TestSocket.open(`${app.wsUrl}/graphql`, { protocols: ['graphql-ws'] });
+  // All in one go: the first start is still running when the others arrive.
+  legacy.send({ type: 'connection_init' });
+  for (let i = 0; i < 8; i++) legacy.send({ id: String(i), type: 'start', payload: { query: '{ notes { id } }' } });
+  assert.equal(await legacy.closed, 1008);
 });

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'graphql-ws';
-import { reply, startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
+import { QuietWebSocket, reply, startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
 import { execute, graphqlClient, subscribeLive } from '../helpers/graphql.js';
 
 let app: TestApp;
@@ -107,4 +107,33 @@ test('DCRF chat joins and classroom moves reach GraphQL subscribers', async () =
   for (const sub of [chats, numeric, first, second]) sub.dispose();
   classrooms.close();
   schools.close();
+});
+
+test('the real dcrf-client and the real graphql-ws client on one server at once', async () => {
+  type DcrfClient = {
+    initialize(): void;
+    close(): void;
+    create(stream: string, props: object): Promise<any>;
+    subscribe(stream: string, pk: number, callback: (data: any, action: string) => void): Promise<unknown>;
+  };
+  const DCRF = (await import('dcrf-client')).default as unknown as { createClient(url: string, options: object): DcrfClient };
+  const dcrf = DCRF.createClient(`${app.wsUrl}/ws`, { pkField: 'id', websocket: { WebSocket: QuietWebSocket, maxRetries: 0 } });
+  dcrf.initialize();
+  const row = await dcrf.create('things_with_id', { name: 'both' });
+  const dcrfEvents: Array<[any, string]> = [];
+  let wake: () => void = () => undefined;
+  await dcrf.subscribe('things_with_id', row.id, (data, action) => {
+    dcrfEvents.push([data, action]);
+    wake();
+  });
+  const graphqlEvents = await subscribeLive(client, 'subscription($id: ID!) { thingChanged(id: $id) { action data { id name counter } } }', { id: String(row.id) });
+  const patched = (await execute(client, 'mutation($id: ID!) { patchThing(id: $id, input: {name: "both2"}) { id name counter } }', { id: String(row.id) })).data.patchThing;
+  assert.deepEqual((await graphqlEvents.next()).data, { thingChanged: { action: 'UPDATE', data: patched } });
+  if (!dcrfEvents.length) await new Promise<void>((resolve, reject) => {
+    wake = resolve;
+    setTimeout(() => reject(new Error('no dcrf-client event within 3000 ms')), 3000).unref();
+  });
+  assert.deepEqual(dcrfEvents, [[{ id: row.id, name: 'both2', counter: row.counter }, 'update']]);
+  graphqlEvents.dispose();
+  dcrf.close();
 });
