@@ -108,9 +108,9 @@ const secondPass = files.filter((file) => isE2e(file) && !firstPassOnly(file));
 if (passes.has('postgres') && secondPass.length) {
   const databaseUrl = process.env.TEST_DATABASE_URL || DEFAULT_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL || DEFAULT_REDIS_URL;
-  // Services started just before the run (CI starts them if they were down) get a few seconds.
+  // Under CI, services started just before the run (.ci/run starts them if they were down) get a few seconds.
   let problem;
-  for (let attempt = 0; attempt < 10; attempt++) {
+  for (let attempt = 0; attempt < (ci ? 10 : 1); attempt++) {
     problem = (await postgresProblem(databaseUrl)) ?? (await redisProblem(redisUrl));
     if (!problem) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));

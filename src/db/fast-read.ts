@@ -18,6 +18,8 @@ type Row = Record<string, unknown>;
 
 const SELECT = /^\s*select\b/i;
 
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
 export class FastReader {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly begin: Database.Statement;
@@ -53,18 +55,33 @@ export class FastReader {
   /** The row whose `column` equals `value`, or undefined. */
   get(table: string, column: string, value: unknown): Row | undefined {
     if (typeof value !== 'number' && typeof value !== 'string') return undefined;
-    const key = `${table}\u0000${column}`;
+    const statement = this.statement(`${table}\u0000=${column}`, () => `SELECT * FROM ${quote(table)} WHERE ${quote(column)} = ?`);
+    this.snapshot();
+    return statement.get(value) as Row | undefined;
+  }
+
+  /** Every row of a table ordered by `orderColumn` (a list with no narrowing queryset). */
+  all(table: string, orderColumn: string): Row[] {
+    const statement = this.statement(`${table}\u0000<${orderColumn}`, () => `SELECT * FROM ${quote(table)} ORDER BY ${quote(orderColumn)}`);
+    this.snapshot();
+    return statement.all() as Row[];
+  }
+
+  private statement(key: string, sql: () => string): Database.Statement {
     let statement = this.statements.get(key);
     if (!statement) {
-      statement = this.db.prepare(`SELECT * FROM "${table.replace(/"/g, '""')}" WHERE "${column.replace(/"/g, '""')}" = ?`);
+      statement = this.db.prepare(sql());
       this.statements.set(key, statement);
     }
-    if (!this.inSnapshot) {
-      this.begin.run();
-      this.inSnapshot = true;
-      setImmediate(this.endSnapshot);
-    }
-    return statement.get(value) as Row | undefined;
+    return statement;
+  }
+
+  /** Opens this turn's read transaction if none is open. */
+  private snapshot(): void {
+    if (this.inSnapshot) return;
+    this.begin.run();
+    this.inSnapshot = true;
+    setImmediate(this.endSnapshot);
   }
 
   private end(): void {

@@ -88,6 +88,23 @@ function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T
   });
 }
 
+/**
+ * graphql-redis-subscriptions fires UNSUBSCRIBE and PUNSUBSCRIBE without handling their promises: one
+ * sent while Redis is away (a socket closing during an outage) or after close would reject unhandled
+ * and end the process. Ours are handled here; PUNSUBSCRIBE is skipped, as topics never use patterns.
+ */
+function quietUnsubscribes(subscriber: Redis): void {
+  const unsubscribe = subscriber.unsubscribe.bind(subscriber) as (...channels: string[]) => Promise<unknown>;
+  Object.assign(subscriber, {
+    unsubscribe: (...channels: string[]) => {
+      const done = unsubscribe(...channels);
+      done.catch((error: unknown) => logger.debug('redis unsubscribe failed', { channels, error: String((error as Error)?.message ?? error) }));
+      return done;
+    },
+    punsubscribe: async () => 0,
+  });
+}
+
 export async function createRedisHub(url: string, options: RedisHubOptions = {}): Promise<HubHandle> {
   const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   const common: RedisOptions = { lazyConnect: true, retryStrategy: retryDelay };
@@ -118,6 +135,7 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
     subscriber.disconnect();
     throw new Error(`Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')} is unreachable: ${(error as Error).message}`);
   }
+  quietUnsubscribes(subscriber);
   const engine = new RedisPubSub({ publisher, subscriber });
   const hub = new ChangeHub(engine, prefix);
   hub.isLocalEngine = false;

@@ -177,7 +177,12 @@ export class Resource {
   /** Every row of the queryset, ordered by primary key unless the queryset orders them. */
   async list(scope: ConnectionScope, hooks: OperationHooks = {}, args: Record<string, unknown> = {}): Promise<Row[]> {
     await this.authorize(scope, 'list', hooks, args);
-    const rows = await this.ordered(this.queryset(scope, hooks, args)).toKnexQuery();
+    // Nothing narrows or orders the rows: the whole table by primary key, without the query builder.
+    const plain = hooks.customQueryset === false || (!hooks.getQueryset && !hooks.filterQueryset && !hooks.customQueryset);
+    const rows =
+      fastReader && plain && !this.scopeFilter && typeof this.model.idColumn === 'string'
+        ? fastReader.all(this.model.tableName, this.model.idColumn)
+        : await this.ordered(this.queryset(scope, hooks, args)).toKnexQuery();
     const serializer = this.serializerFor(hooks, args);
     return (rows as Row[]).map((row) => serializer.toRepresentation(row));
   }

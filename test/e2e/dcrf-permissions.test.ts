@@ -146,6 +146,7 @@ const streams: Record<string, ConsumerClass> = {
   all_of: guarded(allOf(new Fixed('f1', true), new Fixed('f2', false), new Fixed('f3', true))),
   any_of: guarded(anyOf(new Fixed('g1', false), new Fixed('g2', true), new Fixed('g3', true))),
   not_fn: guarded(not(new Fixed('h1', false))),
+  guests_only: guarded(not(IsAuthenticated)),
   list_all: guarded([new Fixed('i1', true), new Fixed('i2', false), new Fixed('i3', true)]),
   list_allow: guarded([new Fixed('j1', true), new Fixed('j2', true)]),
   connect_or: guarded(new Fixed('k1', true, false).or(new Fixed('k2', true, true))),
@@ -282,6 +283,14 @@ describe('composition short-circuits', () => {
     assert.equal(count('e1.hasPermission'), 1);
     assert.equal(count('e2.hasPermission'), 1);
     assert.equal(count('h1.hasPermission'), 1);
+  });
+
+  test('a negation never refuses the connection: not(IsAuthenticated) lets guests act and refuses users', async () => {
+    assert.equal(await upgradeStatus(`${url}/ws/guests_only/`), 101);
+    assert.deepEqual(await ping('guests_only'), PONG);
+    const user = await TestSocket.open(`${url}/ws/guests_only/`, { headers: { Authorization: 'Bearer good' } });
+    assert.deepEqual(await user.request({ action: 'ping', request_id: 1 }), REFUSED);
+    user.close();
   });
 
   test('allOf stops at the first refusal', async () => {

@@ -152,6 +152,11 @@ describe('section 4: errors (exact strings and statuses)', () => {
     assert.deepEqual(await things.request({ action: 'create', data: { name: '   ' }, request_id: 7 }), invalid('create', 7, { name: ['This field may not be blank.'] }));
     assert.deepEqual(await things.request({ action: 'create', data: { name: 'n', counter: 1.5 }, request_id: 8 }), invalid('create', 8, { counter: ['A valid integer is required.'] }));
     assert.deepEqual(await things.request({ action: 'create', data: { name: null }, request_id: 9 }), invalid('create', 9, { name: ['This field may not be null.'] }));
+    for (const name of [true, ['x'], { a: 1 }]) {
+      assert.deepEqual(await things.request({ action: 'create', data: { name }, request_id: 11 }), invalid('create', 11, { name: ['Not a valid string.'] }));
+    }
+    // A number is a valid string, as in DRF.
+    assert.equal((await things.request({ action: 'create', data: { name: 5 }, request_id: 12 })).data.name, '5');
     // Exactly the limit is fine.
     assert.equal((await things.request({ action: 'create', data: { name: 'x'.repeat(64) }, request_id: 10 })).response_status, 201);
   });

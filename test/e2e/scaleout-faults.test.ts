@@ -95,6 +95,8 @@ describe('Redis faults under two gateway processes', { skip: 'skip' in services 
     assert.equal(patched.response_status, 200);
     const lost = await a.waitForLog((line) => String(line.msg).startsWith('event lost'), 10_000, fromA);
     assert.equal(lost.level, 'error');
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    assert.ok(Number(/^dcrf_gateway_events_lost_total (\d+)/m.exec(metrics)?.[1]) >= 1, 'the lost event is counted');
 
     proxy.restore();
     await Promise.all([waitForHealth(a.url, 200), waitForHealth(b.url, 200)]);
