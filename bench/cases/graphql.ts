@@ -2,21 +2,19 @@
  * `graphql`: the demo's GraphQL endpoint (graphql-transport-ws on /graphql) against stock graphql-ws
  * `useServer` + graphql-subscriptions' PubSub serving the same schema subset.
  *   query   100 sockets, one `thing(id)` query in flight each: queries per second
- *   fan-out one `patchThing` delivered to 1,000 sockets subscribed to `thingChanged(id)`
+ *   fan-out one `patchThing` delivered to 500 sockets subscribed to `thingChanged(id)`
  */
 import { Child } from '../lib/child.js';
-import { log, sleep, sourceAddress, split, startClients, startServer, stopAll, TARGETS, urlFor, type Settings } from '../lib/harness.js';
+import { log, sleep, sourceAddress, split, startClients, startServer, stopAll, TARGETS, urlFor, type RunningServer, type Settings } from '../lib/harness.js';
 import type { CaseResult, TargetRun } from '../lib/results.js';
 import { measureWrites } from './fanout-writes.js';
 import { requestRows } from './request-reply.js';
 
 const GQL_TARGETS = [TARGETS.system, TARGETS.stockGraphql];
+const FANOUT_SOCKETS = (settings: Settings) => (settings.smoke ? 100 : 500);
 
 export async function graphqlCase(settings: Settings): Promise<CaseResult> {
-  const probe = await startServer(TARGETS.system, settings);
-  const wired = Boolean(probe.graphql);
-  await stopAll([probe]);
-  if (!wired) return { name: 'graphql', available: false, note: 'the demo app (startDemo) serves no GraphQL endpoint', rows: [] };
+  if (!(await graphqlWired(settings))) return { name: 'graphql', available: false, note: 'the demo app (startDemo) serves no GraphQL endpoint', rows: [] };
 
   const sockets = settings.smoke ? 20 : 100;
   const queryRuns = await requestRows(
@@ -25,7 +23,7 @@ export async function graphqlCase(settings: Settings): Promise<CaseResult> {
     settings,
   );
   const fanoutRuns = await graphqlFanout(settings);
-  const subscribers = settings.smoke ? 100 : 1000;
+  const subscribers = FANOUT_SOCKETS(settings);
   return {
     name: 'graphql',
     available: true,
@@ -55,16 +53,18 @@ export async function graphqlCase(settings: Settings): Promise<CaseResult> {
 }
 
 async function graphqlFanout(settings: Settings): Promise<Record<string, TargetRun[]>> {
-  const sockets = settings.smoke ? 100 : 1000;
+  const sockets = FANOUT_SOCKETS(settings);
   const runs: Record<string, TargetRun[]> = Object.fromEntries(GQL_TARGETS.map((target) => [target, []]));
   const subscribers = await startClients('clients/subscribers.ts', 2);
   const writer = Child.start('writer', 'clients/writer.ts');
-  await writer.ready;
+  const servers = new Map<string, RunningServer>();
   try {
+    await writer.ready;
+    await Promise.all(GQL_TARGETS.map(async (target) => servers.set(target, await startServer(target, settings))));
     for (let run = 1; run <= settings.runs; run++) {
       log(`graphql fan-out run ${run}/${settings.runs}`);
       for (const target of GQL_TARGETS) {
-        const server = await startServer(target, settings);
+        const server = servers.get(target)!;
         try {
           const url = urlFor(target, server.port, 'graphql');
           const shares = split(sockets, subscribers.length);
@@ -84,12 +84,18 @@ async function graphqlFanout(settings: Settings): Promise<Record<string, TargetR
           await writer.call('close');
         } finally {
           await Promise.all(subscribers.map((client) => client.call('close').catch(() => undefined)));
-          await server.stop();
         }
       }
     }
   } finally {
-    await stopAll([...subscribers, writer]);
+    await stopAll([...subscribers, writer, ...servers.values()]);
   }
   return runs;
+}
+
+/** Whether the demo app serves GraphQL (its server says so when it is ready). */
+async function graphqlWired(settings: Settings): Promise<boolean> {
+  const probe = await startServer(TARGETS.system, settings);
+  await stopAll([probe]);
+  return Boolean(probe.graphql);
 }

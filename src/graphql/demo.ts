@@ -9,7 +9,7 @@ import { getChangeHub } from '../events/current.js';
 import type { AnyQuery } from '../resources/resource.js';
 import type { Row } from '../serializers/serializer.js';
 import { classroomResource, schoolResource, testResource, thingResource, userResource } from '../demo/resources.js';
-import { CLASSROOM_OBSERVER, joinedChat, type JoinedChat } from '../demo/live.js';
+import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, joinedChat, type JoinedChat } from '../demo/live.js';
 // The DCRF consumers declare the classroom observer's groups and the chat observer; importing them
 // makes sure the topics below are published even where no DCRF stream is served.
 import '../demo/consumers.js';
@@ -31,10 +31,9 @@ export function demoTypeDefs(): string {
   return fs.readFileSync(demoSdlPath(), 'utf8');
 }
 
-/** The DCRF chat observer's name, and its group for a chat (`chat__<JSON of chat_id>`). */
-const CHAT_OBSERVER = 'joined_chat';
+/** The topic of the DCRF chat observer's group for a chat. */
 function chatTopic(chatId: unknown): string {
-  return getChangeHub().signalTopic(`${joinedChat.name}/${CHAT_OBSERVER}`, `chat__${JSON.stringify(chatId)}`);
+  return getChangeHub().signalTopic(`${joinedChat.name}/${CHAT_OBSERVER}`, chatGroup(chatId));
 }
 
 /**

@@ -116,8 +116,18 @@ describe('sockets per client IP (MAX_SOCKETS_PER_IP)', () => {
   });
 });
 
-/** Test consumer: `echo` answers at once; `flood` (detached) pushes events until the socket closes. */
+/** Released by the test: `hold` waits for it, so frames pile up behind a running action. */
+let release: () => void = () => undefined;
+let held = new Promise<void>((resolve) => (release = resolve));
+
+/** Test consumer: `echo` answers at once; `hold` waits for the test; `flood` (detached) pushes events until the socket closes. */
 class LoadConsumer extends AsyncAPIConsumer {
+  @action()
+  async hold(): Promise<ActionResult> {
+    await held;
+    return [null, 200];
+  }
+
   @action()
   echo(args: ActionArgs): ActionResult {
     return [args.data ?? null, 200];
@@ -138,15 +148,30 @@ class LoadConsumer extends AsyncAPIConsumer {
 
 describe('per-socket rate and output limits (a Gateway with test consumers)', () => {
   let gw: TestGateway;
+  let unthrottled: TestGateway;
   before(async () => {
     gw = await startGateway({
       streams: { load: LoadConsumer as unknown as ConsumerClass },
       // A slow refill (5/s) keeps the counts below true even on a loaded machine.
       limits: { ratePerSecond: 5, rateBurst: 20, throttleCloseMs: 1000, maxBufferedBytes: 256 * 1024 },
     });
+    unthrottled = await startGateway({ streams: { load: LoadConsumer as unknown as ConsumerClass } });
   });
   after(async () => {
     await gw.close();
+    await unthrottled.close();
+  });
+
+  test('frames sent while an action runs pile up only so far: reading pauses, and every frame is still answered in order', async () => {
+    const socket = await TestSocket.open(`${unthrottled.wsUrl}/ws/load/`);
+    socket.send({ action: 'hold', request_id: 'hold' });
+    for (let i = 0; i < 1000; i++) socket.send({ action: 'echo', data: i, request_id: i });
+    await eventually(async () => metric(await unthrottled.gateway.metrics!.text(), `${M}limit_hits_total`, { limit: 'inbound_queue' }) >= 1, 'reading paused');
+    release();
+    held = new Promise<void>((resolve) => (release = resolve));
+    assert.deepEqual(await socket.next(), reply('hold', null, 200, 'hold'));
+    for (let i = 0; i < 1000; i++) assert.deepEqual(await socket.next(), reply('echo', i, 200, i));
+    socket.close();
   });
 
   test('frames past the burst are answered 429 "Request was throttled." in order, and the socket stays open', async () => {

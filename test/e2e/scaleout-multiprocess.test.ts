@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { QuietWebSocket, TestSocket, type TestApp } from '../helpers/app.js';
 import { graphqlClient, subscribeLive } from '../helpers/graphql.js';
 import { createTestDatabase, uniqueRedisPrefix, type TestDatabase } from '../helpers/postgres.js';
@@ -45,6 +46,14 @@ class Inbox<T> {
   }
   get pending(): number {
     return this.items.length;
+  }
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -192,14 +201,33 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
     }
   });
 
-  test('SIGTERM: sockets are closed with 1001 and the process exits 0; the other process keeps serving', async () => {
-    const socket = await TestSocket.open(`${b.wsUrl}/ws/things/`);
-    assert.equal((await socket.request({ action: 'subscribe_many', request_id: 'bye' })).response_status, 201);
-    const exitCode = b.stop('SIGTERM');
-    assert.equal(await socket.closed, 1001);
-    assert.equal(await exitCode, 0);
+  test('SIGTERM: sockets close with 1001, a transaction still running commits and its event is published, exit 0', async () => {
+    const row = (await (await TestSocket.open(`${a.wsUrl}/ws/things/`)).request({ action: 'create', data: { name: 'last' }, request_id: 1 })).data;
+    const watcherOnA = await TestSocket.open(`${a.wsUrl}/ws/things/`);
+    assert.equal((await watcherOnA.request({ action: 'subscribe_instance', pk: row.pk, request_id: 'last' })).response_status, 201);
+    const socketOnB = await TestSocket.open(`${b.wsUrl}/ws/things/`);
+    // Hold the row's lock from outside, so B's patch is still inside its transaction when B is told to stop.
+    const locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM things WHERE id = $1 FOR UPDATE', [row.pk]);
+      socketOnB.send({ action: 'patch', pk: row.pk, data: { counter: 42 }, request_id: 'in-flight' });
+      await waitUntil(async () => (await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n > 0);
+
+      const exitCode = b.stop('SIGTERM');
+      assert.equal(await socketOnB.closed, 1001);
+      await locker.query('COMMIT');
+      // B finishes the transaction it had started, publishes its event, then exits cleanly.
+      assert.deepEqual(await watcherOnA.next(10_000), { errors: [], data: { ...row, counter: 42 }, action: 'update', response_status: 200, request_id: 'last' });
+      assert.equal(await exitCode, 0);
+    } finally {
+      await locker.end();
+      watcherOnA.close();
+    }
     const survivor = await TestSocket.open(`${a.wsUrl}/ws/things/`);
-    assert.equal((await survivor.request({ action: 'list', request_id: 1 })).response_status, 200);
+    assert.equal((await survivor.request({ action: 'retrieve', pk: row.pk, request_id: 2 })).data.counter, 42);
     survivor.close();
   });
+});
 });
