@@ -10,7 +10,7 @@ import { generator, readReply, requestFrame, type Workload } from '../lib/worklo
 import { closeSockets, nextMessage, openSockets } from './sockets.js';
 
 const MAX_REQUESTS_PER_SOCKET = 5_000_000;
-const HARD_DEADLINE_MS = 5 * 60_000;
+const HARD_DEADLINE_MS = 15 * 60_000;
 
 let sockets: WebSocket[] = [];
 let workload: Workload = 'retrieve';

@@ -10,7 +10,7 @@ import { readStamp, THING_CHANGED, WATCHED_PK, type Subscription } from '../lib/
 import { Histogram, nowUs } from '../lib/histogram.js';
 import { closeSockets, nextMessage, openSockets } from './sockets.js';
 
-const HARD_DEADLINE_MS = 5 * 60_000;
+const HARD_DEADLINE_MS = 15 * 60_000;
 setTimeout(() => process.exit(2), HARD_DEADLINE_MS).unref();
 
 let sockets: WebSocket[] = [];

@@ -75,11 +75,39 @@ export function printCase(result: CaseResult): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+/** One line per row and baseline: the system's and the baseline's medians, the ratio, the goal. */
+export function summaryTable(results: CaseResult[]): string {
+  const lines = [['row', 'figure', 'dcrf-gateway', 'baseline', 'baseline figure', 'ratio', 'goal']];
+  for (const result of results) {
+    if (!result.available || result.error) {
+      lines.push([result.name, result.error ? 'failed' : `not available: ${result.note ?? ''}`, '', '', '', '', '']);
+      continue;
+    }
+    for (const row of result.rows) {
+      const summary = summarize(row);
+      const figure = (target: string) => {
+        const m = summary.medians[target] ?? {};
+        if (row.primary === 'perSocketKB') return `${number(m.perSocketKB, 2)} KiB`;
+        return `${number(m.throughput)} (p99 ${number(m.p99Ms, 1)} ms, ${number(m.cpuUsPerOp, 1)} µs CPU)`;
+      };
+      for (const baseline of row.baselines) {
+        const goals = summary.goals.filter((g) => g.metric !== 'ratio' || g.baseline === baseline);
+        const goal = goals.map((g) => `${goalText(g)}: ${g.met ? 'met' : 'not met'}`).join('; ');
+        lines.push([row.id, row.primary === 'perSocketKB' ? 'RSS per idle socket' : `${row.unit} (p99, CPU/op)`, figure(row.system), baseline, figure(baseline), ratio(summary.ratios[baseline]), goal || '–']);
+      }
+    }
+  }
+  return markdownTable(lines);
+}
+
 function markdown(results: CaseResult[], meta: Record<string, unknown>): string {
   const out = [
     '# Benchmark results',
     '',
-    `${meta.date} · ${meta.cpus} × ${meta.cpuModel} · Node ${meta.node} · ${meta.runs} run(s) per target, medians${meta.smoke ? ' · smoke mode (tiny sizes, numbers not meaningful)' : ''}`,
+    `${meta.date} · ${meta.cpus} × ${meta.cpuModel} · Node ${meta.node} · load average ${meta.loadAverage} at the end · ${meta.elapsedSeconds} s · ` +
+      `${meta.runs} run(s) per target, medians (ratios: median of the per-run ratios)${meta.smoke ? ' · smoke mode (tiny sizes, numbers not meaningful)' : ''}`,
+    '',
+    summaryTable(results),
     '',
   ];
   for (const result of results) {
@@ -107,6 +135,8 @@ export function writeResults(results: CaseResult[], settings: Settings, elapsedM
     runs: settings.runs,
     smoke: settings.smoke,
     elapsedSeconds: Math.round(elapsedMs / 1000),
+    /** The machine's 1-minute load average when the run ended: above the core count, other work competed. */
+    loadAverage: Number(os.loadavg()[0]!.toFixed(1)),
   };
   const json = {
     meta,

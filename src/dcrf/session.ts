@@ -100,7 +100,7 @@ export class DcrfSession {
     this.tokens = limits.rateBurst;
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('close', () => void this.onClose());
-    ws.on('error', () => undefined);
+    ws.on('error', ignoreError);
   }
 
   /** Opens the consumer of a single-stream socket right away (multiplexed ones open on first use). */
@@ -408,6 +408,9 @@ class StreamTransport implements ConsumerTransport {
     this.session.actionCompleted(this.scope.stream as string, action, status);
   }
 }
+
+/** Socket errors end in a close, handled there; a shared function keeps idle sockets small. */
+function ignoreError(): void {}
 
 function wrap(stream: unknown, payloadText: string): string {
   return '{"stream":' + encodeValue(stream) + ',"payload":' + payloadText + '}';

@@ -206,7 +206,8 @@ export class Resource {
 
   /** The serialized row for a lookup. */
   async retrieve(scope: ConnectionScope, pk: unknown, hooks: OperationHooks = {}, args: Record<string, unknown> = {}): Promise<Row> {
-    await this.authorize(scope, 'retrieve', hooks, args);
+    // The hot path: no await (and no microtask) when nothing is left to check.
+    if (!hooks.permissionChecked && !this.allowsAll) await this.checkPermission(scope, 'retrieve', args);
     const row = await this.getObject(scope, pk, hooks, args);
     return this.serializerFor(hooks, args).toRepresentation(row);
   }

@@ -126,7 +126,8 @@ export class Gateway {
       user: null,
       path: url.pathname,
       headers: request.headers,
-      query: url.searchParams,
+      // A URLSearchParams of its own: url.searchParams would keep the whole URL alive with the socket.
+      query: new URLSearchParams(url.search),
       cookies: parseCookies(request.headers.cookie),
       remoteAddress: request.socket.remoteAddress,
       protocol,

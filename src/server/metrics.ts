@@ -41,8 +41,20 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
     const registers = [this.registry];
     this.socketsOpen = new Gauge({ name: `${p}sockets_open`, help: 'Open WebSocket connections by negotiated protocol.', labelNames: ['protocol'], registers });
     this.socketsTotal = new Counter({ name: `${p}sockets_opened_total`, help: 'WebSocket connections accepted, by protocol.', labelNames: ['protocol'], registers });
-    this.framesIn = new Counter({ name: `${p}frames_in_total`, help: 'Frames received, by protocol.', labelNames: ['protocol'], registers });
-    this.framesOut = new Counter({ name: `${p}frames_out_total`, help: 'Frames sent, by protocol.', labelNames: ['protocol'], registers });
+    // Frames are counted in plain numbers on the hot path and handed to prom-client at scrape time.
+    const frameCounter = (name: string, help: string, counts: Map<string, { in: number; out: number }>, side: 'in' | 'out') =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        labelNames: ['protocol'],
+        registers,
+        collect(this: CounterType<'protocol'>) {
+          this.reset();
+          for (const [protocol, count] of counts) if (count[side]) this.inc({ protocol }, count[side]);
+        },
+      });
+    this.framesIn = frameCounter('frames_in_total', 'Frames received, by protocol.', this.frameCounts, 'in');
+    this.framesOut = frameCounter('frames_out_total', 'Frames sent, by protocol.', this.frameCounts, 'out');
     this.actions = new Counter({
       name: `${p}dcrf_actions_total`,
       help: 'DCRF actions answered, by stream, action and response status ("none" when the action sent no reply).',
@@ -106,11 +118,15 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
     this.socketsTotal.inc({ protocol });
     let counters = this.socketCounters.get(protocol);
     if (!counters) {
-      const framesIn = this.framesIn.labels(protocol);
-      const framesOut = this.framesOut.labels(protocol);
-      const frameOut = () => framesOut.inc();
+      const count = { in: 0, out: 0 };
+      this.frameCounts.set(protocol, count);
+      const frameOut = () => {
+        count.out++;
+      };
       counters = {
-        frameIn: () => framesIn.inc(),
+        frameIn: () => {
+          count.in++;
+        },
         frameOut,
         countedSend: function (this: { constructor: { prototype: { send: Function } } }, ...args: unknown[]) {
           frameOut();
@@ -124,6 +140,8 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
   }
 
   private readonly socketCounters = new Map<string, SocketCounters>();
+  /** Frames in and out per protocol, read by the two frame counters at scrape time. */
+  private readonly frameCounts = new Map<string, { in: number; out: number }>();
 
   upgradeRefused(status: number, limit?: LimitName): void {
     this.upgradesRefused.inc({ status: String(status) });

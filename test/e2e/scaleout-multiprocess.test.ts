@@ -202,8 +202,8 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
   });
 
   test('SIGTERM: sockets close with 1001, a transaction still running commits and its event is published, exit 0', async () => {
-    const row = (await (await TestSocket.open(`${a.wsUrl}/ws/things/`)).request({ action: 'create', data: { name: 'last' }, request_id: 1 })).data;
     const watcherOnA = await TestSocket.open(`${a.wsUrl}/ws/things/`);
+    const row = (await watcherOnA.request({ action: 'create', data: { name: 'last' }, request_id: 1 })).data;
     assert.equal((await watcherOnA.request({ action: 'subscribe_instance', pk: row.pk, request_id: 'last' })).response_status, 201);
     const socketOnB = await TestSocket.open(`${b.wsUrl}/ws/things/`);
     // Hold the row's lock from outside, so B's patch is still inside its transaction when B is told to stop.
@@ -229,5 +229,4 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
     assert.equal((await survivor.request({ action: 'retrieve', pk: row.pk, request_id: 2 })).data.counter, 42);
     survivor.close();
   });
-});
 });
