@@ -19,7 +19,8 @@ export function ratiosChart(results: CaseResult[]): string {
       const summary = summarize(row);
       for (const baseline of row.baselines) {
         const goal = summary.goals.find((g) => g.metric === 'ratio' && g.baseline === baseline);
-        bars.push({ label: `${row.id} vs ${baseline}`, value: summary.ratios[baseline] ?? Number.NaN, goal: goal && { op: goal.op, value: goal.value } });
+        const lowerIsBetter = row.primary === 'perSocketKB';
+        bars.push({ label: `${row.id} vs ${baseline}${lowerIsBetter ? ' (lower is better)' : ''}`, value: summary.ratios[baseline] ?? Number.NaN, goal: goal && { op: goal.op, value: goal.value } });
       }
     }
   }
@@ -45,7 +46,8 @@ export function ratiosChart(results: CaseResult[]): string {
     parts.push(`<text x="${labelWidth - 8}" y="${y + barHeight / 2 + 4}" text-anchor="end">${escape(bar.label)}</text>`);
     if (finite) {
       parts.push(`<rect x="${labelWidth}" y="${y}" width="${Math.max(1, x(bar.value) - labelWidth).toFixed(1)}" height="${barHeight}" fill="${fill}"/>`);
-      parts.push(`<text x="${(x(bar.value) + 6).toFixed(1)}" y="${y + barHeight / 2 + 4}">${bar.value.toFixed(2)}×</text>`);
+      const textX = Math.max(x(bar.value), bar.goal ? x(bar.goal.value) : 0) + 6;
+      parts.push(`<text x="${textX.toFixed(1)}" y="${y + barHeight / 2 + 4}">${bar.value.toFixed(2)}×</text>`);
     } else parts.push(`<text x="${labelWidth + 6}" y="${y + barHeight / 2 + 4}" fill="#999">n/a</text>`);
     if (bar.goal) {
       const gx = x(bar.goal.value).toFixed(1);

@@ -74,7 +74,10 @@ interface Frame {
 }
 
 export class DcrfSession {
-  private readonly consumers = new Map<string, AsyncAPIConsumer>();
+  /** A single-stream socket's consumer. */
+  private single: AsyncAPIConsumer | undefined;
+  /** A multiplexed socket's consumers by stream, made on first use (a Map per idle socket adds up). */
+  private consumers: Map<string, AsyncAPIConsumer> | undefined;
   /** Aborted when the socket closes; made on first use (an idle socket never needs one). */
   private controller: AbortController | undefined;
   private readonly queue: Frame[] = [];
@@ -194,7 +197,7 @@ export class DcrfSession {
       this.write(wrap(stream, encodeError(body.action ?? null, body.request_id ?? null, new PermissionDenied())));
       return;
     }
-    let consumer = this.consumers.get(stream);
+    let consumer = this.consumers?.get(stream);
     if (!consumer) {
       consumer = this.consumerFor(stream, consumerClass);
       await consumer.onConnect();
@@ -244,13 +247,14 @@ export class DcrfSession {
   }
 
   private consumerFor(stream: string, consumerClass: ConsumerClass): AsyncAPIConsumer {
-    let consumer = this.consumers.get(stream);
+    let consumer = this.route.kind === 'single' ? this.single : this.consumers?.get(stream);
     if (consumer) return consumer;
     const multiplexed = this.route.kind === 'multiplex';
     // A single-stream socket's scope is its own (the gateway builds one per upgrade): no copy needed.
     const scope = multiplexed ? { ...this.scope, stream } : Object.assign(this.scope, { stream });
     consumer = new consumerClass(new StreamTransport(this, scope, multiplexed ? '{"stream":' + JSON.stringify(stream) + ',"payload":' : ''));
-    this.consumers.set(stream, consumer);
+    if (multiplexed) (this.consumers ??= new Map()).set(stream, consumer);
+    else this.single = consumer;
     return consumer;
   }
 
@@ -357,14 +361,15 @@ export class DcrfSession {
     this.controller?.abort();
     this.queue.length = 0;
     this.held = [];
-    for (const consumer of this.consumers.values()) {
+    const consumers = this.single ? [this.single] : [...(this.consumers?.values() ?? [])];
+    for (const consumer of consumers) {
       try {
         await consumer.disconnect();
       } catch (error) {
         logger.error('disconnect failed', { error: String(error) });
       }
     }
-    this.consumers.clear();
+    this.consumers?.clear();
   }
 }
 

@@ -178,10 +178,19 @@ export class Gateway {
     if (match) {
       const stream = decodePathSegment(match[1]!);
       const consumer = stream === undefined ? undefined : this.streams.get(stream);
-      if (consumer) return { kind: 'single', stream: stream!, consumer };
+      if (consumer) return this.singleRoute(stream!, consumer);
     }
     return undefined;
   }
+
+  /** One route object per stream, shared by its sockets (each session keeps its route). */
+  private singleRoute(stream: string, consumer: ConsumerClass): DcrfRoute {
+    let route = this.singleRoutes.get(stream);
+    if (!route) this.singleRoutes.set(stream, (route = { kind: 'single', stream, consumer }));
+    return route;
+  }
+
+  private readonly singleRoutes = new Map<string, DcrfRoute>();
 
   private async onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', ignoreError);

@@ -128,9 +128,9 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
           count.in++;
         },
         frameOut,
-        countedSend: function (this: { constructor: { prototype: { send: Function } } }, ...args: unknown[]) {
+        countedSend: function (this: { constructor: { prototype: { send: Function } } }, data: unknown, options?: unknown, cb?: unknown) {
           frameOut();
-          return this.constructor.prototype.send.apply(this, args);
+          return this.constructor.prototype.send.call(this, data, options, cb);
         },
         closed: () => this.socketsOpen.dec({ protocol }),
       };
