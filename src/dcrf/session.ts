@@ -61,6 +61,8 @@ export const USER_GONE_CLOSE = { code: 1008, reason: 'User is no longer active' 
 
 /** Frames read from a socket and not yet handled past which reading pauses (TCP pushes back on the client). */
 const MAX_QUEUED_FRAMES = 256;
+/** Frames one socket may have handled back to back before it yields to the event loop. */
+const FRAMES_PER_TURN = 32;
 /** A gap this long without a throttled frame ends a period of excess (dcrf-protocol.md section 5). */
 const EXCESS_GAP_MS = 1000;
 
@@ -132,7 +134,11 @@ export class DcrfSession {
   private async process(frame: Frame): Promise<void> {
     this.busy = true;
     let next: Frame | undefined = frame;
+    let handled = 0;
     while (next && !this.closed) {
+      // Actions that finish without I/O (cached reads) never leave the microtask queue: after a run
+      // of them, let other sockets' I/O in so one fast client cannot starve the rest.
+      if (++handled % FRAMES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
       try {
         await this.handle(next);
       } catch (error) {
