@@ -5,19 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestApp, QuietWebSocket, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { connectDcrfClient, type DcrfClient as Client } from '../helpers/dcrf-client.js';
 
-type Client = {
-  initialize(): void;
-  close(unsubscribe?: boolean): void;
-  list(stream: string, data?: object): Promise<any>;
-  create(stream: string, props: object): Promise<any>;
-  retrieve(stream: string, pk: number): Promise<any>;
-  update(stream: string, pk: number, props: object): Promise<any>;
-  patch(stream: string, pk: number, props: object): Promise<any>;
-  delete(stream: string, pk: number): Promise<any>;
-  request(stream: string, payload: object): Promise<any>;
-};
 
 let app: TestApp;
 
@@ -28,11 +18,8 @@ after(async () => {
   await app.close();
 });
 
-async function connect(pkField: string): Promise<Client> {
-  const DCRF = (await import('dcrf-client')).default as unknown as { createClient(url: string, options: object): Client };
-  const client = DCRF.createClient(`${app.wsUrl}/ws`, { pkField, websocket: { WebSocket: QuietWebSocket, maxRetries: 0 } });
-  client.initialize();
-  return client;
+function connect(pkField: string): Promise<Client> {
+  return connectDcrfClient(app.wsUrl, pkField);
 }
 
 /** The rejection value of a promise that must reject. */

@@ -6,19 +6,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestApp, QuietWebSocket, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { connectDcrfClient, type DcrfClient as Client } from '../helpers/dcrf-client.js';
 
-type Listener = (message: any) => void;
-type Client = {
-  initialize(): void;
-  close(unsubscribe?: boolean): void;
-  create(stream: string, props: object): Promise<any>;
-  patch(stream: string, pk: number, props: object): Promise<any>;
-  delete(stream: string, pk: number): Promise<any>;
-  request(stream: string, payload: object, requestId?: string): Promise<any>;
-  subscribe(stream: string, pk: number, callback: (data: any, action: string) => void, requestId?: string): Promise<any> & { cancel(): boolean };
-  dispatcher: { listen(selector: object, handler: Listener): number; cancel(id: number): boolean };
-};
 
 let app: TestApp;
 before(async () => {
@@ -28,11 +18,8 @@ after(async () => {
   await app.close();
 });
 
-async function connect(pkField: string): Promise<Client> {
-  const DCRF = (await import('dcrf-client')).default as unknown as { createClient(url: string, options: object): Client };
-  const client = DCRF.createClient(`${app.wsUrl}/ws`, { pkField, websocket: { WebSocket: QuietWebSocket, maxRetries: 0 } });
-  client.initialize();
-  return client;
+function connect(pkField: string): Promise<Client> {
+  return connectDcrfClient(app.wsUrl, pkField);
 }
 
 /** Collects callback calls; `next()` waits for the next one. */

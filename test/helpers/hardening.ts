@@ -2,7 +2,7 @@
  * Helpers for the hardening tests: a bare Gateway with test consumers and small limits, upgrade
  * outcomes, log capture, and metric reads.
  */
-import { WebSocket } from 'ws';
+import { upgradeStatus as upgradeOutcome } from './dcrf.js';
 import { Gateway, type GatewayOptions } from '../../src/server/gateway.js';
 import { logger } from '../../src/logger.js';
 
@@ -22,20 +22,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
 
 /** What an upgrade attempt ended with: 101 when the socket opened (then closed), else the refusal's HTTP status. */
 export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, [], { headers });
-    ws.on('error', () => undefined);
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_request, response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('close', () => reject(new Error(`${url}: closed before the upgrade finished`)));
-  });
+  return upgradeOutcome(url, { headers });
 }
 
 /** The value of one sample of `/metrics` (0 when absent), e.g. `metric(text, 'x_total', {limit: 'rate'})`. */
