@@ -4,6 +4,7 @@
  */
 import { DEFAULT_DATABASE_URL } from './db/knex.js';
 import { parseOriginList } from './server/origin.js';
+import type { DcrfLimits } from './dcrf/session.js';
 
 export interface Config {
   host: string;
@@ -15,7 +16,21 @@ export interface Config {
   allowedOrigins: string[];
   /** Sockets per client IP; undefined = unlimited. */
   maxSocketsPerIp: number | undefined;
+  /** Largest inbound frame in bytes (MAX_FRAME_BYTES); undefined = the gateway's default (1 MiB). */
+  maxFrameBytes: number | undefined;
+  /** Per-socket DCRF limits set in the environment; the rest keep their defaults. */
+  limits: Partial<DcrfLimits>;
 }
+
+/** Environment variables of the per-socket limits (dcrf-protocol.md section 5). */
+const LIMIT_VARIABLES: Record<string, keyof DcrfLimits> = {
+  RATE_LIMIT_PER_SECOND: 'ratePerSecond',
+  RATE_LIMIT_BURST: 'rateBurst',
+  THROTTLE_CLOSE_MS: 'throttleCloseMs',
+  MAX_SUBSCRIPTIONS_PER_SOCKET: 'maxSubscriptions',
+  MAX_BUFFERED_BYTES: 'maxBufferedBytes',
+  MAX_JSON_DEPTH: 'maxDepth',
+};
 
 function numberOr(value: string | undefined, fallback: number | undefined, name: string): number | undefined {
   if (value === undefined || value === '') return fallback;
@@ -34,7 +49,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisPrefix: env.REDIS_PREFIX || undefined,
     allowedOrigins: parseOriginList(env.ALLOWED_ORIGINS),
     maxSocketsPerIp: numberOr(env.MAX_SOCKETS_PER_IP, undefined, 'MAX_SOCKETS_PER_IP'),
+    maxFrameBytes: numberOr(env.MAX_FRAME_BYTES, undefined, 'MAX_FRAME_BYTES'),
+    limits: limitsFrom(env),
   };
+}
+
+function limitsFrom(env: Record<string, string | undefined>): Partial<DcrfLimits> {
+  const limits: Partial<DcrfLimits> = {};
+  for (const [variable, key] of Object.entries(LIMIT_VARIABLES)) {
+    const value = numberOr(env[variable], undefined, variable);
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
 }
 
 /** Folds `--name value` / `--name=value` flags into an environment copy (`--database-url` → DATABASE_URL). */

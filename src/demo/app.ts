@@ -59,6 +59,8 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     graphql: createDemoGraphQLAdapter({ authenticator }),
     allowedOrigins: config.allowedOrigins,
     maxSocketsPerIp: config.maxSocketsPerIp,
+    maxFrameBytes: config.maxFrameBytes,
+    limits: config.limits,
     health: async () => {
       await knex.raw('select 1');
       return hub.healthy();
