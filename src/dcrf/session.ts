@@ -9,6 +9,7 @@ import type { ConnectionScope } from '../scope.js';
 import type { AsyncAPIConsumer, ConsumerClass, ConsumerTransport } from './consumer.js';
 import { CLOSE, encodeError, encodeReply, encodeValue, MESSAGES, parseObject, STATUS } from './protocol.js';
 import { logger } from '../logger.js';
+import { FrameRateLimiter } from './rate-limit.js';
 
 /** Per-socket limits (dcrf-protocol.md section 5). */
 export interface DcrfLimits {
@@ -63,8 +64,6 @@ export const USER_GONE_CLOSE = { code: 1008, reason: 'User is no longer active' 
 const MAX_QUEUED_FRAMES = 256;
 /** Frames one socket may have handled back to back before it yields to the event loop. */
 const FRAMES_PER_TURN = 32;
-/** A gap this long without a throttled frame ends a period of excess (dcrf-protocol.md section 5). */
-const EXCESS_GAP_MS = 1000;
 
 export type DcrfRoute =
   | { kind: 'single'; stream: string; consumer: ConsumerClass }
@@ -86,10 +85,7 @@ export class DcrfSession {
   private busy = false;
   private held: string[] = [];
   private subscriptions = 0;
-  private tokens: number;
-  private lastRefill = Date.now();
-  private excessSince = 0;
-  private lastThrottled = 0;
+  private readonly rate: FrameRateLimiter;
   private closed = false;
   /** Events waiting for a pending user re-check, in order. */
   private gated: string[] | null = null;
@@ -102,7 +98,7 @@ export class DcrfSession {
     private readonly observer: SessionObserver = {},
     private readonly userCheck?: UserCheck,
   ) {
-    this.tokens = limits.rateBurst;
+    this.rate = new FrameRateLimiter(limits.ratePerSecond, limits.rateBurst, limits.throttleCloseMs);
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('close', () => void this.onClose());
     ws.on('error', ignoreError);
@@ -161,7 +157,7 @@ export class DcrfSession {
 
   private async handle(frame: Frame): Promise<void> {
     const multiplexed = this.route.kind === 'multiplex';
-    if (!this.takeToken()) {
+    if (!this.rate.take()) {
       this.replyThrottled(frame, multiplexed);
       return;
     }
@@ -213,12 +209,7 @@ export class DcrfSession {
 
   private replyThrottled(frame: Frame, multiplexed: boolean): void {
     this.observer.throttled?.();
-    const now = Date.now();
-    // Excess is "continued" while throttled frames keep coming with no long gap, even if the refill lets
-    // a few frames through in between (a client at twice the rate is in excess the whole time).
-    if (!this.excessSince || now - this.lastThrottled > EXCESS_GAP_MS) this.excessSince = now;
-    this.lastThrottled = now;
-    if (now - this.excessSince > this.limits.throttleCloseMs) {
+    if (this.rate.refused()) {
       this.observer.limitHit?.('rate_close');
       this.close(CLOSE.policyViolation, 'Rate limit exceeded');
       return;
@@ -236,20 +227,6 @@ export class DcrfSession {
     }
     const reply = encodeReply(request.action ?? null, null, STATUS.throttled, request.request_id ?? null, ['Request was throttled.']);
     this.write(multiplexed ? wrap(stream, reply) : reply);
-  }
-
-  private takeToken(): boolean {
-    const now = Date.now();
-    const elapsed = now - this.lastRefill;
-    if (elapsed > 0) {
-      this.tokens = Math.min(this.limits.rateBurst, this.tokens + (elapsed * this.limits.ratePerSecond) / 1000);
-      this.lastRefill = now;
-    }
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return true;
-    }
-    return false;
   }
 
   private consumerFor(stream: string, consumerClass: ConsumerClass): AsyncAPIConsumer {
