@@ -288,6 +288,12 @@ await app.close();
 fs.rmSync(dir, { recursive: true, force: true });
 await new Promise((resolve) => setTimeout(resolve, 100));
 const memoryAfter = memory();
+// With the app closed and garbage collected, what the run allocated must be gone again: growth past
+// the slack (module caches and JIT code stay) means something kept frames, sockets or subscriptions.
+const HEAP_SLACK = Number(process.env.FUZZ_HEAP_SLACK_MB ?? 16) * 1024 * 1024;
+if (global.gc && memoryAfter.heapUsed - memoryBefore.heapUsed > HEAP_SLACK) {
+  finding('memory not back to baseline', `heap used ${mb(memoryBefore.heapUsed)} before, ${mb(memoryAfter.heapUsed)} after`);
+}
 
 console.log(`\nfuzz: ${sent} frames in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} frames/s), ${sockets.reduce((n, s) => n + s.received, 0)} frames received`);
 console.log(`statuses: ${[...statuses].sort((a, b) => a[0] - b[0]).map(([status, count]) => `${status}×${count}`).join(' ')}`);
