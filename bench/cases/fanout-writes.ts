@@ -14,6 +14,11 @@ export interface WritePlan {
   measureMs: number;
 }
 
+/** The write plan every fan-out measurement uses (smaller in smoke mode). */
+export function fanoutWritePlan(smoke: boolean): WritePlan {
+  return { warmupWrites: 3, maxWrites: smoke ? 10 : 60, measureMs: smoke ? 1000 : 3000 };
+}
+
 /** Waits until every subscriber process said it delivered `write`, or `timeoutMs` passes. */
 function deliveredEverywhere(subscribers: Child[], write: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {

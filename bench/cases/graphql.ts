@@ -7,7 +7,7 @@
 import { Child } from '../lib/child.js';
 import { log, sleep, sourceAddress, split, startClients, startServer, stopAll, TARGETS, urlFor, type RunningServer, type Settings } from '../lib/harness.js';
 import type { CaseResult, TargetRun } from '../lib/results.js';
-import { measureWrites } from './fanout-writes.js';
+import { fanoutWritePlan, measureWrites } from './fanout-writes.js';
 import { requestRows } from './request-reply.js';
 
 const GQL_TARGETS = [TARGETS.system, TARGETS.stockGraphql];
@@ -75,11 +75,7 @@ async function graphqlFanout(settings: Settings): Promise<Record<string, TargetR
           // graphql-ws does not acknowledge a subscribe: give the subscriptions a moment to go live.
           await sleep(1000);
           runs[target]!.push(
-            await measureWrites(target, server, subscribers, writer, sockets, {
-              warmupWrites: 3,
-              maxWrites: settings.smoke ? 10 : 60,
-              measureMs: settings.smoke ? 1000 : 3000,
-            }),
+            await measureWrites(target, server, subscribers, writer, sockets, fanoutWritePlan(settings.smoke)),
           );
           await writer.call('close');
         } finally {

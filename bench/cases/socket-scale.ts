@@ -7,7 +7,7 @@
 import { Child } from '../lib/child.js';
 import { log, sleep, sourceAddress, split, startClients, startServer, stopAll, TARGETS, urlFor, type Settings } from '../lib/harness.js';
 import type { TargetRun } from '../lib/results.js';
-import { measureWrites } from './fanout-writes.js';
+import { fanoutWritePlan, measureWrites } from './fanout-writes.js';
 
 export interface SocketScaleResult {
   sockets: number;
@@ -72,11 +72,7 @@ async function measure(settings: Settings, idle: boolean, fanout: boolean): Prom
               await Promise.all(subscribers.map((client, j) => client.call('subscribe', { count: adding[j], subscription: system ? 'dcrf-instance' : 'raw' }, 300_000)));
               subscribed = step;
               result.fanout[i]![target]!.push(
-                await measureWrites(target, server, subscribers, writer, step, {
-                  warmupWrites: 3,
-                  maxWrites: settings.smoke ? 10 : 60,
-                  measureMs: settings.smoke ? 1000 : 3000,
-                }),
+                await measureWrites(target, server, subscribers, writer, step, fanoutWritePlan(settings.smoke)),
               );
             }
             await writer.call('close');

@@ -4,17 +4,14 @@
  * better-sqlite3 — what one would write by following the libraries' own guides.
  */
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { PubSub } from 'graphql-subscriptions';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { serveCommands } from '../lib/child.js';
 import { usageCommands } from './usage.js';
+import { openThingsDb } from './things-db.js';
 
 const typeDefs = /* GraphQL */ `
   enum ChangeAction { CREATE UPDATE DELETE }
@@ -26,12 +23,8 @@ const typeDefs = /* GraphQL */ `
   type Subscription { thingChanged(id: ID!): ThingEvent! }
 `;
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-bench-gql-'));
-const db = new Database(path.join(dir, 'stock.sqlite3'));
-db.pragma('journal_mode = WAL');
-db.exec('CREATE TABLE things (id integer PRIMARY KEY AUTOINCREMENT, name varchar(64) NOT NULL, counter integer NOT NULL DEFAULT 0)');
-const insert = db.prepare('INSERT INTO things (name, counter) VALUES (?, 0)');
-for (let i = 1; i <= Number(process.env.THINGS ?? 20); i++) insert.run(`thing ${i}`);
+const things = openThingsDb('dcrf-bench-gql-');
+const db = things.db;
 const byId = db.prepare('SELECT id, name, counter FROM things WHERE id = ?');
 // One listener per subscription on the topic: lift EventEmitter's leak warning (10 listeners).
 const emitter = new EventEmitter();
@@ -73,8 +66,7 @@ serveCommands(
     ...usageCommands,
     exit() {
       for (const ws of wss.clients) ws.terminate();
-      db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      things.close();
     },
   },
   { port: typeof address === 'object' && address ? address.port : 0 },

@@ -7,14 +7,11 @@
  *              to every subscribed socket (the fan-out ceiling, and the idle-socket baseline)
  * Usage: raw.ts <mode>
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import http from 'node:http';
-import Database from 'better-sqlite3';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { serveCommands } from '../lib/child.js';
 import { usageCommands } from './usage.js';
+import { openThingsDb } from './things-db.js';
 
 const mode = process.argv[2] ?? 'echo';
 const server = http.createServer((_request, response) => response.writeHead(404).end());
@@ -46,12 +43,8 @@ if (mode === 'echo') {
 }
 
 function sqliteServer(): () => void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-bench-raw-'));
-  const db = new Database(path.join(dir, 'raw.sqlite3'));
-  db.pragma('journal_mode = WAL');
-  db.exec('CREATE TABLE things (id integer PRIMARY KEY AUTOINCREMENT, name varchar(64) NOT NULL, counter integer NOT NULL DEFAULT 0)');
-  const insert = db.prepare('INSERT INTO things (name, counter) VALUES (?, 0)');
-  for (let i = 1; i <= Number(process.env.THINGS ?? 20); i++) insert.run(`thing ${i}`);
+  const things = openThingsDb('dcrf-bench-raw-');
+  const db = things.db;
   const byId = db.prepare('SELECT id AS pk, name, counter FROM things WHERE id = ?');
   const all = db.prepare('SELECT id AS pk, name, counter FROM things ORDER BY id');
   const patchCounter = db.prepare('UPDATE things SET counter = ? WHERE id = ?');
@@ -70,10 +63,7 @@ function sqliteServer(): () => void {
     } else ws.send(envelope(null, request.action, 405, request.request_id));
   };
   wss.on('connection', (ws) => ws.on('message', (data) => answer(ws, data.toString())));
-  return () => {
-    db.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
+  return () => things.close();
 }
 
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
