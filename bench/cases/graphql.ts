@@ -2,7 +2,9 @@
  * `graphql`: the demo's GraphQL endpoint (graphql-transport-ws on /graphql) against stock graphql-ws
  * `useServer` + graphql-subscriptions' PubSub serving the same schema subset.
  *   query   100 sockets, one `thing(id)` query in flight each: queries per second
- *   fan-out one `patchThing` delivered to 500 sockets subscribed to `thingChanged(id)`
+ *   fan-out one `patchThing` delivered to 500 sockets subscribed to `thingChanged(id)`; the raw `ws`
+ *           broadcast of a frame of the same size runs beside them as the ceiling of any server
+ *           that sends one frame per subscriber
  */
 import { Child } from '../lib/child.js';
 import { log, sleep, sourceAddress, split, startClients, startServer, stopAll, TARGETS, urlFor, type RunningServer, type Settings } from '../lib/harness.js';
@@ -11,6 +13,7 @@ import { fanoutWritePlan, measureWrites } from './fanout-writes.js';
 import { requestRows } from './request-reply.js';
 
 const GQL_TARGETS = [TARGETS.system, TARGETS.stockGraphql];
+const FANOUT_TARGETS = [...GQL_TARGETS, TARGETS.broadcast];
 const FANOUT_SOCKETS = (settings: Settings) => (settings.smoke ? 100 : 500);
 
 export async function graphqlCase(settings: Settings): Promise<CaseResult> {
@@ -44,7 +47,7 @@ export async function graphqlCase(settings: Settings): Promise<CaseResult> {
         primary: 'throughput',
         unit: 'deliveries/s',
         system: TARGETS.system,
-        baselines: [TARGETS.stockGraphql],
+        baselines: [TARGETS.stockGraphql, TARGETS.broadcast],
         runs: fanoutRuns,
         goals: [{ metric: 'ratio', baseline: TARGETS.stockGraphql, op: '>=', value: 5 }],
       },
@@ -54,26 +57,28 @@ export async function graphqlCase(settings: Settings): Promise<CaseResult> {
 
 async function graphqlFanout(settings: Settings): Promise<Record<string, TargetRun[]>> {
   const sockets = FANOUT_SOCKETS(settings);
-  const runs: Record<string, TargetRun[]> = Object.fromEntries(GQL_TARGETS.map((target) => [target, []]));
+  const runs: Record<string, TargetRun[]> = Object.fromEntries(FANOUT_TARGETS.map((target) => [target, []]));
   const subscribers = await startClients('clients/subscribers.ts', 2);
   const writer = Child.start('writer', 'clients/writer.ts');
   const servers = new Map<string, RunningServer>();
   try {
     await writer.ready;
-    await Promise.all(GQL_TARGETS.map(async (target) => servers.set(target, await startServer(target, settings))));
+    await Promise.all(FANOUT_TARGETS.map(async (target) => servers.set(target, await startServer(target, settings))));
     for (let run = 1; run <= settings.runs; run++) {
       log(`graphql fan-out run ${run}/${settings.runs}`);
-      for (const target of GQL_TARGETS) {
+      for (const target of FANOUT_TARGETS) {
         const server = servers.get(target)!;
+        const raw = target === TARGETS.broadcast;
         try {
           const url = urlFor(target, server.port, 'graphql');
           const shares = split(sockets, subscribers.length);
+          const subscription = raw ? 'raw' : 'graphql-thing';
           await Promise.all(
-            subscribers.map((client, i) => client.call('open', { url, sockets: shares[i], localAddress: sourceAddress(i), subscription: 'graphql-thing' }, 300_000)),
+            subscribers.map((client, i) => client.call('open', { url, sockets: shares[i], localAddress: sourceAddress(i), subscription }, 300_000)),
           );
-          await writer.call('open', { url, kind: 'graphql' });
+          await writer.call('open', { url, kind: raw ? 'raw-graphql' : 'graphql' });
           // graphql-ws does not acknowledge a subscribe: give the subscriptions a moment to go live.
-          await sleep(1000);
+          if (!raw) await sleep(1000);
           runs[target]!.push(
             await measureWrites(target, server, subscribers, writer, sockets, fanoutWritePlan(settings.smoke)),
           );

@@ -4,7 +4,7 @@
  * process can compute write→delivery latency without parsing the whole frame.
  */
 export type Subscription = 'none' | 'raw' | 'dcrf-instance' | 'graphql-thing';
-export type WriterKind = 'dcrf' | 'raw' | 'graphql';
+export type WriterKind = 'dcrf' | 'raw' | 'raw-graphql' | 'graphql';
 
 /** The Thing every fan-out subscriber watches. */
 export const WATCHED_PK = 1;
@@ -26,13 +26,17 @@ export const PATCH_THING = 'mutation Patch($id: ID!, $name: String!) { patchThin
 
 /**
  * The frame a writer sends. DCRF: a `patch` of the watched Thing. Raw: the event frame itself, the
- * size and shape of the DCRF event, which the broadcast server relays as is. GraphQL: `patchThing`.
+ * size and shape of the DCRF event, which the broadcast server relays as is; raw-graphql: the same for
+ * the GraphQL `next` message of the event. GraphQL: `patchThing`.
  */
 export function writeFrame(kind: WriterKind, write: number, atUs: number): string {
   const name = stampedName(write, atUs);
   if (kind === 'dcrf') return JSON.stringify({ action: 'patch', pk: WATCHED_PK, data: { name }, request_id: `w${write}` });
   if (kind === 'graphql') {
     return JSON.stringify({ id: `w${write}`, type: 'subscribe', payload: { query: PATCH_THING, variables: { id: String(WATCHED_PK), name } } });
+  }
+  if (kind === 'raw-graphql') {
+    return JSON.stringify({ id: '1', type: 'next', payload: { data: { thingChanged: { action: 'UPDATE', data: { id: String(WATCHED_PK), name, counter: 0 } } } } });
   }
   return JSON.stringify({ errors: [], data: { pk: WATCHED_PK, name, counter: 0 }, action: 'update', response_status: 200, request_id: 0 });
 }

@@ -22,6 +22,8 @@ export interface GraphQLAdapterOptions {
   limits?: Partial<GraphQLLimits>;
   /** Parsed and validated documents kept (LRU). Default 1000. */
   cacheSize?: number;
+  /** See EngineOptions.shareEventResults (default true). */
+  shareEventResults?: boolean;
   /** Time a socket has to send connection_init; then it is closed 4408. Default 3000 ms. */
   connectionInitWaitTimeout?: number;
   /** WebSocket ping interval (and legacy `ka` interval). Default 12000 ms. */
@@ -43,7 +45,7 @@ export class GraphQLGatewayAdapter implements GraphQLAdapter {
   private readonly http: GraphQLHttpHandler;
 
   constructor(options: GraphQLAdapterOptions) {
-    this.engine = new GraphQLEngine(options.schema, { limits: options.limits, cacheSize: options.cacheSize });
+    this.engine = new GraphQLEngine(options.schema, { limits: options.limits, cacheSize: options.cacheSize, shareEventResults: options.shareEventResults });
     const recheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
     const shared = {
       engine: this.engine,

@@ -88,15 +88,22 @@ export function liveField<Args, Out>(
   };
 }
 
-/** Turns resource events into `{action, data}` with the data serialized once per message for every subscriber. */
+/**
+ * Turns resource events into `{action, data}`: one object per message and action, serialized once,
+ * so every subscriber of the message gets the same event (and the same shared result, see EventDelivery).
+ */
 export function eventMapper(resource: Resource, toGraphQL: (row: Row) => Row = pkAsId): (event: ResourceEvent) => GraphQLChangeEvent | undefined {
-  const memoKey = {};
+  const memoKeys = new Map<string, object>();
   return (event) => {
     // A row that left the subscriber's queryset: the subscriber may no longer see it.
     if (event.row === null) return undefined;
-    const serialize = () => toGraphQL(resource.serializer.toRepresentation(event.row as Row));
-    const data = event.row === event.message.data ? getChangeHub().memo(event.message, memoKey, serialize) : serialize();
-    return { action: event.action.toUpperCase() as GraphQLChangeEvent['action'], data };
+    const action = event.action.toUpperCase() as GraphQLChangeEvent['action'];
+    const toEvent = () => ({ action, data: toGraphQL(resource.serializer.toRepresentation(event.row as Row)) });
+    // A row re-read for this subscriber (its own queryset) is its own event.
+    if (event.row !== event.message.data) return toEvent();
+    let key = memoKeys.get(action);
+    if (!key) memoKeys.set(action, (key = {}));
+    return getChangeHub().memo(event.message, key, toEvent);
   };
 }
 

@@ -3,6 +3,7 @@
  * parse + validate + limits once per document text (cached), then execute or subscribe.
  */
 import {
+  createSourceEventStream,
   execute,
   getOperationAST,
   GraphQLError,
@@ -22,6 +23,7 @@ import type { ConnectionScope } from '../scope.js';
 import { DocumentCache } from './cache.js';
 import { PARSE_FAILED, requestError, VALIDATION_FAILED } from './errors.js';
 import { checkLimits, DEFAULT_GRAPHQL_LIMITS, type GraphQLLimits } from './limits.js';
+import { EventDelivery, type DeliveryTarget } from './event-delivery.js';
 import { StreamBudget } from './live-stream.js';
 
 /** What every resolver receives as its context. */
@@ -42,17 +44,25 @@ export interface EngineOptions {
   limits?: Partial<GraphQLLimits>;
   /** Documents kept parsed and validated. Default 1000. */
   cacheSize?: number;
+  /**
+   * Execute and encode each event once for all subscribers of the same document, variables and user
+   * (default true). Turn it off when the resolvers under a subscription read more of the context than
+   * `scope.user` (the socket's headers, say), so each subscriber gets its own execution.
+   */
+  shareEventResults?: boolean;
 }
 
 export class GraphQLEngine {
   readonly limits: GraphQLLimits;
   readonly cache: DocumentCache<DocumentNode | readonly GraphQLError[]>;
   private readonly rules: readonly ValidationRule[];
+  private readonly shareEventResults: boolean;
 
   constructor(
     readonly schema: GraphQLSchema,
     options: EngineOptions = {},
   ) {
+    this.shareEventResults = options.shareEventResults ?? true;
     this.limits = { ...DEFAULT_GRAPHQL_LIMITS, ...options.limits };
     this.cache = new DocumentCache(options.cacheSize ?? 1000);
     this.rules = this.limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
@@ -111,10 +121,25 @@ export class GraphQLEngine {
     return execute(args) as Promise<ExecutionResult> | ExecutionResult;
   }
 
+  /** A subscription's event stream (before any execution), or the errors that refused it. */
+  eventStream(args: ExecutionArgs): Promise<AsyncIterable<unknown> | ExecutionResult> {
+    return Promise.resolve(createSourceEventStream(args)) as Promise<AsyncIterable<unknown> | ExecutionResult>;
+  }
+
+  /** Delivers an event stream's results to one socket (see EventDelivery). */
+  delivery(source: AsyncIterable<unknown>, args: ExecutionArgs, target: DeliveryTarget): EventDelivery {
+    return new EventDelivery(source, args, target, { maxPending: this.limits.maxQueuedEvents, share: this.shareEventResults });
+  }
+
   /** A fresh context for a connection (or one HTTP request). */
   context(scope: ConnectionScope): GraphQLContext {
     return { scope, streams: new StreamBudget(this.limits.maxSubscriptionsPerSocket, this.limits.maxQueuedEvents) };
   }
+}
+
+/** Whether an operation's result is an event stream rather than one result. */
+export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
 }
 
 function badRequest(message: string): GraphQLError {

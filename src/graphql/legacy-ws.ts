@@ -7,12 +7,13 @@
  * the init before it was answered and the subscriptions before it are live.
  */
 import type { IncomingMessage } from 'node:http';
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { logger } from '../logger.js';
 import type { ConnectionScope } from '../scope.js';
 import { resolveToken, tokenFromPayload, type Authenticator, type AuthResult } from '../server/auth.js';
-import type { GraphQLContext, GraphQLEngine } from './engine.js';
+import { isAsyncIterable, type GraphQLContext, type GraphQLEngine } from './engine.js';
+import { socketTarget } from './event-delivery.js';
 import { formatError, formatResult } from './errors.js';
 import { heartbeat } from './heartbeat.js';
 import { closeIfInactive } from './transport-ws.js';
@@ -185,7 +186,7 @@ class LegacyConnection {
     this.operations.set(id, operation);
     let result: ExecutionResult | AsyncGenerator<ExecutionResult>;
     try {
-      result = await this.options.engine.run(args, type);
+      result = type === 'subscription' ? await this.subscribe(id, args) : await this.options.engine.run(args, type);
     } catch (error) {
       this.operations.delete(id);
       await this.send({ id, type: LEGACY.ERROR, payload: [formatError(asGraphQLError(error))] });
@@ -207,7 +208,15 @@ class LegacyConnection {
     void this.pump(id, operation, result);
   }
 
-  /** Sends a subscription's results until it ends, fails or is stopped. */
+  /** A subscription's event stream, delivered straight to this socket as `data` frames. */
+  private async subscribe(id: string, args: ExecutionArgs): Promise<ExecutionResult | AsyncGenerator<ExecutionResult>> {
+    const { engine } = this.options;
+    const source = await engine.eventStream(args);
+    if (!isAsyncIterable(source)) return source;
+    return engine.delivery(source, args, socketTarget(this.ws, `{"id":${JSON.stringify(id)},"type":"${LEGACY.DATA}","payload":`));
+  }
+
+  /** Waits for a subscription to end, fail or be stopped, and says so to the client. */
   private async pump(id: string, operation: Operation, iterator: AsyncGenerator<ExecutionResult>): Promise<void> {
     try {
       for await (const result of iterator) {

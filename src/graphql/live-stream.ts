@@ -32,6 +32,12 @@ export class StreamBudget {
 
 type Close = () => void;
 
+/** Where an attached stream hands its values, instead of waiting for `next()` calls. */
+export interface StreamSink<T> {
+  next(value: T): void;
+  error(error: unknown): void;
+}
+
 export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
   private readonly queue: T[] = [];
   private waiter: ((result: IteratorResult<T, undefined>) => void) | undefined;
@@ -39,6 +45,7 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
   private failure: unknown;
   private done = false;
   private closers: Close[] = [];
+  private sink: StreamSink<T> | undefined;
 
   constructor(private readonly maxQueued: number) {}
 
@@ -51,6 +58,10 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
   /** Hands an event to the reader, or queues it; ends the stream when the queue is full. */
   push(value: T): void {
     if (this.done) return;
+    if (this.sink) {
+      this.sink.next(value);
+      return;
+    }
     if (this.waiter) {
       const waiter = this.waiter;
       this.waiter = this.failWaiter = undefined;
@@ -70,6 +81,11 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
     this.queue.length = 0;
     this.failure = error;
     this.finish();
+    if (this.sink) {
+      this.failure = undefined;
+      this.sink.error(error);
+      return;
+    }
     if (this.failWaiter) {
       const fail = this.failWaiter;
       this.waiter = this.failWaiter = undefined;
@@ -82,6 +98,19 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
     const closers = this.closers;
     this.closers = [];
     for (const close of closers) close();
+  }
+
+  /**
+   * Push mode: hands the queued values, then every later one, straight to `sink` (no promise per
+   * value). A stream that already failed reports its error to `sink` at once.
+   */
+  attach(sink: StreamSink<T>): void {
+    const queued = this.queue.splice(0);
+    const failure = this.failure;
+    this.failure = undefined;
+    for (const value of queued) sink.next(value);
+    if (failure !== undefined) sink.error(failure);
+    else if (!this.done) this.sink = sink;
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
@@ -99,6 +128,7 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
+    this.sink = undefined;
     this.queue.length = 0;
     this.failure = undefined;
     if (!this.done) this.finish();

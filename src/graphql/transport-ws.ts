@@ -16,7 +16,8 @@ import type { WebSocket } from 'ws';
 import { logger } from '../logger.js';
 import type { AuthUser, ConnectionScope } from '../scope.js';
 import { resolveToken, tokenFromPayload, type Authenticator, type AuthResult } from '../server/auth.js';
-import type { GraphQLContext, GraphQLEngine } from './engine.js';
+import { isAsyncIterable, type GraphQLContext, type GraphQLEngine } from './engine.js';
+import { socketTarget } from './event-delivery.js';
 import { formatError, formatResult, INTERNAL_MESSAGE, limitReason } from './errors.js';
 import { heartbeat } from './heartbeat.js';
 
@@ -70,10 +71,14 @@ export class TransportWsServer {
         const operation = engine.operation(payload, ctx.extra.context);
         return Array.isArray(operation) ? operation : (operation as { args: any }).args;
       },
-      onOperation: (ctx, id) => {
+      // The event stream only: results are executed, encoded and sent by the EventDelivery below.
+      subscribe: (args) => engine.eventStream(args) as ReturnType<NonNullable<ServerOptions['subscribe']>>,
+      onOperation: (ctx, id, _payload, args, result) => {
         const release = ctx.extra.started.get(id);
         ctx.extra.started.delete(id);
         release?.();
+        if (!isAsyncIterable(result)) return undefined;
+        return engine.delivery(result, args, socketTarget(ctx.extra.socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`));
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? (formatResult(result) as any) : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map(formatError) as any,

@@ -1,0 +1,218 @@
+/**
+ * Delivering a subscription's events to one socket. graphql-js would execute the selection for every
+ * subscriber and graphql-ws would then validate and stringify a message per subscriber, behind a few
+ * promise hops each; with thousands of subscribers of the same event that is most of the fan-out's CPU.
+ * Here an event's result is executed and encoded once per (event, document, variables, operation,
+ * user) in the process, and each subscriber only wraps the shared JSON in its own frame and sends it.
+ *
+ * An `EventDelivery` stands where the subscription's result iterator would: the transport iterates it
+ * like any subscription result, but it yields nothing; it finishes when the source ends, throws when
+ * the source fails or the client falls behind (SLOW_CONSUMER), and its `return()` stops the source.
+ */
+import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { WebSocket } from 'ws';
+import { formatResult } from './errors.js';
+import { SubscriptionOverflow } from './errors.js';
+import { LiveStream } from './live-stream.js';
+
+/** How a transport frames and sends one result. */
+export interface DeliveryTarget {
+  /** The whole frame for a result whose `payload` JSON is given. */
+  frame(payloadJson: string): string;
+  /** Sends a frame; `flushed` is called once it left the process (or could not be sent). */
+  send(frame: string, flushed: () => void): void;
+}
+
+/** Frames that start with `prefix` and end the payload's object, sent on `ws` (dropped once it closes). */
+export function socketTarget(ws: WebSocket, prefix: string): DeliveryTarget {
+  return {
+    frame: (payload) => `${prefix}${payload}}`,
+    send: (frame, flushed) => (ws.readyState === ws.OPEN ? ws.send(frame, flushed) : flushed()),
+  };
+}
+
+export interface DeliveryOptions {
+  /** Frames sent but not yet flushed before the subscription ends with SLOW_CONSUMER. */
+  maxPending: number;
+  /** Share each event's encoded result with the other subscribers of the same operation and user. */
+  share: boolean;
+}
+
+type Encoded = string | Promise<string>;
+
+const sharedResults = new WeakMap<object, Map<string, Encoded>>();
+const documentIds = new WeakMap<DocumentNode, number>();
+let nextDocumentId = 1;
+
+/** What makes two subscriptions' results for the same event the same: the operation, its variables, the user. */
+export function shareKey(args: ExecutionArgs): string {
+  let id = documentIds.get(args.document);
+  if (id === undefined) {
+    id = nextDocumentId++;
+    documentIds.set(args.document, id);
+  }
+  const context = args.contextValue as { scope?: { user?: { id?: unknown } | null } } | undefined;
+  const user = context?.scope?.user;
+  const viewer = user ? `u${JSON.stringify(user.id ?? null)}` : 'anon';
+  return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}\u0000${viewer}`;
+}
+
+function encode(result: ExecutionResult): string {
+  return JSON.stringify(result.errors ? formatResult(result) : { data: result.data, ...(result.extensions ? { extensions: result.extensions } : {}) });
+}
+
+/** Executes the subscription's selection with `event` as its root, encoded as JSON. */
+function executeEncoded(args: ExecutionArgs, event: unknown): Encoded {
+  const result = execute({ ...args, rootValue: event });
+  return result instanceof Promise ? result.then(encode) : encode(result);
+}
+
+export class EventDelivery implements AsyncGenerator<never, undefined, unknown> {
+  private readonly key: string | undefined;
+  private started = false;
+  private ended = false;
+  private pending = 0;
+  /** The last result still being executed asynchronously; later frames wait behind it. */
+  private tail: Promise<void> | undefined;
+  private settle: ((result: IteratorResult<never, undefined>) => void) | undefined;
+  private reject: ((error: unknown) => void) | undefined;
+  private failure: unknown;
+  private readonly flushed = () => {
+    this.pending--;
+  };
+
+  constructor(
+    private readonly source: AsyncIterable<unknown>,
+    private readonly args: ExecutionArgs,
+    private readonly target: DeliveryTarget,
+    private readonly options: DeliveryOptions,
+  ) {
+    this.key = options.share ? shareKey(args) : undefined;
+  }
+
+  /** Runs until the source ends (resolves done), fails (rejects) or `return()` is called. */
+  next(): Promise<IteratorResult<never, undefined>> {
+    if (this.failure !== undefined) {
+      const failure = this.failure;
+      this.failure = undefined;
+      return Promise.reject(failure);
+    }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    const running = new Promise<IteratorResult<never, undefined>>((resolve, reject) => {
+      this.settle = resolve;
+      this.reject = reject;
+    });
+    if (!this.started) {
+      this.started = true;
+      this.start();
+    }
+    return running;
+  }
+
+  return(): Promise<IteratorResult<never, undefined>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error: unknown): Promise<IteratorResult<never, undefined>> {
+    this.end();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.end();
+  }
+
+  private start(): void {
+    const sink = { next: (event: unknown) => this.deliver(event), error: (error: unknown) => this.fail(error) };
+    if (this.source instanceof LiveStream) {
+      this.source.attach(sink);
+      return;
+    }
+    void this.pump(sink);
+  }
+
+  /** Any other async iterable: read it one event at a time. */
+  private async pump(sink: { next(event: unknown): void; error(error: unknown): void }): Promise<void> {
+    try {
+      for await (const event of this.source) {
+        if (this.ended) return;
+        sink.next(event);
+      }
+      this.end();
+    } catch (error) {
+      sink.error(error);
+    }
+  }
+
+  private deliver(event: unknown): void {
+    if (this.ended) return;
+    const encoded = this.encoded(event);
+    if (typeof encoded === 'string' && !this.tail) {
+      this.send(encoded);
+      return;
+    }
+    const previous = this.tail ?? Promise.resolve();
+    const next = previous.then(() => encoded).then(
+      (json) => this.send(json),
+      (error: unknown) => this.fail(error),
+    );
+    this.tail = next;
+    void next.then(() => {
+      if (this.tail === next) this.tail = undefined;
+    });
+  }
+
+  private encoded(event: unknown): Encoded {
+    if (this.key === undefined || event === null || typeof event !== 'object') return executeEncoded(this.args, event);
+    let results = sharedResults.get(event);
+    if (!results) {
+      results = new Map();
+      sharedResults.set(event, results);
+    }
+    let encoded = results.get(this.key);
+    if (encoded === undefined) {
+      encoded = executeEncoded(this.args, event);
+      results.set(this.key, encoded);
+    }
+    return encoded;
+  }
+
+  private send(json: string): void {
+    if (this.ended) return;
+    if (this.pending >= this.options.maxPending) {
+      this.fail(new SubscriptionOverflow());
+      return;
+    }
+    this.pending++;
+    this.target.send(this.target.frame(json), this.flushed);
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    this.stop();
+    if (this.reject) {
+      const reject = this.reject;
+      this.settle = this.reject = undefined;
+      reject(error);
+    } else this.failure = error;
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.stop();
+    const settle = this.settle;
+    this.settle = this.reject = undefined;
+    settle?.({ value: undefined, done: true });
+  }
+
+  private stop(): void {
+    this.ended = true;
+    const source = this.source as Partial<AsyncIterator<unknown>>;
+    if (typeof source.return === 'function') void Promise.resolve(source.return()).catch(() => undefined);
+  }
+}
