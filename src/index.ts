@@ -49,6 +49,7 @@ export { bindResource, buildGraphQLSchema, printSDL, mergeResolverMaps, liveFiel
 export { GraphQLEngine, type GraphQLContext, type OperationParams, type EngineOptions } from './graphql/engine.js';
 export { DEFAULT_GRAPHQL_LIMITS, checkLimits, type GraphQLLimits } from './graphql/limits.js';
 export { DocumentCache } from './graphql/cache.js';
-export { LiveStream, StreamBudget, openLiveStream } from './graphql/live-stream.js';
+export { LiveStream, StreamBudget, openLiveStream, type StreamSink } from './graphql/live-stream.js';
+export { EventDelivery, socketTarget, type DeliveryTarget, type DeliveryOptions } from './graphql/event-delivery.js';
 export { formatError as formatGraphQLError, SubscriptionOverflow } from './graphql/errors.js';
 export { demoSchema, demoTypeDefs, createDemoGraphQLAdapter } from './graphql/demo.js';
