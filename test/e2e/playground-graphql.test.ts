@@ -37,13 +37,16 @@ async function graphqlMissing(): Promise<string | undefined> {
 /**
  * Replaces the operation editor's text as typed keys. One line: the editor closes brackets and
  * indents on Enter as a user types, and typing over a closing bracket it inserted is what users do.
+ * GraphiQL takes the editor's text in after a short debounce, and a Run click before that is lost;
+ * the tab's title turning to the typed operation's name is the sign it has (what a user sees too).
  */
-async function setOperation(page: Page, text: string): Promise<void> {
+async function setOperation(page: Page, text: string, operationName: string): Promise<void> {
   const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
   await editor.click();
   await page.keyboard.press('ControlOrMeta+A');
   await page.keyboard.press('Delete');
   await page.keyboard.insertText(text);
+  await page.locator('.graphiql-tab', { hasText: operationName }).waitFor();
 }
 
 /** The response pane's text (Monaco renders non-breaking spaces). */
@@ -76,7 +79,8 @@ test('the GraphQL tab runs a query and receives a subscription event after a DCR
   await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor();
 
   // A query over HTTP, as the user whose token is in the top bar.
-  await setOperation(page, 'query Things { me { username } things { id name counter } }');
+  // Named unlike the default document's operations, so the tab title shows when the edit is in.
+  await setOperation(page, 'query Listed { me { username } things { id name counter } }', 'Listed');
   await page.locator('.graphiql-execute-button').click();
   await waitForResponse(page, 'seen by GraphQL');
   const queried = JSON.parse(await responseText(page));
@@ -84,7 +88,7 @@ test('the GraphQL tab runs a query and receives a subscription event after a DCR
 
   // A subscription over graphql-ws; the playground cannot tell when the server has registered it,
   // so DCRF writes repeat (each with a new name) until one's event shows.
-  await setOperation(page, `subscription Changed { thingChanged(id: "${pk}") { action data { id name counter } } }`);
+  await setOperation(page, `subscription Changed { thingChanged(id: "${pk}") { action data { id name counter } } }`, 'Changed');
   await page.getByRole('button', { name: /^Prettify/ }).click();
   await page.waitForFunction(() => document.querySelectorAll('.graphiql-query-editor .view-line').length > 5);
   await page.locator('.graphiql-execute-button').click();
