@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { cachePreparedStatements } from './statement-cache.js';
 
 /** The default DATABASE_URL: a SQLite file under ./data. */
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/demo.sqlite3';
@@ -40,6 +41,7 @@ export function knexConfig(url: string): Knex.Config {
           connection.pragma('foreign_keys = ON');
           connection.pragma('busy_timeout = 5000');
           connection.pragma('synchronous = NORMAL');
+          cachePreparedStatements(connection);
           done(null, connection);
         } catch (error) {
           done(error as Error, connection);
