@@ -151,7 +151,14 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
 
   private deliver(event: unknown): void {
     if (this.ended) return;
-    const encoded = this.encoded(event);
+    let encoded: Encoded;
+    try {
+      encoded = this.encoded(event);
+    } catch (error) {
+      // A result that cannot be encoded (a BigInt, say) ends this subscription, not the publisher's loop.
+      this.fail(error);
+      return;
+    }
     if (typeof encoded === 'string' && !this.tail) {
       this.send(encoded);
       return;

@@ -124,3 +124,18 @@ test('a source that throws ends the delivery with its error; a plain async itera
   assert.deepEqual(await finished.next(), { value: undefined, done: true });
   assert.equal(ended.frames.length, 2);
 });
+
+test('an event whose result cannot be encoded ends that subscription with the error', async () => {
+  const withRaw = buildSchema(`scalar Raw type Query { ok: Boolean } type Subscription { raw: Raw }`);
+  const source = new LiveStream<unknown>(10);
+  const { frames, target } = recorder();
+  const delivery = new EventDelivery(source, { schema: withRaw, document: parse('subscription { raw }'), contextValue: { scope: { user: null } } }, target, { maxPending: 10, share: true });
+  const running = delivery.next();
+  source.push({ raw: 1 });
+  // JSON has no BigInt: the custom scalar passes it through and the encoding throws.
+  source.push({ raw: 10n });
+  await assert.rejects(running, /BigInt/);
+  assert.deepEqual(frames, ['<{"data":{"raw":1}}>']);
+  source.push({ raw: 2 });
+  assert.equal(frames.length, 1);
+});
