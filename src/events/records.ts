@@ -48,12 +48,16 @@ export function mergeRecords(first: ChangeRecord, next: ChangeRecord): ChangeRec
   return { ...first, after: next.after };
 }
 
+function recordKey(model: string, pk: unknown): string {
+  return `${model}\u0000${String(pk)}`;
+}
+
 /** Records of one transaction, one per row, in the order each row was first written. */
 export class ChangeSet {
   private readonly byKey = new Map<string, ChangeRecord>();
 
   add(record: ChangeRecord): void {
-    const key = `${record.model}\u0000${String(record.pk)}`;
+    const key = recordKey(record.model, record.pk);
     const previous = this.byKey.get(key);
     if (!previous) {
       this.byKey.set(key, record);
@@ -67,6 +71,11 @@ export class ChangeSet {
   addAll(records: Iterable<ChangeRecord>): this {
     for (const record of records) this.add(record);
     return this;
+  }
+
+  /** The folded record of one row, if this set has one. */
+  get(model: string, pk: unknown): ChangeRecord | undefined {
+    return this.byKey.get(recordKey(model, pk));
   }
 
   get size(): number {

@@ -8,6 +8,7 @@ import { NotFound, PermissionDenied } from '../errors.js';
 import { FastReader } from '../db/fast-read.js';
 import { isInvalidValueError } from '../db/knex.js';
 import type { ChangeMessage } from '../events/hub.js';
+import { capturedRow } from '../events/after-commit.js';
 import { getChangeHub } from '../events/current.js';
 import { logger } from '../logger.js';
 import { AllowAny, toPermissionList, type BasePermission, type PermissionLike } from '../permissions.js';
@@ -219,6 +220,15 @@ export class Resource {
     return this.model.transaction(work);
   }
 
+  /**
+   * The row after this resource's own write: the state the model hooks already read for the change
+   * event (same transaction, same `SELECT *`), else a re-read. Only for writes made through the model:
+   * a perform hook may write the row in ways the hooks do not see.
+   */
+  private async rowAfterWrite(trx: Transaction, pk: unknown): Promise<Row> {
+    return capturedRow(trx, this.modelName, pk) ?? (await this.reread(trx, pk));
+  }
+
   private async reread(trx: Transaction, pk: unknown): Promise<Row> {
     const row = await trx(this.model.tableName).where(this.model.idColumn as string, pk as any).first();
     if (!row) throw new NotFound();
@@ -244,7 +254,7 @@ export class Resource {
         ? await hooks.performCreate(values, trx)
         : await this.model.query(trx).insert(this.validated(values, false));
       const pk = created && typeof created === 'object' && '$id' in created ? (created as Model).$id() : undefined;
-      const row = pk !== undefined ? await this.reread(trx, pk) : (created as Row);
+      const row = pk !== undefined ? (hooks.performCreate ? await this.reread(trx, pk) : await this.rowAfterWrite(trx, pk)) : (created as Row);
       return serializer.toRepresentation(row);
     });
   }
@@ -260,7 +270,7 @@ export class Resource {
       const perform = partial ? hooks.performPatch : hooks.performUpdate;
       if (perform) await perform.call(hooks, instance, values, trx);
       else if (Object.keys(values).length) await this.model.query(trx).patch(this.validated(values, true)).where(this.model.idColumn as string, id as any);
-      return serializer.toRepresentation(await this.reread(trx, id));
+      return serializer.toRepresentation(perform ? await this.reread(trx, id) : await this.rowAfterWrite(trx, id));
     });
   }
 
