@@ -4,6 +4,10 @@
  * `maxQueued` events wait, the subscription ends with a SLOW_CONSUMER error (sent as `error` for that
  * operation; the socket stays open and the client may subscribe again and re-read the state). Dropping
  * events silently would leave the client with a state it cannot know is wrong.
+ *
+ * Read with `next()` (an async iterator, for any consumer), or `attach()`ed: the WebSocket transports
+ * attach an EventDelivery, which takes each event as it is pushed and bounds the frames the socket has
+ * not flushed yet instead.
  */
 import { Throttled } from '../errors.js';
 import { SubscriptionOverflow } from './errors.js';

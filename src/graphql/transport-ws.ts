@@ -7,7 +7,8 @@
  * carried one), the shared engine (cached parse + validate + limits), error masking, close reasons cut
  * under 124 bytes, 4500 with a masked reason for internal failures, and per-socket ordering: a
  * message is handled only once the subscriptions sent before it are live, so a client that
- * subscribes and then mutates on the same socket sees its own change.
+ * subscribes and then mutates on the same socket sees its own change. A subscription's events are
+ * executed once per event for all alike subscribers and sent by an EventDelivery (event-delivery.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
