@@ -11,9 +11,8 @@
  */
 import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
-import { formatResult } from './errors.js';
-import { SubscriptionOverflow } from './errors.js';
-import { LiveStream } from './live-stream.js';
+import { formatResult, SubscriptionOverflow } from './errors.js';
+import { LiveStream, type StreamSink } from './live-stream.js';
 
 /** How a transport frames and sends one result. */
 export interface DeliveryTarget {
@@ -23,8 +22,9 @@ export interface DeliveryTarget {
   send(frame: string, flushed: () => void): void;
 }
 
-/** Frames that start with `prefix` and end the payload's object, sent on `ws` (dropped once it closes). */
-export function socketTarget(ws: WebSocket, prefix: string): DeliveryTarget {
+/** `{"id":<id>,"type":<type>,"payload":<result>}` frames of operation `id`, sent on `ws` (dropped once it closes). */
+export function socketTarget(ws: WebSocket, id: string, type: string): DeliveryTarget {
+  const prefix = `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"payload":`;
   return {
     frame: (payload) => `${prefix}${payload}}`,
     send: (frame, flushed) => (ws.readyState === ws.OPEN ? ws.send(frame, flushed) : flushed()),
@@ -128,7 +128,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
   }
 
   private start(): void {
-    const sink = { next: (event: unknown) => this.deliver(event), error: (error: unknown) => this.fail(error) };
+    const sink: StreamSink<unknown> = { next: (event) => this.deliver(event), error: (error) => this.fail(error) };
     if (this.source instanceof LiveStream) {
       this.source.attach(sink);
       return;
@@ -137,7 +137,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
   }
 
   /** Any other async iterable: read it one event at a time. */
-  private async pump(sink: { next(event: unknown): void; error(error: unknown): void }): Promise<void> {
+  private async pump(sink: StreamSink<unknown>): Promise<void> {
     try {
       for await (const event of this.source) {
         if (this.ended) return;

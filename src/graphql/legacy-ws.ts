@@ -213,7 +213,7 @@ class LegacyConnection {
     const { engine } = this.options;
     const source = await engine.eventStream(args);
     if (!isAsyncIterable(source)) return source;
-    return engine.delivery(source, args, socketTarget(this.ws, `{"id":${JSON.stringify(id)},"type":"${LEGACY.DATA}","payload":`));
+    return engine.delivery(source, args, socketTarget(this.ws, id, LEGACY.DATA));
   }
 
   /** Waits for a subscription to end, fail or be stopped, and says so to the client. */

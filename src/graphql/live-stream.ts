@@ -83,13 +83,12 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
   fail(error: unknown): void {
     if (this.done) return;
     this.queue.length = 0;
-    this.failure = error;
     this.finish();
     if (this.sink) {
-      this.failure = undefined;
       this.sink.error(error);
       return;
     }
+    this.failure = error;
     if (this.failWaiter) {
       const fail = this.failWaiter;
       this.waiter = this.failWaiter = undefined;

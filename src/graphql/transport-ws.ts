@@ -79,7 +79,7 @@ export class TransportWsServer {
         ctx.extra.started.delete(id);
         release?.();
         if (!isAsyncIterable(result)) return undefined;
-        return engine.delivery(result, args, socketTarget(ctx.extra.socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`));
+        return engine.delivery(result, args, socketTarget(ctx.extra.socket, id, 'next'));
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? (formatResult(result) as any) : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map(formatError) as any,
