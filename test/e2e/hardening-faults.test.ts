@@ -86,9 +86,9 @@ class FlakyPubSub extends PubSub {
     if (this.mode === 'reject') return Promise.reject(new Error(`broker unreachable -- ${SECRET}`));
     return super.publish(topic, payload);
   }
-  override subscribe(topic: string, handler: (...args: any[]) => void, options?: object): Promise<number> {
+  override subscribe(topic: string, handler: (...args: any[]) => void): Promise<number> {
     if (this.mode === 'refuse-subscribe') return Promise.reject(new Error(`SUBSCRIBE refused -- ${SECRET}`));
-    return super.subscribe(topic, handler, options);
+    return super.subscribe(topic, handler);
   }
 }
 

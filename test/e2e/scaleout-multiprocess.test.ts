@@ -21,8 +21,8 @@ type DcrfClient = {
 };
 
 async function dcrfClient(url: string): Promise<DcrfClient> {
-  const DCRF = (await import('dcrf-client')).default;
-  return DCRF.connect(`${url}/ws`, { websocket: { WebSocket: QuietWebSocket, maxRetries: 0 } }) as unknown as DcrfClient;
+  const DCRF = (await import('dcrf-client')).default as unknown as { connect(url: string, options: object): DcrfClient };
+  return DCRF.connect(`${url}/ws`, { websocket: { WebSocket: QuietWebSocket, maxRetries: 0 } });
 }
 
 /** Collects callback events and hands them out in order. */

@@ -136,7 +136,17 @@ export class TestSocket {
   }
 }
 
+/** A DCRF reply envelope; `data` is `any` so tests can read the fields of the reply they just asserted. */
+export interface ReplyEnvelope {
+  errors: unknown[];
+  // biome-ignore lint/suspicious/noExplicitAny: tests read fields of the data they asserted
+  data: any;
+  action: unknown;
+  response_status: number;
+  request_id: unknown;
+}
+
 /** The DCRF envelope a reply should be. */
-export function reply(action: unknown, data: unknown, status: number, requestId: unknown, errors: unknown[] = []) {
+export function reply(action: unknown, data: unknown, status: number, requestId: unknown, errors: unknown[] = []): ReplyEnvelope {
   return { errors, data, action, response_status: status, request_id: requestId };
 }

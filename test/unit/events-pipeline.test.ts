@@ -168,7 +168,7 @@ test('a released savepoint folds into its parent; a rolled-back one is dropped',
 
 test('a bulk Thing.query().patch().where() over 100 rows: 100 update events', async () => {
   await knex('things').insert(Array.from({ length: 100 }, (_, i) => ({ name: `bulk ${i}`, counter: 0 })));
-  await Thing.transaction((trx) => Thing.query(trx).patch({ counter: raw('counter + 1') as any }).where('name', 'like', 'bulk %'));
+  await Thing.transaction(async (trx) => await Thing.query(trx).patch({ counter: raw('counter + 1') as any }).where('name', 'like', 'bulk %'));
   assert.equal(received.length, 100);
   assert.ok(received.every((m) => m.action === 'update' && m.data.counter === 1 && m.before?.counter === 0));
   assert.equal(new Set(received.map((m) => m.pk)).size, 100);
@@ -195,10 +195,10 @@ test('insert([...]) of several rows works on SQLite: one create per row, all or 
     created.map((thing) => ['create', { id: thing.id, name: thing.name, counter: thing.counter ?? 0 }]),
   );
   received.length = 0;
-  await assert.rejects(Thing.query().insert([{ name: 'ok' }, { name: null as unknown as string }]));
+  await assert.rejects(async () => await Thing.query().insert([{ name: 'ok' }, { name: null as unknown as string }]));
   assert.equal(await Thing.query().where('name', 'ok').resultSize(), 0, 'the batch rolled back');
   assert.equal(received.length, 0);
-  const inTrx = await Thing.transaction((trx) => Thing.query(trx).insert([{ name: 'j1' }, { name: 'j2' }]));
+  const inTrx = await Thing.transaction(async (trx) => await Thing.query(trx).insert([{ name: 'j1' }, { name: 'j2' }]));
   assert.deepEqual(received.map((m) => m.pk), inTrx.map((thing) => thing.id));
 });
 
@@ -210,7 +210,7 @@ test('instance and group topics: a classroom moving school is delete / update / 
   const inSchool2 = await listen(hub.groupTopic('Classroom', CLASSROOM_OBSERVER, `school__${s2.id}`), 'Classroom');
   const theRoom = await listen(hub.groupTopic('Classroom', CLASSROOM_OBSERVER, `pk__${room.id}`), 'Classroom');
   const instance = await listen(hub.instanceTopic('Classroom', room.id), 'Classroom');
-  await Classroom.transaction((trx) => Classroom.query(trx).patch({ school: s2.id }).findById(room.id));
+  await Classroom.transaction(async (trx) => await Classroom.query(trx).patch({ school: s2.id }).findById(room.id));
   const moved = { id: room.id, name: 'room', school: s2.id };
   assert.deepEqual(inSchool1.map((m) => [m.action, m.data]), [['delete', moved]]);
   assert.deepEqual(inSchool2.map((m) => [m.action, m.data]), [['create', moved]]);
@@ -220,7 +220,7 @@ test('instance and group topics: a classroom moving school is delete / update / 
 
 test('a write nobody observes costs no extra query; an observed one reads before and after', async () => {
   const thing = await Thing.query().insert({ name: 'q' });
-  const count = async (work: () => Promise<unknown>) => {
+  const count = async (work: () => PromiseLike<unknown>) => {
     let queries = 0;
     const onQuery = () => queries++;
     knex.on('query', onQuery);
@@ -288,7 +288,7 @@ test('a subscription that starts while an unobserved write is open goes live onl
   // Outside a transaction, the wait ends with the statement, failed or not.
   for (const close of closers) close();
   closers = [];
-  await assert.rejects(Thing.query().patch({ name: null as unknown as string }).findById(thing.id));
+  await assert.rejects(async () => await Thing.query().patch({ name: null as unknown as string }).findById(thing.id));
   assert.equal(hub.unobservedWrites.count('Thing'), 0, 'a failed statement does not leave a wait behind');
 });
 
