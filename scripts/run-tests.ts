@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Runs the test suite with node's test runner (TypeScript through tsx), in two passes:
 //   1. every file on SQLite + the in-process PubSub;
 //   2. the end-to-end files (test/e2e/) again on PostgreSQL + Redis (TEST_DATABASE_URL, TEST_REDIS_URL;
@@ -17,7 +16,7 @@ import path from 'node:path';
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-function findTests(dir) {
+function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
@@ -26,14 +25,22 @@ function findTests(dir) {
   });
 }
 
-const isE2e = (file) => path.normalize(file).split(path.sep).includes('e2e');
+const isE2e = (file: string): boolean => path.normalize(file).split(path.sep).includes('e2e');
 // Browser tests of the playground UI: nothing in them depends on the database or the PubSub, and
 // Chromium is the slowest part of the suite, so they run in the first pass only.
-const firstPassOnly = (file) => path.basename(file).startsWith('playground-');
-const needsServices = (file) => path.basename(file).startsWith('scaleout-');
+const firstPassOnly = (file: string): boolean => path.basename(file).startsWith('playground-');
+const needsServices = (file: string): boolean => path.basename(file).startsWith('scaleout-');
 
 /** Runs node's test runner on `files`; resolves with its exit code and the counts it printed. */
-function runPass(label, listed, env) {
+interface PassResult {
+  code: number;
+  pass?: number;
+  fail?: number;
+  skipped?: number;
+  cancelled?: number;
+}
+
+function runPass(label: string, listed: string[], env: NodeJS.ProcessEnv): Promise<PassResult> {
   // Listed when the run started; a file removed since then is not an error of this run.
   const files = listed.filter((file) => fs.existsSync(file));
   process.stdout.write(`\n# ---- ${label}: ${files.length} file(s) ----\n`);
@@ -49,7 +56,7 @@ function runPass(label, listed, env) {
       tail = (tail + chunk.toString()).slice(-4000);
     });
     child.on('close', (code, signal) => {
-      const count = (name) => {
+      const count = (name: string): number | undefined => {
         const match = new RegExp(`^(?:#|ℹ) ${name} (\\d+)\\s*$`, 'm').exec(tail);
         return match ? Number(match[1]) : undefined;
       };
@@ -59,7 +66,7 @@ function runPass(label, listed, env) {
 }
 
 /** Why PostgreSQL cannot be used, or undefined when it answers. */
-async function postgresProblem(url) {
+async function postgresProblem(url: string): Promise<string | undefined> {
   try {
     const { default: pg } = await import('pg');
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
@@ -68,16 +75,16 @@ async function postgresProblem(url) {
     await client.end();
     return undefined;
   } catch (error) {
-    return `PostgreSQL at ${url} does not answer (${error.message})`;
+    return `PostgreSQL at ${url} does not answer (${(error as Error).message})`;
   }
 }
 
 /** Why Redis cannot be used, or undefined when it answers PING. */
-function redisProblem(url) {
+function redisProblem(url: string): Promise<string | undefined> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = net.connect({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
-    const done = (problem) => {
+    const done = (problem: string | undefined): void => {
       socket.destroy();
       resolve(problem);
     };
@@ -96,7 +103,7 @@ const baseEnv = { ...process.env };
 delete baseEnv.TEST_DATABASE_URL;
 delete baseEnv.TEST_REDIS_URL;
 
-const results = [];
+const results: PassResult[] = [];
 let failed = false;
 
 const firstPass = files.filter((file) => !needsServices(file));
@@ -109,7 +116,7 @@ if (passes.has('postgres') && secondPass.length) {
   const databaseUrl = process.env.TEST_DATABASE_URL || DEFAULT_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL || DEFAULT_REDIS_URL;
   // Under CI, services started just before the run (.ci/run starts them if they were down) get a few seconds.
-  let problem;
+  let problem: string | undefined;
   for (let attempt = 0; attempt < (ci ? 10 : 1); attempt++) {
     problem = (await postgresProblem(databaseUrl)) ?? (await redisProblem(redisUrl));
     if (!problem) break;
@@ -127,7 +134,7 @@ if (passes.has('postgres') && secondPass.length) {
 
 if (results.some((result) => result.code !== 0)) failed = true;
 if (results.length && results.every((result) => result.pass !== undefined && result.fail !== undefined)) {
-  const sum = (key) => results.reduce((total, result) => total + (result[key] ?? 0), 0);
+  const sum = (key: 'pass' | 'fail' | 'skipped' | 'cancelled'): number => results.reduce((total, result) => total + (result[key] ?? 0), 0);
   process.stdout.write(`\ntotal: ${sum('pass')} passed, ${sum('fail') + sum('cancelled')} failed, ${sum('skipped')} skipped\n`);
 }
 process.exit(failed ? 1 : 0);

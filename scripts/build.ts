@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Builds what is out of date: the server (tsc, incremental) always; the playground (Vite) only when
 // playground/dist is missing or older than a playground source file. `--force` rebuilds both.
 import { spawnSync } from 'node:child_process';
@@ -7,12 +6,12 @@ import path from 'node:path';
 
 const force = process.argv.includes('--force');
 
-function run(command, args) {
+function run(command: string, args: string[]): void {
   const result = spawnSync(command, args, { stdio: 'inherit', shell: process.platform === 'win32' });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-function newestSource(dir) {
+function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === 'dist' || entry.name === 'node_modules') continue;
@@ -22,7 +21,7 @@ function newestSource(dir) {
   return newest;
 }
 
-const bin = (name) => path.join('node_modules', '.bin', name);
+const bin = (name: string): string => path.join('node_modules', '.bin', name);
 run(bin('tsc'), ['-p', 'tsconfig.json']);
 
 const builtIndex = path.join('playground', 'dist', 'index.html');
