@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { ConnectionScope } from '../scope.js';
+import type { SessionObserver } from '../dcrf/session.js';
 import type { Authenticator, AuthResult } from '../server/auth.js';
 import { GRAPHQL_TRANSPORT_WS, type GraphQLAdapter, type GRAPHQL_WS_LEGACY } from '../server/gateway.js';
 import { UserRecheck } from '../server/user-recheck.js';
@@ -66,6 +67,11 @@ export class GraphQLGatewayAdapter implements GraphQLAdapter {
 
   handleHttp(request: IncomingMessage, response: ServerResponse, scope: ConnectionScope): Promise<void> {
     return this.http.handle(request, response, scope);
+  }
+
+  /** Counts the engine's limit refusals as `limit_hits_total{limit="graphql_<limit>"}`. */
+  observe(observer: SessionObserver): void {
+    this.engine.onLimitHit = (limit) => observer.limitHit?.(`graphql_${limit}`);
   }
 }
 

@@ -22,7 +22,7 @@ import {
 import type { ConnectionScope } from '../scope.js';
 import { DocumentCache } from './cache.js';
 import { PARSE_FAILED, requestError, VALIDATION_FAILED } from './errors.js';
-import { checkLimits, DEFAULT_GRAPHQL_LIMITS, type GraphQLLimits } from './limits.js';
+import { checkLimits, DEFAULT_GRAPHQL_LIMITS, limitError, limitOf, markLimit, type GraphQLLimitName, type GraphQLLimits } from './limits.js';
 import { EventDelivery, type DeliveryTarget } from './event-delivery.js';
 import { StreamBudget } from './live-stream.js';
 
@@ -57,6 +57,8 @@ export class GraphQLEngine {
   readonly cache: DocumentCache<DocumentNode | readonly GraphQLError[]>;
   private readonly rules: readonly ValidationRule[];
   private readonly shareEventResults: boolean;
+  /** Told of every operation a limit refuses (cached refusals included): the gateway counts them. */
+  onLimitHit: ((limit: GraphQLLimitName) => void) | undefined;
 
   constructor(
     readonly schema: GraphQLSchema,
@@ -70,6 +72,10 @@ export class GraphQLEngine {
 
   /** The parsed, valid document for a text, or the errors that refuse it. */
   prepare(query: string): DocumentNode | readonly GraphQLError[] {
+    // Not cached: a text that long would only push the documents clients reuse out of the cache.
+    if (query.length > this.limits.maxQueryLength) {
+      return [limitError('length', `Document is longer than ${this.limits.maxQueryLength} characters.`)];
+    }
     const cached = this.cache.get(query);
     if (cached) return cached;
     const prepared = this.prepareUncached(query);
@@ -77,21 +83,24 @@ export class GraphQLEngine {
     return prepared;
   }
 
+  /**
+   * Cheapest first (`prepare` checked the length): the token count (the parser stops past it), the
+   * linear limit check, and only then `validate`, whose cost grows faster than the document with some
+   * fragment patterns.
+   */
   private prepareUncached(query: string): DocumentNode | readonly GraphQLError[] {
-    if (query.length > this.limits.maxQueryLength) {
-      return [new GraphQLError(`Document is longer than ${this.limits.maxQueryLength} characters.`, { extensions: { code: 'QUERY_TOO_COMPLEX', status: 400 } })];
-    }
     let document: DocumentNode;
     try {
       document = parse(query, { maxTokens: this.limits.maxTokens });
     } catch (error) {
-      if (error instanceof GraphQLError) return [requestError(error, PARSE_FAILED)];
-      throw error;
+      if (!(error instanceof GraphQLError)) throw error;
+      const refused = requestError(error, PARSE_FAILED);
+      return [TOO_MANY_TOKENS.test(error.message) ? markLimit(refused, 'tokens') : refused];
     }
-    const invalid = validate(this.schema, document, this.rules);
-    if (invalid.length) return invalid.map((error) => requestError(error, VALIDATION_FAILED));
     const tooBig = checkLimits(this.schema, document, this.limits);
-    return tooBig.length ? tooBig : document;
+    if (tooBig.length) return tooBig;
+    const invalid = validate(this.schema, document, this.rules);
+    return invalid.length ? invalid.map((error) => requestError(error, VALIDATION_FAILED)) : document;
   }
 
   /** Execution arguments for a client's operation, or the errors that refuse it before execution. */
@@ -100,7 +109,11 @@ export class GraphQLEngine {
     if (params.variables != null && (typeof params.variables !== 'object' || Array.isArray(params.variables))) return [badRequest('Variables must be an object.')];
     if (params.operationName != null && typeof params.operationName !== 'string') return [badRequest('The operation name must be a string.')];
     const document = this.prepare(params.query);
-    if (Array.isArray(document)) return document;
+    if (Array.isArray(document)) {
+      const limit = limitOf((document as readonly GraphQLError[])[0]!);
+      if (limit) this.onLimitHit?.(limit);
+      return document;
+    }
     const doc = document as DocumentNode;
     const operationName = (params.operationName as string | null | undefined) ?? undefined;
     const operation = getOperationAST(doc, operationName);
@@ -141,6 +154,9 @@ export class GraphQLEngine {
 export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
 }
+
+/** graphql-js's message when parsing stops at `maxTokens` ("more than", spelled "more that" in 16.x). */
+const TOO_MANY_TOKENS = /^Syntax Error: Document contains more th\w+ \d+ tokens/;
 
 function badRequest(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', status: 400 } });

@@ -30,6 +30,8 @@ export interface GraphQLAdapter {
   /** Serves `/graphql` over HTTP. */
   handleHttp(request: IncomingMessage, response: ServerResponse, scope: ConnectionScope): Promise<void>;
   close?(): Promise<void>;
+  /** Hands over the gateway's counters (GraphQL limit hits are counted with the others). */
+  observe?(observer: SessionObserver): void;
 }
 
 /** An extra HTTP route: returns true when it answered. */
@@ -80,6 +82,7 @@ export class Gateway {
     this.limits = { ...DEFAULT_DCRF_LIMITS, ...options.limits };
     this.metrics = options.metrics === false ? undefined : options.metrics ?? new GatewayMetrics({ hub: getChangeHub });
     this.sessionObserver = this.metrics || options.sessionObserver ? combineObservers(this.metrics, options.sessionObserver) : undefined;
+    if (this.sessionObserver) options.graphql?.observe?.(this.sessionObserver);
     this.userRecheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
     this.server = http.createServer((request, response) => void this.onRequest(request, response));
     this.wss = new WebSocketServer({

@@ -35,12 +35,12 @@ function codes(body: { errors?: Array<{ extensions?: { code?: string } }> }): st
 test('depth, aliases and cost are refused before execution (nothing is written)', async () => {
   const deep = await post(app, '{ classroom(id: "1") { school { classrooms { school { id } } } } }');
   assert.deepEqual(codes(deep.body), ['QUERY_TOO_COMPLEX']);
-  assert.match(deep.body.errors[0].message, /5 levels deep, at most 3/);
+  assert.match(deep.body.errors[0].message, /more than 3 levels deep/);
   const aliased = await post(app, '{ a: things { id } b: things { id } c: things { id } }');
   assert.deepEqual(codes(aliased.body), ['QUERY_TOO_COMPLEX']);
   const costly = await post(app, '{ schools { classrooms { id name } } }');
   assert.deepEqual(codes(costly.body), ['QUERY_TOO_COMPLEX']);
-  assert.match(costly.body.errors[0].message, /costs 211, at most 100/);
+  assert.match(costly.body.errors[0].message, /costs more than 100/);
   const school = (await post(app, 'mutation { createSchool(input: {name: "s"}) { id } }')).body.data.createSchool.id;
   const mutationTooDeep = await post(app, 'mutation($s: ID!) { createClassroom(input: {name: "c", school: $s}) { school { classrooms { school { id } } } } }', { s: school });
   assert.deepEqual(codes(mutationTooDeep.body), ['QUERY_TOO_COMPLEX']);
