@@ -13,9 +13,11 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { NotAuthenticated, NotFound, PermissionDenied } from '../errors.js';
 import { getChangeHub } from '../events/current.js';
-import type { Resource, ResourceEvent, Unsubscribe } from '../resources/resource.js';
+import { resolveLimit, resolveOffset } from '../resources/pagination.js';
+import type { AnyQuery, OperationHooks, Resource, ResourceEvent, Unsubscribe } from '../resources/resource.js';
 import type { Row } from '../serializers/serializer.js';
 import type { GraphQLContext } from './engine.js';
+import type { PageSize } from './document-measure.js';
 import { openLiveStream } from './live-stream.js';
 
 /** Resolvers by type name, then field name (the shape makeExecutableSchema takes). */
@@ -23,8 +25,13 @@ export type ResolverMap = Record<string, Record<string, unknown>>;
 
 /** Which fields of the schema a resource serves. Every name is optional; unnamed operations are not bound. */
 export interface ResourceBinding {
-  /** `Query.<list>: [T!]!`: every row the caller may see. */
+  /**
+   * `Query.<list>(limit: Int, offset: Int): [T!]!`: the rows the caller may see, at most `maxListItems`
+   * (the arguments are optional; declare them in the SDL to let clients page).
+   */
   list?: string;
+  /** Most rows `list` returns, and its cost factor; default the resource's `pagination.maxLimit`, else 100. */
+  maxListItems?: number;
   /** `Query.<page>(limit: Int, offset: Int): {count, limit, offset, results}`. */
   page?: string;
   /** `Query.<get>(id: ID!): T`: null (no error) when the row is not there. */
@@ -116,21 +123,30 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
   const subscription: Record<string, unknown> = {};
   const toEvent = eventMapper(resource, out);
   type Ctx = GraphQLContext;
-  type Args = Record<string, unknown>;
 
   if (binding.list) {
-    query[binding.list] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => (await resource.list(ctx.scope, {}, args)).map(out), requireUser);
+    const max = binding.maxListItems ?? listMaximum(resource);
+    query[binding.list] = {
+      resolve: (_: unknown, args: Args, ctx: Ctx) =>
+        asCaller(ctx, async () => (await resource.list(ctx.scope, pageOf(args, max), args)).map(out), requireUser),
+      extensions: { pageSize: { max } satisfies PageSize },
+    };
   }
   if (binding.page) {
-    query[binding.page] = (_: unknown, args: Args, ctx: Ctx) =>
-      asCaller(
-        ctx,
-        async () => {
-          const page = await resource.page(ctx.scope, args.limit ?? undefined, args.offset ?? undefined, {}, args);
-          return { ...page, results: page.results.map(out) };
-        },
-        requireUser,
-      );
+    const { defaultLimit, maxLimit } = resource.pagination;
+    query[binding.page] = {
+      resolve: (_: unknown, args: Args, ctx: Ctx) =>
+        asCaller(
+          ctx,
+          async () => {
+            const page = await resource.page(ctx.scope, args.limit ?? undefined, args.offset ?? undefined, {}, args);
+            return { ...page, results: page.results.map(out) };
+          },
+          requireUser,
+        ),
+      // The page object's list (`results`) holds at most this many rows.
+      extensions: { pageSize: { max: maxLimit ?? Number.MAX_SAFE_INTEGER, default: defaultLimit } satisfies PageSize },
+    };
   }
   if (binding.get) {
     query[binding.get] = (_: unknown, args: Args, ctx: Ctx) =>
@@ -186,6 +202,22 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
   if (Object.keys(subscription).length) resolvers.Subscription = subscription;
   return resolvers;
 }
+
+/** Most rows a list field of `resource` returns when its binding does not say. */
+export function listMaximum(resource: Resource): number {
+  return resource.pagination.maxLimit ?? DEFAULT_LIST_MAXIMUM;
+}
+
+const DEFAULT_LIST_MAXIMUM = 100;
+
+/** Hooks that narrow a list to the `limit` and `offset` arguments, `limit` capped by (and defaulting to) `max`. */
+export function pageOf(args: Args, max: number): OperationHooks {
+  const limit = resolveLimit(args.limit, { defaultLimit: max, maxLimit: max });
+  const offset = resolveOffset(args.offset);
+  return { filterQueryset: (query) => query.limit(limit).offset(offset) as AnyQuery };
+}
+
+type Args = Record<string, unknown>;
 
 /** Merges resolver maps type by type (a later map's field wins). */
 export function mergeResolverMaps(...maps: ResolverMap[]): ResolverMap {

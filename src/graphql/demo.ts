@@ -6,16 +6,15 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GraphQLSchema } from 'graphql';
 import { getChangeHub } from '../events/current.js';
-import type { AnyQuery } from '../resources/resource.js';
-import type { Row } from '../serializers/serializer.js';
 import { classroomResource, schoolResource, testResource, thingResource, userResource } from '../demo/resources.js';
 import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, joinedChat, type JoinedChat } from '../demo/live.js';
 // The DCRF consumers declare the classroom observer's groups and the chat observer; importing them
 // makes sure the topics below are published even where no DCRF stream is served.
 import '../demo/consumers.js';
-import { asCaller, bindResource, buildGraphQLSchema, eventMapper, liveField, type GraphQLChangeEvent } from './bind.js';
+import { bindResource, buildGraphQLSchema, eventMapper, liveField, type GraphQLChangeEvent } from './bind.js';
 import type { GraphQLContext } from './engine.js';
 import { createGraphQLAdapter, type GraphQLAdapterOptions, type GraphQLGatewayAdapter } from './adapter.js';
+import { demoRelationResolvers } from './demo-relations.js';
 
 /** Where the demo's SDL lives, from src/ (tsx) or dist/src/ (built). */
 function demoSdlPath(): string {
@@ -92,14 +91,8 @@ export function demoResolvers() {
           return closers;
         }),
       },
-      School: {
-        classrooms: (parent: Row, _args: Args, ctx: GraphQLContext) =>
-          asCaller(ctx, async () => classroomResource.list(ctx.scope, { filterQueryset: (query: AnyQuery) => query.where('classrooms.school', parent.id as number) as AnyQuery })),
-      },
-      Classroom: {
-        school: (parent: Row, _args: Args, ctx: GraphQLContext) => asCaller(ctx, () => schoolResource.retrieve(ctx.scope, parent.school)),
-      },
     },
+    demoRelationResolvers(),
   ];
 }
 

@@ -64,6 +64,9 @@ const EMPTY: Measure = { depth: 0, cost: 0 };
 /** Lists nested inside an introspection field so far; undefined outside introspection. */
 type Lists = number | undefined;
 
+/** The page size a page object's field declared, for the list fields inside it. */
+type Bound = number | undefined;
+
 /** Thrown inside the walk to stop it at the first limit passed. */
 class Stop {
   constructor(readonly excess: Excess) {}
@@ -133,7 +136,7 @@ class DocumentWalk {
    * object's parent field declared, for its list fields that declare none. `lists` counts the lists
    * nested inside an introspection field (undefined outside one).
    */
-  private selection(set: SelectionSetNode, parent: GraphQLCompositeType, level: number, pageBound: number | undefined, lists: Lists): Measure {
+  private selection(set: SelectionSetNode, parent: GraphQLCompositeType, level: number, pageBound: Bound, lists: Lists): Measure {
     let depth = 0;
     let cost = 0;
     for (const selection of set.selections) {
@@ -151,12 +154,12 @@ class DocumentWalk {
       if (level + measure.depth > this.limits.maxDepth) this.tooDeep();
       depth = Math.max(depth, measure.depth);
       cost += measure.cost;
-      if (cost > this.limits.maxCost) this.stop('cost', `Operation${this.operation} costs more than ${this.limits.maxCost}.`);
+      if (cost > this.limits.maxCost) this.tooCostly();
     }
     return { depth, cost };
   }
 
-  private fragment(name: string, level: number, pageBound: number | undefined, lists: Lists): Measure {
+  private fragment(name: string, level: number, pageBound: Bound, lists: Lists): Measure {
     const fragment = this.fragments.get(name);
     if (!fragment) return EMPTY;
     const key = `${name}\u0000${pageBound ?? ''}\u0000${lists}`;
@@ -169,7 +172,7 @@ class DocumentWalk {
     return measure;
   }
 
-  private field(node: FieldNode, parent: GraphQLCompositeType, level: number, pageBound: number | undefined, lists: Lists): Measure {
+  private field(node: FieldNode, parent: GraphQLCompositeType, level: number, pageBound: Bound, lists: Lists): Measure {
     const name = node.name.value;
     if (name === '__typename') return { depth: 1, cost: 1 };
     if (INTROSPECTION_ENTRY.has(name) || lists !== undefined) return this.introspection(node, parent, lists ?? 0);
@@ -180,8 +183,11 @@ class DocumentWalk {
     const isList = isListType(getNullableType(field.type));
     const factor = isList ? (ownBound ?? pageBound ?? this.limits.listFactor) : 1;
     if (level + 1 > this.limits.maxDepth) this.tooDeep();
-    const inner =
-      node.selectionSet && isCompositeType(type) ? this.selection(node.selectionSet, type, level + 1, isList ? undefined : ownBound, lists) : EMPTY;
+    const innerBound = isList ? undefined : ownBound;
+    // A page object (a non-list field with a page size) hands its bound to the lists right inside it.
+    const inner = node.selectionSet && isCompositeType(type)
+      ? this.selection(node.selectionSet, type, level + 1, innerBound, lists)
+      : EMPTY;
     return { depth: inner.depth + 1, cost: 1 + Math.max(1, factor) * inner.cost };
   }
 
@@ -205,12 +211,19 @@ class DocumentWalk {
     return { depth: 1, cost: 1 };
   }
 
+  private tooCostly(): never {
+    const hint = 'each list counts as many items as it may return: a smaller `limit` costs less';
+    this.stop('cost', `Operation${this.operation} costs more than ${this.limits.maxCost} (${hint}).`);
+  }
+
   private tooDeep(): never {
     this.stop('depth', `Operation${this.operation} is more than ${this.limits.maxDepth} levels deep.`);
   }
 
   private visit(): void {
-    if (++this.visited > this.limits.maxNodes) this.stop('nodes', `Document is too large to check: more than ${this.limits.maxNodes} selections.`);
+    if (++this.visited > this.limits.maxNodes) {
+      this.stop('nodes', `Document is too large to check: more than ${this.limits.maxNodes} selections.`);
+    }
   }
 
   private stop(limit: MeasuredLimit, message: string): never {

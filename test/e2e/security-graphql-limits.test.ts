@@ -9,11 +9,9 @@ import assert from 'node:assert/strict';
 import { TokenAuthenticator } from '../../src/demo/auth.js';
 import type { GraphQLGatewayAdapter } from '../../src/graphql/adapter.js';
 import { createDemoGraphQLAdapter } from '../../src/graphql/demo.js';
-import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { GRAPHQL_PROTOCOLS as PROTOCOLS, operate } from '../helpers/graphql-protocols.js';
 import { metric, scrape } from '../helpers/hardening.js';
-
-type Protocol = 'http' | 'graphql-transport-ws' | 'graphql-ws';
-const PROTOCOLS: Protocol[] = ['http', 'graphql-transport-ws', 'graphql-ws'];
 
 let app: TestApp;
 let strict: TestApp;
@@ -38,37 +36,6 @@ function fragmentChain(levels: number, tag: string): string {
   let text = `{ ...F0 } # ${tag}\n`;
   for (let level = 0; level < levels; level++) text += `fragment F${level} on Query { ...F${level + 1} ...F${level + 1} }\n`;
   return `${text}fragment F${levels} on Query { __typename }\n`;
-}
-
-interface Answer {
-  errors: Array<{ message: string; extensions?: { code?: string } }>;
-  data?: unknown;
-}
-
-/** Sends one operation over `protocol` and returns its errors (or data). */
-async function operate(target: TestApp, protocol: Protocol, query: string): Promise<Answer> {
-  if (protocol === 'http') {
-    const response = await fetch(`${target.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ query }),
-    });
-    const body = (await response.json()) as { errors?: Answer['errors']; data?: unknown };
-    return { errors: body.errors ?? [], data: body.data };
-  }
-  const socket = await TestSocket.open(`${target.wsUrl}/graphql`, { protocols: [protocol] });
-  try {
-    socket.send({ type: 'connection_init', payload: {} });
-    assert.equal((await socket.next()).type, 'connection_ack');
-    socket.send(protocol === 'graphql-ws' ? { id: '1', type: 'start', payload: { query } } : { id: '1', type: 'subscribe', payload: { query } });
-    let message = await socket.next(30_000);
-    // The legacy protocol's keep-alive (`ka`) follows the ack.
-    while (message.type === 'ka') message = await socket.next(30_000);
-    if (message.type === 'error') return { errors: Array.isArray(message.payload) ? message.payload : [message.payload] };
-    return { errors: message.payload.errors ?? [], data: message.payload.data };
-  } finally {
-    socket.close();
-  }
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
