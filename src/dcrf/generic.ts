@@ -4,6 +4,7 @@
  */
 import type { Model, ModelClass } from 'objection';
 import { NotFound, requiredKey } from '../errors.js';
+import { AllowAny, allOf, type BasePermission } from '../permissions.js';
 import { Resource, type AnyQuery, type OperationHooks } from '../resources/resource.js';
 import type { PaginationSettings } from '../resources/pagination.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass } from '../serializers/serializer.js';
@@ -12,6 +13,7 @@ import type { ActionArgs } from './actions.js';
 
 const resources = new WeakMap<Function, Resource>();
 const customQuerysets = new WeakMap<Function, boolean>();
+const servedPermissions = new WeakMap<Function, BasePermission>();
 
 export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements OperationHooks {
   /** The model, or a function returning the base query (which marks the queryset as narrowed). */
@@ -26,6 +28,21 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
   static resource: Resource | undefined;
 
   readonly permissionChecked = true;
+
+  /**
+   * The consumer's permissions and, for a shared `static resource`, the resource's own: both must
+   * allow, before every action and event (a consumer cannot serve its resource more widely than
+   * GraphQL does).
+   */
+  static override permission(): BasePermission {
+    const own = super.permission();
+    const served = this.resource?.permission;
+    if (!served || served === own || served instanceof AllowAny) return own;
+    if (own instanceof AllowAny) return served;
+    let both = servedPermissions.get(this);
+    if (!both) servedPermissions.set(this, (both = allOf(own, served)));
+    return both;
+  }
 
   /** The model behind this consumer. */
   static modelClass(): ModelClass<Model> {
