@@ -9,7 +9,7 @@ import { registerGroups, type ChangeMessage } from '../events/hub.js';
 import type { ChangeAction, Row } from '../events/records.js';
 import { logger } from '../logger.js';
 import { AllowAny } from '../permissions.js';
-import type { ResourceEvent } from '../resources/resource.js';
+import type { Resource, ResourceEvent } from '../resources/resource.js';
 import { serializerInstance, type SerializerClass } from '../serializers/serializer.js';
 import { action, type ActionArgs } from './actions.js';
 import type { AsyncAPIConsumer } from './consumer.js';
@@ -174,6 +174,12 @@ export interface ObserverOptions<C extends AsyncAPIConsumer, Source> {
 export interface ModelObserverOptions<C extends AsyncAPIConsumer> extends ObserverOptions<C, Row> {
   /** Turns the row into the body; a serializer class or a function. Default: `{pk}`. */
   serializer?: SerializerClass | ((row: Row, action: ChangeAction) => unknown);
+  /**
+   * The resource whose row scope each subscriber's events pass (a row entering the subscriber's view
+   * is a `create`, one leaving it a `delete`, one it may not see nothing). Default: the consumer's own
+   * resource when it serves this observer's model.
+   */
+  resource?: Resource;
 }
 
 const ALL = '__all__';
@@ -183,6 +189,8 @@ interface ObserverEvent {
   body: () => unknown;
   action: string;
   bodyKey: unknown;
+  /** Memoizes the default handler's frame; differs from bodyKey's owner when subscribers see different actions. */
+  frameKey?: object;
   row?: Row;
 }
 
@@ -209,7 +217,8 @@ abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
 
   protected abstract topic(group: string): string;
   protected abstract openTopic(consumer: C, topic: string, onMessage: (message: any) => void): Promise<() => void>;
-  protected abstract eventOf(message: any, group: string): ObserverEvent;
+  /** The event as `consumer` may see it (undefined: nothing); a promise when that takes a query. */
+  protected abstract eventOf(message: any, group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined>;
 
   /** Joins the groups `groupsForConsumer(args)` names, for `requestId`. Resolves once live. */
   async subscribe(consumer: C, args: ActionArgs = {}, requestId: unknown = null): Promise<string[]> {
@@ -255,8 +264,8 @@ abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
 
   #deliver(consumer: C, message: any, group: string, entry: GroupSubscription): void {
     if (entry.requestIds.size === 0) return;
-    const event = this.eventOf(message, group);
-    const send = () => {
+    const seen = this.eventOf(message, group, consumer);
+    const send = (event: ObserverEvent) => {
       const requestIds = [...entry.requestIds].map((id) => JSON.parse(id) as unknown);
       // A throwing serializer or handler is logged once with the subscribing request ids; the
       // subscription and the other subscribers carry on.
@@ -268,22 +277,24 @@ abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
           Promise.resolve(this.options.handler(consumer, observed)).catch(failed);
           return;
         }
-        const prefix = getChangeHub().memo(message, this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
+        const prefix = getChangeHub().memo(message, event.frameKey ?? this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
         for (const id of requestIds) consumer.sendText(withRequestId(prefix, id));
       } catch (error) {
         failed(error);
       }
     };
     const permission = (consumer.constructor as typeof AsyncAPIConsumer).permission();
-    if (permission instanceof AllowAny || !event.row) {
-      send();
+    if (!(seen instanceof Promise) && (permission instanceof AllowAny || !seen?.row)) {
+      if (seen) send(seen);
       return;
     }
     // Checks may take different times: queue them per subscription so events keep commit order.
-    const object = event.row;
     entry.tail = entry.tail
       .then(async () => {
-        if (await permission.hasPermission(consumer.scope, { action: event.action, args: {}, consumer, object })) send();
+        const event = await seen;
+        if (!event) return;
+        const object = event.row;
+        if (permission instanceof AllowAny || !object || (await permission.hasPermission(consumer.scope, { action: event.action, args: {}, consumer, object }))) send(event);
       })
       .catch(() => undefined);
   }
@@ -293,6 +304,7 @@ abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
 export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extends BaseObserver<C, Row> {
   readonly #modelName: string;
   readonly #serialize: (row: Row, action: ChangeAction) => unknown;
+  readonly #scoping = new WeakMap<Function, Resource | null>();
 
   constructor(
     readonly model: ModelClass<Model>,
@@ -318,8 +330,36 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
     return getChangeHub().subscribe(topic, onMessage, this.#modelName);
   }
 
-  protected eventOf(message: ChangeMessage): ObserverEvent {
-    return { body: () => this.#serialize(message.data, message.action), action: message.action, bodyKey: this, row: message.data };
+  protected eventOf(message: ChangeMessage, _group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined> {
+    const resource = this.#scopeOf(consumer);
+    if (!resource) return { body: () => this.#serialize(message.data, message.action), action: message.action, bodyKey: this, row: message.data };
+    const seen = resource.eventFor(consumer.scope, message, 'broad');
+    return seen instanceof Promise ? seen.then((event) => this.#scoped(event)) : this.#scoped(seen);
+  }
+
+  /** The resource whose row scope applies to this consumer's events, if one narrows them (found once per class). */
+  #scopeOf(consumer: C): Resource | undefined {
+    const ctor = consumer.constructor as typeof GenericAsyncAPIConsumer;
+    let scoping = this.#scoping.get(ctor);
+    if (scoping === undefined) {
+      let resource = (this.options as ModelObserverOptions<C>).resource;
+      if (!resource && consumer instanceof GenericAsyncAPIConsumer && (ctor.resource || ctor.queryset)) {
+        resource = consumer.resource.modelName === this.#modelName ? consumer.resource : undefined;
+      }
+      scoping = resource?.scopesEvents() ? resource : null;
+      this.#scoping.set(ctor, scoping);
+    }
+    return scoping ?? undefined;
+  }
+
+  /** An event as one subscriber sees it: every subscriber seeing the same action and state shares one body and frame. */
+  #scoped(event: ResourceEvent | undefined): ObserverEvent | undefined {
+    if (!event?.row) return undefined;
+    const row = event.row;
+    const state = row === event.message.data ? 'after' : row === event.message.before ? 'before' : undefined;
+    // A row re-read for this subscriber is its own: never shared through the message's memo.
+    const key = (part: string) => (state ? frameKey(this, `${part}:${event.action}:${state}`) : {});
+    return { body: () => this.#serialize(row, event.action), action: event.action, bodyKey: key('body'), frameKey: key('frame'), row };
   }
 }
 
@@ -384,7 +424,7 @@ export class SignalObserver<C extends AsyncAPIConsumer, Payload> extends BaseObs
     return getChangeHub().subscribe(topic, onMessage);
   }
 
-  protected eventOf(message: { payload: Payload }): ObserverEvent {
+  protected eventOf(message: { payload: Payload }, _group: string, _consumer: C): ObserverEvent {
     return { body: () => this.#serialize(message.payload), action: this.name, bodyKey: this };
   }
 }

@@ -12,6 +12,7 @@ import { Gateway, type GatewayOptions, type HttpRoute } from '../server/gateway.
 import { TokenAuthenticator } from './auth.js';
 import { demoStreams } from './consumers.js';
 import { initial } from './migrations/0001-initial.js';
+import { notes } from './migrations/0002-notes.js';
 import { createHubFor, type HubHandle } from '../events/pubsub.js';
 import { setChangeHub } from '../events/current.js';
 import { streamsRoute } from '../server/describe.js';
@@ -20,7 +21,7 @@ import { playgroundRoute } from '../server/playground.js';
 import { createDemoGraphQLAdapter } from '../graphql/demo.js';
 
 /** The demo's migrations, in order. */
-export const demoMigrations = [initial];
+export const demoMigrations = [initial, notes];
 
 export interface DemoApp {
   gateway: Gateway;

@@ -1,6 +1,6 @@
 /**
  * The demo's DCRF streams (demo-app.md): things, things_with_id, tests, users, schools, classrooms,
- * chat and hello.
+ * chat, hello and notes (its own module).
  */
 import { ValidationError } from '../errors.js';
 import { IsAuthenticated } from '../permissions.js';
@@ -27,6 +27,7 @@ import { Classroom, Test } from './models.js';
 import { classroomResource, schoolResource, testResource, thingResource, userResource } from './resources.js';
 import { ClassroomSerializer, TestSerializer, ThingSerializer, ThingWithIdSerializer } from './serializers.js';
 import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, classroomGroups, joinedChat, type JoinedChat } from './live.js';
+import { NoteConsumer } from './notes.js';
 
 const CrudConsumer = ObserverModelInstanceMixin(
   DeleteModelMixin(PatchModelMixin(UpdateModelMixin(CreateModelMixin(RetrieveModelMixin(ListModelMixin(GenericAsyncAPIConsumer)))))),
@@ -239,4 +240,5 @@ export const demoStreams: Record<string, ConsumerClass> = {
   classrooms: ClassroomConsumer as unknown as ConsumerClass,
   chat: ChatConsumer as unknown as ConsumerClass,
   hello: HelloConsumer,
+  notes: NoteConsumer as unknown as ConsumerClass,
 };

@@ -1,5 +1,5 @@
 /**
- * The demo app's models (demo-app.md): Thing, Test, User, School, Classroom, and auth tokens.
+ * The demo app's models (demo-app.md): Thing, Test, User, School, Classroom, Note, and auth tokens.
  */
 import { Model } from 'objection';
 import { LiveModel } from '../models/live-model.js';
@@ -81,4 +81,20 @@ export class Classroom extends LiveModel {
   declare id: number;
   declare name: string;
   declare school: number;
+}
+
+export class Note extends LiveModel {
+  static override tableName = 'notes';
+  static override jsonSchema = {
+    type: 'object',
+    required: ['owner', 'text'],
+    properties: {
+      id: { type: 'integer' },
+      owner: { type: 'integer' },
+      text: { type: 'string', maxLength: 500 },
+    },
+  };
+  declare id: number;
+  declare owner: number;
+  declare text: string;
 }

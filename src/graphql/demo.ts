@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GraphQLSchema } from 'graphql';
 import { getChangeHub } from '../events/current.js';
-import { classroomResource, schoolResource, testResource, thingResource, userResource } from '../demo/resources.js';
+import { classroomResource, noteResource, schoolResource, testResource, thingResource, userResource } from '../demo/resources.js';
 import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, joinedChat, type JoinedChat } from '../demo/live.js';
 // The DCRF consumers declare the classroom observer's groups and the chat observer; importing them
 // makes sure the topics below are published even where no DCRF stream is served.
@@ -53,6 +53,7 @@ export function demoResolvers() {
     bindResource(userResource, { get: 'user', changed: 'userChanged', requireUser: true }),
     bindResource(schoolResource, { list: 'schools', get: 'school', create: 'createSchool' }),
     bindResource(classroomResource, { get: 'classroom', create: 'createClassroom', patch: 'patchClassroom', delete: 'deleteClassroom' }),
+    bindResource(noteResource, { list: 'notes', get: 'note', create: 'createNote', patch: 'patchNote', delete: 'deleteNote', activity: 'noteActivity', requireUser: true }),
     {
       Query: {
         me: (_: unknown, _args: Args, ctx: GraphQLContext) => (ctx.scope.user ? userResource.retrieve(ctx.scope, ctx.scope.user.id).catch(() => null) : null),

@@ -15,6 +15,7 @@ import { AllowAny, toPermissionList, type BasePermission, type PermissionLike } 
 import type { ConnectionScope } from '../scope.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass } from '../serializers/serializer.js';
 import { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './pagination.js';
+import { scopedChange, toRowScope, type RowScope, type RowScopeOption } from './row-scope.js';
 
 export type AnyQuery = QueryBuilder<Model, Model[]>;
 
@@ -45,18 +46,42 @@ export interface ResourceOptions {
   permissions?: PermissionLike | readonly PermissionLike[];
   /** The column a `pk` lookup matches; default the model's id column. */
   lookupField?: string;
-  /** Narrows every query of this resource for a scope (e.g. rows the user may see). */
+  /**
+   * The rows a scope may see, as column equalities (`({ user }) => ({ owner: user?.id })`, `false` for
+   * none) or a `RowScope` pair. Narrows every query, and every subscription's events are judged on the
+   * row's state before and after the write without a query: a row entering the subscriber's view is a
+   * `create`, one leaving it a `delete`, one it never sees sends nothing.
+   */
+  scope?: RowScopeOption;
+  /**
+   * Narrows every query of this resource for a scope, as an opaque function. Events cannot be judged
+   * in memory then: creates and updates are re-read through it (one query per subscriber and event),
+   * and a row that leaves it, or is deleted, is not announced to broad subscriptions (whether they
+   * saw it cannot be known). Prefer `scope` where the rule is a few equalities.
+   */
   queryset?: (query: AnyQuery, scope: ConnectionScope) => AnyQuery;
+  /** Values every create takes from the caller, over what the client sent (DRF's `serializer.save(owner=...)`). */
+  createWith?: (scope: ConnectionScope) => Row;
+  /** The detail of this resource's 404 (default DCRF's `Not found`). */
+  notFoundDetail?: string;
   pagination?: PaginationSettings;
   /** A name for logs and the playground; default the model's name. */
   name?: string;
 }
 
+/** Which subscription an event is judged for: one row's, or a topic of many rows (a model's, a group's). */
+export type SubscriptionKind = 'instance' | 'broad';
+
 /** What a subscription handler receives for each event. */
 export interface ResourceEvent {
+  /** As the subscriber sees it: a row that entered its view is a `create`, one that left it a `delete`. */
   action: 'create' | 'update' | 'delete';
   pk: unknown;
-  /** The row as the subscriber may see it; null when it left the subscriber's queryset. */
+  /**
+   * The state the subscriber may see: the row after the write (re-read through an opaque queryset),
+   * the last visible state for a delete. Null only for an instance subscription whose row left the
+   * subscriber's view (or was deleted out of it, or out of an opaque queryset).
+   */
   row: Row | null;
   /** The message as it came off the PubSub (for memoizing one serialization per group). */
   message: ChangeMessage;
@@ -82,6 +107,12 @@ export class Resource {
   readonly pagination: PaginationSettings;
   readonly name: string;
   private readonly scopeFilter: ResourceOptions['queryset'];
+  /** The row scope judged in memory, if any. */
+  readonly rowScope: RowScope | undefined;
+  private readonly createWith: ResourceOptions['createWith'];
+  private readonly notFoundDetail: string | undefined;
+  /** True when a scope narrows the model's rows (the fast, unfiltered reads are off). */
+  private readonly narrowed: boolean;
   private readonly integerLookup: boolean;
   private readonly allowsAll: boolean;
 
@@ -93,6 +124,10 @@ export class Resource {
     this.lookupField = options.lookupField ?? (this.model.idColumn as string);
     this.pagination = options.pagination ?? { defaultLimit: 100, maxLimit: 1000 };
     this.scopeFilter = options.queryset;
+    this.rowScope = options.scope ? toRowScope(options.scope) : undefined;
+    this.narrowed = Boolean(this.scopeFilter || this.rowScope);
+    this.createWith = options.createWith;
+    this.notFoundDetail = options.notFoundDetail;
     this.name = options.name ?? this.model.name;
     const property = (this.model.jsonSchema?.properties ?? {})[this.lookupField] as { type?: unknown } | undefined;
     this.integerLookup = property?.type === 'integer' || (property === undefined && this.lookupField === 'id');
@@ -131,6 +166,7 @@ export class Resource {
   queryset(scope: ConnectionScope, hooks: OperationHooks = {}, args: Record<string, unknown> = {}, trx?: Transaction): AnyQuery {
     let query = (hooks.getQueryset ? hooks.getQueryset(args) : (this.model.query() as AnyQuery));
     if (trx) query = query.transacting(trx) as AnyQuery;
+    if (this.rowScope) query = this.rowScope.filter(query, scope);
     if (this.scopeFilter) query = this.scopeFilter(query, scope);
     if (hooks.filterQueryset) query = hooks.filterQueryset(query, args);
     return query;
@@ -148,18 +184,23 @@ export class Resource {
         const parsed = parseInt(pk, 10);
         if (Number.isSafeInteger(parsed)) return parsed;
       }
-      throw new NotFound();
+      throw this.notFound();
     }
     if (typeof pk === 'string' || typeof pk === 'number') return pk;
-    throw new NotFound();
+    throw this.notFound();
+  }
+
+  /** This resource's 404. */
+  notFound(): NotFound {
+    return new NotFound(this.notFoundDetail);
   }
 
   /** The row for a lookup, through the queryset; NotFound when it is not there. */
   async getObject(scope: ConnectionScope, pk: unknown, hooks: OperationHooks = {}, args: Record<string, unknown> = {}, trx?: Transaction): Promise<Row> {
     const value = this.lookupValue(pk);
-    if (!trx && fastReader && !this.scopeFilter && !hooks.customQueryset) {
+    if (!trx && fastReader && !this.narrowed && !hooks.customQueryset) {
       const row = fastReader.get(this.model.tableName, this.lookupField, value);
-      if (!row) throw new NotFound();
+      if (!row) throw this.notFound();
       return row;
     }
     const table = this.model.tableName;
@@ -169,9 +210,9 @@ export class Resource {
       .toKnexQuery()
       .catch((error: unknown) => {
         // A value the column cannot hold (PostgreSQL: integer out of range) is a miss, not a 500.
-        throw isInvalidValueError(error) ? new NotFound() : error;
+        throw isInvalidValueError(error) ? this.notFound() : error;
       })) as Row[];
-    if (!rows[0]) throw new NotFound();
+    if (!rows[0]) throw this.notFound();
     return rows[0];
   }
 
@@ -181,7 +222,7 @@ export class Resource {
     // Nothing narrows or orders the rows: the whole table by primary key, without the query builder.
     const plain = hooks.customQueryset === false || (!hooks.getQueryset && !hooks.filterQueryset && !hooks.customQueryset);
     const rows =
-      fastReader && plain && !this.scopeFilter && typeof this.model.idColumn === 'string'
+      fastReader && plain && !this.narrowed && typeof this.model.idColumn === 'string'
         ? fastReader.all(this.model.tableName, this.model.idColumn)
         : await this.ordered(this.queryset(scope, hooks, args)).toKnexQuery();
     const serializer = this.serializerFor(hooks, args);
@@ -231,7 +272,7 @@ export class Resource {
 
   private async reread(trx: Transaction, pk: unknown): Promise<Row> {
     const row = await trx(this.model.tableName).where(this.model.idColumn as string, pk as any).first();
-    if (!row) throw new NotFound();
+    if (!row) throw this.notFound();
     return row as Row;
   }
 
@@ -250,6 +291,7 @@ export class Resource {
     const serializer = this.serializerFor(hooks, args);
     return this.transaction(async (trx) => {
       const values = await serializer.validate(data, { trx });
+      if (this.createWith) Object.assign(values, this.createWith(scope));
       const created = hooks.performCreate
         ? await hooks.performCreate(values, trx)
         : await this.model.query(trx).insert(this.validated(values, false));
@@ -289,44 +331,102 @@ export class Resource {
 
   /**
    * Subscribes to one row. Resolves once the subscription is live (after checking the row exists);
-   * each event passes the permission check again and is re-read through the queryset when the
-   * queryset narrows the model (null row = it left the queryset).
+   * each event passes the permission check again and the row scope (null row = it left the
+   * subscriber's view; changes and a delete out of it send nothing); an opaque queryset re-reads the row.
    */
   async subscribeInstance(scope: ConnectionScope, pk: unknown, onEvent: (event: ResourceEvent) => void, hooks: OperationHooks = {}, args: Record<string, unknown> = {}): Promise<Unsubscribe> {
     await this.authorize(scope, 'subscribe_instance', hooks, args);
     const row = await this.getObject(scope, pk, hooks, args);
     const id = row[this.model.idColumn as string];
     const hub = getChangeHub();
-    return hub.subscribe(hub.instanceTopic(this.modelName, id), this.deliverer(scope, onEvent, hooks, args, true), this.modelName);
+    return hub.subscribe(hub.instanceTopic(this.modelName, id), this.deliverer(scope, onEvent, hooks, args, 'instance'), this.modelName);
   }
 
-  /** Subscribes to every change of the model. */
+  /** Subscribes to every change of the rows the scope may see (actions relative to that view). */
   async subscribeAll(scope: ConnectionScope, onEvent: (event: ResourceEvent) => void, hooks: OperationHooks = {}, args: Record<string, unknown> = {}): Promise<Unsubscribe> {
     await this.authorize(scope, 'subscribe', hooks, args);
     const hub = getChangeHub();
-    return hub.subscribe(hub.modelTopic(this.modelName), this.deliverer(scope, onEvent, hooks, args, false), this.modelName);
+    return hub.subscribe(hub.modelTopic(this.modelName), this.deliverer(scope, onEvent, hooks, args, 'broad'), this.modelName);
   }
 
-  /** Subscribes to one group of a named observer of the model (actions are relative to the group). */
+  /** Subscribes to one group of a named observer of the model (actions relative to the group and the scope). */
   async subscribeGroup(scope: ConnectionScope, observer: string, group: string | number, onEvent: (event: ResourceEvent) => void, hooks: OperationHooks = {}, args: Record<string, unknown> = {}): Promise<Unsubscribe> {
     await this.authorize(scope, 'subscribe', hooks, args);
     const hub = getChangeHub();
-    return hub.subscribe(hub.groupTopic(this.modelName, observer, group), this.deliverer(scope, onEvent, hooks, args, false), this.modelName);
+    return hub.subscribe(hub.groupTopic(this.modelName, observer, group), this.deliverer(scope, onEvent, hooks, args, 'broad'), this.modelName);
+  }
+
+  /** Whether a subscriber's view narrows the events (a row scope, an opaque queryset); false: all are sent as they come. */
+  scopesEvents(hooks: OperationHooks = {}): boolean {
+    return this.narrowed || Boolean(hooks.customQueryset);
   }
 
   /**
-   * The topic handler of one subscription. Events that need no async check are handed on at once;
-   * the others queue behind each other so a subscriber always sees a row's events in commit order.
+   * A change as one subscriber may see it, or undefined when it may see nothing of it: judged in
+   * memory by the row scope, then (only with an opaque queryset, the resource's or the hooks') re-read
+   * for the subscriber, which makes the answer a promise. Permissions are not checked here.
    */
-  private deliverer(scope: ConnectionScope, onEvent: (event: ResourceEvent) => void, hooks: OperationHooks, args: Record<string, unknown>, reread: boolean): (message: ChangeMessage) => void {
-    const needsReread = reread && Boolean(this.scopeFilter || hooks.customQueryset);
-    if (this.allowsAll && !needsReread) {
-      return (message) => onEvent({ action: message.action, pk: message.pk, row: message.data, message });
+  eventFor(scope: ConnectionScope, message: ChangeMessage, kind: SubscriptionKind, hooks: OperationHooks = {}, args: Record<string, unknown> = {}): ResourceEvent | undefined | Promise<ResourceEvent | undefined> {
+    const event = this.judged(scope, message, kind);
+    if (!event || (!this.scopeFilter && !hooks.customQueryset)) return event;
+    return this.throughQueryset(scope, event, kind, hooks, args);
+  }
+
+  /** The row scope's judgement, without a query (the event as it came when there is no row scope). */
+  private judged(scope: ConnectionScope, message: ChangeMessage, kind: SubscriptionKind): ResourceEvent | undefined {
+    const event: ResourceEvent = { action: message.action, pk: message.pk, row: message.data, message };
+    const rowScope = this.rowScope;
+    if (!rowScope) return event;
+    const visible = (row: Row) => rowScope.matches(row, scope);
+    if (kind === 'broad') {
+      const change = scopedChange(message, visible);
+      return change && { ...event, action: change.action, row: change.row };
+    }
+    if (message.action !== 'delete') {
+      if (visible(message.data)) return event;
+      // Leaving the view is said once (null row: DCRF's 404 event); changes out of it say nothing.
+      const wasVisible = message.action === 'create' ? false : message.before ? visible(message.before) : undefined;
+      return wasVisible === false ? undefined : { ...event, row: null };
+    }
+    // A row deleted out of the subscriber's view is nothing to it; else the last state it could see.
+    const seen = visible(message.data) ? message.data : message.before && visible(message.before) ? message.before : undefined;
+    return seen && { ...event, row: seen };
+  }
+
+  /**
+   * The event through an opaque queryset: creates and updates re-read for the subscriber. Whether it
+   * could see a deleted row (or one that left) is unknowable: broad subscriptions hear nothing rather
+   * than a delete of a row they may never have seen; an instance subscription (it saw the row when it
+   * subscribed) hears of it without the row.
+   */
+  private async throughQueryset(scope: ConnectionScope, event: ResourceEvent, kind: SubscriptionKind, hooks: OperationHooks, args: Record<string, unknown>): Promise<ResourceEvent | undefined> {
+    const unseen = kind === 'instance' ? { ...event, row: null } : undefined;
+    if (event.action === 'delete' || event.row === null) return unseen;
+    try {
+      return { ...event, row: await this.getObject(scope, event.pk, hooks, args) };
+    } catch (error) {
+      if (!(error instanceof NotFound)) throw error;
+      return unseen;
+    }
+  }
+
+  /**
+   * The topic handler of one subscription. Events that need no async check are handed on at once
+   * (no permission to ask, nothing to re-read: the row scope is judged in memory); the others queue
+   * behind each other so a subscriber always sees a row's events in commit order.
+   */
+  private deliverer(scope: ConnectionScope, onEvent: (event: ResourceEvent) => void, hooks: OperationHooks, args: Record<string, unknown>, kind: SubscriptionKind): (message: ChangeMessage) => void {
+    if (this.allowsAll && !this.scopeFilter && !hooks.customQueryset) {
+      if (!this.rowScope) return (message) => onEvent({ action: message.action, pk: message.pk, row: message.data, message });
+      return (message) => {
+        const event = this.judged(scope, message, kind);
+        if (event) onEvent(event);
+      };
     }
     let tail: Promise<void> = Promise.resolve();
     return (message) => {
       tail = tail
-        .then(() => this.checkedEvent(scope, message, hooks, args, needsReread))
+        .then(() => this.checkedEvent(scope, message, hooks, args, kind))
         .then((event) => {
           if (event) onEvent(event);
         })
@@ -337,17 +437,10 @@ export class Resource {
     };
   }
 
-  private async checkedEvent(scope: ConnectionScope, message: ChangeMessage, hooks: OperationHooks, args: Record<string, unknown>, reread: boolean): Promise<ResourceEvent | undefined> {
-    if (!(await this.mayReceive(scope, message.action, message.data, hooks))) return undefined;
-    const event: ResourceEvent = { action: message.action, pk: message.pk, row: message.data, message };
-    if (reread && message.action !== 'delete') {
-      try {
-        event.row = await this.getObject(scope, message.pk, hooks, args);
-      } catch (error) {
-        if (!(error instanceof NotFound)) throw error;
-        event.row = null;
-      }
-    }
-    return event;
+  private async checkedEvent(scope: ConnectionScope, message: ChangeMessage, hooks: OperationHooks, args: Record<string, unknown>, kind: SubscriptionKind): Promise<ResourceEvent | undefined> {
+    // The in-memory judgement first and the re-read last: a refused event costs no query.
+    const event = this.judged(scope, message, kind);
+    if (!event || !(await this.mayReceive(scope, event.action, event.row ?? message.data, hooks))) return undefined;
+    return this.scopeFilter || hooks.customQueryset ? this.throughQueryset(scope, event, kind, hooks, args) : event;
   }
 }
