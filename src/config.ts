@@ -30,6 +30,10 @@ const LIMIT_VARIABLES: Record<string, keyof DcrfLimits> = {
   MAX_SUBSCRIPTIONS_PER_SOCKET: 'maxSubscriptions',
   MAX_BUFFERED_BYTES: 'maxBufferedBytes',
   MAX_JSON_DEPTH: 'maxDepth',
+  MAX_KEY_BYTES: 'maxKeyBytes',
+  MAX_RETAINED_BYTES: 'maxRetainedBytes',
+  MAX_DETACHED_ACTIONS: 'maxDetachedActions',
+  PING_INTERVAL_MS: 'pingIntervalMs',
 };
 
 function numberOr(value: string | undefined, fallback: number | undefined, name: string): number | undefined {

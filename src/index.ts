@@ -18,8 +18,8 @@ export { createHubFor, type HubHandle, type HubOptions } from './events/pubsub.j
 export { RedisModelInterest, type ModelInterest } from './events/interest.js';
 export { isInvalidValueError } from './db/knex.js';
 export { ChangeSet, mergeRecords, type ChangeRecord, type ChangeAction } from './events/records.js';
-export { action, registerAction, type ActionOptions, type ActionContext, type ActionArgs } from './dcrf/actions.js';
-export { AsyncAPIConsumer, type ConsumerClass, type ConsumerTransport, type GroupMessage } from './dcrf/consumer.js';
+export { action, registerAction, groupHandler, registerGroupHandler, type ActionOptions, type ActionContext, type ActionArgs } from './dcrf/actions.js';
+export { AsyncAPIConsumer, type ConsumerClass, type ConsumerTransport, type GroupMessage, type SubscriptionCost } from './dcrf/consumer.js';
 export { GenericAsyncAPIConsumer, requirePk, requireArg } from './dcrf/generic.js';
 export {
   ListModelMixin,

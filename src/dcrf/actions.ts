@@ -81,3 +81,44 @@ export function actionsOf(cls: Function): Map<string, ActionSpec> {
   actionTables.set(cls, table);
   return table;
 }
+
+const GROUP_HANDLER = Symbol.for('dcrf-gateway.groupHandler');
+
+type MarkedHandler = Function & { [GROUP_HANDLER]?: true };
+
+/**
+ * Marks a method as a group handler: a `groupSend(group, {type})` whose `type` (dots as underscores)
+ * names it calls it on each member. Messages naming any other method are dropped (logged at debug).
+ */
+export function groupHandler() {
+  return <T extends Function>(method: T, _context?: ClassMethodDecoratorContext): T => {
+    (method as unknown as MarkedHandler)[GROUP_HANDLER] = true;
+    return method;
+  };
+}
+
+/** Marks `Class.prototype[method]` as a group handler without decorator syntax. */
+export function registerGroupHandler(cls: Function, method: string): void {
+  const fn = (cls.prototype as Record<string, unknown>)[method];
+  if (typeof fn !== 'function') throw new Error(`${cls.name} has no method "${method}"`);
+  groupHandler()(fn as Function);
+  handlerTables.delete(cls);
+}
+
+const handlerTables = new WeakMap<Function, Set<string>>();
+
+/** The method names a consumer class declares as group handlers, over its whole prototype chain. */
+export function groupHandlersOf(cls: Function): Set<string> {
+  let table = handlerTables.get(cls);
+  if (table) return table;
+  table = new Set();
+  for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      if (key === 'constructor' || table.has(key)) continue;
+      const fn = Object.getOwnPropertyDescriptor(proto, key)?.value as MarkedHandler | undefined;
+      if (typeof fn === 'function' && fn[GROUP_HANDLER]) table.add(key);
+    }
+  }
+  handlerTables.set(cls, table);
+  return table;
+}

@@ -2,28 +2,41 @@
  * AsyncAPIConsumer: one instance per socket (per stream on a multiplexed socket). It routes each
  * frame to an action, checks permissions first, and answers in the DCRF envelope.
  */
-import { APIError, MethodNotAllowed, PermissionDenied, Throttled } from '../errors.js';
+import { APIError, MethodNotAllowed, PermissionDenied, Throttled, ValidationError } from '../errors.js';
 import { getChangeHub } from '../events/current.js';
 import { logger } from '../logger.js';
 import { AllowAny, toPermissionList, type BasePermission, type PermissionLike } from '../permissions.js';
 import type { ConnectionScope } from '../scope.js';
-import { actionsOf, type ActionContext, type ActionSpec } from './actions.js';
-import { encodeError, encodeReply, encodeValue, MESSAGES, STATUS, type ActionResult } from './protocol.js';
+import { actionsOf, groupHandlersOf, type ActionContext, type ActionSpec } from './actions.js';
+import { DEFAULT_MAX_KEY_BYTES, encodeError, encodeReply, encodeValue, MESSAGES, STATUS, type ActionResult } from './protocol.js';
 
 /** How a consumer talks to its socket; the session (single or multiplexed) provides it. */
 export interface ConsumerTransport {
   readonly scope: ConnectionScope;
-  /** Sends a reply now. */
-  sendReply(text: string): void;
+  /**
+   * Sends a reply now. `onSent`, when given, must run exactly once: when the frame has been handed to
+   * the network, or at once when it was dropped.
+   */
+  sendReply(text: string, onSent?: () => void): void;
   /** Sends an event; the session holds it while an action of this socket runs, so the reply comes first. */
   sendEvent(text: string): void;
   /** Closes the whole socket. */
   close(code?: number, reason?: string): void;
   /** Aborted when the socket closes. */
   readonly signal: AbortSignal;
-  /** Counts a new subscription against the socket's limit; false when the limit is reached. */
-  reserveSubscription(): boolean;
-  releaseSubscription(): void;
+  /**
+   * Counts `count` (default 1) subscriptions keeping `bytes` (default 0) client-chosen bytes against the
+   * socket's limits; false when one would be passed.
+   */
+  reserveSubscription(count?: number, bytes?: number): boolean;
+  releaseSubscription(count?: number, bytes?: number): void;
+  /** Counts a detached action against the socket's limit; false when it is reached (absent: no limit). */
+  reserveDetached?(): boolean;
+  releaseDetached?(): void;
+  /** Longest client-chosen key, in bytes of JSON (absent: `DEFAULT_MAX_KEY_BYTES`). */
+  readonly maxKeyBytes?: number;
+  /** Whether a client-chosen key of `bytes` may be kept; told so a refusal is counted. */
+  keyFits?(bytes: number): boolean;
   /** Told once per answered action (for metrics); `status` null when the action sent no reply. */
   actionCompleted?(action: string, status: number | null): void;
 }
@@ -31,11 +44,22 @@ export interface ConsumerTransport {
 /** The action label metrics use for a name the consumer does not have (client-chosen names would be unbounded). */
 export const UNKNOWN_ACTION = '<unknown>';
 
+/** What a tracked subscription counts against the socket's limits. */
+export interface SubscriptionCost {
+  /** Subscriptions it counts as; default 1 (0 for a topic whose request ids are counted one by one). */
+  count?: number;
+  /** Client-chosen bytes it keeps (request ids, keys); default 0. */
+  bytes?: number;
+}
+
 export type ConsumerClass = (new (transport: ConsumerTransport) => AsyncAPIConsumer) & typeof AsyncAPIConsumer;
 
 const permissionCache = new WeakMap<Function, BasePermission>();
 
-/** A message sent to a group with `groupSend`: `type` names the consumer method that receives it. */
+/**
+ * A message sent to a group with `groupSend`: `type` names the consumer method that receives it, which
+ * must be declared with `@groupHandler()` (dots in `type` become underscores).
+ */
 export interface GroupMessage {
   type: string;
   [key: string]: unknown;
@@ -108,6 +132,7 @@ export class AsyncAPIConsumer {
       const spec = typeof name === 'string' ? actionsOf(ctor).get(name) : undefined;
       if (!spec) throw new MethodNotAllowed(typeof name === 'string' ? name : encodeValue(name));
       if (spec.detached) {
+        if (this.transport.reserveDetached && !this.transport.reserveDetached()) throw new Throttled();
         void this.#runDetached(spec, content, requestId);
         return;
       }
@@ -125,8 +150,9 @@ export class AsyncAPIConsumer {
 
   async #runDetached(spec: ActionSpec, args: Record<string, unknown>, requestId: unknown): Promise<void> {
     const controller = new AbortController();
-    const onClose = () => controller.abort();
-    this.transport.signal.addEventListener('abort', onClose, { once: true });
+    // No listener on the socket's signal (one per run would pile up on a shared emitter): disconnect()
+    // aborts every run it finds in #running.
+    if (this.transport.signal.aborted) controller.abort();
     this.#running ??= new Map();
     let set = this.#running.get(spec.name);
     if (!set) this.#running.set(spec.name, (set = new Set()));
@@ -138,7 +164,7 @@ export class AsyncAPIConsumer {
       if (!controller.signal.aborted) this.#sendFailure(spec.name, requestId, error);
     } finally {
       set.delete(controller);
-      this.transport.signal.removeEventListener('abort', onClose);
+      this.transport.releaseDetached?.();
     }
   }
 
@@ -191,6 +217,16 @@ export class AsyncAPIConsumer {
     );
   }
 
+  /**
+   * Sends a reply and resolves once it has been handed to the network (or dropped with a closed
+   * socket): an action that answers many times waits on it so a slow reader slows it down, instead of
+   * the socket's buffer growing until it is closed as a slow consumer.
+   */
+  replySent(options: { action: string; data?: unknown; status?: number; requestId?: unknown; errors?: unknown[] }): Promise<void> {
+    const text = encodeReply(options.action, options.data ?? null, options.status ?? STATUS.ok, options.requestId ?? null, options.errors ?? []);
+    return new Promise((resolve) => this.transport.sendReply(text, resolve));
+  }
+
   /** Sends any JSON value as an event frame (held until the running action's reply is out). */
   sendJson(value: unknown): void {
     this.transport.sendEvent(encodeValue(value));
@@ -207,16 +243,17 @@ export class AsyncAPIConsumer {
   }
 
   /**
-   * Keeps a subscription's closer so disconnect drops it; throws Throttled when the socket already
-   * holds as many subscriptions as its limit allows.
+   * Keeps a subscription's closer so disconnect drops it. It counts as `cost.count` subscriptions
+   * (default 1) keeping `cost.bytes` client-chosen bytes (default 0); throws Throttled when the socket's
+   * limits would be passed.
    */
-  async track(subscribe: () => Promise<() => void>): Promise<() => void> {
-    if (!this.transport.reserveSubscription()) throw new Throttled(MESSAGES.tooManySubscriptions);
+  async track(subscribe: () => Promise<() => void>, cost: SubscriptionCost = {}): Promise<() => void> {
+    const release = this.countSubscription(cost);
     let close: () => void;
     try {
       close = await subscribe();
     } catch (error) {
-      this.transport.releaseSubscription();
+      release();
       throw error;
     }
     let closed = false;
@@ -224,7 +261,7 @@ export class AsyncAPIConsumer {
       if (closed) return;
       closed = true;
       this.#closers?.delete(closer);
-      this.transport.releaseSubscription();
+      release();
       close();
     };
     if (this.transport.signal.aborted) {
@@ -235,12 +272,42 @@ export class AsyncAPIConsumer {
     return closer;
   }
 
+  /**
+   * Counts subscriptions against the socket's limits without opening anything (what several request ids
+   * sharing one open topic cost); throws Throttled past them. Returns the release, safe to call twice.
+   */
+  countSubscription({ count = 1, bytes = 0 }: SubscriptionCost = {}): () => void {
+    if (!this.transport.reserveSubscription(count, bytes)) throw new Throttled(MESSAGES.tooManySubscriptions);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.transport.releaseSubscription(count, bytes);
+    };
+  }
+
+  /**
+   * The JSON text of a client-chosen value the server is about to keep as a key (a request id, a pk, a
+   * group argument); 400 `{field: ["Ensure this field has no more than N characters."]}` past the
+   * socket's `maxKeyBytes`, so no client makes us keep (or fan out to) megabytes per subscription.
+   */
+  clientKey(field: string, value: unknown): string {
+    const text = encodeValue(value);
+    const max = this.transport.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
+    // Characters never outnumber UTF-8 bytes: a text already longer than the limit needs no byte count.
+    const bytes = text.length > max ? text.length : Buffer.byteLength(text);
+    const fits = this.transport.keyFits ? this.transport.keyFits(bytes) : bytes <= max;
+    if (fits) return text;
+    throw new ValidationError({ [field]: [`Ensure this field has no more than ${max} characters.`] });
+  }
+
   /** Joins a group: `groupSend(name, message)` from any consumer (any process) reaches this one. */
   async groupAdd(group: string): Promise<void> {
     if (this.#groups?.has(group)) return;
     const hub = getChangeHub();
-    const close = await this.track(() =>
-      hub.subscribe(hub.signalTopic('group', group), (message: GroupMessage) => this.#receiveGroupMessage(message)),
+    const close = await this.track(
+      () => hub.subscribe(hub.signalTopic('group', group), (message: GroupMessage) => this.#receiveGroupMessage(message)),
+      { bytes: group.length },
     );
     (this.#groups ??= new Map()).set(group, close);
   }
@@ -252,17 +319,23 @@ export class AsyncAPIConsumer {
     close?.();
   }
 
-  /** Sends a message to every consumer in a group; `type` names the method called on each (dots become underscores). */
+  /**
+   * Sends a message to every consumer in a group; `type` names the method called on each (dots become
+   * underscores). Only methods declared with `@groupHandler()` are called; another `type` is dropped.
+   */
   static async groupSend(group: string, message: GroupMessage): Promise<void> {
     const hub = getChangeHub();
     hub.publish(hub.signalTopic('group', group), message);
   }
 
   #receiveGroupMessage(message: GroupMessage): void {
-    const method = String(message?.type ?? '').replace(/\./g, '_');
-    const handler = (this as unknown as Record<string, unknown>)[method];
-    if (typeof handler !== 'function' || method === 'constructor') {
-      logger.warn('group message with no handler', { type: message?.type, stream: this.scope.stream });
+    const type = message?.type;
+    const method = typeof type === 'string' ? type.replace(/\./g, '_') : undefined;
+    // A message names a method; only declared handlers may be called, never an action, close() or any other.
+    const declared = method !== undefined && groupHandlersOf(this.constructor).has(method);
+    const handler = declared ? (this as unknown as Record<string, unknown>)[method] : undefined;
+    if (typeof handler !== 'function') {
+      logger.debug('group message with no declared handler dropped', { type: encodeValue(type), stream: this.scope.stream });
       return;
     }
     Promise.resolve(handler.call(this, message)).catch((error: unknown) => {

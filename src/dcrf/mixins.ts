@@ -34,7 +34,8 @@ export function PaginatedModelListMixin<T extends GenericClass>(Base: T) {
 
 /**
  * `list` as a stream of pages (one 200 reply per page, same request_id) from `offset` to the end,
- * running detached; `list_cancel` stops every page still to come.
+ * running detached; `list_cancel` stops every page still to come. The next page is read only once the
+ * last one has left for the network, so a client that reads slowly slows the walk down.
  */
 export function StreamedPaginatedListMixin<T extends GenericClass>(Base: T) {
   abstract class StreamedPaginatedList extends Base {
@@ -46,12 +47,10 @@ export function StreamedPaginatedListMixin<T extends GenericClass>(Base: T) {
       for (;;) {
         const page = await this.resource.page(this.scope, limit, offset, this, args, settings);
         if (context.signal.aborted) return undefined;
-        this.reply({ action: context.action, data: page, status: STATUS.ok, requestId: context.requestId });
         offset += limit;
-        if (offset >= page.count) return undefined;
-        // Yield to the socket's other frames (a list_cancel) between pages.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (context.signal.aborted) return undefined;
+        // Also yields to the socket's other frames (a list_cancel) between pages.
+        await this.replySent({ action: context.action, data: page, status: STATUS.ok, requestId: context.requestId });
+        if (offset >= page.count || context.signal.aborted) return undefined;
       }
     }
 

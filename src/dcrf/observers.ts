@@ -94,10 +94,12 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
     async subscribe_instance(args: ActionArgs): Promise<ActionResult> {
       const pk = requirePk(args);
       const requestId = requireArg(args, 'request_id');
-      const entry: InstanceSubscription = { pk: String(pk), requestId: encodeValue(requestId), close: () => undefined };
+      const entry: InstanceSubscription = { pk: String(pk), requestId: this.clientKey('request_id', requestId), close: () => undefined };
+      this.clientKey('pk', pk);
       const key = `${entry.pk}\u0000${entry.requestId}`;
       if (!this.#instanceSubscriptions?.has(key)) {
         const gate = consumerEventGate(this);
+        const cost = { bytes: entry.pk.length + entry.requestId.length };
         const close = await this.track(() =>
           this.resource.subscribeInstance(
             this.scope,
@@ -114,6 +116,7 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
             this,
             args,
           ),
+          cost,
         );
         if (this.#instanceSubscriptions?.has(key)) close();
         else (this.#instanceSubscriptions ??= new Map()).set(key, { ...entry, close });
@@ -196,6 +199,8 @@ interface ObserverEvent {
 
 interface GroupSubscription {
   requestIds: Set<string>;
+  /** Each request id is a subscription of its own against the socket's limits: its release. */
+  releases: Map<string, () => void>;
   close: () => void;
   /** The last pending permission check of this subscription's events. */
   tail: Promise<void>;
@@ -220,26 +225,37 @@ abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
   /** The event as `consumer` may see it (undefined: nothing); a promise when that takes a query. */
   protected abstract eventOf(message: any, group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined>;
 
-  /** Joins the groups `groupsForConsumer(args)` names, for `requestId`. Resolves once live. */
+  /**
+   * Joins the groups `groupsForConsumer(args)` names, for `requestId`. Resolves once live. Every
+   * (group, request id) counts as one subscription against the socket's limits; when one is refused,
+   * none of the call's groups is joined.
+   */
   async subscribe(consumer: C, args: ActionArgs = {}, requestId: unknown = null): Promise<string[]> {
-    const groups = this.options.groupsForConsumer ? [...this.options.groupsForConsumer(args, consumer)].map(String) : [ALL];
+    const id = consumer.clientKey('request_id', requestId ?? null);
+    const groups = this.#boundedGroups(consumer, args);
     let byGroup = this.#subscriptions.get(consumer);
     if (!byGroup) this.#subscriptions.set(consumer, (byGroup = new Map()));
-    const id = JSON.stringify(requestId ?? null);
-    for (const group of groups) {
-      const existing = byGroup.get(group);
-      if (existing) {
-        existing.requestIds.add(id);
-        continue;
+    const joined: string[] = [];
+    try {
+      for (const group of groups) {
+        const existing = byGroup.get(group);
+        if (existing?.requestIds.has(id)) continue;
+        const release = consumer.countSubscription({ bytes: id.length });
+        joined.push(group);
+        if (existing) {
+          existing.requestIds.add(id);
+          existing.releases.set(id, release);
+          continue;
+        }
+        const entry: GroupSubscription = { requestIds: new Set([id]), releases: new Map([[id, release]]), close: () => undefined, tail: Promise.resolve() };
+        byGroup.set(group, entry);
+        // The open topic keeps the group's name; its request ids are counted one by one above.
+        const open = () => this.openTopic(consumer, this.topic(group), (message) => this.#deliver(consumer, message, group, entry));
+        entry.close = await consumer.track(open, { count: 0, bytes: group.length });
       }
-      const entry: GroupSubscription = { requestIds: new Set([id]), close: () => undefined, tail: Promise.resolve() };
-      byGroup.set(group, entry);
-      try {
-        entry.close = await consumer.track(() => this.openTopic(consumer, this.topic(group), (message) => this.#deliver(consumer, message, group, entry)));
-      } catch (error) {
-        byGroup.delete(group);
-        throw error;
-      }
+    } catch (error) {
+      for (const group of joined) this.#leave(byGroup, group, id);
+      throw error;
     }
     return groups;
   }
@@ -249,16 +265,42 @@ abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
     const groups = this.options.groupsForConsumer ? [...this.options.groupsForConsumer(args, consumer)].map(String) : [ALL];
     const byGroup = this.#subscriptions.get(consumer);
     if (!byGroup) return groups;
-    for (const group of groups) {
-      const entry = byGroup.get(group);
-      if (!entry) continue;
-      if (requestId === undefined) entry.requestIds.clear();
-      else entry.requestIds.delete(JSON.stringify(requestId));
-      if (entry.requestIds.size === 0) {
-        byGroup.delete(group);
-        entry.close();
-      }
+    const id = requestId === undefined ? undefined : encodeValue(requestId);
+    for (const group of groups) this.#leave(byGroup, group, id);
+    return groups;
+  }
+
+  /** Drops one request id (every one when undefined) from a group; the last one out closes the topic. */
+  #leave(byGroup: Map<string, GroupSubscription>, group: string, id: string | undefined): void {
+    const entry = byGroup.get(group);
+    if (!entry) return;
+    for (const key of id === undefined ? [...entry.requestIds] : [id]) {
+      if (!entry.requestIds.delete(key)) continue;
+      entry.releases.get(key)?.();
+      entry.releases.delete(key);
     }
+    if (entry.requestIds.size === 0) {
+      byGroup.delete(group);
+      entry.close();
+    }
+  }
+
+  /**
+   * The groups a subscription joins. The arguments they are made of are client-chosen and kept (as group
+   * names, topics, keys), so each argument `groupsForConsumer` reads is held to the socket's maxKeyBytes.
+   */
+  #boundedGroups(consumer: C, args: ActionArgs): string[] {
+    const groupsForConsumer = this.options.groupsForConsumer;
+    if (!groupsForConsumer) return [ALL];
+    const read = new Set<string>();
+    const watched = new Proxy(args, {
+      get(target, key, receiver) {
+        if (typeof key === 'string') read.add(key);
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const groups = [...groupsForConsumer(watched, consumer)].map(String);
+    for (const key of read) if (Object.hasOwn(args, key)) consumer.clientKey(key, args[key]);
     return groups;
   }
 

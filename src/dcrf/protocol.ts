@@ -35,6 +35,9 @@ export const CLOSE = {
   tryAgainLater: 1013,
 } as const;
 
+/** Longest client-chosen key (request id, pk, group argument) by default, in bytes of its JSON. */
+export const DEFAULT_MAX_KEY_BYTES = 256;
+
 /** The subprotocol a DCRF client may name explicitly. */
 export const DCRF_SUBPROTOCOL = 'dcrf';
 

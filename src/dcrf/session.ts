@@ -7,7 +7,7 @@ import type { WebSocket, RawData } from 'ws';
 import { APIError, BadRequest, PermissionDenied } from '../errors.js';
 import type { ConnectionScope } from '../scope.js';
 import type { AsyncAPIConsumer, ConsumerClass, ConsumerTransport } from './consumer.js';
-import { CLOSE, encodeError, encodeReply, encodeValue, MESSAGES, parseObject, STATUS } from './protocol.js';
+import { CLOSE, DEFAULT_MAX_KEY_BYTES, encodeError, encodeReply, encodeValue, MESSAGES, parseObject, STATUS } from './protocol.js';
 import { logger } from '../logger.js';
 import { FrameRateLimiter } from './rate-limit.js';
 
@@ -23,8 +23,23 @@ export interface DcrfLimits {
   rateBurst: number;
   /** After this long of continued excess the socket is closed 1008. */
   throttleCloseMs: number;
-  /** A socket whose unsent output passes this many bytes is closed 1013. */
+  /** A socket whose unsent output (events held behind a running action included) passes this many bytes is closed 1013. */
   maxBufferedBytes: number;
+  /**
+   * Longest client-chosen value kept as a key (a request id, a pk or group argument of a subscription),
+   * in bytes of its JSON; longer ones are refused with a 400 field error.
+   */
+  maxKeyBytes: number;
+  /**
+   * Client-chosen bytes one socket may make the server keep, counted twice over: by its subscriptions
+   * (their request ids and keys; beyond: 429) and by the frames read but not yet handled (beyond:
+   * reading pauses until half have been handled).
+   */
+  maxRetainedBytes: number;
+  /** Detached actions one socket may have running at once; beyond: 429 `Request was throttled.`. */
+  maxDetachedActions: number;
+  /** A ping every this many ms; a socket that has not answered the last one by the next is cut off. 0 = never. */
+  pingIntervalMs: number;
 }
 
 export const DEFAULT_DCRF_LIMITS: DcrfLimits = {
@@ -34,6 +49,10 @@ export const DEFAULT_DCRF_LIMITS: DcrfLimits = {
   rateBurst: 2000,
   throttleCloseMs: 10_000,
   maxBufferedBytes: 4 * 1024 * 1024,
+  maxKeyBytes: DEFAULT_MAX_KEY_BYTES,
+  maxRetainedBytes: 1024 * 1024,
+  maxDetachedActions: 16,
+  pingIntervalMs: 30_000,
 };
 
 /** Counters the session reports to (the gateway's metrics). */
@@ -46,7 +65,10 @@ export interface SessionObserver {
   actionCompleted?(stream: string, action: string, status: number | null): void;
   /** An event meant for this socket was not sent (`socket_closed`, `slow_consumer`, `user_inactive`). */
   eventDropped?(reason: string): void;
-  /** A limit refused something (`subscriptions`, `rate_close`, `inbound_queue`). */
+  /**
+   * A limit refused something (`subscriptions`, `retained_bytes`, `key_length`, `detached_actions`,
+   * `rate_close`, `inbound_queue`).
+   */
   limitHit?(limit: string): void;
 }
 
@@ -82,9 +104,16 @@ export class DcrfSession {
   /** Aborted when the socket closes; made on first use (an idle socket never needs one). */
   private controller: AbortController | undefined;
   private readonly queue: Frame[] = [];
+  /** Characters of the queued frames' text: bounded by maxRetainedBytes as well as by count. */
+  private queuedBytes = 0;
   private busy = false;
   private held: string[] = [];
+  /** Characters of the events held or gated: they count with the socket's own buffer against maxBufferedBytes. */
+  private heldBytes = 0;
   private subscriptions = 0;
+  /** Client-chosen bytes the socket's subscriptions keep (request ids, keys). */
+  private subscriptionBytes = 0;
+  private detached = 0;
   private readonly rate: FrameRateLimiter;
   private closed = false;
   /** Events waiting for a pending user re-check, in order. */
@@ -118,9 +147,10 @@ export class DcrfSession {
     if (!this.busy) void this.process(frame);
     else {
       this.queue.push(frame);
-      // A client that sends faster than its actions finish must not grow this queue without bound:
-      // stop reading until it drains, so the kernel's TCP window slows the sender instead.
-      if (this.queue.length >= MAX_QUEUED_FRAMES && !this.ws.isPaused) {
+      this.queuedBytes += frame.text?.length ?? 0;
+      // A client that sends faster than its actions finish must not grow this queue without bound, in
+      // frames or in bytes: stop reading until it drains, so the kernel's TCP window slows the sender instead.
+      if ((this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > this.limits.maxRetainedBytes) && !this.ws.isPaused) {
         this.observer.limitHit?.('inbound_queue');
         this.ws.pause();
       }
@@ -142,7 +172,10 @@ export class DcrfSession {
       }
       this.flushHeld();
       next = this.queue.shift();
-      if (this.ws.isPaused && this.queue.length < MAX_QUEUED_FRAMES / 2 && !this.closed) this.ws.resume();
+      if (next) this.queuedBytes -= next.text?.length ?? 0;
+      if (this.ws.isPaused && !this.closed && this.queue.length < MAX_QUEUED_FRAMES / 2 && this.queuedBytes <= this.limits.maxRetainedBytes / 2) {
+        this.ws.resume();
+      }
     }
     this.busy = false;
     this.flushHeld();
@@ -152,6 +185,7 @@ export class DcrfSession {
     if (this.held.length === 0) return;
     const held = this.held;
     this.held = [];
+    this.heldBytes = 0;
     for (const text of held) this.write(text);
   }
 
@@ -250,18 +284,52 @@ export class DcrfSession {
     return this.controller.signal;
   }
 
-  /** Counts a subscription against the socket's limit (the consumers' `track`). */
-  reserveSubscription(): boolean {
-    if (this.subscriptions >= this.limits.maxSubscriptions) {
+  /**
+   * Counts `count` subscriptions keeping `bytes` client-chosen bytes against the socket's limits (the
+   * consumers' `track` and `countSubscription`); false when either limit would be passed.
+   */
+  reserveSubscription(count = 1, bytes = 0): boolean {
+    if (this.subscriptions + count > this.limits.maxSubscriptions) {
       this.observer.limitHit?.('subscriptions');
       return false;
     }
-    this.subscriptions++;
+    if (this.subscriptionBytes + bytes > this.limits.maxRetainedBytes) {
+      this.observer.limitHit?.('retained_bytes');
+      return false;
+    }
+    this.subscriptions += count;
+    this.subscriptionBytes += bytes;
     return true;
   }
 
-  releaseSubscription(): void {
-    this.subscriptions = Math.max(0, this.subscriptions - 1);
+  releaseSubscription(count = 1, bytes = 0): void {
+    this.subscriptions = Math.max(0, this.subscriptions - count);
+    this.subscriptionBytes = Math.max(0, this.subscriptionBytes - bytes);
+  }
+
+  /** Counts a detached action against the socket's limit; false when as many are running already. */
+  reserveDetached(): boolean {
+    if (this.detached >= this.limits.maxDetachedActions) {
+      this.observer.limitHit?.('detached_actions');
+      return false;
+    }
+    this.detached++;
+    return true;
+  }
+
+  releaseDetached(): void {
+    this.detached = Math.max(0, this.detached - 1);
+  }
+
+  /** Whether a client-chosen key of `bytes` may be kept; a refusal is counted. */
+  keyFits(bytes: number): boolean {
+    if (bytes <= this.limits.maxKeyBytes) return true;
+    this.observer.limitHit?.('key_length');
+    return false;
+  }
+
+  get maxKeyBytes(): number {
+    return this.limits.maxKeyBytes;
   }
 
   actionCompleted(stream: string, action: string, status: number | null): void {
@@ -278,13 +346,14 @@ export class DcrfSession {
     if (!this.userCheck || !user) return this.deliverEvent(text);
     // Events queue behind a pending re-check so they keep their order.
     if (this.gated) {
-      this.gated.push(text);
+      this.holdIn(this.gated, text);
       return;
     }
     const active = this.userCheck(user);
     if (active === true) return this.deliverEvent(text);
     if (active === false) return this.userGone();
-    this.gated = [text];
+    this.gated = [];
+    this.holdIn(this.gated, text);
     active.then(
       (ok) => this.releaseGated(ok),
       () => this.releaseGated(false),
@@ -294,6 +363,7 @@ export class DcrfSession {
   private releaseGated(active: boolean): void {
     const gated = this.gated ?? [];
     this.gated = null;
+    for (const text of gated) this.heldBytes -= text.length;
     if (!active) {
       for (let i = 0; i < gated.length; i++) this.observer.eventDropped?.('user_inactive');
       this.userGone();
@@ -303,8 +373,22 @@ export class DcrfSession {
   }
 
   private deliverEvent(text: string): void {
-    if (this.busy) this.held.push(text);
+    if (this.busy) this.holdIn(this.held, text);
     else this.write(text);
+  }
+
+  /**
+   * Keeps an event for later (behind a running action's reply, or a pending user re-check). Held events
+   * are output the client owes us as much as the socket's buffer is, so together they share its bound.
+   */
+  private holdIn(list: string[], text: string): void {
+    if (this.closed) return;
+    if (this.heldBytes + text.length + this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.slowConsumer();
+      return;
+    }
+    list.push(text);
+    this.heldBytes += text.length;
   }
 
   /** The socket's user was deleted or deactivated: nothing more is sent, and the socket closes. */
@@ -313,17 +397,26 @@ export class DcrfSession {
     this.close(USER_GONE_CLOSE.code, USER_GONE_CLOSE.reason);
   }
 
-  /** Sends a frame now. */
-  write(text: string): void {
-    if (this.closed) return;
-    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
-      this.observer.slowConsumerClosed?.();
-      this.observer.eventDropped?.('slow_consumer');
-      this.close(CLOSE.tryAgainLater, 'Slow consumer');
+  /**
+   * Sends a frame now. `onSent` runs once the frame has been handed to the network, or at once when it
+   * is dropped (closed socket, slow consumer): a producer of many frames can wait on it to keep pace.
+   */
+  write(text: string, onSent?: () => void): void {
+    if (!this.closed && this.heldBytes + this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.slowConsumer();
+    if (this.closed) {
+      onSent?.();
       return;
     }
     this.observer.frameOut?.();
-    this.ws.send(text);
+    if (onSent) this.ws.send(text, () => onSent());
+    else this.ws.send(text);
+  }
+
+  /** The socket's output passed its bound: closed 1013 rather than buffering more (sends never wait). */
+  private slowConsumer(): void {
+    this.observer.slowConsumerClosed?.();
+    this.observer.eventDropped?.('slow_consumer');
+    this.close(CLOSE.tryAgainLater, 'Slow consumer');
   }
 
   /** Closes the socket; a peer that does not answer the close is cut off after a second. */
@@ -343,15 +436,17 @@ export class DcrfSession {
     this.closed = true;
     this.controller?.abort();
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.held = [];
+    this.heldBytes = 0;
     const consumers = this.single ? [this.single] : [...(this.consumers?.values() ?? [])];
-    for (const consumer of consumers) {
-      try {
-        await consumer.disconnect();
-      } catch (error) {
-        logger.error('disconnect failed', { error: String(error) });
-      }
-    }
+    // Started together: each disconnect cancels its detached actions before its first await, so none
+    // of them keeps working for a socket that is gone while another consumer's onDisconnect runs.
+    await Promise.all(
+      consumers.map((consumer) =>
+        consumer.disconnect().catch((error: unknown) => logger.error('disconnect failed', { error: String(error) })),
+      ),
+    );
     this.consumers?.clear();
   }
 }
@@ -372,8 +467,8 @@ class StreamTransport implements ConsumerTransport {
     return this.session.signal;
   }
 
-  sendReply(text: string): void {
-    this.session.write(this.prefix ? this.prefix + text + '}' : text);
+  sendReply(text: string, onSent?: () => void): void {
+    this.session.write(this.prefix ? this.prefix + text + '}' : text, onSent);
   }
 
   sendEvent(text: string): void {
@@ -384,12 +479,28 @@ class StreamTransport implements ConsumerTransport {
     this.session.close(code, reason);
   }
 
-  reserveSubscription(): boolean {
-    return this.session.reserveSubscription();
+  reserveSubscription(count?: number, bytes?: number): boolean {
+    return this.session.reserveSubscription(count, bytes);
   }
 
-  releaseSubscription(): void {
-    this.session.releaseSubscription();
+  releaseSubscription(count?: number, bytes?: number): void {
+    this.session.releaseSubscription(count, bytes);
+  }
+
+  reserveDetached(): boolean {
+    return this.session.reserveDetached();
+  }
+
+  releaseDetached(): void {
+    this.session.releaseDetached();
+  }
+
+  get maxKeyBytes(): number {
+    return this.session.maxKeyBytes;
+  }
+
+  keyFits(bytes: number): boolean {
+    return this.session.keyFits(bytes);
   }
 
   actionCompleted(action: string, status: number | null): void {

@@ -45,14 +45,16 @@ export class ThingConsumer extends CrudConsumer {
   @action({ args: ['request_id', 'things'] })
   async subscribe_many(args: ActionArgs): Promise<ActionResult> {
     const requestId = requireArg(args, 'request_id');
+    const key = this.clientKey('request_id', requestId);
     let only: Set<string> | undefined;
+    let kept = key.length;
     if ('things' in args && args.things !== null) {
       if (!Array.isArray(args.things)) {
         throw new ValidationError({ things: [`Expected a list of items but got type "${pythonTypeName(args.things)}".`] });
       }
+      kept += this.clientKey('things', args.things).length;
       only = new Set(args.things.map((pk: unknown) => keyText(pk)));
     }
-    const key = encodeValue(requestId);
     this.#many?.get(key)?.();
     this.#many?.delete(key);
     const serializer = this.getSerializer();
@@ -71,6 +73,7 @@ export class ThingConsumer extends CrudConsumer {
           this.sendText(withRequestId(prefix, requestId));
         });
       }, this, args),
+      { bytes: kept },
     );
     (this.#many ??= new Map()).set(key, close);
     return [null, STATUS.created];

@@ -16,6 +16,7 @@ import { originAllowed } from './origin.js';
 import { combineObservers, GatewayMetrics, type LimitName } from './metrics.js';
 import { redactSecret, redactUrl } from './redact.js';
 import { UserRecheck } from './user-recheck.js';
+import { heartbeat } from '../graphql/heartbeat.js';
 import { getChangeHub } from '../events/current.js';
 
 export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
@@ -232,6 +233,8 @@ export class Gateway {
       }
       this.accept(request, socket, head, 'dcrf', (ws) => {
         const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.isActive);
+        // A peer gone without a FIN never closes: a missed pong cuts it off, and with it its subscriptions.
+        ws.once('close', heartbeat(ws, this.limits.pingIntervalMs));
         session.start().catch((error: unknown) => {
           logger.error('consumer connect failed', { error: String((error as Error)?.stack ?? error) });
           ws.close(1011, 'Internal server error');
