@@ -216,6 +216,9 @@ describe('the demo notes stream and GraphQL fields: each user sees and hears of 
       read.data!.notes.filter((row: { owner: string }) => row.owner !== String(aliceId)),
       [],
     );
+    // A list field with pagination arguments, as the others: alice has two notes by now.
+    assert.equal(read.data!.notes.length, 2);
+    assert.deepEqual((await execute(aliceClient, '{ notes(limit: 1, offset: 1) { id } }')).data, { notes: [{ id: own.id }] });
     for (const mutation of [`patchNote(id: "${created.id}", input: {text: "hacked"}) { id }`, `deleteNote(id: "${created.id}")`]) {
       const refused = await execute(aliceClient, `mutation { ${mutation} }`);
       assert.equal(refused.errors?.[0]?.extensions?.code, 'NOT_FOUND', mutation);
