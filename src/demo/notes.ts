@@ -39,7 +39,7 @@ export class NoteConsumer extends ObserverModelInstanceMixin(
   @action({ args: ['request_id'] })
   async subscribe_many(args: ActionArgs): Promise<ActionResult> {
     const requestId = requireArg(args, 'request_id');
-    const key = encodeValue(requestId);
+    const key = this.clientKey('request_id', requestId);
     this.#many?.get(key)?.();
     this.#many?.delete(key);
     const serializer = this.getSerializer();
@@ -51,6 +51,7 @@ export class NoteConsumer extends ObserverModelInstanceMixin(
         this,
         args,
       ),
+      { bytes: key.length },
     );
     (this.#many ??= new Map()).set(key, close);
     return [null, STATUS.created];

@@ -100,6 +100,10 @@ describe('subscriptions and keys of the demo app (item 3)', () => {
       const answer = await mux.request({ stream, payload });
       assert.deepEqual(answer, { stream, payload: reply(payload.action, null, 400, payload.request_id ?? null, TOO_LONG(field)) }, `${stream} ${String(payload.action)} ${field}`);
     }
+    const alice = { Authorization: `Bearer ${await app.token('alice')}` };
+    const notes = await TestSocket.open(`${app.wsUrl}/ws/notes/`, { headers: alice });
+    assert.deepEqual(await notes.request({ action: 'subscribe_many', request_id: long }), reply('subscribe_many', null, 400, long, TOO_LONG('request_id')));
+    notes.close();
     const fits = jsonOf(256);
     assert.equal((await mux.request({ stream: 'chat', payload: { action: 'subscribe_joined', chat_id: fits, request_id: 'ok' } })).payload.response_status, 201);
     assert.equal((await mux.request({ stream: 'things', payload: { action: 'subscribe_instance', pk, request_id: fits } })).payload.response_status, 201);
