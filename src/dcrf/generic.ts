@@ -35,13 +35,16 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
    * GraphQL does).
    */
   static override permission(): BasePermission {
-    const own = super.permission();
-    const served = this.resource?.permission;
-    if (!served || served === own || served instanceof AllowAny) return own;
-    if (own instanceof AllowAny) return served;
-    let both = servedPermissions.get(this);
-    if (!both) servedPermissions.set(this, (both = allOf(own, served)));
-    return both;
+    // Asked before every frame: decided once per class.
+    let permission = servedPermissions.get(this);
+    if (!permission) {
+      const own = super.permission();
+      const served = this.resource?.permission;
+      if (!served || served === own || served instanceof AllowAny) permission = own;
+      else permission = own instanceof AllowAny ? served : allOf(own, served);
+      servedPermissions.set(this, permission);
+    }
+    return permission;
   }
 
   /** The model behind this consumer. */
