@@ -99,7 +99,8 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
       const key = `${entry.pk}\u0000${entry.requestId}`;
       if (!this.#instanceSubscriptions?.has(key)) {
         const gate = consumerEventGate(this);
-        const cost = { bytes: entry.pk.length + entry.requestId.length };
+        // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
+        const cost = { bytes: key.length + encodeValue(args).length };
         const close = await this.track(() =>
           this.resource.subscribeInstance(
             this.scope,

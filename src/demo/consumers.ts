@@ -47,12 +47,11 @@ export class ThingConsumer extends CrudConsumer {
     const requestId = requireArg(args, 'request_id');
     const key = this.clientKey('request_id', requestId);
     let only: Set<string> | undefined;
-    let kept = key.length;
     if ('things' in args && args.things !== null) {
       if (!Array.isArray(args.things)) {
         throw new ValidationError({ things: [`Expected a list of items but got type "${pythonTypeName(args.things)}".`] });
       }
-      kept += this.clientKey('things', args.things).length;
+      this.clientKey('things', args.things);
       only = new Set(args.things.map((pk: unknown) => keyText(pk)));
     }
     this.#many?.get(key)?.();
@@ -73,7 +72,8 @@ export class ThingConsumer extends CrudConsumer {
           this.sendText(withRequestId(prefix, requestId));
         });
       }, this, args),
-      { bytes: kept },
+      // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
+      { bytes: key.length + encodeValue(args).length },
     );
     (this.#many ??= new Map()).set(key, close);
     return [null, STATUS.created];

@@ -51,7 +51,8 @@ export class NoteConsumer extends ObserverModelInstanceMixin(
         this,
         args,
       ),
-      { bytes: key.length },
+      // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
+      { bytes: key.length + encodeValue(args).length },
     );
     (this.#many ??= new Map()).set(key, close);
     return [null, STATUS.created];

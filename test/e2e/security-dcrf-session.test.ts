@@ -152,6 +152,20 @@ describe('bytes one socket makes the server keep (item 6, DCRF)', () => {
     assert.ok(metric(await scrape(app.url), `${M}limit_hits_total`, { limit: 'retained_bytes' }) >= 1);
     chat.close();
   });
+
+  test('a subscription keeps its frame: keys the action never reads count too, and past the bytes the next one is 429', async () => {
+    const things = await TestSocket.open(`${app.wsUrl}/ws/things/`);
+    const pk = (await things.request({ action: 'create', data: { name: 'kept' }, request_id: 1 })).data.pk;
+    const pad = 'p'.repeat(3000);
+    assert.deepEqual(await things.request({ action: 'subscribe_instance', pk, request_id: 'a', pad }), reply('subscribe_instance', null, 201, 'a'));
+    assert.deepEqual(await things.request({ action: 'subscribe_many', request_id: 'b', pad }), reply('subscribe_many', null, 429, 'b', ['Too many subscriptions.']));
+    assert.deepEqual(await things.request({ action: 'subscribe_instance', pk, request_id: 'c', pad }), reply('subscribe_instance', null, 429, 'c', ['Too many subscriptions.']));
+    // Small frames still fit beside it.
+    assert.deepEqual(await things.request({ action: 'subscribe_many', request_id: 'd' }), reply('subscribe_many', null, 201, 'd'));
+    assert.deepEqual(await things.request({ action: 'unsubscribe_instance', pk, request_id: 'a' }), reply('unsubscribe_instance', null, 204, 'a'));
+    assert.deepEqual(await things.request({ action: 'subscribe_instance', pk, request_id: 'c', pad }), reply('subscribe_instance', null, 201, 'c'));
+    things.close();
+  });
 });
 
 /** Released by the test: `hold` and `wait` wait for it. */
