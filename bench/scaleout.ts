@@ -75,7 +75,8 @@ interface Setup {
 
 async function withGateways<T>(setup: Setup, work: (gateways: GatewayProcess[]) => Promise<T>): Promise<T> {
   const database = await createTestDatabase(DATABASE_URL);
-  const env: Record<string, string> = { DATABASE_URL: database.url, LOG_LEVEL: 'info' };
+  // Its subscribers all come from loopback: no socket caps (0), the defaults would refuse past 256.
+  const env: Record<string, string> = { DATABASE_URL: database.url, LOG_LEVEL: 'info', MAX_SOCKETS_PER_IP: '0', MAX_SOCKETS: '0' };
   if (setup.redis) Object.assign(env, { REDIS_URL: REDIS_URL, REDIS_PREFIX: uniqueRedisPrefix() });
   const gateways: GatewayProcess[] = [];
   try {

@@ -40,7 +40,8 @@ async function serve() {
   const { startDemo } = await import('../src/demo/app.ts');
   const { loadConfig } = await import('../src/config.ts');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-gateway-soak-'));
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: `sqlite:${path.join(dir, 'soak.sqlite3')}` });
+  // SOAK_SOCKETS (up to 10,000 and more) all come from loopback: no socket caps (0), the defaults would refuse past 256.
+  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: `sqlite:${path.join(dir, 'soak.sqlite3')}`, MAX_SOCKETS_PER_IP: '0', MAX_SOCKETS: '0' });
   const app = await startDemo(config, { gateway: { limits: { maxBufferedBytes: BUFFER_BYTES } } });
   process.stdout.write(JSON.stringify({ port: app.port }) + '\n');
   const stop = async () => {

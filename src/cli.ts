@@ -3,9 +3,11 @@
  * dcrf-gateway serve | migrate | createtoken <username>
  */
 import { applyFlags, loadConfig } from './config.js';
-import { createToken } from './demo/auth.js';
+import { issueToken } from './demo/auth.js';
 import { openDemoDatabase, startDemo } from './demo/app.js';
+import { loadTokenSecret } from './demo/token-secret.js';
 import { logger } from './logger.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS } from './server/gateway.js';
 
 const USAGE = `usage: dcrf-gateway <command> [--flags]
 
@@ -15,7 +17,10 @@ commands:
   createtoken <user>    print a token for <user> (created with <user>@example.com if missing)
 
 flags (or environment variables of the same name in upper case):
-  --host --port --database-url --redis-url --allowed-origins --max-sockets-per-ip
+  --host --port --database-url --redis-url --redis-prefix
+  --allowed-origins --public-origin --allowed-hosts --max-sockets-per-ip --max-sockets
+  --metrics-token --metrics-port --metrics-host --shutdown-grace-ms --shutdown-timeout-ms
+  --token-secret --token-secret-file
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,18 +30,23 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const app = await startDemo(config);
+      if (isWildcard(config.host) && config.publicOrigins.length === 0 && config.allowedHosts.length === 0) {
+        logger.warn('HOST listens on every address but only loopback Host names are served: set PUBLIC_ORIGIN or ALLOWED_HOSTS', { host: config.host });
+      }
       logger.info('dcrf-gateway listening', {
         http: app.url,
         dcrf: `ws://${config.host}:${app.port}/ws`,
         graphql: `${app.url}/graphql`,
         playground: `${app.url}/playground`,
+        ...(app.gateway.metricsPort !== undefined ? { metrics: `http://${config.metricsHost ?? '127.0.0.1'}:${app.gateway.metricsPort}/metrics` } : {}),
         database: config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@'),
         pubsub: config.redisUrl ? 'redis' : 'in-process',
       });
       let stopping = false;
-      // Graceful: stop accepting, close sockets with 1001, let running transactions commit and
-      // publish their events, close the PubSub and the pool. A second signal, or a shutdown that
-      // hangs past SHUTDOWN_TIMEOUT_MS, exits at once.
+      // Graceful: refuse new work (503), let work under way answer (SHUTDOWN_GRACE_MS), close sockets
+      // with 1001, let running transactions commit and publish their events, close the PubSub and the
+      // pool. A second signal, or a shutdown that hangs past SHUTDOWN_TIMEOUT_MS (default: the grace
+      // and 10 s more), exits at once.
       const stop = (signal: string) => {
         if (stopping) {
           logger.warn('second signal: exiting without waiting', { signal });
@@ -44,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
         }
         stopping = true;
         logger.info('shutting down', { signal });
-        const timeoutMs = Number(process.env.SHUTDOWN_TIMEOUT_MS) || 10_000;
+        const timeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS) || (config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS) + 10_000;
         setTimeout(() => {
           logger.error('shutdown timed out', { timeoutMs });
           process.exit(1);
@@ -76,9 +86,12 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('usage: dcrf-gateway createtoken <username>\n');
         return 2;
       }
+      const secret = loadTokenSecret(config.tokenSecret, config.tokenSecretFile);
       const knex = await openDemoDatabase(config.databaseUrl);
       try {
-        process.stdout.write((await createToken(username)) + '\n');
+        const { token, replaced } = await issueToken(username, secret);
+        if (replaced) process.stderr.write(`${username}'s earlier token cannot be shown again (stored before tokens were hashed, or under another secret): it was replaced\n`);
+        process.stdout.write(token + '\n');
       } finally {
         await knex.destroy();
       }
@@ -88,6 +101,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(USAGE);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   }
+}
+
+/** Whether a listen address is every address of the machine rather than one of its names. */
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
 main(process.argv.slice(2)).then(

@@ -14,8 +14,25 @@ export interface Config {
   /** Redis channel prefix (REDIS_PREFIX): gateways sharing one Redis and one prefix share events. */
   redisPrefix: string | undefined;
   allowedOrigins: string[];
-  /** Sockets per client IP; undefined = unlimited. */
+  /** Origins browsers reach the gateway at (PUBLIC_ORIGIN, comma list): same-origin for the Origin check; their hosts are served. */
+  publicOrigins: string[];
+  /** More Host values served (ALLOWED_HOSTS, comma list of `name` or `name:port`; `*` = any). */
+  allowedHosts: string[];
+  /** Sockets per client IP (MAX_SOCKETS_PER_IP); undefined = the gateway's default (256), 0 = no cap. */
   maxSocketsPerIp: number | undefined;
+  /** Sockets in all (MAX_SOCKETS); undefined = the gateway's default (10,000), 0 = no cap. */
+  maxSockets: number | undefined;
+  /** Bearer token `/metrics` asks for (METRICS_TOKEN); undefined = none asked. */
+  metricsToken: string | undefined;
+  /** A port of its own for `/metrics` (METRICS_PORT, on METRICS_HOST, default 127.0.0.1); undefined = the public port. */
+  metricsPort: number | undefined;
+  metricsHost: string | undefined;
+  /** How long a shutdown lets work under way finish (SHUTDOWN_GRACE_MS); undefined = the gateway's default (10 s). */
+  shutdownGraceMs: number | undefined;
+  /** The secret tokens are derived with (TOKEN_SECRET); undefined = read from (or made in) `tokenSecretFile`. */
+  tokenSecret: string | undefined;
+  /** Where the token secret is kept when TOKEN_SECRET is unset (TOKEN_SECRET_FILE, default ./data/token-secret). */
+  tokenSecretFile: string;
   /** Largest inbound frame in bytes (MAX_FRAME_BYTES); undefined = the gateway's default (1 MiB). */
   maxFrameBytes: number | undefined;
   /** Per-socket DCRF limits set in the environment; the rest keep their defaults. */
@@ -36,6 +53,9 @@ const LIMIT_VARIABLES: Record<string, keyof DcrfLimits> = {
   PING_INTERVAL_MS: 'pingIntervalMs',
 };
 
+/** Where the token secret is kept when TOKEN_SECRET is unset. */
+export const DEFAULT_TOKEN_SECRET_FILE = './data/token-secret';
+
 function numberOr(value: string | undefined, fallback: number | undefined, name: string): number | undefined {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
@@ -52,7 +72,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || undefined,
     allowedOrigins: parseOriginList(env.ALLOWED_ORIGINS),
+    publicOrigins: parseOriginList(env.PUBLIC_ORIGIN),
+    allowedHosts: parseOriginList(env.ALLOWED_HOSTS),
     maxSocketsPerIp: numberOr(env.MAX_SOCKETS_PER_IP, undefined, 'MAX_SOCKETS_PER_IP'),
+    maxSockets: numberOr(env.MAX_SOCKETS, undefined, 'MAX_SOCKETS'),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    metricsPort: numberOr(env.METRICS_PORT, undefined, 'METRICS_PORT'),
+    metricsHost: env.METRICS_HOST || undefined,
+    shutdownGraceMs: numberOr(env.SHUTDOWN_GRACE_MS, undefined, 'SHUTDOWN_GRACE_MS'),
+    tokenSecret: env.TOKEN_SECRET || undefined,
+    tokenSecretFile: env.TOKEN_SECRET_FILE || DEFAULT_TOKEN_SECRET_FILE,
     maxFrameBytes: numberOr(env.MAX_FRAME_BYTES, undefined, 'MAX_FRAME_BYTES'),
     limits: limitsFrom(env),
   };

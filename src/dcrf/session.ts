@@ -173,12 +173,13 @@ export class DcrfSession {
       this.flushHeld();
       next = this.queue.shift();
       if (next) this.queuedBytes -= next.text?.length ?? 0;
-      if (this.ws.isPaused && !this.closed && this.queue.length < MAX_QUEUED_FRAMES / 2 && this.queuedBytes <= this.limits.maxRetainedBytes / 2) {
+      if (this.ws.isPaused && !this.closed && !this.draining && this.queue.length < MAX_QUEUED_FRAMES / 2 && this.queuedBytes <= this.limits.maxRetainedBytes / 2) {
         this.ws.resume();
       }
     }
     this.busy = false;
     this.flushHeld();
+    this.wakeIfIdle();
   }
 
   private flushHeld(): void {
@@ -319,6 +320,7 @@ export class DcrfSession {
 
   releaseDetached(): void {
     this.detached = Math.max(0, this.detached - 1);
+    this.wakeIfIdle();
   }
 
   /** Whether a client-chosen key of `bytes` may be kept; a refusal is counted. */
@@ -417,6 +419,27 @@ export class DcrfSession {
     this.observer.slowConsumerClosed?.();
     this.observer.eventDropped?.('slow_consumer');
     this.close(CLOSE.tryAgainLater, 'Slow consumer');
+  }
+
+  private draining = false;
+  private idleWaiters: Array<() => void> | undefined;
+
+  /**
+   * Graceful shutdown: stops reading frames and resolves once the frames already read have been
+   * answered and no detached action runs.
+   */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.ws.pause();
+    if (!this.busy && this.detached === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.idleWaiters ??= []).push(resolve));
+  }
+
+  private wakeIfIdle(): void {
+    if (!this.idleWaiters || this.busy || this.detached > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = undefined;
+    for (const resolve of waiters) resolve();
   }
 
   /** Closes the socket; a peer that does not answer the close is cut off after a second. */

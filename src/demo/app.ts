@@ -13,6 +13,7 @@ import { TokenAuthenticator } from './auth.js';
 import { demoStreams } from './consumers.js';
 import { initial } from './migrations/0001-initial.js';
 import { notes } from './migrations/0002-notes.js';
+import { tokenHash } from './migrations/0003-token-hash.js';
 import { createHubFor, type HubHandle } from '../events/pubsub.js';
 import { setChangeHub } from '../events/current.js';
 import { streamsRoute } from '../server/describe.js';
@@ -21,7 +22,7 @@ import { playgroundRoute } from '../server/playground.js';
 import { createDemoGraphQLAdapter } from '../graphql/demo.js';
 
 /** The demo's migrations, in order. */
-export const demoMigrations = [initial, notes];
+export const demoMigrations = [initial, notes, tokenHash];
 
 export interface DemoApp {
   gateway: Gateway;
@@ -59,7 +60,14 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     authenticator,
     graphql: createDemoGraphQLAdapter({ authenticator }),
     allowedOrigins: config.allowedOrigins,
+    publicOrigins: config.publicOrigins,
+    allowedHosts: config.allowedHosts,
     maxSocketsPerIp: config.maxSocketsPerIp,
+    maxSockets: config.maxSockets,
+    metricsToken: config.metricsToken,
+    metricsPort: config.metricsPort,
+    metricsHost: config.metricsHost,
+    shutdownGraceMs: config.shutdownGraceMs,
     maxFrameBytes: config.maxFrameBytes,
     limits: config.limits,
     health: async () => {
@@ -79,7 +87,8 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     url: `http://${config.host}:${port}`,
     hub,
     async close() {
-      // Graceful: stop accepting and close sockets (1001); let running transactions finish (the pool
+      // Graceful: refuse new work (503), let actions, operations and requests under way answer
+      // (SHUTDOWN_GRACE_MS at most), close sockets (1001); let running transactions finish (the pool
       // waits for connections in use), publish what their commits owe, then close the PubSub.
       await gateway.close();
       await knex.destroy();

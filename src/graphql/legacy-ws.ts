@@ -16,6 +16,7 @@ import { isAsyncIterable, type GraphQLContext, type GraphQLEngine } from './engi
 import { socketTarget } from './event-delivery.js';
 import { formatError, formatResult } from './errors.js';
 import { heartbeat } from './heartbeat.js';
+import { InFlight, onDrain } from '../in-flight.js';
 import { closeIfInactive } from './transport-ws.js';
 import type { AuthUser } from '../scope.js';
 
@@ -86,14 +87,21 @@ class LegacyConnection {
     this.stopHeartbeat = heartbeat(ws, options.keepAliveMs ?? 12_000, () => void closeIfInactive(ws, context.scope.user, options.isActive).catch(() => undefined));
     let pending = 0;
     const maxPending = options.engine.limits.maxPendingMessages;
+    // Messages read and not yet answered (a start counts until its subscription is live): a graceful shutdown lets them answer.
+    const inFlight = new InFlight();
+    onDrain(ws, inFlight);
     ws.on('message', (raw) => {
       const text = raw.toString();
       if (++pending > maxPending) {
         ws.close(1008, 'Too many pending messages');
         return;
       }
+      const end = inFlight.begin();
       this.queue = this.queue.then(() =>
-        this.onMessage(text).finally(() => pending--).catch((error: unknown) => {
+        this.onMessage(text).finally(() => {
+          pending--;
+          end();
+        }).catch((error: unknown) => {
           logger.error('graphql-ws (legacy) message failed', { error: String((error as Error)?.stack ?? error) });
           ws.close(1011, 'Internal server error');
         }),

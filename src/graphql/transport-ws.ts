@@ -21,6 +21,7 @@ import { isAsyncIterable, type GraphQLContext, type GraphQLEngine } from './engi
 import { socketTarget } from './event-delivery.js';
 import { formatError, formatResult, INTERNAL_MESSAGE, limitReason } from './errors.js';
 import { heartbeat } from './heartbeat.js';
+import { InFlight, onDrain } from '../in-flight.js';
 
 export interface TransportWsOptions {
   engine: GraphQLEngine;
@@ -47,6 +48,8 @@ interface SocketExtra {
   context: GraphQLContext;
   /** Releases the message queue once an operation's subscription (or result) exists. */
   started: Map<string, () => void>;
+  /** Ends an operation's count of work under way once it is a live subscription (a shutdown does not wait for those). */
+  running: Map<string, () => void>;
 }
 
 export class TransportWsServer {
@@ -79,6 +82,7 @@ export class TransportWsServer {
         ctx.extra.started.delete(id);
         release?.();
         if (!isAsyncIterable(result)) return undefined;
+        ctx.extra.running.get(id)?.();
         return engine.delivery(result, args, socketTarget(ctx.extra.socket, id, 'next'));
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? (formatResult(result) as any) : undefined),
@@ -89,7 +93,10 @@ export class TransportWsServer {
 
   /** Serves one accepted socket. */
   handle(ws: WebSocket, scope: ConnectionScope, auth: AuthResult, request: IncomingMessage): void {
-    const extra: SocketExtra = { socket: ws, request, auth, context: this.options.engine.context(scope), started: new Map() };
+    const extra: SocketExtra = { socket: ws, request, auth, context: this.options.engine.context(scope), started: new Map(), running: new Map() };
+    // Queries and mutations under way, and subscriptions not yet live: a graceful shutdown lets them answer.
+    const inFlight = new InFlight();
+    onDrain(ws, inFlight);
     let handler: ((data: unknown) => Promise<void>) | undefined;
     const closed = this.server.opened(
       {
@@ -126,6 +133,8 @@ export class TransportWsServer {
         return;
       }
       const id = subscribeId(message);
+      const end = id !== undefined ? inFlight.begin() : undefined;
+      if (end) extra.running.set(id!, end);
       const after = queue;
       let started: (() => void) | undefined;
       if (id !== undefined) queue = new Promise<void>((resolve) => (started = resolve));
@@ -136,6 +145,12 @@ export class TransportWsServer {
           logger.error('graphql-transport-ws message failed', { error: String((error as Error)?.stack ?? error) });
           ws.close(CloseCode.InternalServerError, INTERNAL_MESSAGE);
         });
+        if (end) {
+          void handling.finally(() => {
+            end();
+            if (extra.running.get(id!) === end) extra.running.delete(id!);
+          });
+        }
         if (started) {
           const release = started;
           void handling.finally(() => {

@@ -1,7 +1,7 @@
 /**
  * The gateway: one HTTP server and one `ws` server on it. Each upgrade is routed by path, checked
- * (Origin, per-IP count, token, the consumers' canConnect) and negotiated per socket:
- * `graphql-transport-ws`, then legacy `graphql-ws`, else DCRF.
+ * (Host, Origin, the socket caps, token, the consumers' canConnect) and negotiated per socket:
+ * `graphql-transport-ws`, then legacy `graphql-ws`, else DCRF. `close()` drains before it closes.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -12,8 +12,12 @@ import { DcrfSession, DEFAULT_DCRF_LIMITS, type DcrfLimits, type DcrfRoute, type
 import { CLOSE, DCRF_SUBPROTOCOL } from '../dcrf/protocol.js';
 import { parseCookies, type ConnectionScope } from '../scope.js';
 import { resolveToken, tokenFromRequest, type Authenticator, type AuthResult } from './auth.js';
-import { originAllowed } from './origin.js';
+import { OriginPolicy } from './origin.js';
 import { combineObservers, GatewayMetrics, type LimitName } from './metrics.js';
+import { MetricsServer, serveMetrics } from './metrics-access.js';
+import { setSecurityHeaders } from './security-headers.js';
+import { DEFAULT_MAX_SOCKETS, DEFAULT_MAX_SOCKETS_PER_IP, SocketSlots } from './socket-slots.js';
+import { drainSocket, InFlight, onDrain } from '../in-flight.js';
 import { redactSecret, redactUrl } from './redact.js';
 import { UserRecheck } from './user-recheck.js';
 import { heartbeat } from '../graphql/heartbeat.js';
@@ -45,12 +49,24 @@ export interface GatewayOptions {
   graphql?: GraphQLAdapter;
   /** Extra HTTP routes, tried in order before the built-in ones. */
   routes?: HttpRoute[];
-  /** Origins allowed to open sockets, besides same-origin and no Origin. `*` allows any. */
+  /** Origins allowed to open sockets, besides same-origin and no Origin. `*` allows any (and the `token` cookie is never read). */
   allowedOrigins?: string[];
+  /**
+   * Origins browsers reach the gateway at (`https://api.example.com`): the same-origin of the Origin
+   * check (scheme, host and port), and their hosts are served. Default: `http://<Host>`.
+   */
+  publicOrigins?: string[];
+  /**
+   * Host values served besides the loopback names, the listening address and the public origins'
+   * hosts: `name` (any port) or `name:port`; `*` serves any Host. Others: upgrades 403, HTTP 421.
+   */
+  allowedHosts?: string[];
   /** Largest inbound frame in bytes (larger ones close the socket 1009). Default 1 MiB. */
   maxFrameBytes?: number;
-  /** Sockets one client IP may hold; default unlimited. */
+  /** Sockets one client IP may hold (upgrade refused 429 beyond); default 256, 0 = no cap. */
   maxSocketsPerIp?: number;
+  /** Sockets the gateway holds in all (upgrade refused 503 beyond); default 10,000, 0 = no cap. */
+  maxSockets?: number;
   limits?: Partial<DcrfLimits>;
   /** Whether the database and PubSub answer (for /healthz). */
   health?: () => Promise<boolean>;
@@ -58,6 +74,16 @@ export interface GatewayOptions {
   sessionObserver?: SessionObserver & { socketOpened?(protocol: Negotiated): void; socketClosed?(protocol: Negotiated): void };
   /** The metrics served at `GET /metrics`; default a registry of this gateway's own; false serves none. */
   metrics?: GatewayMetrics | false;
+  /** When set, `/metrics` answers only `Authorization: Bearer <metricsToken>` (401 otherwise). */
+  metricsToken?: string;
+  /** When set, `/metrics` is served on this port (of `metricsHost`, default 127.0.0.1) only, not on the public one. */
+  metricsPort?: number;
+  metricsHost?: string;
+  /**
+   * How long `close()` lets work under way finish (DCRF actions, GraphQL queries and mutations, HTTP
+   * requests) before closing the sockets 1001; new upgrades and requests get 503 meanwhile. Default 10,000 ms.
+   */
+  shutdownGraceMs?: number;
   /**
    * How long (ms) a "user still active" answer from `authenticator.refresh` is trusted before a DCRF
    * socket's next event or frame re-reads the user; default 1000. Deleted or deactivated users' sockets
@@ -70,7 +96,12 @@ export class Gateway {
   readonly server: http.Server;
   readonly wss: WebSocketServer;
   private readonly limits: DcrfLimits;
-  private readonly perIp = new Map<string, number>();
+  private readonly slots: SocketSlots;
+  private readonly origins: OriginPolicy;
+  /** HTTP requests being answered (a graceful shutdown waits for them). */
+  private readonly requests = new InFlight();
+  private readonly metricsServer: MetricsServer | undefined;
+  private closing: Promise<void> | undefined;
   private readonly streams: Map<string, ConsumerClass>;
   private readonly sockets = new Set<WebSocket>();
   /** The gateway's metrics (undefined when `metrics: false`). */
@@ -85,6 +116,9 @@ export class Gateway {
     this.sessionObserver = this.metrics || options.sessionObserver ? combineObservers(this.metrics, options.sessionObserver) : undefined;
     if (this.sessionObserver) options.graphql?.observe?.(this.sessionObserver);
     this.userRecheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
+    this.slots = new SocketSlots(options.maxSocketsPerIp ?? DEFAULT_MAX_SOCKETS_PER_IP, options.maxSockets ?? DEFAULT_MAX_SOCKETS);
+    this.origins = new OriginPolicy(options);
+    if (this.metrics && options.metricsPort !== undefined) this.metricsServer = new MetricsServer(this.metrics, options.metricsToken);
     this.server = http.createServer((request, response) => void this.onRequest(request, response));
     this.wss = new WebSocketServer({
       noServer: true,
@@ -95,8 +129,10 @@ export class Gateway {
     this.server.on('upgrade', (request, socket, head) => void this.onUpgrade(request, socket, head));
   }
 
-  /** Starts listening; resolves with the bound port. */
-  listen(port: number, host = '127.0.0.1'): Promise<number> {
+  /** Starts listening (and the metrics listener, when it has a port of its own); resolves with the bound port. */
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    this.origins.listeningOn(host);
+    if (this.metricsServer) this.metricsPort = await this.metricsServer.listen(this.options.metricsPort!, this.options.metricsHost ?? '127.0.0.1');
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -107,10 +143,33 @@ export class Gateway {
     });
   }
 
-  /** Stops accepting, closes every socket with 1001, and closes the server. */
-  async close(): Promise<void> {
-    for (const ws of this.sockets) ws.close(CLOSE.goingAway, 'Server shutting down');
+  /** The port `/metrics` listens on when it has one of its own (set by `listen`). */
+  metricsPort: number | undefined;
+
+  /**
+   * Graceful close: new upgrades and requests get 503; every socket stops reading and the work it
+   * already took (DCRF actions, GraphQL queries and mutations) and the HTTP requests under way may
+   * finish, for `shutdownGraceMs` at most; then every socket is closed 1001 and the server closes.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.server.closeIdleConnections?.();
+    const drained = Promise.all([this.requests.idle(), ...[...this.sockets].map((ws) => drainSocket(ws))]);
+    const finished = await settlesWithin(drained, this.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+    if (!finished) logger.warn('shutdown grace ended with work still under way', { sockets: this.sockets.size, requests: this.requests.size });
+    for (const ws of this.sockets) {
+      // Frames sent since the drain began are not handled; reading resumes only so that the peer's
+      // close frame completes the closing handshake.
+      ws.removeAllListeners('message');
+      ws.resume();
+      ws.close(CLOSE.goingAway, 'Server shutting down');
+    }
     await this.options.graphql?.close?.();
+    await this.metricsServer?.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections?.();
@@ -140,13 +199,28 @@ export class Gateway {
   }
 
   private async onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    setSecurityHeaders(response);
+    if (this.closing) {
+      response.setHeader('connection', 'close');
+      sendJson(response, 503, { detail: 'Server shutting down.' });
+      return;
+    }
+    const done = this.requests.begin();
+    response.once('close', done);
     try {
       const url = new URL(request.url ?? '/', 'http://localhost');
+      // Health probes (a load balancer, Kubernetes) name the server by its address, and its answer
+      // tells a rebinding page nothing: /healthz answers any Host.
+      if (url.pathname !== '/healthz' && !this.origins.hostAllowed(request)) {
+        this.metrics?.limitHit('host');
+        sendJson(response, 421, { detail: 'Host not allowed.' });
+        return;
+      }
       for (const route of this.options.routes ?? []) {
         if (await route(request, response, url)) return;
       }
-      if (url.pathname === '/metrics' && this.metrics) {
-        await this.metrics.serve(request, response);
+      if (url.pathname === '/metrics' && this.metrics && !this.metricsServer) {
+        await serveMetrics(this.metrics, this.options.metricsToken, request, response);
         return;
       }
       if (url.pathname === '/healthz') {
@@ -156,7 +230,7 @@ export class Gateway {
       }
       if ((url.pathname === '/graphql' || url.pathname === '/graphql/') && this.options.graphql) {
         const scope = this.scopeFor(request, url, 'http');
-        const auth = await resolveToken(this.options.authenticator, tokenFromRequest(request.headers, url.searchParams, scope.cookies));
+        const auth = await resolveToken(this.options.authenticator, this.tokenOf(request, url, scope));
         if (auth.kind === 'invalid') {
           sendJson(response, 401, { errors: [{ message: 'Invalid token.', extensions: { code: 'UNAUTHENTICATED', status: 401 } }] });
           return;
@@ -196,75 +270,96 @@ export class Gateway {
 
   private readonly singleRoutes = new Map<string, DcrfRoute>();
 
+  /** The request's token; the `token` cookie counts only where the Origin policy lets cookies authenticate. */
+  private tokenOf(request: IncomingMessage, url: URL, scope: ConnectionScope): string | undefined {
+    return tokenFromRequest(request.headers, url.searchParams, this.origins.cookieAuthAllowed(request) ? scope.cookies : NO_COOKIES);
+  }
+
   private async onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', ignoreError);
+    if (this.closing) return void this.refuse(socket, 503, 'Service Unavailable');
+    let releaseSlot: (() => void) | undefined;
     try {
       const url = new URL(request.url ?? '/', 'http://localhost');
       const route = this.route(url.pathname);
-      if (!route) return this.refuse(socket, 404, 'Not Found');
-      if (!originAllowed(request, this.options.allowedOrigins)) return this.refuse(socket, 403, 'Forbidden', 'origin');
-      const ip = request.socket.remoteAddress ?? '';
-      const max = this.options.maxSocketsPerIp;
-      if (max !== undefined && (this.perIp.get(ip) ?? 0) >= max) return this.refuse(socket, 429, 'Too Many Requests', 'sockets_per_ip');
-
-      const offered = parseProtocols(request.headers['sec-websocket-protocol']);
-      const negotiated: Negotiated = offered.has(GRAPHQL_TRANSPORT_WS) ? GRAPHQL_TRANSPORT_WS : offered.has(GRAPHQL_WS_LEGACY) ? GRAPHQL_WS_LEGACY : 'dcrf';
-      const scope = this.scopeFor(request, url, negotiated);
-      const auth = await resolveToken(this.options.authenticator, tokenFromRequest(request.headers, url.searchParams, scope.cookies));
-      if (auth.kind === 'user') scope.user = auth.user;
-
-      if (negotiated !== 'dcrf') {
-        if (!this.options.graphql) return this.refuse(socket, 400, 'GraphQL is not enabled');
-        this.accept(request, socket, head, negotiated, (ws) => this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request));
-        return;
-      }
-      if (route === 'graphql') return this.refuse(socket, 400, 'Bad Request: offer the graphql-transport-ws or graphql-ws subprotocol');
-      if (auth.kind === 'invalid') return this.refuse(socket, 401, 'Unauthorized');
-      if (auth.kind === 'user') this.userRecheck?.remember(auth.user);
-
-      let dcrfRoute: DcrfRoute = route;
-      if (route.kind === 'single') {
-        if (!(await route.consumer.canConnect(scope))) return this.refuse(socket, 403, 'Forbidden');
-      } else {
-        const refused = new Set<string>();
-        for (const [name, consumer] of route.streams) if (!(await consumer.canConnect(scope))) refused.add(name);
-        if (refused.size === route.streams.size && refused.size > 0) return this.refuse(socket, 403, 'Forbidden');
-        dcrfRoute = { ...route, refused };
-      }
-      this.accept(request, socket, head, 'dcrf', (ws) => {
-        const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.isActive);
-        // A peer gone without a FIN never closes: a missed pong cuts it off, and with it its subscriptions.
-        ws.once('close', heartbeat(ws, this.limits.pingIntervalMs));
-        session.start().catch((error: unknown) => {
-          logger.error('consumer connect failed', { error: String((error as Error)?.stack ?? error) });
-          ws.close(1011, 'Internal server error');
-        });
-      });
+      if (!route) return void this.refuse(socket, 404, 'Not Found');
+      if (!this.origins.hostAllowed(request)) return void this.refuse(socket, 403, 'Forbidden', 'host');
+      if (!this.origins.originAllowed(request)) return void this.refuse(socket, 403, 'Forbidden', 'origin');
+      // Taken before the first await, so concurrent upgrades cannot all pass the caps.
+      const slot = this.slots.reserve(request.socket.remoteAddress ?? '');
+      if (slot === 'sockets_per_ip') return void this.refuse(socket, 429, 'Too Many Requests', slot);
+      if (slot === 'sockets') return void this.refuse(socket, 503, 'Service Unavailable', slot);
+      releaseSlot = slot.release;
+      // The connection's end gives the slot back, whether the socket was refused, failed the handshake or closed.
+      socket.once('close', slot.release);
+      if (!(await this.upgrade(request, socket, head, url, route))) slot.release();
     } catch (error) {
+      releaseSlot?.();
       logger.error('upgrade failed', { url: redactUrl(request.url), error: redactSecret(String((error as Error)?.stack ?? error), requestToken(request)) });
       this.refuse(socket, 500, 'Internal Server Error');
     }
   }
 
-  private refuse(socket: Duplex, status: number, message: string, limit?: LimitName): void {
-    if (!socket.destroyed) this.metrics?.upgradeRefused(status, limit);
-    refuse(socket, status, message);
+  /** Authenticates, checks and accepts an upgrade that holds a socket slot; false when it was refused. */
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL, route: DcrfRoute | 'graphql'): Promise<boolean> {
+    const offered = parseProtocols(request.headers['sec-websocket-protocol']);
+    const negotiated: Negotiated = offered.has(GRAPHQL_TRANSPORT_WS) ? GRAPHQL_TRANSPORT_WS : offered.has(GRAPHQL_WS_LEGACY) ? GRAPHQL_WS_LEGACY : 'dcrf';
+    const scope = this.scopeFor(request, url, negotiated);
+    const auth = await resolveToken(this.options.authenticator, this.tokenOf(request, url, scope));
+    if (auth.kind === 'user') scope.user = auth.user;
+
+    if (negotiated !== 'dcrf') {
+      if (!this.options.graphql) return this.refuse(socket, 400, 'GraphQL is not enabled');
+      return this.accept(request, socket, head, negotiated, (ws) => this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request));
+    }
+    if (route === 'graphql') return this.refuse(socket, 400, 'Bad Request: offer the graphql-transport-ws or graphql-ws subprotocol');
+    if (auth.kind === 'invalid') return this.refuse(socket, 401, 'Unauthorized');
+    if (auth.kind === 'user') this.userRecheck?.remember(auth.user);
+
+    let dcrfRoute: DcrfRoute = route;
+    if (route.kind === 'single') {
+      if (!(await route.consumer.canConnect(scope))) return this.refuse(socket, 403, 'Forbidden');
+    } else {
+      const refused = new Set<string>();
+      for (const [name, consumer] of route.streams) if (!(await consumer.canConnect(scope))) refused.add(name);
+      if (refused.size === route.streams.size && refused.size > 0) return this.refuse(socket, 403, 'Forbidden');
+      dcrfRoute = { ...route, refused };
+    }
+    return this.accept(request, socket, head, 'dcrf', (ws) => {
+      const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.isActive);
+      onDrain(ws, session);
+      // A peer gone without a FIN never closes: a missed pong cuts it off, and with it its subscriptions.
+      ws.once('close', heartbeat(ws, this.limits.pingIntervalMs));
+      session.start().catch((error: unknown) => {
+        logger.error('consumer connect failed', { error: String((error as Error)?.stack ?? error) });
+        ws.close(1011, 'Internal server error');
+      });
+    });
   }
 
-  private accept(request: IncomingMessage, socket: Duplex, head: Buffer, protocol: Negotiated, serve: (ws: WebSocket) => void): void {
-    if (socket.destroyed) return;
+  /** Answers an upgrade with an HTTP error (counted); false, for `upgrade`'s callers. */
+  private refuse(socket: Duplex, status: number, message: string, limit?: LimitName): false {
+    if (!socket.destroyed) this.metrics?.upgradeRefused(status, limit);
+    refuse(socket, status, message);
+    return false;
+  }
+
+  /** Completes the handshake; false when the connection is already gone (or the shutdown began meanwhile). */
+  private accept(request: IncomingMessage, socket: Duplex, head: Buffer, protocol: Negotiated, serve: (ws: WebSocket) => void): boolean {
+    if (socket.destroyed) return false;
+    if (this.closing) return this.refuse(socket, 503, 'Service Unavailable');
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      this.track(ws, request.socket.remoteAddress ?? '', protocol);
+      this.track(ws, protocol);
       serve(ws);
     });
+    return true;
   }
 
   /**
    * Counts an accepted socket and forgets it on close. Its own method, so the close listener keeps
    * only what it needs alive (not the upgrade request and its closures: memory per idle socket).
    */
-  private track(ws: WebSocket, ip: string, protocol: Negotiated): void {
-    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+  private track(ws: WebSocket, protocol: Negotiated): void {
     this.sockets.add(ws);
     this.options.sessionObserver?.socketOpened?.(protocol);
     const counters = this.metrics?.socketOpened(protocol);
@@ -277,9 +372,6 @@ export class Gateway {
     ws.once('close', () => {
       counters?.closed();
       this.sockets.delete(ws);
-      const left = (this.perIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.perIp.set(ip, left);
-      else this.perIp.delete(ip);
       this.options.sessionObserver?.socketClosed?.(protocol);
     });
   }
@@ -288,6 +380,23 @@ export class Gateway {
   private readonly onSocketError = (error: Error & { code?: string }) => {
     if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.metrics?.limitHit('frame_size');
   };
+}
+
+/** How long `close()` lets work under way finish by default. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** The cookies a request's token may not come from (see `OriginPolicy.cookieAuthAllowed`). */
+const NO_COOKIES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** Resolves true once `work` settles, or false after `ms`. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

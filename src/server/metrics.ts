@@ -10,7 +10,7 @@ import type { SessionObserver } from '../dcrf/session.js';
 
 /** Limits whose hits are counted (`dcrf_gateway_limit_hits_total{limit=...}`). */
 export type LimitName = 'frame_size' | 'rate' | 'rate_close' | 'subscriptions' | 'slow_consumer' | 'sockets_per_ip' | 'origin' | 'inbound_queue'
-  | 'retained_bytes' | 'key_length' | 'detached_actions'
+  | 'retained_bytes' | 'key_length' | 'detached_actions' | 'sockets' | 'host'
   | 'graphql_length' | 'graphql_tokens' | 'graphql_nodes' | 'graphql_aliases' | 'graphql_depth' | 'graphql_cost' | 'graphql_introspection';
 
 /** Why an event meant for a socket was not sent. */

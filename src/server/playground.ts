@@ -1,7 +1,8 @@
 /**
  * `/playground`: serves the built web UI (playground/dist, made by `npm run build`) as static files.
  * Only files under that directory are reachable; hashed assets are cached for good, the page itself
- * is revalidated; compressible files are gzipped once and kept in memory.
+ * is revalidated; compressible files are gzipped once and kept in memory. Every file goes out with
+ * the playground's security headers (a CSP its bundle works under, no framing, no referrer).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRoute } from './gateway.js';
+import { PLAYGROUND_SECURITY_HEADERS } from './security-headers.js';
 
 export const PLAYGROUND_PATH = '/playground';
 
@@ -124,9 +126,9 @@ function send(request: IncomingMessage, response: ServerResponse, file: string, 
   const body = gzip ? entry.gzipped! : entry.body;
   const hashed = file.includes(`${path.sep}assets${path.sep}`);
   const headers: Record<string, string | number> = {
+    ...PLAYGROUND_SECURITY_HEADERS,
     'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
     'content-length': body.length,
-    'x-content-type-options': 'nosniff',
     'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
   };
   if (entry.gzipped) headers.vary = 'accept-encoding';
