@@ -6,9 +6,13 @@
 // raw junk, text and binary. Every frame the server sends must be a well-formed DCRF envelope (bare or
 // wrapped), no action may answer 500 or log an error, no socket may be closed on us, Object.prototype
 // must stay clean and /healthz must answer at the end. Prints progress and memory before/after.
+// Meanwhile GraphQL documents (test/helpers/graphql-fuzz.ts: fragment chains, alias bombs, nested lists,
+// deep nesting, introspection, junk) go over HTTP, graphql-transport-ws and legacy graphql-ws: never a
+// 5xx or INTERNAL_SERVER_ERROR, never a closed socket, always an answer, /healthz within FUZZ_HEALTH_MS.
 //
 // Environment: FUZZ_FRAMES (default 100000), FUZZ_SECONDS (time bound, default 600), FUZZ_SOCKETS
-// (default 8), FUZZ_SEED (replays a run; the seed is printed). Exit code 1 on any finding.
+// (default 8), FUZZ_GRAPHQL_DOCS (GraphQL requests per protocol, default 20000), FUZZ_HEALTH_MS
+// (default 2000), FUZZ_SEED (replays a run; the seed is printed). Exit code 1 on any finding.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +26,9 @@ const FRAMES = Number(process.env.FUZZ_FRAMES ?? 100_000);
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 600);
 const SOCKETS = Number(process.env.FUZZ_SOCKETS ?? 8);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
+const GRAPHQL_DOCS = Number(process.env.FUZZ_GRAPHQL_DOCS ?? 20_000);
+const HEALTH_MS = Number(process.env.FUZZ_HEALTH_MS ?? 2000);
+const { fuzzGraphQL } = await import('../test/helpers/graphql-fuzz.ts');
 /** Frames sent on a socket before it waits for a sync reply (keeps every socket's backlog bounded). */
 const WINDOW = 50;
 
@@ -244,7 +251,7 @@ function memory() {
   return { rss: usage.rss, heapUsed: usage.heapUsed };
 }
 const memoryBefore = memory();
-console.log(`fuzz: seed ${SEED}, ${FRAMES} frames over ${SOCKETS} sockets, at most ${SECONDS} s`);
+console.log(`fuzz: seed ${SEED}, ${FRAMES} frames over ${SOCKETS} sockets, ${GRAPHQL_DOCS} GraphQL requests per protocol, at most ${SECONDS} s`);
 console.log(`memory before: rss ${mb(memoryBefore.rss)}, heap used ${mb(memoryBefore.heapUsed)}${global.gc ? '' : ' (no --expose-gc: not collected first)'}`);
 
 const started = Date.now();
@@ -268,7 +275,16 @@ async function drive(socket) {
     }
   }
 }
-const results = await Promise.allSettled(sockets.map((socket) => drive(socket)));
+const graphql = fuzzGraphQL({
+  baseUrl: `http://127.0.0.1:${app.port}`,
+  wsUrl: base,
+  seed: SEED,
+  documents: GRAPHQL_DOCS,
+  deadline,
+  healthBoundMs: HEALTH_MS,
+  report: (item) => finding(`graphql ${item.kind}`, item.detail),
+});
+const results = await Promise.allSettled([...sockets.map((socket) => drive(socket)), graphql]);
 for (const result of results) if (result.status === 'rejected') finding('socket stalled', result.reason?.message);
 const seconds = (Date.now() - started) / 1000;
 
@@ -296,6 +312,10 @@ if (global.gc && memoryAfter.heapUsed - memoryBefore.heapUsed > HEAP_SLACK) {
 }
 
 console.log(`\nfuzz: ${sent} frames in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} frames/s), ${sockets.reduce((n, s) => n + s.received, 0)} frames received`);
+const graphqlResult = results.at(-1);
+if (graphqlResult.status === 'fulfilled') {
+  console.log(`graphql: ${graphqlResult.value.sent} requests over 3 protocols, slowest /healthz meanwhile ${graphqlResult.value.slowestHealthMs.toFixed(1)} ms`);
+}
 console.log(`statuses: ${[...statuses].sort((a, b) => a[0] - b[0]).map(([status, count]) => `${status}×${count}`).join(' ')}`);
 console.log(`memory after:  rss ${mb(memoryAfter.rss)}, heap used ${mb(memoryAfter.heapUsed)} (heap ${memoryAfter.heapUsed >= memoryBefore.heapUsed ? '+' : ''}${mb(memoryAfter.heapUsed - memoryBefore.heapUsed)})`);
 if (sent < FRAMES) console.log(`stopped at the time bound (${SECONDS} s) before ${FRAMES} frames`);

@@ -23,6 +23,8 @@ export interface GraphQLAdapterOptions {
   limits?: Partial<GraphQLLimits>;
   /** Parsed and validated documents kept (LRU). Default 1000. */
   cacheSize?: number;
+  /** Tokens of the cached documents, in all (a parsed document keeps about 500 bytes per token). Default 50,000. */
+  cacheTokens?: number;
   /** See EngineOptions.shareEventResults (default true). */
   shareEventResults?: boolean;
   /** Time a socket has to send connection_init; then it is closed 4408. Default 3000 ms. */
@@ -46,7 +48,7 @@ export class GraphQLGatewayAdapter implements GraphQLAdapter {
   private readonly http: GraphQLHttpHandler;
 
   constructor(options: GraphQLAdapterOptions) {
-    this.engine = new GraphQLEngine(options.schema, { limits: options.limits, cacheSize: options.cacheSize, shareEventResults: options.shareEventResults });
+    this.engine = new GraphQLEngine(options.schema, { limits: options.limits, cacheSize: options.cacheSize, cacheTokens: options.cacheTokens, shareEventResults: options.shareEventResults });
     const recheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
     const shared = {
       engine: this.engine,

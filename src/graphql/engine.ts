@@ -17,6 +17,7 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
   type OperationTypeNode,
+  type Token,
   type ValidationRule,
 } from 'graphql';
 import type { ConnectionScope } from '../scope.js';
@@ -44,6 +45,8 @@ export interface EngineOptions {
   limits?: Partial<GraphQLLimits>;
   /** Documents kept parsed and validated. Default 1000. */
   cacheSize?: number;
+  /** Tokens of the cached documents, in all (a parsed document keeps about 500 bytes per token). Default 50,000. */
+  cacheTokens?: number;
   /**
    * Execute and encode each event once for all subscribers of the same document, variables and user
    * (default true). Turn it off when the resolvers under a subscription read more of the context than
@@ -66,7 +69,7 @@ export class GraphQLEngine {
   ) {
     this.shareEventResults = options.shareEventResults ?? true;
     this.limits = { ...DEFAULT_GRAPHQL_LIMITS, ...options.limits };
-    this.cache = new DocumentCache(options.cacheSize ?? 1000);
+    this.cache = new DocumentCache(options.cacheSize ?? 1000, undefined, options.cacheTokens ?? 50_000);
     this.rules = this.limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   }
 
@@ -78,8 +81,8 @@ export class GraphQLEngine {
     }
     const cached = this.cache.get(query);
     if (cached) return cached;
-    const prepared = this.prepareUncached(query);
-    this.cache.set(query, prepared);
+    const { prepared, tokens } = this.prepareUncached(query);
+    this.cache.set(query, prepared, tokens);
     return prepared;
   }
 
@@ -88,19 +91,21 @@ export class GraphQLEngine {
    * linear limit check, and only then `validate`, whose cost grows faster than the document with some
    * fragment patterns.
    */
-  private prepareUncached(query: string): DocumentNode | readonly GraphQLError[] {
+  private prepareUncached(query: string): { prepared: DocumentNode | readonly GraphQLError[]; tokens: number } {
     let document: DocumentNode;
     try {
       document = parse(query, { maxTokens: this.limits.maxTokens });
     } catch (error) {
       if (!(error instanceof GraphQLError)) throw error;
       const refused = requestError(error, PARSE_FAILED);
-      return [TOO_MANY_TOKENS.test(error.message) ? markLimit(refused, 'tokens') : refused];
+      return { prepared: [TOO_MANY_TOKENS.test(error.message) ? markLimit(refused, 'tokens') : refused], tokens: 1 };
     }
+    // Refusals point at no node, so they keep nothing of the document.
     const tooBig = checkLimits(this.schema, document, this.limits);
-    if (tooBig.length) return tooBig;
-    const invalid = validate(this.schema, document, this.rules);
-    return invalid.length ? invalid.map((error) => requestError(error, VALIDATION_FAILED)) : document;
+    if (tooBig.length) return { prepared: tooBig, tokens: 1 };
+    const invalid = validate(this.schema, document, this.rules, { maxErrors: MAX_VALIDATION_ERRORS });
+    if (invalid.length) return { prepared: invalid.map((error) => requestError(error, VALIDATION_FAILED)), tokens: 1 };
+    return { prepared: document, tokens: tokenCount(document) };
   }
 
   /** Execution arguments for a client's operation, or the errors that refuse it before execution. */
@@ -153,6 +158,16 @@ export class GraphQLEngine {
 /** Whether an operation's result is an event stream rather than one result. */
 export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
+}
+
+/** Validation errors reported for one document (graphql-js's default is 100): a few are enough to act on. */
+const MAX_VALIDATION_ERRORS = 10;
+
+/** The tokens of a parsed document (its nodes' locations link them all, so they live as long as it does). */
+function tokenCount(document: DocumentNode): number {
+  let count = 0;
+  for (let token: Token | null | undefined = document.loc?.startToken; token; token = token.next) count++;
+  return Math.max(count, 1);
 }
 
 /** graphql-js's message when parsing stops at `maxTokens` ("more than", spelled "more that" in 16.x). */

@@ -5,7 +5,7 @@
  */
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { measureDocument, type MeasuredLimit } from './document-measure.js';
-import { VALIDATION_FAILED } from './errors.js';
+import { VALIDATION_FAILED, withoutStack } from './errors.js';
 
 const TOO_COMPLEX = 'QUERY_TOO_COMPLEX';
 
@@ -75,7 +75,7 @@ export function checkLimits(schema: GraphQLSchema, document: DocumentNode, limit
 
 /** A pre-execution refusal by `limit`, remembered so the engine can count it. */
 export function limitError(limit: GraphQLLimitName, message: string, code = TOO_COMPLEX): GraphQLError {
-  return markLimit(new GraphQLError(message, { extensions: { code, status: 400 } }), limit);
+  return markLimit(withoutStack(new GraphQLError(message, { extensions: { code, status: 400 } })), limit);
 }
 
 /** Remembers that `error` is a refusal by `limit` (for errors made elsewhere, such as the parser's). */

@@ -6,6 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { TokenAuthenticator } from '../../src/demo/auth.js';
 import type { GraphQLGatewayAdapter } from '../../src/graphql/adapter.js';
 import { createDemoGraphQLAdapter } from '../../src/graphql/demo.js';
@@ -153,3 +155,34 @@ test('every GraphQL limit refusal is counted in /metrics by limit, on every prot
     assert.equal(counted, 3, limit);
   }
 });
+
+test('the document cache keeps little of what clients send: refusals keep no document, documents count their tokens', async () => {
+  const engine = (app.gateway.options.graphql as GraphQLGatewayAdapter).engine;
+  const gc = collector();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  // 300 distinct documents of 600 unknown fields: each refusal used to keep its parsed document and
+  // a captured stack per error, about 550 KiB each (160 MiB in all).
+  for (let index = 0; index < 300; index++) {
+    const query = `{ ${Array.from({ length: 600 }, (_, field) => `f${field}`).join(' ')} } # ${index}`;
+    const answer = await operate(app, 'http', query);
+    assert.equal(answer.errors[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+    assert.deepEqual(answer.errors[0]?.locations, [{ line: 1, column: 3 }]);
+  }
+  gc();
+  const grown = (process.memoryUsage().heapUsed - before) / 1024 / 1024;
+  console.log(`# heap after 300 refused 600-token documents: ${grown.toFixed(1)} MiB more`);
+  assert.ok(grown < 40, `heap grew ${grown.toFixed(1)} MiB`);
+  // Valid documents count their tokens against cacheTokens (50,000 by default): of 100 documents of
+  // about 750 tokens, the last 66 or so stay.
+  const texts = Array.from({ length: 100 }, (_, index) => `{ ${'... on Query { '.repeat(150)}__typename${' }'.repeat(150)} } # ${index}`);
+  for (const text of texts) assert.deepEqual(await operate(app, 'http', text), { errors: [], data: { __typename: 'Query' } });
+  const kept = texts.filter((text) => engine.cache.get(text) !== undefined).length;
+  assert.ok(kept >= 30 && kept < 70, `${kept} of 100 documents cached`);
+});
+
+/** The garbage collector, exposed for this process (the test runner does not pass --expose-gc). */
+function collector(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}

@@ -9,7 +9,7 @@ export type GraphQLProtocol = 'http' | 'graphql-transport-ws' | 'graphql-ws';
 export const GRAPHQL_PROTOCOLS: readonly GraphQLProtocol[] = ['http', 'graphql-transport-ws', 'graphql-ws'];
 
 export interface GraphQLAnswer {
-  errors: Array<{ message: string; extensions?: { code?: string; status?: number } }>;
+  errors: Array<{ message: string; locations?: Array<{ line: number; column: number }>; extensions?: { code?: string; status?: number } }>;
   data?: any;
 }
 
