@@ -185,9 +185,8 @@ class DocumentWalk {
     if (level + 1 > this.limits.maxDepth) this.tooDeep();
     const innerBound = isList ? undefined : ownBound;
     // A page object (a non-list field with a page size) hands its bound to the lists right inside it.
-    const inner = node.selectionSet && isCompositeType(type)
-      ? this.selection(node.selectionSet, type, level + 1, innerBound, lists)
-      : EMPTY;
+    const inner =
+      node.selectionSet && isCompositeType(type) ? this.selection(node.selectionSet, type, level + 1, innerBound, lists) : EMPTY;
     return { depth: inner.depth + 1, cost: 1 + Math.max(1, factor) * inner.cost };
   }
 

@@ -27,9 +27,15 @@ after(async () => {
 test(`random GraphQL documents over every protocol (seed ${SEED})`, async () => {
   const logs = captureLogs('error');
   const findings: GraphQLFinding[] = [];
-  let result;
+  let result: Awaited<ReturnType<typeof fuzzGraphQL>>;
   try {
-    result = await fuzzGraphQL({ baseUrl: app.url, wsUrl: app.wsUrl, seed: SEED, documents: DOCUMENTS, report: (finding) => findings.push(finding) });
+    result = await fuzzGraphQL({
+      baseUrl: app.url,
+      wsUrl: app.wsUrl,
+      seed: SEED,
+      documents: DOCUMENTS,
+      report: (finding) => findings.push(finding),
+    });
   } finally {
     logs.stop();
   }
@@ -38,6 +44,10 @@ test(`random GraphQL documents over every protocol (seed ${SEED})`, async () => 
   assert.equal(result.sent, DOCUMENTS * 3);
   assert.deepEqual(logs.raw, []);
   assert.equal(({} as { polluted?: unknown }).polluted, undefined);
-  const after = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+  const after = await fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"query":"{ __typename }"}',
+  });
   assert.deepEqual(await after.json(), { data: { __typename: 'Query' } });
 });

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { GRAPHQL_PROTOCOLS, operate } from '../helpers/graphql-protocols.js';
+import { GRAPHQL_PROTOCOLS, type GraphQLAnswer, operate } from '../helpers/graphql-protocols.js';
 
 let app: TestApp;
 before(async () => {
@@ -21,7 +21,8 @@ function codes(answer: { errors: Array<{ extensions?: { code?: string } }> }): A
 }
 
 async function createSchool(name: string, classrooms: number): Promise<{ id: string; classrooms: string[] }> {
-  const school = (await operate(app, 'http', 'mutation($n: String!) { createSchool(input: {name: $n}) { id } }', { n: name })).data.createSchool.id;
+  const school = (await operate(app, 'http', 'mutation($n: String!) { createSchool(input: {name: $n}) { id } }', { n: name })).data
+    .createSchool.id;
   const ids: string[] = [];
   for (let index = 0; index < classrooms; index++) {
     const created = await operate(app, 'http', 'mutation($n: String!, $s: ID!) { createClassroom(input: {name: $n, school: $s}) { id } }', {
@@ -48,24 +49,43 @@ test('nested lists are costed by the items they can return, and refused before a
   const variable = await operate(app, 'http', 'query($n: Int) { schools { classrooms(limit: $n) { id } } }', { n: 1 });
   assert.deepEqual(codes(variable), ['QUERY_TOO_COMPLEX']);
   // With small literal limits the same shape is cheap, and answered.
-  const paged = await operate(app, 'graphql-transport-ws', '{ schools(limit: 3) { classrooms(limit: 3) { school { classrooms(limit: 3) { id } } } } }');
+  const paged = await operate(
+    app,
+    'graphql-transport-ws',
+    '{ schools(limit: 3) { classrooms(limit: 3) { school { classrooms(limit: 3) { id } } } } }',
+  );
   assert.deepEqual(paged.errors, []);
   assert.ok(Array.isArray(paged.data.schools));
   // A page's `results` count as the page's size: 100 by default, `limit` when given.
   assert.deepEqual(codes(await operate(app, 'http', '{ tests { count results { id name } } a: things { id name counter } }')), []);
-  assert.deepEqual(codes(await operate(app, 'http', '{ tests(limit: 1000) { results { id name } } things { id name counter } }')), ['QUERY_TOO_COMPLEX']);
+  assert.deepEqual(codes(await operate(app, 'http', '{ tests(limit: 1000) { results { id name } } things { id name counter } }')), [
+    'QUERY_TOO_COMPLEX',
+  ]);
 });
 
 test('list fields take limit and offset, limit capped at the maximum', async () => {
   const school = await createSchool('paged', 4);
   for (const protocol of GRAPHQL_PROTOCOLS) {
-    const answer = await operate(app, protocol, 'query($s: ID!) { school(id: $s) { classrooms(limit: 2, offset: 1) { id } } }', { s: school.id });
-    assert.deepEqual(answer, { errors: [], data: { school: { classrooms: school.classrooms.slice(1, 3).map((id) => ({ id })) } } }, protocol);
+    const answer = await operate(app, protocol, 'query($s: ID!) { school(id: $s) { classrooms(limit: 2, offset: 1) { id } } }', {
+      s: school.id,
+    });
+    assert.deepEqual(
+      answer,
+      { errors: [], data: { school: { classrooms: school.classrooms.slice(1, 3).map((id) => ({ id })) } } },
+      protocol,
+    );
   }
   const all = await operate(app, 'http', 'query($s: ID!) { school(id: $s) { classrooms { id } } }', { s: school.id });
-  assert.deepEqual(all.data.school.classrooms, school.classrooms.map((id) => ({ id })));
+  assert.deepEqual(
+    all.data.school.classrooms,
+    school.classrooms.map((id) => ({ id })),
+  );
   // 1001 things: `things` answers at most 1000, whatever the limit asked for.
-  await app.knex.batchInsert('things', Array.from({ length: 1001 }, (_, index) => ({ name: `bulk-${index}`, counter: 0 })), 500);
+  await app.knex.batchInsert(
+    'things',
+    Array.from({ length: 1001 }, (_, index) => ({ name: `bulk-${index}`, counter: 0 })),
+    500,
+  );
   const capped = await operate(app, 'http', '{ things(limit: 5000) { id } }');
   assert.deepEqual(capped.errors, []);
   assert.equal(capped.data.things.length, 1000);
@@ -82,7 +102,7 @@ test('nested fields are loaded with one query per level, each parent getting its
   const statements: string[] = [];
   const listen = (query: { sql: string }) => statements.push(query.sql);
   app.knex.on('query', listen);
-  let answer;
+  let answer: GraphQLAnswer;
   try {
     answer = await operate(app, 'http', '{ schools(limit: 100) { id classrooms(limit: 2, offset: 1) { id name school { id name } } } }');
   } finally {
@@ -94,7 +114,10 @@ test('nested fields are loaded with one query per level, each parent getting its
   assert.deepEqual(statements.filter((sql) => /^select/i.test(sql.trim())).length, 3, statements.join('\n'));
   for (const school of answer.data.schools.filter((row: { id: string }) => ids.has(row.id))) {
     const expected = schools.find((created) => created.id === school.id)!.classrooms.slice(1, 3);
-    assert.deepEqual(school.classrooms.map((classroom: { id: string }) => classroom.id), expected);
+    assert.deepEqual(
+      school.classrooms.map((classroom: { id: string }) => classroom.id),
+      expected,
+    );
     for (const classroom of school.classrooms) assert.equal(classroom.school.id, school.id);
   }
 });

@@ -76,18 +76,24 @@ test('a doubling fragment chain is refused at once on every protocol while /heal
           const refusal = operate(app, protocol, fragmentChain(levels, `${protocol} ${round}`));
           const health = timed(() => fetch(`${app.url}/healthz`).then((response) => response.status));
           const [answer, healthz] = await Promise.all([refusal, health]);
-          assert.deepEqual(answer.errors.map((error) => error.extensions?.code), ['QUERY_TOO_COMPLEX'], `${levels} levels over ${protocol}`);
+          assert.deepEqual(
+            answer.errors.map((error) => error.extensions?.code),
+            ['QUERY_TOO_COMPLEX'],
+            `${levels} levels over ${protocol}`,
+          );
           assert.match(answer.errors[0]!.message, /costs/);
           assert.equal(answer.data, undefined);
           assert.equal(healthz.value, 200);
           healthMs.push(healthz.ms);
-          // Each sample gets a tenfold margin over the issue's bounds (other test files share the two
-          // cores); the medians below are held to the bounds themselves.
-          assert.ok(serverMs.at(-1)! < 100, `${levels} levels over ${protocol}: the check took ${serverMs.at(-1)} ms`);
+          // Single samples get a wide margin over the issue's bounds (other test files share the two
+          // cores; 20 levels took 1.5 s here before the fix); the medians below are held to the bounds.
+          assert.ok(serverMs.at(-1)! < 250, `${levels} levels over ${protocol}: the check took ${serverMs.at(-1)} ms`);
           assert.ok(healthz.ms < 500, `${levels} levels over ${protocol}: /healthz took ${healthz.ms} ms`);
         }
       }
-      report.push(`${levels} levels: check median ${median(serverMs.slice(-9)).toFixed(2)} ms, max ${Math.max(...serverMs.slice(-9)).toFixed(2)} ms`);
+      report.push(
+        `${levels} levels: check median ${median(serverMs.slice(-9)).toFixed(2)} ms, max ${Math.max(...serverMs.slice(-9)).toFixed(2)} ms`,
+      );
     }
   } finally {
     engine.prepare = prepare;
@@ -123,7 +129,11 @@ test('deeply nested introspection lists are refused; the standard introspection 
   const nested = '{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }';
   for (const protocol of PROTOCOLS) {
     const answer = await operate(app, protocol, nested);
-    assert.deepEqual(answer.errors.map((error) => error.extensions?.code), ['QUERY_TOO_COMPLEX'], protocol);
+    assert.deepEqual(
+      answer.errors.map((error) => error.extensions?.code),
+      ['QUERY_TOO_COMPLEX'],
+      protocol,
+    );
     assert.match(answer.errors[0]!.message, /Introspection lists may nest at most 3 deep/);
   }
 });
@@ -150,7 +160,8 @@ test('every GraphQL limit refusal is counted in /metrics by limit, on every prot
   assert.deepEqual(within, { errors: [], data: { a: 'Query' } });
   const afterwards = await scrape(strict.url);
   for (const limit of Object.keys(refusals)) {
-    const counted = metric(afterwards, 'dcrf_gateway_limit_hits_total', { limit }) - metric(before, 'dcrf_gateway_limit_hits_total', { limit });
+    const counted =
+      metric(afterwards, 'dcrf_gateway_limit_hits_total', { limit }) - metric(before, 'dcrf_gateway_limit_hits_total', { limit });
     // Once per protocol: the second and third sends of a text are refused from the document cache.
     assert.equal(counted, 3, limit);
   }

@@ -64,7 +64,8 @@ export class GraphQLDocuments {
     else if (roll < 0.54) query = this.deepNesting();
     else if (roll < 0.58) query = this.introspection();
     else if (roll < 0.68) query = this.mutation();
-    else if (roll < 0.72) query = this.pick(['subscription { thingActivity { action data { id } } }', 'subscription { joinedChat(chatId: "f") { username } }']);
+    else if (roll < 0.72)
+      query = this.pick(['subscription { thingActivity { action data { id } } }', 'subscription { joinedChat(chatId: "f") { username } }']);
     else if (roll < 0.8) query = this.junk();
     else query = this.mutate(`{ ${this.selection('Query', 0, 6)} }`);
     if (this.chance(0.02)) query = this.pick([null, 7, ['{ __typename }'], { query: '{ __typename }' }, '']);
@@ -84,7 +85,8 @@ export class GraphQLDocuments {
 
   /** A selection on `type`, nesting through its object fields up to `maxDepth`. */
   private selection(type: string, depth: number, maxDepth: number): string {
-    const nested = (field: string, inner: string) => (depth + 1 >= maxDepth ? '__typename' : `${field} { ${this.selection(inner, depth + 1, maxDepth)} }`);
+    const nested = (field: string, inner: string) =>
+      depth + 1 >= maxDepth ? '__typename' : `${field} { ${this.selection(inner, depth + 1, maxDepth)} }`;
     const options: Record<string, Array<() => string>> = {
       Query: [
         () => nested(`things${this.listArgs()}`, 'Thing'),
@@ -128,7 +130,13 @@ export class GraphQLDocuments {
 
   private aliases(): string {
     const count = this.int(80);
-    const field = this.pick(['__typename', 'things { id }', 'schools(limit: 2) { classrooms(limit: 2) { id } }', 'me { id }', 'thing(id: "1") { name }']);
+    const field = this.pick([
+      '__typename',
+      'things { id }',
+      'schools(limit: 2) { classrooms(limit: 2) { id } }',
+      'me { id }',
+      'thing(id: "1") { name }',
+    ]);
     return `{ ${Array.from({ length: count }, (_, index) => `a${index}: ${field}`).join(' ')} __typename }`;
   }
 
@@ -141,8 +149,13 @@ export class GraphQLDocuments {
 
   private introspection(): string {
     let inner = 'name';
-    for (let level = this.int(8); level > 0; level--) inner = `${this.pick(['fields', 'type', 'ofType', 'interfaces', 'possibleTypes', 'args'])} { name ${inner} }`;
-    return this.pick([`{ __schema { types { ${inner} } } }`, `{ __type(name: "Thing") { ${inner} } }`, '{ __schema { queryType { name } } }']);
+    for (let level = this.int(8); level > 0; level--)
+      inner = `${this.pick(['fields', 'type', 'ofType', 'interfaces', 'possibleTypes', 'args'])} { name ${inner} }`;
+    return this.pick([
+      `{ __schema { types { ${inner} } } }`,
+      `{ __type(name: "Thing") { ${inner} } }`,
+      '{ __schema { queryType { name } } }',
+    ]);
   }
 
   private mutation(): string {
@@ -214,7 +227,11 @@ function isSubscription(payload: FuzzPayload): boolean {
 
 function wellFormed(payload: FuzzPayload): boolean {
   const object = (value: unknown) => value == null || (typeof value === 'object' && !Array.isArray(value));
-  return typeof payload.query === 'string' && object(payload.variables) && (payload.operationName == null || typeof payload.operationName === 'string');
+  return (
+    typeof payload.query === 'string' &&
+    object(payload.variables) &&
+    (payload.operationName == null || typeof payload.operationName === 'string')
+  );
 }
 
 function badErrors(errors: unknown): string | undefined {
@@ -222,7 +239,8 @@ function badErrors(errors: unknown): string | undefined {
   if (!Array.isArray(errors)) return 'errors is not a list';
   for (const error of errors as Array<{ message?: unknown; extensions?: { code?: unknown; status?: unknown } }>) {
     if (typeof error?.message !== 'string') return 'an error without a message';
-    if (error.extensions?.code === 'INTERNAL_SERVER_ERROR' || Number(error.extensions?.status) >= 500) return `internal error: ${error.message}`;
+    if (error.extensions?.code === 'INTERNAL_SERVER_ERROR' || Number(error.extensions?.status) >= 500)
+      return `internal error: ${error.message}`;
   }
   return undefined;
 }
@@ -269,7 +287,8 @@ class FuzzGraphQLSocket {
       return;
     }
     if (['connection_ack', 'ka', 'ping', 'pong'].includes(message.type as string)) return;
-    const errors = message.type === 'error' ? (Array.isArray(message.payload) ? message.payload : [message.payload]) : message.payload?.errors;
+    const errors =
+      message.type === 'error' ? (Array.isArray(message.payload) ? message.payload : [message.payload]) : message.payload?.errors;
     const bad = badErrors(errors);
     if (bad) this.report({ kind: `${this.protocol}: ${bad}`, detail: raw.slice(0, 300) });
     if (this.waiting && message.id === this.waiting.id && (message.type === 'complete' || message.type === 'error')) this.waiting.done();
@@ -319,7 +338,8 @@ async function sendOverHttp(baseUrl: string, payload: FuzzPayload, report: (find
     body: JSON.stringify(payload),
   });
   const text = await response.text();
-  if (response.status >= 500) return report({ kind: `http ${response.status}`, detail: `${JSON.stringify(payload).slice(0, 200)} -> ${text.slice(0, 200)}` });
+  if (response.status >= 500)
+    return report({ kind: `http ${response.status}`, detail: `${JSON.stringify(payload).slice(0, 200)} -> ${text.slice(0, 200)}` });
   let body: { errors?: unknown };
   try {
     body = JSON.parse(text);
@@ -354,7 +374,10 @@ export async function fuzzGraphQL(run: GraphQLFuzzRun): Promise<{ sent: number; 
   const healthBound = run.healthBoundMs ?? 1000;
   const probeHealth = async () => {
     const start = performance.now();
-    const status = await fetch(`${run.baseUrl}/healthz`).then((response) => response.status, () => 0);
+    const status = await fetch(`${run.baseUrl}/healthz`).then(
+      (response) => response.status,
+      () => 0,
+    );
     const ms = performance.now() - start;
     slowestHealthMs = Math.max(slowestHealthMs, ms);
     if (status !== 200) run.report({ kind: 'healthz', detail: `status ${status}` });

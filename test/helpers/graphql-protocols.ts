@@ -14,7 +14,12 @@ export interface GraphQLAnswer {
 }
 
 /** Sends one operation over `protocol`; resolves with its first answer (errors empty when none). */
-export async function operate(app: TestApp, protocol: GraphQLProtocol, query: string, variables?: Record<string, unknown>): Promise<GraphQLAnswer> {
+export async function operate(
+  app: TestApp,
+  protocol: GraphQLProtocol,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLAnswer> {
   if (protocol === 'http') {
     const response = await fetch(`${app.url}/graphql`, {
       method: 'POST',
