@@ -278,7 +278,8 @@ export class Gateway {
   private async onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', ignoreError);
     if (this.closing) return void this.refuse(socket, 503, 'Service Unavailable');
-    let releaseSlot: (() => void) | undefined;
+    const ip = request.socket.remoteAddress ?? '';
+    let slotHeld = false;
     try {
       const url = new URL(request.url ?? '/', 'http://localhost');
       const route = this.route(url.pathname);
@@ -286,22 +287,22 @@ export class Gateway {
       if (!this.origins.hostAllowed(request)) return void this.refuse(socket, 403, 'Forbidden', 'host');
       if (!this.origins.originAllowed(request)) return void this.refuse(socket, 403, 'Forbidden', 'origin');
       // Taken before the first await, so concurrent upgrades cannot all pass the caps.
-      const slot = this.slots.reserve(request.socket.remoteAddress ?? '');
-      if (slot === 'sockets_per_ip') return void this.refuse(socket, 429, 'Too Many Requests', slot);
-      if (slot === 'sockets') return void this.refuse(socket, 503, 'Service Unavailable', slot);
-      releaseSlot = slot.release;
-      // The connection's end gives the slot back, whether the socket was refused, failed the handshake or closed.
-      socket.once('close', slot.release);
-      if (!(await this.upgrade(request, socket, head, url, route))) slot.release();
+      const cap = this.slots.reserve(ip);
+      if (cap === 'sockets_per_ip') return void this.refuse(socket, 429, 'Too Many Requests', cap);
+      if (cap === 'sockets') return void this.refuse(socket, 503, 'Service Unavailable', cap);
+      slotHeld = true;
+      // An accepted socket gives its slot back when it closes (track); any other outcome, here.
+      if (await this.upgrade(request, socket, head, url, route, ip)) slotHeld = false;
     } catch (error) {
-      releaseSlot?.();
       logger.error('upgrade failed', { url: redactUrl(request.url), error: redactSecret(String((error as Error)?.stack ?? error), requestToken(request)) });
       this.refuse(socket, 500, 'Internal Server Error');
+    } finally {
+      if (slotHeld) this.slots.release(ip);
     }
   }
 
-  /** Authenticates, checks and accepts an upgrade that holds a socket slot; false when it was refused. */
-  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL, route: DcrfRoute | 'graphql'): Promise<boolean> {
+  /** Authenticates, checks and accepts an upgrade that holds a socket slot of `ip`; false when it was refused. */
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL, route: DcrfRoute | 'graphql', ip: string): Promise<boolean> {
     const offered = parseProtocols(request.headers['sec-websocket-protocol']);
     const negotiated: Negotiated = offered.has(GRAPHQL_TRANSPORT_WS) ? GRAPHQL_TRANSPORT_WS : offered.has(GRAPHQL_WS_LEGACY) ? GRAPHQL_WS_LEGACY : 'dcrf';
     const scope = this.scopeFor(request, url, negotiated);
@@ -310,7 +311,7 @@ export class Gateway {
 
     if (negotiated !== 'dcrf') {
       if (!this.options.graphql) return this.refuse(socket, 400, 'GraphQL is not enabled');
-      return this.accept(request, socket, head, negotiated, (ws) => this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request));
+      return this.accept(request, socket, head, negotiated, ip, (ws) => this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request));
     }
     if (route === 'graphql') return this.refuse(socket, 400, 'Bad Request: offer the graphql-transport-ws or graphql-ws subprotocol');
     if (auth.kind === 'invalid') return this.refuse(socket, 401, 'Unauthorized');
@@ -325,7 +326,7 @@ export class Gateway {
       if (refused.size === route.streams.size && refused.size > 0) return this.refuse(socket, 403, 'Forbidden');
       dcrfRoute = { ...route, refused };
     }
-    return this.accept(request, socket, head, 'dcrf', (ws) => {
+    return this.accept(request, socket, head, 'dcrf', ip, (ws) => {
       const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.isActive);
       onDrain(ws, session);
       // A peer gone without a FIN never closes: a missed pong cuts it off, and with it its subscriptions.
@@ -344,22 +345,33 @@ export class Gateway {
     return false;
   }
 
-  /** Completes the handshake; false when the connection is already gone (or the shutdown began meanwhile). */
-  private accept(request: IncomingMessage, socket: Duplex, head: Buffer, protocol: Negotiated, serve: (ws: WebSocket) => void): boolean {
+  /**
+   * Completes the handshake; true once the socket is open and tracked (its close gives back the slot
+   * of `ip`), false when the connection is gone, the handshake failed or the shutdown began meanwhile.
+   * Without `verifyClient`, ws completes a handshake (or fails it) before `handleUpgrade` returns.
+   */
+  private accept(request: IncomingMessage, socket: Duplex, head: Buffer, protocol: Negotiated, ip: string, serve: (ws: WebSocket) => void): boolean {
     if (socket.destroyed) return false;
     if (this.closing) return this.refuse(socket, 503, 'Service Unavailable');
+    let accepted = false;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      this.track(ws, protocol);
-      serve(ws);
+      accepted = true;
+      this.track(ws, protocol, ip);
+      try {
+        serve(ws);
+      } catch (error) {
+        logger.error('socket setup failed', { error: String((error as Error)?.stack ?? error) });
+        ws.close(1011, 'Internal server error');
+      }
     });
-    return true;
+    return accepted;
   }
 
   /**
    * Counts an accepted socket and forgets it on close. Its own method, so the close listener keeps
    * only what it needs alive (not the upgrade request and its closures: memory per idle socket).
    */
-  private track(ws: WebSocket, protocol: Negotiated): void {
+  private track(ws: WebSocket, protocol: Negotiated, ip: string): void {
     this.sockets.add(ws);
     this.options.sessionObserver?.socketOpened?.(protocol);
     const counters = this.metrics?.socketOpened(protocol);
@@ -372,6 +384,7 @@ export class Gateway {
     ws.once('close', () => {
       counters?.closed();
       this.sockets.delete(ws);
+      this.slots.release(ip);
       this.options.sessionObserver?.socketClosed?.(protocol);
     });
   }
