@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         const { token, replaced } = await issueToken(username, secret);
         if (replaced) process.stderr.write(`${username}'s earlier token cannot be shown again (stored before tokens were hashed, or under another secret): it was replaced\n`);
-        process.stdout.write(token + '\n');
+        process.stdout.write(`${token}\n`);
       } finally {
         await knex.destroy();
       }

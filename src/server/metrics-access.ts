@@ -19,10 +19,19 @@ export function metricsAuthorized(request: IncomingMessage, token: string | unde
 }
 
 /** Answers `GET /metrics`: 401 without the token when one is set. */
-export async function serveMetrics(metrics: GatewayMetrics, token: string | undefined, request: IncomingMessage, response: ServerResponse): Promise<void> {
+export async function serveMetrics(
+  metrics: GatewayMetrics,
+  token: string | undefined,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   if (!metricsAuthorized(request, token)) {
     const body = JSON.stringify({ detail: 'Authentication credentials were not provided.' });
-    response.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    response.writeHead(401, {
+      'www-authenticate': 'Bearer realm="metrics"',
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     response.end(body);
     return;
   }

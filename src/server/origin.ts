@@ -50,12 +50,16 @@ export class OriginPolicy {
     this.anyHost = options.allowedHosts?.includes('*') ?? false;
     this.anyOrigin = options.allowedOrigins?.includes('*') ?? false;
     this.publicOrigins = new Set((options.publicOrigins ?? []).map((origin) => normalizeOrigin(origin, 'PUBLIC_ORIGIN')));
-    this.allowedOrigins = new Set((options.allowedOrigins ?? []).filter((origin) => origin !== '*').map((origin) => normalizeOrigin(origin, 'ALLOWED_ORIGINS')));
-    this.hosts = (options.allowedHosts ?? []).filter((host) => host !== '*').map((host) => {
-      const entry = parseHost(host);
-      if (!entry) throw new Error(`ALLOWED_HOSTS: "${host}" is not a host name, an address or name:port`);
-      return entry;
-    });
+    this.allowedOrigins = new Set(
+      (options.allowedOrigins ?? []).filter((origin) => origin !== '*').map((origin) => normalizeOrigin(origin, 'ALLOWED_ORIGINS')),
+    );
+    this.hosts = (options.allowedHosts ?? [])
+      .filter((host) => host !== '*')
+      .map((host) => {
+        const entry = parseHost(host);
+        if (!entry) throw new Error(`ALLOWED_HOSTS: "${host}" is not a host name, an address or name:port`);
+        return entry;
+      });
     for (const origin of this.publicOrigins) this.hosts.push({ hostname: parseHost(new URL(origin).host)!.hostname, port: undefined });
   }
 
@@ -131,5 +135,8 @@ function parseHost(value: string | undefined): HostEntry | undefined {
 
 /** Parses a comma list (ALLOWED_ORIGINS, PUBLIC_ORIGIN, ALLOWED_HOSTS). */
 export function parseOriginList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }

@@ -23,7 +23,12 @@ describe('METRICS_TOKEN', () => {
   });
 
   test('/metrics answers 401 without the bearer token or with another, and the Prometheus text with it', async () => {
-    const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }, { authorization: 'metrics-s3cret-token' }, { cookie: 'token=metrics-s3cret-token' }];
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: 'metrics-s3cret-token' },
+      { cookie: 'token=metrics-s3cret-token' },
+    ];
     for (const headers of attempts) {
       const refused = await fetch(`${app.url}/metrics`, { headers });
       assert.equal(refused.status, 401, JSON.stringify(headers));
@@ -120,7 +125,9 @@ describe('the playground under its CSP, in a real browser', () => {
     await app?.close();
   });
 
-  test('both tabs work (a DCRF reply, Monaco with its workers, a GraphQL answer) and the browser reports no CSP violation', { skip }, async () => {
+  test('both tabs work (a DCRF reply, Monaco with its workers, a GraphQL answer) and the browser reports no CSP violation', {
+    skip,
+  }, async () => {
     const page = await browser.newPage();
     // Recorded from the first script on.
     await page.addInitScript(() => {
@@ -155,14 +162,19 @@ describe('the playground under its CSP, in a real browser', () => {
     await page.keyboard.insertText('query Typename { __typename }');
     await page.locator('.graphiql-tab', { hasText: 'Typename' }).waitFor();
     await page.locator('.graphiql-execute-button').click();
-    await page.waitForFunction(() => (document.querySelector('.graphiql-response')?.textContent ?? '').includes('Query'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => (document.querySelector('.graphiql-response')?.textContent ?? '').includes('Query'), undefined, {
+      timeout: 10_000,
+    });
     await page.waitForFunction(() => document.querySelectorAll('.graphiql-query-editor .view-line').length > 0);
 
     const violations = await page.evaluate(() => (globalThis as unknown as { __cspViolations: string[] }).__cspViolations);
     await page.close();
     assert.deepEqual(violations, []);
     assert.deepEqual(consoleProblems, []);
-    assert.ok(workers.some((url) => url.includes('/playground/assets/')), `Monaco's workers started: ${JSON.stringify(workers)}`);
+    assert.ok(
+      workers.some((url) => url.includes('/playground/assets/')),
+      `Monaco's workers started: ${JSON.stringify(workers)}`,
+    );
     assert.deepEqual(errors, []);
   });
 });

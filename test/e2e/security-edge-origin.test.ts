@@ -30,12 +30,16 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
 function post(url: string, query: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const text = JSON.stringify({ query });
-    const request = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...headers } }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(body) }));
-    });
+    const request = http.request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...headers } },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(body) }));
+      },
+    );
     request.on('error', reject);
     request.end(text);
   });
@@ -104,7 +108,10 @@ describe('the default policy (no PUBLIC_ORIGIN, no ALLOWED_HOSTS)', () => {
     const sameGet = await get(query, { cookie: `token=${token}`, accept: 'application/json', 'sec-fetch-site': 'same-origin' });
     assert.deepEqual(JSON.parse(sameGet.body).data, { me: { username: 'cookie_alice' } });
     // A header token is no ambient credential: it still counts.
-    const bearer = await post(`${app.url}/graphql`, '{ me { username } }', { authorization: `Bearer ${token}`, origin: 'https://evil.example' });
+    const bearer = await post(`${app.url}/graphql`, '{ me { username } }', {
+      authorization: `Bearer ${token}`,
+      origin: 'https://evil.example',
+    });
     assert.deepEqual(bearer.body.data, { me: { username: 'cookie_alice' } });
   });
 });
@@ -151,11 +158,16 @@ describe('ALLOWED_ORIGINS=* and ALLOWED_HOSTS=*', () => {
 
   test('any Host and any Origin are served', async () => {
     assert.equal((await get(`${app.url}/api/streams`, { Host: 'anything.example' })).status, 200);
-    assert.equal(await upgradeStatus(`${app.wsUrl}/ws/things/`, { headers: { Host: 'anything.example', Origin: 'https://elsewhere.example' } }), 101);
+    assert.equal(
+      await upgradeStatus(`${app.wsUrl}/ws/things/`, { headers: { Host: 'anything.example', Origin: 'https://elsewhere.example' } }),
+      101,
+    );
   });
 
   test('the token cookie is never read: a cookie-only socket is anonymous; the header and query still authenticate', async () => {
-    const byCookie = await TestSocket.open(`${app.wsUrl}/ws/users/`, { headers: { Cookie: `token=${token}`, Origin: 'https://elsewhere.example' } });
+    const byCookie = await TestSocket.open(`${app.wsUrl}/ws/users/`, {
+      headers: { Cookie: `token=${token}`, Origin: 'https://elsewhere.example' },
+    });
     const refused = await byCookie.request({ action: 'me', request_id: 1 });
     assert.equal(refused.response_status, 403);
     byCookie.close();

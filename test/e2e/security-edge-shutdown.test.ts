@@ -126,7 +126,10 @@ describe('work under way when the gateway closes', () => {
     const client = graphqlClient(gw);
     const mutation = new Promise<unknown>((resolve, reject) => {
       let result: unknown;
-      client.subscribe({ query: 'mutation { slowWrite }' }, { next: (value) => (result = value), error: reject, complete: () => resolve(result) });
+      client.subscribe(
+        { query: 'mutation { slowWrite }' },
+        { next: (value) => (result = value), error: reject, complete: () => resolve(result) },
+      );
     });
     const legacy = await legacySocket(gw);
     legacy.send({ id: 'q', type: 'start', payload: { query: '{ slow }' } });
@@ -150,10 +153,13 @@ describe('work under way when the gateway closes', () => {
 
     open();
     const replies = [await dcrf.next(), await dcrf.next()].sort((a, b) => String(a.request_id).localeCompare(String(b.request_id)));
-    assert.deepEqual(replies.map((reply) => [reply.request_id, reply.response_status, reply.data]), [
-      ['detached', 200, 'detached replied'],
-      ['normal', 200, 'replied'],
-    ]);
+    assert.deepEqual(
+      replies.map((reply) => [reply.request_id, reply.response_status, reply.data]),
+      [
+        ['detached', 200, 'detached replied'],
+        ['normal', 200, 'replied'],
+      ],
+    );
     assert.deepEqual(await mutation, { data: { slowWrite: 'written' } });
     assert.deepEqual(await nextMessage(legacy), { id: 'q', type: 'data', payload: { data: { slow: 'read' } } });
     assert.deepEqual(await nextMessage(legacy), { id: 'q', type: 'complete' });
@@ -184,7 +190,9 @@ describe('work under way when the gateway closes', () => {
   test('live subscriptions do not hold the close', async () => {
     gw = await startSlowGateway(10_000);
     const client = graphqlClient(gw);
-    const first = new Promise<unknown>((resolve) => client.subscribe({ query: 'subscription { ticks }' }, { next: resolve, error: resolve, complete: () => undefined }));
+    const first = new Promise<unknown>((resolve) =>
+      client.subscribe({ query: 'subscription { ticks }' }, { next: resolve, error: resolve, complete: () => undefined }),
+    );
     assert.deepEqual(await first, { data: { ticks: 1 } });
     const legacy = await legacySocket(gw);
     legacy.send({ id: 's', type: 'start', payload: { query: 'subscription { ticks }' } });

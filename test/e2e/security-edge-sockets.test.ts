@@ -38,10 +38,16 @@ async function outcome(url: string, into: WebSocket[], localAddress?: string, pr
   }
 }
 
+/** Closes a socket; resolves once it is closed. */
+function closeOne(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  ws.close();
+  return closed;
+}
+
 async function closeAll(sockets: WebSocket[]): Promise<void> {
-  await Promise.all(
-    sockets.map((ws) => (ws.readyState === WebSocket.CLOSED ? undefined : new Promise((resolve) => (ws.once('close', resolve), ws.close())))),
-  );
+  await Promise.all(sockets.map(closeOne));
   sockets.length = 0;
 }
 
@@ -86,7 +92,11 @@ describe('the global cap (MAX_SOCKETS) beside the per-IP cap', () => {
     assert.equal(await outcome(url, sockets, '127.0.0.2'), 101);
     for (const protocols of [[], ['graphql-transport-ws'], ['graphql-ws']]) {
       const path = protocols.length ? '/graphql' : '/ws';
-      assert.equal(await outcome(`${app.wsUrl}${path}`, sockets, '127.0.0.3', protocols), 503, `a fourth socket, ${protocols[0] ?? 'dcrf'}`);
+      assert.equal(
+        await outcome(`${app.wsUrl}${path}`, sockets, '127.0.0.3', protocols),
+        503,
+        `a fourth socket, ${protocols[0] ?? 'dcrf'}`,
+      );
     }
     const text = await scrape(app.url);
     assert.equal(metric(text, `${M}limit_hits_total`, { limit: 'sockets' }), 3);
@@ -94,7 +104,7 @@ describe('the global cap (MAX_SOCKETS) beside the per-IP cap', () => {
     assert.equal(metric(text, `${M}limit_hits_total`, { limit: 'sockets_per_ip' }), 1);
 
     const first = sockets.shift()!;
-    await new Promise((resolve) => (first.once('close', resolve), first.close()));
+    await closeOne(first);
     await eventually(() => app.gateway.socketCount === 2, 'the server saw the close');
     assert.equal(await outcome(url, sockets, '127.0.0.3'), 101, 'the freed slot is usable');
   });

@@ -50,7 +50,10 @@ describe('tokens of a fresh database', () => {
     const stored = await storedTokens(app);
     assert.ok(!stored.includes(token), 'the token is stored as it is');
     const rows = await app.knex('tokens').select('key');
-    assert.ok(rows.some((row: { key: string }) => row.key === sha256(token)), 'the stored key is the hash');
+    assert.ok(
+      rows.some((row: { key: string }) => row.key === sha256(token)),
+      'the stored key is the hash',
+    );
     assert.equal(await whoIs(app, token), 'hash_alice');
     // The stored key itself is no token.
     const key = rows.find((row: { key: string }) => row.key === sha256(token))!.key;
@@ -73,7 +76,10 @@ describe('tokens of a fresh database', () => {
   test('deleting the token row revokes it; the next createtoken makes a new one', async () => {
     const secret = crypto.randomBytes(32).toString('hex');
     const first = await createToken('hash_carol', secret);
-    await app.knex('tokens').whereIn('user_id', app.knex('users').select('id').where({ username: 'hash_carol' })).delete();
+    await app
+      .knex('tokens')
+      .whereIn('user_id', app.knex('users').select('id').where({ username: 'hash_carol' }))
+      .delete();
     assert.equal(await whoIs(app, first), 401);
     const second = await createToken('hash_carol', secret);
     assert.notEqual(second, first);
@@ -93,7 +99,10 @@ describe('migration 0003 hashes the tokens of an existing database', () => {
     const url = database?.url ?? `sqlite:${path.join(dir, 'old.sqlite3')}`;
     // The database as it was before tokens were hashed, with a token stored in plain text.
     const knex = openDatabase(url);
-    await migrate(knex, demoMigrations.filter((migration) => migration.name < '0003'));
+    await migrate(
+      knex,
+      demoMigrations.filter((migration) => migration.name < '0003'),
+    );
     const [user] = await knex('users').insert({ username: 'legacy_dave', email: 'legacy_dave@example.com' }).returning('id');
     await knex('tokens').insert({ key: legacy, user_id: typeof user === 'object' ? user.id : user });
     await knex.destroy();
@@ -125,7 +134,9 @@ describe('migration 0003 hashes the tokens of an existing database', () => {
 /** Runs the real CLI; resolves with its exit code, stdout and stderr. */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'error', ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      env: { ...process.env, LOG_LEVEL: 'error', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -135,7 +146,9 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
-describe('createtoken on the command line', { skip: process.env.TEST_DATABASE_URL ? 'the CLI is the same on every database: run in the SQLite pass' : false }, () => {
+describe('createtoken on the command line', {
+  skip: process.env.TEST_DATABASE_URL ? 'the CLI is the same on every database: run in the SQLite pass' : false,
+}, () => {
   test('prints the same token twice, keeps the secret in an owner-only file outside the database, and stores only the hash', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-createtoken-'));
     try {
@@ -148,7 +161,12 @@ describe('createtoken on the command line', { skip: process.env.TEST_DATABASE_UR
       assert.equal(second.stdout.trim(), token);
       assert.equal(fs.statSync(env.TOKEN_SECRET_FILE).mode & 0o777, 0o600);
       // The database file and its write-ahead log, whatever of it was not checkpointed.
-      const database = Buffer.concat(fs.readdirSync(dir).filter((name) => name.startsWith('db.sqlite3')).map((name) => fs.readFileSync(path.join(dir, name))));
+      const database = Buffer.concat(
+        fs
+          .readdirSync(dir)
+          .filter((name) => name.startsWith('db.sqlite3'))
+          .map((name) => fs.readFileSync(path.join(dir, name))),
+      );
       assert.equal(database.includes(token), false, 'the token is in the database file');
       assert.equal(database.includes(sha256(token)), true);
     } finally {

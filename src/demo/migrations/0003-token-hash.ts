@@ -15,7 +15,10 @@ export const tokenHash: Migration = {
       t.string('salt', 64).nullable();
     });
     const rows = (await knex('tokens').select('key')) as Array<{ key: string }>;
-    for (const { key } of rows) await knex('tokens').where({ key }).update({ key: sha256(key) });
+    for (const { key } of rows)
+      await knex('tokens')
+        .where({ key })
+        .update({ key: sha256(key) });
   },
   async down(knex) {
     // Plain-text tokens cannot come back from their hashes: every token is revoked.
