@@ -75,9 +75,13 @@ export interface SessionObserver {
 /**
  * Re-checks that a socket's user still exists and is active (deleted or deactivated users stop
  * receiving events and get their socket closed). Answers synchronously while a recent answer is
- * cached, so the common case costs a map lookup.
+ * cached, so the common case costs a map lookup. An answer that is a user (UserRecheck.current) is the
+ * user as re-read: it becomes the socket's user, so permissions see the roles it has now.
  */
-export type UserCheck = (user: NonNullable<ConnectionScope['user']>) => boolean | Promise<boolean>;
+export type UserCheck = (user: NonNullable<ConnectionScope['user']>) => UserCheckAnswer | Promise<UserCheckAnswer>;
+
+/** `true` or the re-read user: still active; `false` or `null`: deleted or deactivated. */
+export type UserCheckAnswer = boolean | NonNullable<ConnectionScope['user']> | null;
 
 /** Close code for a socket whose user was deleted or deactivated after it connected. */
 export const USER_GONE_CLOSE = { code: 1008, reason: 'User is no longer active' } as const;
@@ -198,11 +202,13 @@ export class DcrfSession {
     }
     if (this.userCheck && this.scope.user) {
       // A fresh cached answer is synchronous: only a re-read costs an await.
-      const active = this.userCheck(this.scope.user);
-      if (active !== true && !(await active)) {
+      let active = this.userCheck(this.scope.user);
+      if (active instanceof Promise) active = await active;
+      if (!active) {
         this.userGone();
         return;
       }
+      this.adoptUser(active);
     }
     let content: Record<string, unknown>;
     try {
@@ -352,8 +358,11 @@ export class DcrfSession {
       return;
     }
     const active = this.userCheck(user);
-    if (active === true) return this.deliverEvent(text);
-    if (active === false) return this.userGone();
+    if (!(active instanceof Promise)) {
+      if (!active) return this.userGone();
+      this.adoptUser(active);
+      return this.deliverEvent(text);
+    }
     this.gated = [];
     this.holdIn(this.gated, text);
     active.then(
@@ -362,7 +371,14 @@ export class DcrfSession {
     );
   }
 
-  private releaseGated(active: boolean): void {
+  /** Makes the re-read user the socket's user, on every consumer's scope too (multiplexed ones hold copies). */
+  private adoptUser(answer: UserCheckAnswer): void {
+    if (answer === true || !answer || answer === this.scope.user) return;
+    this.scope.user = answer;
+    for (const consumer of this.consumers?.values() ?? []) consumer.scope.user = answer;
+  }
+
+  private releaseGated(active: UserCheckAnswer): void {
     const gated = this.gated ?? [];
     this.gated = null;
     for (const text of gated) this.heldBytes -= text.length;
@@ -371,6 +387,7 @@ export class DcrfSession {
       this.userGone();
       return;
     }
+    this.adoptUser(active);
     for (const text of gated) this.deliverEvent(text);
   }
 

@@ -14,6 +14,7 @@ import { GraphQLEngine } from './engine.js';
 import { GraphQLHttpHandler } from './http.js';
 import type { GraphQLLimits } from './limits.js';
 import { LegacyWsServer } from './legacy-ws.js';
+import type { GraphQLSocketLimits } from './socket-limits.js';
 import { TransportWsServer } from './transport-ws.js';
 
 export interface GraphQLAdapterOptions {
@@ -55,16 +56,24 @@ export class GraphQLGatewayAdapter implements GraphQLAdapter {
       authenticator: options.authenticator,
       connectionInitWaitTimeout: options.connectionInitWaitTimeout,
       keepAliveMs: options.keepAliveMs,
-      isActive: recheck?.isActive,
+      currentUser: recheck?.current,
     };
     this.current = new TransportWsServer(shared);
     this.legacy = new LegacyWsServer(shared);
     this.http = new GraphQLHttpHandler({ engine: this.engine, maxBodyBytes: options.maxBodyBytes });
   }
 
-  handleSocket(ws: WebSocket, protocol: typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY, scope: ConnectionScope, auth: AuthResult, request: IncomingMessage): void {
-    if (protocol === GRAPHQL_TRANSPORT_WS) this.current.handle(ws, scope, auth, request);
-    else this.legacy.handle(ws, scope, auth, request);
+  /** Serves an accepted socket under the per-socket limits the gateway gives it (DEFAULT_SOCKET_LIMITS when none). */
+  handleSocket(
+    ws: WebSocket,
+    protocol: typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY,
+    scope: ConnectionScope,
+    auth: AuthResult,
+    request: IncomingMessage,
+    limits?: GraphQLSocketLimits,
+  ): void {
+    if (protocol === GRAPHQL_TRANSPORT_WS) this.current.handle(ws, scope, auth, request, limits);
+    else this.legacy.handle(ws, scope, auth, request, limits);
   }
 
   handleHttp(request: IncomingMessage, response: ServerResponse, scope: ConnectionScope): Promise<void> {

@@ -13,6 +13,7 @@ import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } 
 import type { WebSocket } from 'ws';
 import { formatResult, SubscriptionOverflow } from './errors.js';
 import { LiveStream, type StreamSink } from './live-stream.js';
+import { SocketOutput } from './socket-output.js';
 
 /** How a transport frames and sends one result. */
 export interface DeliveryTarget {
@@ -22,13 +23,15 @@ export interface DeliveryTarget {
   send(frame: string, flushed: () => void): void;
 }
 
-/** `{"id":<id>,"type":<type>,"payload":<result>}` frames of operation `id`, sent on `ws` (dropped once it closes). */
-export function socketTarget(ws: WebSocket, id: string, type: string): DeliveryTarget {
+/**
+ * `{"id":<id>,"type":<type>,"payload":<result>}` frames of operation `id`, sent through a socket's
+ * SocketOutput (bounded, after its user re-check) or straight on a `ws` socket (dropped once it closes).
+ */
+export function socketTarget(socket: SocketOutput | WebSocket, id: string, type: string): DeliveryTarget {
   const prefix = `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"payload":`;
-  return {
-    frame: (payload) => `${prefix}${payload}}`,
-    send: (frame, flushed) => (ws.readyState === ws.OPEN ? ws.send(frame, flushed) : flushed()),
-  };
+  const frame = (payload: string) => `${prefix}${payload}}`;
+  if (socket instanceof SocketOutput) return { frame, send: (text, flushed) => socket.sendEvent(text, flushed) };
+  return { frame, send: (text, flushed) => (socket.readyState === socket.OPEN ? socket.send(text, flushed) : flushed()) };
 }
 
 export interface DeliveryOptions {
@@ -58,7 +61,9 @@ export function shareKey(args: ExecutionArgs): string {
 }
 
 function encode(result: ExecutionResult): string {
-  return JSON.stringify(result.errors ? formatResult(result) : { data: result.data, ...(result.extensions ? { extensions: result.extensions } : {}) });
+  return JSON.stringify(
+    result.errors ? formatResult(result) : { data: result.data, ...(result.extensions ? { extensions: result.extensions } : {}) },
+  );
 }
 
 /** Executes the subscription's selection with `event` as its root, encoded as JSON. */
@@ -164,10 +169,12 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
       return;
     }
     const previous = this.tail ?? Promise.resolve();
-    const next = previous.then(() => encoded).then(
-      (json) => this.send(json),
-      (error: unknown) => this.fail(error),
-    );
+    const next = previous
+      .then(() => encoded)
+      .then(
+        (json) => this.send(json),
+        (error: unknown) => this.fail(error),
+      );
     this.tail = next;
     void next.then(() => {
       if (this.tail === next) this.tail = undefined;

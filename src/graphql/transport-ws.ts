@@ -9,19 +9,36 @@
  * message is handled only once the subscriptions sent before it are live, so a client that
  * subscribes and then mutates on the same socket sees its own change. A subscription's events are
  * executed once per event for all alike subscribers and sent by an EventDelivery (event-delivery.ts).
+ * The per-socket limits (socket-limits.ts) apply to every message: the rate (an over-the-rate
+ * operation gets an `error` RATE_LIMITED; continued excess closes 1008), operation ids of at most
+ * `maxKeyBytes` (else 4400), the bytes of waiting messages and of running operations, and the bound on
+ * unsent output (socket-output.ts, 1013). The socket's user is re-checked before every operation and
+ * every event (socket-user.ts): a user gone since connect closes the socket 4403 before anything else
+ * is sent.
  */
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { CloseCode, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { logger } from '../logger.js';
-import type { AuthUser, ConnectionScope } from '../scope.js';
+import type { ConnectionScope } from '../scope.js';
 import { resolveToken, tokenFromPayload, type Authenticator, type AuthResult } from '../server/auth.js';
 import { isAsyncIterable, type GraphQLContext, type GraphQLEngine } from './engine.js';
 import { socketTarget } from './event-delivery.js';
-import { formatError, formatResult, INTERNAL_MESSAGE, limitReason } from './errors.js';
+import { formatError, formatResult, INTERNAL_MESSAGE } from './errors.js';
 import { heartbeat } from './heartbeat.js';
 import { InFlight, onDrain } from '../in-flight.js';
+import {
+  nextTurn,
+  PENDING_CLOSE,
+  RATE_CLOSE,
+  RATE_LIMITED_ERRORS,
+  retainedErrors,
+  SocketBudget,
+  type GraphQLSocketLimits,
+} from './socket-limits.js';
+import { SocketOutput } from './socket-output.js';
+import { SocketUser, type CurrentUser } from './socket-user.js';
 
 export interface TransportWsOptions {
   engine: GraphQLEngine;
@@ -30,15 +47,8 @@ export interface TransportWsOptions {
   connectionInitWaitTimeout?: number;
   /** WebSocket ping interval; a socket that misses a pong is terminated. Default 12000 ms; 0 = off. */
   keepAliveMs?: number;
-  /** Whether a socket's user may still act (deleted or deactivated users: close 4403). */
-  isActive?: (user: AuthUser) => boolean | Promise<boolean>;
-}
-
-/** The close of a socket whose user is no longer valid; graphql-ws clients reconnect with fresh connectionParams. */
-export async function closeIfInactive(ws: WebSocket, user: AuthUser | null, isActive: TransportWsOptions['isActive']): Promise<boolean> {
-  if (!user || !isActive || (await isActive(user))) return false;
-  ws.close(CloseCode.Forbidden, 'Forbidden');
-  return true;
+  /** The socket's user as it is now (UserRecheck.current): a deleted or deactivated user closes the socket 4403. */
+  currentUser?: CurrentUser;
 }
 
 interface SocketExtra {
@@ -46,6 +56,8 @@ interface SocketExtra {
   request: IncomingMessage;
   auth: AuthResult;
   context: GraphQLContext;
+  output: SocketOutput;
+  user: SocketUser;
   /** Releases the message queue once an operation's subscription (or result) exists. */
   started: Map<string, () => void>;
   /** Ends an operation's count of work under way once it is a live subscription (a shutdown does not wait for those). */
@@ -61,17 +73,19 @@ export class TransportWsServer {
       schema: engine.schema,
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
       onConnect: async (ctx) => {
-        // First match wins: a token on the upgrade (header, query, cookie) beats the init payload.
-        if (ctx.extra.auth.kind === 'user') return true;
         const token = tokenFromPayload(ctx.connectionParams);
-        if (!token) return true;
+        // The payload is read for its token only: the socket does not keep the client's bytes.
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
+        // First match wins: a token on the upgrade (header, query, cookie) beats the init payload.
+        if (ctx.extra.auth.kind === 'user' || !token) return true;
         const result = await resolveToken(authenticator, token);
         if (result.kind !== 'user') return false;
         ctx.extra.context.scope.user = result.user;
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
-        if (await closeIfInactive(ctx.extra.socket, ctx.extra.context.scope.user, options.isActive)) return [new GraphQLError('Forbidden')];
+        // A user gone since connect: the socket is closing 4403; this error is never sent.
+        if (!(await ctx.extra.user.check())) return [new GraphQLError('Forbidden')];
         const operation = engine.operation(payload, ctx.extra.context);
         return Array.isArray(operation) ? operation : (operation as { args: any }).args;
       },
@@ -83,7 +97,7 @@ export class TransportWsServer {
         release?.();
         if (!isAsyncIterable(result)) return undefined;
         ctx.extra.running.get(id)?.();
-        return engine.delivery(result, args, socketTarget(ctx.extra.socket, id, 'next'));
+        return engine.delivery(result, args, socketTarget(ctx.extra.output, id, 'next'));
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? (formatResult(result) as any) : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map(formatError) as any,
@@ -91,9 +105,21 @@ export class TransportWsServer {
     this.server = makeServer(serverOptions);
   }
 
-  /** Serves one accepted socket. */
-  handle(ws: WebSocket, scope: ConnectionScope, auth: AuthResult, request: IncomingMessage): void {
-    const extra: SocketExtra = { socket: ws, request, auth, context: this.options.engine.context(scope), started: new Map(), running: new Map() };
+  /** Serves one accepted socket, under the per-socket limits the gateway gives it. */
+  handle(ws: WebSocket, scope: ConnectionScope, auth: AuthResult, request: IncomingMessage, limits?: GraphQLSocketLimits): void {
+    const budget = new SocketBudget(limits, this.options.engine.limits.maxPendingMessages);
+    const user = new SocketUser(scope, this.options.currentUser, () => output.close(CloseCode.Forbidden, 'Forbidden'));
+    const output = new SocketOutput(ws, budget.maxBufferedBytes, budget.observer, user);
+    const extra: SocketExtra = {
+      socket: ws,
+      request,
+      auth,
+      context: this.options.engine.context(scope),
+      output,
+      user,
+      started: new Map(),
+      running: new Map(),
+    };
     // Queries and mutations under way, and subscriptions not yet live: a graceful shutdown lets them answer.
     const inFlight = new InFlight();
     onDrain(ws, inFlight);
@@ -101,21 +127,27 @@ export class TransportWsServer {
     const closed = this.server.opened(
       {
         protocol: ws.protocol,
-        // A send to a socket that is closing is dropped: its operations are being released anyway.
-        send: (data) => new Promise<void>((resolve) => (ws.readyState === ws.OPEN ? ws.send(data, () => resolve()) : resolve())),
-        close: (code, reason) => ws.close(code, limitReason(reason ?? '')),
+        // Never waits for the network: the output bound (1013) is what holds a client that stops reading.
+        send: (data) => void output.send(data),
+        close: (code, reason) => output.close(code, reason),
         onMessage: (callback) => {
           handler = callback as (data: unknown) => Promise<void>;
         },
       },
       extra,
     );
-    const stopHeartbeat = heartbeat(ws, this.options.keepAliveMs ?? 12_000, () => void closeIfInactive(ws, scope.user, this.options.isActive).catch(() => undefined));
+    const stopHeartbeat = heartbeat(ws, this.options.keepAliveMs ?? 12_000, () => void user.check());
+    const handle = (message: unknown): Promise<void> =>
+      (handler ? handler(message) : Promise.resolve()).catch((error: unknown) => {
+        logger.error('graphql-transport-ws message failed', { error: String((error as Error)?.stack ?? error) });
+        output.close(CloseCode.InternalServerError, INTERNAL_MESSAGE);
+      });
 
     let queue: Promise<void> = Promise.resolve();
-    let pending = 0;
-    const maxPending = this.options.engine.limits.maxPendingMessages;
-    ws.on('message', (raw) => {
+    ws.on('message', (raw: Buffer) => {
+      // A closing socket's messages are not handled: nothing of theirs could be sent anyway.
+      if (!output.open) return;
+      const bytes = raw.length;
       const text = raw.toString();
       let message: unknown = text;
       try {
@@ -123,52 +155,70 @@ export class TransportWsServer {
       } catch {
         // Handed on as text: makeServer closes 4400 for a message it cannot read.
       }
+      const rate = budget.admit();
+      if (rate === 'close') return output.close(RATE_CLOSE.code, RATE_CLOSE.reason, true);
+      const messageId = idOf(message);
+      if (messageId !== undefined && budget.idRefused(messageId)) {
+        return output.close(CloseCode.BadRequest, `Invalid message received: id longer than ${budget.maxKeyBytes} bytes`, true);
+      }
       // Ping and pong touch no operation: answered at once, even while a subscription is being prepared.
       if (isPingOrPong(message)) {
-        void (handler ? handler(message) : Promise.resolve()).catch(() => ws.close(CloseCode.InternalServerError, INTERNAL_MESSAGE));
+        void handle(message);
         return;
       }
-      if (++pending > maxPending) {
-        ws.close(1008, 'Too many pending messages');
-        return;
-      }
+      if (!budget.queue(bytes)) return output.close(PENDING_CLOSE.code, PENDING_CLOSE.reason, true);
       const id = subscribeId(message);
       const end = id !== undefined ? inFlight.begin() : undefined;
       if (end) extra.running.set(id!, end);
       const after = queue;
       let started: (() => void) | undefined;
       if (id !== undefined) queue = new Promise<void>((resolve) => (started = resolve));
-      void after.then(() => {
-        pending--;
+      void (id === undefined ? after : after.then(nextTurn)).then(() => {
+        budget.dequeue(bytes);
+        // An operation is refused (in order) when over the rate, or when the socket keeps too many client bytes already.
+        const refusal =
+          id === undefined
+            ? undefined
+            : rate === 'throttled'
+              ? RATE_LIMITED_ERRORS
+              : budget.retain(bytes)
+                ? undefined
+                : retainedErrors(budget.maxRetainedBytes);
+        if (!output.open || refusal) {
+          if (refusal) output.send(JSON.stringify({ id, type: 'error', payload: refusal }));
+          end?.();
+          started?.();
+          return;
+        }
         if (started && id !== undefined) extra.started.set(id, started);
-        const handling = (handler ? handler(message) : Promise.resolve()).catch((error: unknown) => {
-          logger.error('graphql-transport-ws message failed', { error: String((error as Error)?.stack ?? error) });
-          ws.close(CloseCode.InternalServerError, INTERNAL_MESSAGE);
+        const handling = handle(message);
+        if (id === undefined) return;
+        void handling.finally(() => {
+          budget.release(bytes);
+          end?.();
+          if (extra.running.get(id) === end) extra.running.delete(id);
+          started?.();
+          if (extra.started.get(id) === started) extra.started.delete(id);
         });
-        if (end) {
-          void handling.finally(() => {
-            end();
-            if (extra.running.get(id!) === end) extra.running.delete(id!);
-          });
-        }
-        if (started) {
-          const release = started;
-          void handling.finally(() => {
-            release();
-            if (id !== undefined && extra.started.get(id) === release) extra.started.delete(id);
-          });
-        }
       });
     });
     ws.once('close', (code, reason) => {
       stopHeartbeat();
+      output.ended();
       for (const release of extra.started.values()) release();
       extra.started.clear();
       closed(code, reason.toString()).catch(() => undefined);
     });
     // An unknown token (from the upgrade) is refused the way graphql-ws clients retry on: 4403.
-    if (auth.kind === 'invalid') ws.close(CloseCode.Forbidden, 'Forbidden');
+    if (auth.kind === 'invalid') output.close(CloseCode.Forbidden, 'Forbidden');
   }
+}
+
+/** The `id` of a message that has a string one (subscribe, next, complete...). */
+function idOf(message: unknown): string | undefined {
+  if (!message || typeof message !== 'object') return undefined;
+  const id = (message as { id?: unknown }).id;
+  return typeof id === 'string' ? id : undefined;
 }
 
 function subscribeId(message: unknown): string | undefined {

@@ -21,6 +21,8 @@ import { drainSocket, InFlight, onDrain } from '../in-flight.js';
 import { redactSecret, redactUrl } from './redact.js';
 import { UserRecheck } from './user-recheck.js';
 import { heartbeat } from '../graphql/heartbeat.js';
+import type { GraphQLSocketLimits } from '../graphql/socket-limits.js';
+import { FrameRateLimiter } from '../dcrf/rate-limit.js';
 import { getChangeHub } from '../events/current.js';
 
 export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
@@ -31,7 +33,15 @@ export type Negotiated = typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY 
 /** What the GraphQL side plugs into the gateway. */
 export interface GraphQLAdapter {
   /** Serves an accepted socket that negotiated a GraphQL subprotocol. */
-  handleSocket(ws: WebSocket, protocol: typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY, scope: ConnectionScope, auth: AuthResult, request: IncomingMessage): void;
+  handleSocket(
+    ws: WebSocket,
+    protocol: typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY,
+    scope: ConnectionScope,
+    auth: AuthResult,
+    request: IncomingMessage,
+    /** The per-socket limits DCRF sockets have too (output bound, rate, key length, retained bytes) and the counters. */
+    limits?: GraphQLSocketLimits,
+  ): void;
   /** Serves `/graphql` over HTTP. */
   handleHttp(request: IncomingMessage, response: ServerResponse, scope: ConnectionScope): Promise<void>;
   close?(): Promise<void>;
@@ -270,6 +280,13 @@ export class Gateway {
 
   private readonly singleRoutes = new Map<string, DcrfRoute>();
 
+  /** A GraphQL socket's share of the per-socket limits (the same settings as DCRF's), with a rate limiter of its own. */
+  private graphqlLimits(): GraphQLSocketLimits {
+    const { maxBufferedBytes, maxKeyBytes, maxRetainedBytes, ratePerSecond, rateBurst, throttleCloseMs } = this.limits;
+    const rate = new FrameRateLimiter(ratePerSecond, rateBurst, throttleCloseMs);
+    return { maxBufferedBytes, maxKeyBytes, maxRetainedBytes, rate, observer: this.sessionObserver };
+  }
+
   /** The request's token; the `token` cookie counts only where the Origin policy lets cookies authenticate. */
   private tokenOf(request: IncomingMessage, url: URL, scope: ConnectionScope): string | undefined {
     return tokenFromRequest(request.headers, url.searchParams, this.origins.cookieAuthAllowed(request) ? scope.cookies : NO_COOKIES);
@@ -311,7 +328,7 @@ export class Gateway {
 
     if (negotiated !== 'dcrf') {
       if (!this.options.graphql) return this.refuse(socket, 400, 'GraphQL is not enabled');
-      return this.accept(request, socket, head, negotiated, ip, (ws) => this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request));
+      return this.accept(request, socket, head, negotiated, ip, (ws) => this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request, this.graphqlLimits()));
     }
     if (route === 'graphql') return this.refuse(socket, 400, 'Bad Request: offer the graphql-transport-ws or graphql-ws subprotocol');
     if (auth.kind === 'invalid') return this.refuse(socket, 401, 'Unauthorized');
@@ -327,7 +344,7 @@ export class Gateway {
       dcrfRoute = { ...route, refused };
     }
     return this.accept(request, socket, head, 'dcrf', ip, (ws) => {
-      const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.isActive);
+      const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.current);
       onDrain(ws, session);
       // A peer gone without a FIN never closes: a missed pong cuts it off, and with it its subscriptions.
       ws.once('close', heartbeat(ws, this.limits.pingIntervalMs));
