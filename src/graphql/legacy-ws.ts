@@ -27,8 +27,8 @@ import {
   nextTurn,
   PENDING_CLOSE,
   RATE_CLOSE,
-  RATE_LIMITED_ERRORS,
-  retainedErrors,
+  rateLimitedError,
+  retainedError,
   SocketBudget,
   type GraphQLSocketLimits,
 } from './socket-limits.js';
@@ -169,7 +169,7 @@ class LegacyConnection {
         return this.init(message.payload);
       case LEGACY.START:
         if (id === undefined) return this.send({ type: LEGACY.ERROR, payload: [{ message: 'An operation id is required.' }] });
-        if (throttled) return this.send({ id, type: LEGACY.ERROR, payload: RATE_LIMITED_ERRORS });
+        if (throttled) return this.send({ id, type: LEGACY.ERROR, payload: [formatError(rateLimitedError())] });
         return this.start(id, message.payload, bytes);
       case LEGACY.STOP:
         if (id !== undefined) this.stop(id);
@@ -233,7 +233,7 @@ class LegacyConnection {
       return;
     }
     if (!this.budget.retain(bytes)) {
-      this.send({ id, type: LEGACY.ERROR, payload: retainedErrors(this.budget.maxRetainedBytes) });
+      this.send({ id, type: LEGACY.ERROR, payload: [formatError(retainedError(this.budget.maxRetainedBytes))] });
       return;
     }
     const { args, type } = prepared as Exclude<typeof prepared, readonly GraphQLError[]>;

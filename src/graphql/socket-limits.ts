@@ -4,7 +4,7 @@
  * bookkeeping of what a client makes the server keep: messages read but not yet handled, and the
  * client-chosen bytes (ids, documents, variables) of its running and live operations.
  */
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
 
 /** A socket's rate limiter (the gateway's FrameRateLimiter). */
 export interface RateLimiter {
@@ -50,16 +50,16 @@ export const RATE_CLOSE = { code: 1008, reason: 'Rate limit exceeded' } as const
 /** Close code and reason of a socket with too many messages waiting to be handled. */
 export const PENDING_CLOSE = { code: 1008, reason: 'Too many pending messages' } as const;
 
-/** The error payload of an operation refused by the rate limit. */
-export const RATE_LIMITED_ERRORS: GraphQLFormattedError[] = [
-  { message: 'Request was throttled.', extensions: { code: 'RATE_LIMITED', status: 429 } },
-];
+/** The error of an operation refused by the rate limit. */
+export function rateLimitedError(): GraphQLError {
+  return new GraphQLError('Request was throttled.', { extensions: { code: 'RATE_LIMITED', status: 429 } });
+}
 
-/** The error payload of an operation refused because the socket keeps too many client bytes already. */
-export function retainedErrors(max: number): GraphQLFormattedError[] {
-  return [
-    { message: `Too much operation state on this connection (at most ${max} bytes).`, extensions: { code: 'THROTTLED', status: 429 } },
-  ];
+/** The error of an operation refused because the socket keeps `max` client bytes already. */
+export function retainedError(max: number): GraphQLError {
+  return new GraphQLError(`Too much operation state on this connection (at most ${max} bytes).`, {
+    extensions: { code: 'THROTTLED', status: 429 },
+  });
 }
 
 /**

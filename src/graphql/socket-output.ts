@@ -56,8 +56,7 @@ export class SocketOutput {
       flushed?.();
       return false;
     }
-    if (flushed) this.ws.send(frame, () => flushed());
-    else this.ws.send(frame);
+    this.ws.send(frame, flushed);
     return true;
   }
 

@@ -32,8 +32,8 @@ import {
   nextTurn,
   PENDING_CLOSE,
   RATE_CLOSE,
-  RATE_LIMITED_ERRORS,
-  retainedErrors,
+  rateLimitedError,
+  retainedError,
   SocketBudget,
   type GraphQLSocketLimits,
 } from './socket-limits.js';
@@ -58,6 +58,8 @@ interface SocketExtra {
   context: GraphQLContext;
   output: SocketOutput;
   user: SocketUser;
+  /** Operations refused by a per-socket limit before they reach onSubscribe (which answers with the error). */
+  refusals: Map<string, GraphQLError>;
   /** Releases the message queue once an operation's subscription (or result) exists. */
   started: Map<string, () => void>;
   /** Ends an operation's count of work under way once it is a live subscription (a shutdown does not wait for those). */
@@ -83,7 +85,12 @@ export class TransportWsServer {
         ctx.extra.context.scope.user = result.user;
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
+        const refusal = ctx.extra.refusals.get(id);
+        if (refusal) {
+          ctx.extra.refusals.delete(id);
+          return [refusal];
+        }
         // A user gone since connect: the socket is closing 4403; this error is never sent.
         if (!(await ctx.extra.user.check())) return [new GraphQLError('Forbidden')];
         const operation = engine.operation(payload, ctx.extra.context);
@@ -117,6 +124,7 @@ export class TransportWsServer {
       context: this.options.engine.context(scope),
       output,
       user,
+      refusals: new Map(),
       started: new Map(),
       running: new Map(),
     };
@@ -175,26 +183,25 @@ export class TransportWsServer {
       if (id !== undefined) queue = new Promise<void>((resolve) => (started = resolve));
       void (id === undefined ? after : after.then(nextTurn)).then(() => {
         budget.dequeue(bytes);
-        // An operation is refused (in order) when over the rate, or when the socket keeps too many client bytes already.
-        const refusal =
-          id === undefined
-            ? undefined
-            : rate === 'throttled'
-              ? RATE_LIMITED_ERRORS
-              : budget.retain(bytes)
-                ? undefined
-                : retainedErrors(budget.maxRetainedBytes);
-        if (!output.open || refusal) {
-          if (refusal) output.send(JSON.stringify({ id, type: 'error', payload: refusal }));
+        if (!output.open) {
           end?.();
           started?.();
           return;
+        }
+        // An operation over the rate, or past the socket's retained bytes, is refused in order, by
+        // onSubscribe (after graphql-ws's own checks: 4401 before the ack, 4409 for an id in use).
+        let retained = 0;
+        if (id !== undefined) {
+          const refusal =
+            rate === 'throttled' ? rateLimitedError() : budget.retain(bytes) ? undefined : retainedError(budget.maxRetainedBytes);
+          if (refusal) extra.refusals.set(id, refusal);
+          else retained = bytes;
         }
         if (started && id !== undefined) extra.started.set(id, started);
         const handling = handle(message);
         if (id === undefined) return;
         void handling.finally(() => {
-          budget.release(bytes);
+          budget.release(retained);
           end?.();
           if (extra.running.get(id) === end) extra.running.delete(id);
           started?.();
