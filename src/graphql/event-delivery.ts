@@ -35,7 +35,7 @@ export function socketTarget(socket: SocketOutput | WebSocket, id: string, type:
 }
 
 export interface DeliveryOptions {
-  /** Frames sent but not yet flushed before the subscription ends with SLOW_CONSUMER. */
+  /** Results still being executed, or sent and not yet flushed, past which the subscription ends with SLOW_CONSUMER. */
   maxPending: number;
   /** Share each event's encoded result with the other subscribers of the same operation and user. */
   share: boolean;
@@ -156,6 +156,11 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
 
   private deliver(event: unknown): void {
     if (this.ended) return;
+    // Counted from here rather than from the send: results still being executed (async resolvers) wait too.
+    if (this.pending >= this.options.maxPending) {
+      this.fail(new SubscriptionOverflow());
+      return;
+    }
     let encoded: Encoded;
     try {
       encoded = this.encoded(event);
@@ -164,6 +169,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
       this.fail(error);
       return;
     }
+    this.pending++;
     if (typeof encoded === 'string' && !this.tail) {
       this.send(encoded);
       return;
@@ -196,13 +202,9 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     return encoded;
   }
 
+  /** Sends a result counted in `pending` at delivery; `flushed` uncounts it. */
   private send(json: string): void {
     if (this.ended) return;
-    if (this.pending >= this.options.maxPending) {
-      this.fail(new SubscriptionOverflow());
-      return;
-    }
-    this.pending++;
     this.target.send(this.target.frame(json), this.flushed);
   }
 

@@ -16,6 +16,7 @@ import { execute, graphqlClient, type Recorded, subscribeLive } from '../helpers
 import { eventually, metric, scrape } from '../helpers/hardening.js';
 import { demoStreams } from '../../src/demo/consumers.js';
 import { createDemoGraphQLAdapter } from '../../src/graphql/demo.js';
+import { buildGraphQLSchema, createGraphQLAdapter, liveField } from '../../src/index.js';
 import { AsyncAPIConsumer, type ConsumerClass } from '../../src/dcrf/consumer.js';
 import { action } from '../../src/dcrf/actions.js';
 import type { ActionResult } from '../../src/dcrf/protocol.js';
@@ -367,5 +368,53 @@ describe('the frame rate limit on GraphQL sockets (RATE_LIMIT_PER_SECOND 5, RATE
     const text = await scrape(app.url);
     assert.ok(metric(text, `${M}limit_hits_total`, { limit: 'rate' }) >= 10);
     assert.equal(metric(text, `${M}limit_hits_total`, { limit: 'rate_close' }), 2);
+  });
+});
+
+describe('events whose results are still being executed count against maxQueuedEvents', () => {
+  // `ticks` pushes its events once the subscription is live; each event's `slow` field waits until released.
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const schema = buildGraphQLSchema({
+    typeDefs: 'type Tick { n: Int! slow: Int! } type Query { ok: Boolean } type Subscription { ticks(count: Int!): Tick! }',
+    resolvers: [
+      {
+        Tick: { slow: async (tick: { n: number }) => held.then(() => tick.n) },
+        Subscription: {
+          ticks: liveField<{ count: number }, { n: number }>(async (_context, args, push) => {
+            const timer = setTimeout(() => {
+              for (let n = 1; n <= args.count; n++) push({ n });
+            }, 50);
+            return () => clearTimeout(timer);
+          }),
+        },
+      },
+    ],
+  });
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp({ gateway: { graphql: createGraphQLAdapter({ schema, limits: { maxQueuedEvents: 3 } }) } });
+  });
+  after(async () => {
+    release();
+    await app.close();
+  });
+
+  test('a subscription whose results pile up unexecuted ends with SLOW_CONSUMER (both protocols)', async () => {
+    for (const protocol of PROTOCOLS) {
+      const socket = await initialised(app, protocol);
+      const answer = await socket.request(operation(protocol, 'ticks', 'subscription { ticks(count: 10) { n slow } }'));
+      assert.deepEqual(answer, {
+        id: 'ticks',
+        type: 'error',
+        payload: [
+          {
+            message: 'Subscription dropped: the client did not keep up with its events.',
+            extensions: { code: 'SLOW_CONSUMER', status: 503 },
+          },
+        ],
+      });
+      socket.close();
+    }
   });
 });
