@@ -6,7 +6,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { ConnectionScope } from '../scope.js';
-import type { SessionObserver } from '../dcrf/session.js';
 import type { Authenticator, AuthResult } from '../server/auth.js';
 import { GRAPHQL_TRANSPORT_WS, type GraphQLAdapter, type GRAPHQL_WS_LEGACY } from '../server/gateway.js';
 import { UserRecheck } from '../server/user-recheck.js';
@@ -14,7 +13,7 @@ import { GraphQLEngine } from './engine.js';
 import { GraphQLHttpHandler } from './http.js';
 import type { GraphQLLimits } from './limits.js';
 import { LegacyWsServer } from './legacy-ws.js';
-import type { GraphQLSocketLimits } from './socket-limits.js';
+import type { GraphQLSocketLimits, SocketObserver } from './socket-limits.js';
 import { TransportWsServer } from './transport-ws.js';
 
 export interface GraphQLAdapterOptions {
@@ -81,7 +80,7 @@ export class GraphQLGatewayAdapter implements GraphQLAdapter {
   }
 
   /** Counts the engine's limit refusals as `limit_hits_total{limit="graphql_<limit>"}`. */
-  observe(observer: SessionObserver): void {
+  observe(observer: SocketObserver): void {
     this.engine.onLimitHit = (limit) => observer.limitHit?.(`graphql_${limit}`);
   }
 }
