@@ -34,7 +34,7 @@ export {
 export { ObserverModelInstanceMixin, ModelObserver, modelObserver, Signal, SignalObserver, observer, type ObservedEvent, type ModelObserverOptions, type SignalObserverOptions } from './dcrf/observers.js';
 export { viewAsConsumer, type FetchHandler, type ViewAsConsumerOptions } from './dcrf/view-as-consumer.js';
 export { encodeReply, STATUS, MESSAGES, CLOSE, type ActionResult } from './dcrf/protocol.js';
-export { DEFAULT_DCRF_LIMITS, USER_GONE_CLOSE, type DcrfLimits, type SessionObserver, type UserCheck } from './dcrf/session.js';
+export { DEFAULT_DCRF_LIMITS, USER_GONE_CLOSE, type DcrfLimits, type SessionObserver, type UserCheck, type UserCheckAnswer } from './dcrf/session.js';
 export { GatewayMetrics, combineObservers, type GatewayMetricsOptions, type LimitName, type DropReason } from './server/metrics.js';
 export { UserRecheck } from './server/user-recheck.js';
 export { redactUrl } from './server/redact.js';
@@ -52,5 +52,8 @@ export { DEFAULT_GRAPHQL_LIMITS, checkLimits, type GraphQLLimits } from './graph
 export { DocumentCache } from './graphql/cache.js';
 export { LiveStream, StreamBudget, openLiveStream, type StreamSink } from './graphql/live-stream.js';
 export { EventDelivery, socketTarget, type DeliveryTarget, type DeliveryOptions } from './graphql/event-delivery.js';
+export { SocketOutput, SLOW_CONSUMER_CLOSE } from './graphql/socket-output.js';
+export { DEFAULT_SOCKET_LIMITS, type GraphQLSocketLimits, type RateLimiter, type SocketObserver } from './graphql/socket-limits.js';
+export { SocketUser, type CurrentUser } from './graphql/socket-user.js';
 export { formatError as formatGraphQLError, SubscriptionOverflow } from './graphql/errors.js';
 export { demoSchema, demoTypeDefs, createDemoGraphQLAdapter } from './graphql/demo.js';
