@@ -45,7 +45,10 @@ export const DEFAULT_SOCKET_LIMITS = {
   maxRetainedBytes: 1024 * 1024,
 } as const;
 
-/** Close code and reason of continued excess over the rate (the same as DCRF's; see README). */
+/**
+ * Close code and reason of continued excess over the rate: DCRF's 1008 (policy violation), which
+ * graphql-ws clients treat as fatal (no retry loop); graphql-ws's own 4429 means a second connection_init.
+ */
 export const RATE_CLOSE = { code: 1008, reason: 'Rate limit exceeded' } as const;
 /** Close code and reason of a socket with too many messages waiting to be handled. */
 export const PENDING_CLOSE = { code: 1008, reason: 'Too many pending messages' } as const;
@@ -83,6 +86,7 @@ export class SocketBudget {
   readonly maxKeyBytes: number;
   readonly maxRetainedBytes: number;
   readonly observer: SocketObserver;
+  private readonly rate: RateLimiter | undefined;
   private pendingMessages = 0;
   private pendingBytes = 0;
   private retainedBytes = 0;
@@ -98,8 +102,6 @@ export class SocketBudget {
     this.observer = limits.observer ?? {};
     this.rate = limits.rate;
   }
-
-  private readonly rate: RateLimiter | undefined;
 
   /** The rate limit's answer to one more message: `ok`, `throttled` (refuse it), or `close` (continued excess). */
   admit(): 'ok' | 'throttled' | 'close' {
