@@ -36,10 +36,11 @@ export { viewAsConsumer, type FetchHandler, type ViewAsConsumerOptions } from '.
 export { encodeReply, STATUS, MESSAGES, CLOSE, type ActionResult } from './dcrf/protocol.js';
 export { DEFAULT_DCRF_LIMITS, USER_GONE_CLOSE, type DcrfLimits, type SessionObserver, type UserCheck, type UserCheckAnswer } from './dcrf/session.js';
 export { GatewayMetrics, combineObservers, type GatewayMetricsOptions, type LimitName, type DropReason } from './server/metrics.js';
-export { UserRecheck } from './server/user-recheck.js';
-export { redactUrl } from './server/redact.js';
+export { UserRecheck } from './auth/user-recheck.js';
+export { redactUrl } from './auth/redact.js';
 export { Gateway, sendJson, type GatewayOptions, type GraphQLAdapter, type HttpRoute } from './server/gateway.js';
-export { tokenFromRequest, tokenFromPayload, type Authenticator, type AuthResult } from './server/auth.js';
+export { tokenFromRequest, tokenFromPayload, tokenFromAuthorization } from './auth/tokens.js';
+export { resolveToken, type Authenticator, type AuthResult } from './auth/authenticator.js';
 export { describeStreams, streamsRoute } from './server/describe.js';
 export { playgroundRoute, type PlaygroundOptions } from './server/playground.js';
 export { openDatabase, knexConfig, databaseKind, DEFAULT_DATABASE_URL } from './db/knex.js';

@@ -12,7 +12,7 @@
  * draws a new salt, so a new token.
  */
 import crypto from 'node:crypto';
-import type { Authenticator } from '../server/auth.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { AuthUser } from '../scope.js';
 import { User } from './models.js';
 import { loadTokenSecret } from './token-secret.js';

@@ -17,7 +17,8 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql'
 import type { WebSocket } from 'ws';
 import { logger } from '../logger.js';
 import type { ConnectionScope } from '../scope.js';
-import { resolveToken, tokenFromPayload, type Authenticator, type AuthResult } from '../server/auth.js';
+import { resolveToken, type Authenticator, type AuthResult } from '../auth/authenticator.js';
+import { tokenFromPayload } from '../auth/tokens.js';
 import { isAsyncIterable, type GraphQLContext, type GraphQLEngine } from './engine.js';
 import { socketTarget } from './event-delivery.js';
 import { formatError, formatResult } from './errors.js';

@@ -21,7 +21,7 @@ import { AsyncAPIConsumer, type ConsumerClass } from '../../src/dcrf/consumer.js
 import { action } from '../../src/dcrf/actions.js';
 import type { ActionResult } from '../../src/dcrf/protocol.js';
 import { BasePermission } from '../../src/permissions.js';
-import type { Authenticator } from '../../src/server/auth.js';
+import type { Authenticator } from '../../src/auth/authenticator.js';
 import type { ConnectionScope } from '../../src/scope.js';
 
 const M = 'dcrf_gateway_';

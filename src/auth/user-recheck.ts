@@ -7,7 +7,7 @@
  * per `maxAgeMs`, not 10,000.
  */
 import type { AuthUser } from '../scope.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator } from './authenticator.js';
 import { logger } from '../logger.js';
 
 interface Entry {
