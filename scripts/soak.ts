@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // `npm run soak`: a bounded soak of the DCRF side. The demo app runs in a child process; this process
 // opens SOAK_SOCKETS subscriber sockets (each `subscribe_instance` on one of SOAK_ROWS things) and one
 // writer patching those rows at SOAK_RATE writes per second for SOAK_SECONDS. Halfway (after a short
@@ -17,9 +16,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 
-const env = (name, fallback) => Number(process.env[name] ?? fallback);
+/** One subscriber socket: its row, the counters it received, its latencies before [0] and with [1] the stalled clients. */
+interface Subscriber {
+  ws: WebSocket;
+  row: number;
+  received: number[];
+  latencies: [number[], number[]];
+  ok?: boolean;
+}
+
+/** When a write of a counter was sent, and in which phase (-1: warm-up). */
+interface SendTime {
+  at: number;
+  phase: number;
+}
+
+/** Per-second latencies, collected with SOAK_DEBUG. */
+const debugBuckets: Array<[number, number]> = [];
+
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const SOCKETS = env('SOAK_SOCKETS', 200);
 const SECONDS = env('SOAK_SECONDS', 10);
 const RATE = env('SOAK_RATE', 50);
@@ -35,10 +52,10 @@ if (process.env.SOAK_ROLE === 'server') await serve();
 else await soak();
 
 /** The child: the demo app on a free port, with its own SQLite file; prints `{"port": N}`. */
-async function serve() {
+async function serve(): Promise<void> {
   process.env.LOG_LEVEL ??= 'warn';
-  const { startDemo } = await import('../src/demo/app.ts');
-  const { loadConfig } = await import('../src/config.ts');
+  const { startDemo } = await import('../src/demo/app.js');
+  const { loadConfig } = await import('../src/config.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-gateway-soak-'));
   // SOAK_SOCKETS (up to 10,000 and more) all come from loopback: no socket caps (0), the defaults would refuse past 256.
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: `sqlite:${path.join(dir, 'soak.sqlite3')}`, MAX_SOCKETS_PER_IP: '0', MAX_SOCKETS: '0' });
@@ -53,7 +70,7 @@ async function serve() {
   process.on('SIGINT', stop);
 }
 
-function open(url) {
+function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.once('open', () => resolve(ws));
@@ -62,11 +79,12 @@ function open(url) {
 }
 
 /** Sends one frame and resolves with the reply carrying its `request_id` (other frames are ignored). */
-function request(ws, frame) {
+// biome-ignore lint/suspicious/noExplicitAny: replies are read field by field
+function request(ws: WebSocket, frame: any): Promise<any> {
   const id = frame.payload ? frame.payload.request_id : frame.request_id;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no reply to ${JSON.stringify(frame)}`)), 30_000);
-    const onMessage = (data) => {
+    const onMessage = (data: RawData): void => {
       const reply = JSON.parse(String(data));
       if ((reply.payload ? reply.payload.request_id : reply.request_id) === id) {
         clearTimeout(timer);
@@ -79,54 +97,55 @@ function request(ws, frame) {
   });
 }
 
-function percentile(sorted, p) {
+function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-async function soak() {
+async function soak(): Promise<void> {
   // SOAK_SERVER_NODE_ARGS: extra node flags for the server (e.g. `--cpu-prof` to profile it).
   const serverArgs = (process.env.SOAK_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const server = spawn(process.execPath, [...serverArgs, '--import', 'tsx', new URL(import.meta.url).pathname], {
     env: { ...process.env, SOAK_ROLE: 'server' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const { port } = await new Promise((resolve, reject) => {
+  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
     readline.createInterface({ input: server.stdout }).once('line', (line) => resolve(JSON.parse(line)));
     server.once('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
   const base = `ws://127.0.0.1:${port}`;
-  const failures = [];
+  let started = performance.now();
+  const failures: string[] = [];
   try {
     console.log(`soak: ${SOCKETS} subscribers on ${ROWS} rows, ${RATE} writes/s for ${SECONDS} s, ${STALLED} stalled client(s) × ${STALLED_SUBS} subscriptions, server buffer bound ${BUFFER_BYTES} bytes`);
     const writer = await open(`${base}/ws/things/`);
-    const rows = [];
+    const rows: number[] = [];
     for (let i = 0; i < ROWS; i++) rows.push((await request(writer, { action: 'create', data: { name: `soak ${i}` }, request_id: `create-${i}` })).data.pk);
 
     // Subscribers, opened in batches; each records the counters it receives and when.
-    const sendTimes = rows.map(() => new Map());
-    const subscribers = [];
+    const sendTimes = rows.map(() => new Map<number, SendTime>());
+    const subscribers: Subscriber[] = [];
     const opening = Date.now();
     for (let start = 0; start < SOCKETS; start += 250) {
-      const batch = [];
+      const batch: Array<Promise<void>> = [];
       for (let i = start; i < Math.min(SOCKETS, start + 250); i++) {
         batch.push((async () => {
           const multiplexed = i % 4 === 3;
           const ws = await open(multiplexed ? `${base}/ws` : `${base}/ws/things/`);
           const row = i % ROWS;
-          const subscriber = { ws, row, received: [], latencies: [[], []] };
+          const subscriber: Subscriber = { ws, row, received: [], latencies: [[], []] };
           const frame = { action: 'subscribe_instance', pk: rows[row], request_id: 'sub' };
           const reply = await request(ws, multiplexed ? { stream: 'things', payload: frame } : frame).catch(() => null);
-          ws.on('message', (data) => {
+          ws.on('message', (data: RawData) => {
             const now = performance.now();
             let event = JSON.parse(String(data));
             if (multiplexed) event = event.payload;
             if (event.action !== 'update' || event.request_id !== 'sub') return;
             const counter = event.data.counter;
             subscriber.received.push(counter);
-            const sent = sendTimes[row].get(counter);
-            if (sent && sent.phase >= 0) subscriber.latencies[sent.phase].push(now - sent.at);
-            if (sent && process.env.SOAK_DEBUG) (globalThis.buckets ??= []).push([Math.floor((sent.at - globalThis.t0) / 1000), now - sent.at]);
+            const sent = sendTimes[row]?.get(counter);
+            if (sent && sent.phase >= 0) subscriber.latencies[sent.phase as 0 | 1].push(now - sent.at);
+            if (sent && process.env.SOAK_DEBUG) debugBuckets.push([Math.floor((sent.at - started) / 1000), now - sent.at]);
           });
           subscriber.ok = (multiplexed ? reply?.payload?.response_status : reply?.response_status) === 201;
           subscribers.push(subscriber);
@@ -139,12 +158,12 @@ async function soak() {
     console.log(`opened and subscribed ${subscribers.length} sockets in ${((Date.now() - opening) / 1000).toFixed(1)} s`);
 
     // Clients that never read: they subscribe heavily, and everything sent to them piles up.
-    const stalled = [];
+    const stalled: Array<{ ws: WebSocket; closeCode: number | undefined }> = [];
     const stall = async () => {
       for (let i = 0; i < STALLED; i++) {
         const ws = await open(`${base}/ws/things/`);
         if (!process.env.SOAK_CONTROL) ws.pause();
-        const entry = { ws, closeCode: undefined };
+        const entry: { ws: WebSocket; closeCode: number | undefined } = { ws, closeCode: undefined };
         ws.on('close', (code) => (entry.closeCode = code));
         for (let j = 0; j < STALLED_SUBS; j++) ws.send(JSON.stringify({ action: 'subscribe_many', request_id: `many-${j}` }));
         stalled.push(entry);
@@ -152,19 +171,18 @@ async function soak() {
     };
 
     // The writer: steady rate, pipelined; committed counters come from its 200 replies.
-    const committed = rows.map(() => []);
-    const pending = new Map();
+    const committed = rows.map((): number[] => []);
+    const pending = new Map<string, { row: number }>();
     writer.on('message', (data) => {
       const reply = JSON.parse(String(data));
       const write = pending.get(reply.request_id);
       if (!write) return;
       pending.delete(reply.request_id);
-      if (reply.response_status === 200) committed[write.row].push(reply.data.counter);
+      if (reply.response_status === 200) committed[write.row]?.push(reply.data.counter);
       else failures.push(`write ${reply.request_id} answered ${reply.response_status}`);
     });
     const counters = rows.map(() => 0);
-    const started = performance.now();
-    globalThis.t0 = started;
+    started = performance.now();
     const measured = started + WARMUP_SECONDS * 1000;
     const halfway = measured + ((SECONDS - WARMUP_SECONDS) * 1000) / 2;
     const end = started + SECONDS * 1000;
@@ -180,9 +198,9 @@ async function soak() {
       const due = Math.floor(((now - started) / 1000) * RATE);
       while (writes < due) {
         const row = writes % ROWS;
-        const counter = ++counters[row];
+        const counter = (counters[row] = (counters[row] ?? 0) + 1);
         const id = `w-${writes}`;
-        sendTimes[row].set(counter, { at: performance.now(), phase });
+        sendTimes[row]?.set(counter, { at: performance.now(), phase });
         pending.set(id, { row });
         writer.send(JSON.stringify({ action: 'patch', pk: rows[row], data: { counter }, request_id: id }));
         writes++;
@@ -191,7 +209,7 @@ async function soak() {
     }
     // Let the last replies and events arrive.
     const settleUntil = Date.now() + 15_000;
-    const done = () => pending.size === 0 && subscribers.every((s) => s.received.length >= committed[s.row].length);
+    const done = (): boolean => pending.size === 0 && subscribers.every((s) => s.received.length >= (committed[s.row]?.length ?? 0));
     while (!done() && Date.now() < settleUntil) await new Promise((resolve) => setTimeout(resolve, 50));
     if (pending.size) failures.push(`${pending.size} writes unanswered`);
 
@@ -201,33 +219,37 @@ async function soak() {
     let outOfOrder = 0;
     let events = 0;
     for (const s of subscribers) {
-      const expected = committed[s.row];
+      const expected = committed[s.row] ?? [];
       events += s.received.length;
-      const seen = new Set();
+      const seen = new Set<number>();
       for (const counter of s.received) {
         if (seen.has(counter)) duplicated++;
         seen.add(counter);
       }
       for (const counter of expected) if (!seen.has(counter)) lost++;
-      const inOrder = s.received.filter((c, i, all) => i === 0 || c > all[i - 1]).length;
+      const inOrder = s.received.filter((c, i, all) => i === 0 || c > (all[i - 1] as number)).length;
       outOfOrder += s.received.length - inOrder;
     }
     const committedTotal = committed.reduce((n, list) => n + list.length, 0);
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
     const slowCloses = Number(/^dcrf_gateway_slow_consumer_closes_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
 
-    const phases = [0, 1].map((p) => subscribers.flatMap((s) => s.latencies[p]).sort((a, b) => a - b));
-    const [p50a, p99a, p50b, p99b] = [percentile(phases[0], 50), percentile(phases[0], 99), percentile(phases[1], 50), percentile(phases[1], 99)];
+    const phases = ([0, 1] as const).map((p) => subscribers.flatMap((s) => s.latencies[p]).sort((a, b) => a - b));
+    const [before, during] = phases as [number[], number[]];
+    const [p50a, p99a, p50b, p99b] = [percentile(before, 50), percentile(before, 99), percentile(during, 50), percentile(during, 99)];
     const rise = (p99b - p99a) / p99a;
     console.log(`writes: ${writes} sent, ${committedTotal} committed (${(committedTotal / SECONDS).toFixed(0)}/s); events received: ${events} (${(events / SECONDS).toFixed(0)}/s)`);
     if (process.env.SOAK_DEBUG) {
-      const by = new Map();
-      for (const [second, latency] of globalThis.buckets) by.set(second, [...(by.get(second) ?? []), latency]);
-      for (const [second, list] of [...by].sort((a, b) => a[0] - b[0])) console.log(`  second ${second}: median ${percentile(list.sort((a, b) => a - b), 50).toFixed(1)} ms, max ${list[list.length - 1].toFixed(1)}`);
+      const by = new Map<number, number[]>();
+      for (const [second, latency] of debugBuckets) by.set(second, [...(by.get(second) ?? []), latency]);
+      for (const [second, list] of [...by].sort((a, b) => a[0] - b[0])) {
+        list.sort((a, b) => a - b);
+        console.log(`  second ${second}: median ${percentile(list, 50).toFixed(1)} ms, max ${(list.at(-1) ?? 0).toFixed(1)}`);
+      }
     }
     console.log(`lost: ${lost}, duplicated: ${duplicated}, out of order: ${outOfOrder}`);
-    console.log(`latency, before the stalled clients: p50 ${p50a.toFixed(1)} ms, p99 ${p99a.toFixed(1)} ms (${phases[0].length} events)`);
-    console.log(`latency, with the stalled clients:   p50 ${p50b.toFixed(1)} ms, p99 ${p99b.toFixed(1)} ms (${phases[1].length} events); p99 change ${(rise * 100).toFixed(1)}%`);
+    console.log(`latency, before the stalled clients: p50 ${p50a.toFixed(1)} ms, p99 ${p99a.toFixed(1)} ms (${before.length} events)`);
+    console.log(`latency, with the stalled clients:   p50 ${p50b.toFixed(1)} ms, p99 ${p99b.toFixed(1)} ms (${during.length} events); p99 change ${(rise * 100).toFixed(1)}%`);
     console.log(`stalled clients: ${stalled.length}; server slow-consumer closes (1013): ${slowCloses}`);
     console.log(`rss of this (client) process: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB`);
     if (lost) failures.push(`${lost} events lost`);
