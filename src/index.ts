@@ -57,4 +57,3 @@ export { SocketOutput, SLOW_CONSUMER_CLOSE } from './graphql/socket-output.js';
 export { DEFAULT_SOCKET_LIMITS, type GraphQLSocketLimits, type RateLimiter, type SocketObserver } from './graphql/socket-limits.js';
 export { SocketUser, type CurrentUser } from './graphql/socket-user.js';
 export { formatError as formatGraphQLError, SubscriptionOverflow } from './graphql/errors.js';
-export { demoSchema, demoTypeDefs, createDemoGraphQLAdapter } from './graphql/demo.js';

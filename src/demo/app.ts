@@ -19,7 +19,7 @@ import { setChangeHub } from '../events/current.js';
 import { streamsRoute } from '../server/describe.js';
 import { GatewayMetrics } from '../server/metrics.js';
 import { playgroundRoute } from '../server/playground.js';
-import { createDemoGraphQLAdapter } from '../graphql/demo.js';
+import { createDemoGraphQLAdapter } from './graphql.js';
 
 /** The demo's migrations, in order. */
 export const demoMigrations = [initial, notes, tokenHash];

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Client } from 'graphql-ws';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { execute, graphqlClient, post, Recorded, subscribeLive } from '../helpers/graphql.js';
-import { createDemoGraphQLAdapter } from '../../src/graphql/demo.js';
+import { createDemoGraphQLAdapter } from '../../src/demo/graphql.js';
 import { TokenAuthenticator } from '../../src/demo/auth.js';
 import { LiveStream, StreamBudget } from '../../src/graphql/live-stream.js';
 import type { GraphQLGatewayAdapter } from '../../src/graphql/adapter.js';

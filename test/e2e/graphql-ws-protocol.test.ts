@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
 import { graphqlClient } from '../helpers/graphql.js';
-import { createDemoGraphQLAdapter } from '../../src/graphql/demo.js';
+import { createDemoGraphQLAdapter } from '../../src/demo/graphql.js';
 import { TokenAuthenticator } from '../../src/demo/auth.js';
 
 const PROTOCOL = ['graphql-transport-ws'];

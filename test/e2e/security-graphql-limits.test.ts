@@ -10,7 +10,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { TokenAuthenticator } from '../../src/demo/auth.js';
 import type { GraphQLGatewayAdapter } from '../../src/graphql/adapter.js';
-import { createDemoGraphQLAdapter } from '../../src/graphql/demo.js';
+import { createDemoGraphQLAdapter } from '../../src/demo/graphql.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { GRAPHQL_PROTOCOLS as PROTOCOLS, operate } from '../helpers/graphql-protocols.js';
 import { metric, scrape } from '../helpers/hardening.js';

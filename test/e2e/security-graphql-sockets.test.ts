@@ -15,7 +15,7 @@ import { startTestApp, TestSocket, reply, type TestApp } from '../helpers/app.js
 import { execute, graphqlClient, type Recorded, subscribeLive } from '../helpers/graphql.js';
 import { eventually, metric, scrape } from '../helpers/hardening.js';
 import { demoStreams } from '../../src/demo/consumers.js';
-import { createDemoGraphQLAdapter } from '../../src/graphql/demo.js';
+import { createDemoGraphQLAdapter } from '../../src/demo/graphql.js';
 import { buildGraphQLSchema, createGraphQLAdapter, liveField } from '../../src/index.js';
 import { AsyncAPIConsumer, type ConsumerClass } from '../../src/dcrf/consumer.js';
 import { action } from '../../src/dcrf/actions.js';

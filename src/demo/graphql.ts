@@ -6,15 +6,15 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GraphQLSchema } from 'graphql';
 import { getChangeHub } from '../events/current.js';
-import { classroomResource, noteResource, schoolResource, testResource, thingResource, userResource } from '../demo/resources.js';
-import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, joinedChat, type JoinedChat } from '../demo/live.js';
+import { classroomResource, noteResource, schoolResource, testResource, thingResource, userResource } from './resources.js';
+import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, joinedChat, type JoinedChat } from './live.js';
 // The DCRF consumers declare the classroom observer's groups and the chat observer; importing them
 // makes sure the topics below are published even where no DCRF stream is served.
-import '../demo/consumers.js';
-import { bindResource, buildGraphQLSchema, eventMapper, liveField, type GraphQLChangeEvent } from './bind.js';
-import type { GraphQLContext } from './engine.js';
-import { createGraphQLAdapter, type GraphQLAdapterOptions, type GraphQLGatewayAdapter } from './adapter.js';
-import { demoRelationResolvers } from './demo-relations.js';
+import './consumers.js';
+import { bindResource, buildGraphQLSchema, eventMapper, liveField, type GraphQLChangeEvent } from '../graphql/bind.js';
+import type { GraphQLContext } from '../graphql/engine.js';
+import { createGraphQLAdapter, type GraphQLAdapterOptions, type GraphQLGatewayAdapter } from '../graphql/adapter.js';
+import { demoRelationResolvers } from './graphql-relations.js';
 
 /** Where the demo's SDL lives, from src/ (tsx) or dist/src/ (built). */
 function demoSdlPath(): string {

@@ -4,16 +4,16 @@
  * paged in that query, so no parent can make another's page large.
  */
 import { raw } from 'objection';
-import { Classroom } from '../demo/models.js';
-import { classroomResource, schoolResource } from '../demo/resources.js';
+import { Classroom } from './models.js';
+import { classroomResource, schoolResource } from './resources.js';
 import { NotFound } from '../errors.js';
 import { resolveLimit, resolveOffset } from '../resources/pagination.js';
 import type { AnyQuery } from '../resources/resource.js';
 import type { Row } from '../serializers/serializer.js';
-import { batchLoad } from './batch-loader.js';
-import { asCaller, listMaximum, type ResolverMap } from './bind.js';
-import type { PageSize } from './document-measure.js';
-import type { GraphQLContext } from './engine.js';
+import { batchLoad } from '../graphql/batch-loader.js';
+import { asCaller, listMaximum, type ResolverMap } from '../graphql/bind.js';
+import type { PageSize } from '../graphql/document-measure.js';
+import type { GraphQLContext } from '../graphql/engine.js';
 
 type Args = Record<string, unknown>;
 
