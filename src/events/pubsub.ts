@@ -2,15 +2,10 @@
  * Builds the change hub for a configuration: in-process PubSub by default; Redis when REDIS_URL is set.
  */
 import { PubSub } from 'graphql-subscriptions';
+import type { HubHandle } from './hub-handle.js';
 import { ChangeHub } from './hub.js';
 
-export interface HubHandle {
-  hub: ChangeHub;
-  /** Whether the PubSub answers (for /healthz). */
-  healthy(): Promise<boolean>;
-  /** Hands on what was published so far, then closes the PubSub's connections. */
-  close(): Promise<void>;
-}
+export type { HubHandle } from './hub-handle.js';
 
 export interface HubOptions {
   /** Redis channel prefix: processes sharing a Redis and a prefix share events (default `dcrf-gateway:`). */

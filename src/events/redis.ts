@@ -17,7 +17,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ChangeHub } from './hub.js';
 import { RedisModelInterest } from './interest.js';
-import type { HubHandle } from './pubsub.js';
+import type { HubHandle } from './hub-handle.js';
 import { logger } from '../logger.js';
 
 /** The channel prefix when none is configured. */
