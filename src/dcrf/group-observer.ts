@@ -1,0 +1,196 @@
+/**
+ * What model and signal observers share (DCRF's groups API): per-consumer group subscriptions, each
+ * (group, request id) counted against the socket's limits, events kept in order while permission
+ * checks are pending, and the default handler that frames a body once per message.
+ */
+import { getChangeHub } from '../events/current.js';
+import type { Row } from '../events/records.js';
+import { logger } from '../logger.js';
+import { AllowAny } from '../permissions.js';
+import type { ActionArgs } from './actions.js';
+import type { AsyncAPIConsumer } from './consumer.js';
+import { encodeValue, eventPrefix, STATUS, withRequestId } from './protocol.js';
+
+/** What a model or signal observer's handler receives. */
+export interface ObservedEvent<Body = unknown> {
+  /** The serialized body (serialized once per message for every consumer in this process). */
+  body: Body;
+  /** The action relative to the group (model observers) or the observer's name (signals). */
+  action: string;
+  /** The request ids of this consumer's subscriptions the event matched. */
+  subscribingRequestIds: unknown[];
+  /** The group the event came through. */
+  group: string;
+}
+
+export interface ObserverOptions<C extends AsyncAPIConsumer, Source> {
+  /** Names the observer's topics: unique per model (or signal), the same in every process. */
+  name: string;
+  /** The groups an event belongs to. Default: one group for all. */
+  groupsForSignal?: (source: Source) => Iterable<string | number>;
+  /** The groups a subscription with these arguments joins. Default: the one group for all. */
+  groupsForConsumer?: (args: ActionArgs, consumer: C) => Iterable<string | number>;
+  /**
+   * Decides what to send. Default: one frame per subscribing request id,
+   * `{"errors": [], "data": body, "action": action, "response_status": 200, "request_id": id}`.
+   */
+  handler?: (consumer: C, event: ObservedEvent) => void | Promise<void>;
+}
+
+const ALL = '__all__';
+
+/** How an observer reads a topic message: the body (computed lazily, memoized under bodyKey), the action, the row. */
+export interface ObserverEvent {
+  body: () => unknown;
+  action: string;
+  bodyKey: unknown;
+  /** Memoizes the default handler's frame; differs from bodyKey's owner when subscribers see different actions. */
+  frameKey?: object;
+  row?: Row;
+}
+
+interface GroupSubscription {
+  requestIds: Set<string>;
+  /** Each request id is a subscription of its own against the socket's limits: its release. */
+  releases: Map<string, () => void>;
+  close: () => void;
+  /** The last pending permission check of this subscription's events. */
+  tail: Promise<void>;
+}
+
+/** What model and signal observers share: per-consumer group subscriptions and the default handler. */
+export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
+  readonly #subscriptions = new WeakMap<C, Map<string, GroupSubscription>>();
+
+  constructor(protected readonly options: ObserverOptions<C, Source>) {}
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  protected groupsOf(source: Source): string[] {
+    return this.options.groupsForSignal ? [...this.options.groupsForSignal(source)].map(String) : [ALL];
+  }
+
+  protected abstract topic(group: string): string;
+  protected abstract openTopic(consumer: C, topic: string, onMessage: (message: any) => void): Promise<() => void>;
+  /** The event as `consumer` may see it (undefined: nothing); a promise when that takes a query. */
+  protected abstract eventOf(message: any, group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined>;
+
+  /**
+   * Joins the groups `groupsForConsumer(args)` names, for `requestId`. Resolves once live. Every
+   * (group, request id) counts as one subscription against the socket's limits; when one is refused,
+   * none of the call's groups is joined.
+   */
+  async subscribe(consumer: C, args: ActionArgs = {}, requestId: unknown = null): Promise<string[]> {
+    const id = consumer.clientKey('request_id', requestId ?? null);
+    const groups = this.#boundedGroups(consumer, args);
+    let byGroup = this.#subscriptions.get(consumer);
+    if (!byGroup) this.#subscriptions.set(consumer, (byGroup = new Map()));
+    const joined: string[] = [];
+    try {
+      for (const group of groups) {
+        const existing = byGroup.get(group);
+        if (existing?.requestIds.has(id)) continue;
+        const release = consumer.countSubscription({ bytes: id.length });
+        joined.push(group);
+        if (existing) {
+          existing.requestIds.add(id);
+          existing.releases.set(id, release);
+          continue;
+        }
+        const entry: GroupSubscription = { requestIds: new Set([id]), releases: new Map([[id, release]]), close: () => undefined, tail: Promise.resolve() };
+        byGroup.set(group, entry);
+        // The open topic keeps the group's name; its request ids are counted one by one above.
+        const open = () => this.openTopic(consumer, this.topic(group), (message) => this.#deliver(consumer, message, group, entry));
+        entry.close = await consumer.track(open, { count: 0, bytes: group.length });
+      }
+    } catch (error) {
+      for (const group of joined) this.#leave(byGroup, group, id);
+      throw error;
+    }
+    return groups;
+  }
+
+  /** Leaves the groups `groupsForConsumer(args)` names for `requestId` (every request id when undefined). */
+  async unsubscribe(consumer: C, args: ActionArgs = {}, requestId?: unknown): Promise<string[]> {
+    const groups = this.options.groupsForConsumer ? [...this.options.groupsForConsumer(args, consumer)].map(String) : [ALL];
+    const byGroup = this.#subscriptions.get(consumer);
+    if (!byGroup) return groups;
+    const id = requestId === undefined ? undefined : encodeValue(requestId);
+    for (const group of groups) this.#leave(byGroup, group, id);
+    return groups;
+  }
+
+  /** Drops one request id (every one when undefined) from a group; the last one out closes the topic. */
+  #leave(byGroup: Map<string, GroupSubscription>, group: string, id: string | undefined): void {
+    const entry = byGroup.get(group);
+    if (!entry) return;
+    for (const key of id === undefined ? [...entry.requestIds] : [id]) {
+      if (!entry.requestIds.delete(key)) continue;
+      entry.releases.get(key)?.();
+      entry.releases.delete(key);
+    }
+    if (entry.requestIds.size === 0) {
+      byGroup.delete(group);
+      entry.close();
+    }
+  }
+
+  /**
+   * The groups a subscription joins. The arguments they are made of are client-chosen and kept (as group
+   * names, topics, keys), so each argument `groupsForConsumer` reads is held to the socket's maxKeyBytes.
+   */
+  #boundedGroups(consumer: C, args: ActionArgs): string[] {
+    const groupsForConsumer = this.options.groupsForConsumer;
+    if (!groupsForConsumer) return [ALL];
+    const read = new Set<string>();
+    const watched = new Proxy(args, {
+      get(target, key, receiver) {
+        if (typeof key === 'string') read.add(key);
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const groups = [...groupsForConsumer(watched, consumer)].map(String);
+    for (const key of read) if (Object.hasOwn(args, key)) consumer.clientKey(key, args[key]);
+    return groups;
+  }
+
+  #deliver(consumer: C, message: any, group: string, entry: GroupSubscription): void {
+    if (entry.requestIds.size === 0) return;
+    const seen = this.eventOf(message, group, consumer);
+    const send = (event: ObserverEvent) => {
+      const requestIds = [...entry.requestIds].map((id) => JSON.parse(id) as unknown);
+      // A throwing serializer or handler is logged once with the subscribing request ids; the
+      // subscription and the other subscribers carry on.
+      const failed = (error: unknown) =>
+        logger.error('observer handler failed', { observer: this.name, request_ids: requestIds, error: String((error as Error)?.stack ?? error) });
+      try {
+        if (this.options.handler) {
+          const observed: ObservedEvent = { body: getChangeHub().memo(message, event.bodyKey, event.body), action: event.action, subscribingRequestIds: requestIds, group };
+          Promise.resolve(this.options.handler(consumer, observed)).catch(failed);
+          return;
+        }
+        const prefix = getChangeHub().memo(message, event.frameKey ?? this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
+        for (const id of requestIds) consumer.sendText(withRequestId(prefix, id));
+      } catch (error) {
+        failed(error);
+      }
+    };
+    const permission = (consumer.constructor as typeof AsyncAPIConsumer).permission();
+    if (!(seen instanceof Promise) && (permission instanceof AllowAny || !seen?.row)) {
+      if (seen) send(seen);
+      return;
+    }
+    // Checks may take different times: queue them per subscription so events keep commit order.
+    entry.tail = entry.tail
+      .then(async () => {
+        const event = await seen;
+        if (!event) return;
+        const object = event.row;
+        if (permission instanceof AllowAny || !object || (await permission.hasPermission(consumer.scope, { action: event.action, args: {}, consumer, object }))) send(event);
+      })
+      .catch(() => undefined);
+  }
+}
+

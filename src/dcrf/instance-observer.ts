@@ -1,0 +1,114 @@
+/**
+ * Instance observers (dcrf-protocol.md section 7): `subscribe_instance` / `unsubscribe_instance`. Every
+ * event is serialized once per message in this process; each subscribing request id only appends
+ * itself to the shared frame text.
+ */
+import { getChangeHub } from '../events/current.js';
+import type { Row } from '../events/records.js';
+import { logger } from '../logger.js';
+import type { ResourceEvent } from '../resources/resource.js';
+import { action, type ActionArgs } from './actions.js';
+import { type GenericAsyncAPIConsumer, requireArg, requirePk } from './generic.js';
+import { consumerEventGate, frameKey } from './observer-shared.js';
+import { encodeValue, eventPrefix, STATUS, withRequestId, type ActionResult } from './protocol.js';
+
+type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
+
+const NOT_FOUND_ERRORS = ['Not found'];
+
+/** The frame text of a subscribe_instance event, without the request id. */
+function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceEvent): string {
+  if (event.action === 'delete') {
+    // Exactly {"pk": pk} whatever the serializer calls its key: dcrf-client matches it deeply.
+    return getChangeHub().memo(event.message, 'instance-delete', () =>
+      eventPrefix('delete', '{"pk":' + encodeValue(event.pk) + '}', STATUS.noContent),
+    );
+  }
+  if (event.row === null) return eventPrefix('update', 'null', STATUS.notFound, NOT_FOUND_ERRORS);
+  const serializer = consumer.getSerializer();
+  if (event.row !== event.message.data) {
+    return eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row)), STATUS.ok);
+  }
+  // A create reaches the row's topic too (a row re-created under a pk someone watches): DCRF
+  // reports every change of a watched row as `update`.
+  return getChangeHub().memo(event.message, frameKey(serializer, 'instance-update'), () =>
+    eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row as Row)), STATUS.ok),
+  );
+}
+
+/** One subscribe_instance of a consumer: the pk and request id as sent, and how to close it. */
+export interface InstanceSubscription {
+  pk: string;
+  requestId: string;
+  close: () => void;
+}
+
+/**
+ * `subscribe_instance {pk, request_id}` → 201 and `unsubscribe_instance {pk, request_id?}` → 204.
+ * Events carry the subscribe request's id; updates are re-read through the queryset (404 event if
+ * the row left it), deletes are exactly `{"pk": pk}`; nothing is sent when the permission refuses.
+ */
+export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
+  abstract class ObserverModelInstance extends Base {
+    /** Made on first subscribe (idle sockets hold none). */
+    #instanceSubscriptions: Map<string, InstanceSubscription> | undefined;
+
+    @action({ args: ['pk', 'request_id'] })
+    async subscribe_instance(args: ActionArgs): Promise<ActionResult> {
+      const pk = requirePk(args);
+      const requestId = requireArg(args, 'request_id');
+      const entry: InstanceSubscription = { pk: String(pk), requestId: this.clientKey('request_id', requestId), close: () => undefined };
+      this.clientKey('pk', pk);
+      const key = `${entry.pk}\u0000${entry.requestId}`;
+      if (!this.#instanceSubscriptions?.has(key)) {
+        const gate = consumerEventGate(this);
+        // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
+        const cost = { bytes: key.length + encodeValue(args).length };
+        const close = await this.track(() =>
+          this.resource.subscribeInstance(
+            this.scope,
+            pk,
+            (event) =>
+              gate(event.action, event.row ?? event.message.data, () => {
+                // A serializer that throws on one row must not end the subscription nor reach the client.
+                try {
+                  this.sendText(withRequestId(instanceEventPrefix(this, event), requestId));
+                } catch (error) {
+                  logger.error('instance event failed', { stream: this.scope.stream, request_id: requestId, pk: event.pk, error: String((error as Error)?.stack ?? error) });
+                }
+              }),
+            this,
+            args,
+          ),
+          cost,
+        );
+        if (this.#instanceSubscriptions?.has(key)) close();
+        else (this.#instanceSubscriptions ??= new Map()).set(key, { ...entry, close });
+      }
+      return [null, STATUS.created];
+    }
+
+    @action({ args: ['pk', 'request_id'] })
+    async unsubscribe_instance(args: ActionArgs): Promise<ActionResult> {
+      const pk = requirePk(args);
+      const requestId = 'request_id' in args ? encodeValue(args.request_id) : undefined;
+      let row: Row | undefined;
+      try {
+        row = await this.getObject(args);
+      } finally {
+        // A row that is gone still answers 404 (as DCRF does), but its subscriptions are dropped.
+        const pks = new Set([String(pk)]);
+        if (row) pks.add(String(row[this.resource.lookupField]));
+        for (const [key, entry] of this.#instanceSubscriptions ?? []) {
+          if (pks.has(entry.pk) && (requestId === undefined || entry.requestId === requestId)) {
+            entry.close();
+            this.#instanceSubscriptions!.delete(key);
+          }
+        }
+      }
+      return [null, STATUS.noContent];
+    }
+  }
+  return ObserverModelInstance;
+}
+

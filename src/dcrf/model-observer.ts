@@ -1,0 +1,94 @@
+/**
+ * Model observers (DCRF `model_observer`): a model's committed changes sorted into groups, each
+ * subscriber's events passed through the row scope of the resource it serves.
+ */
+import type { Model, ModelClass } from 'objection';
+import { getChangeHub } from '../events/current.js';
+import { registerGroups, type ChangeMessage } from '../events/hub.js';
+import type { ChangeAction, Row } from '../events/records.js';
+import type { Resource, ResourceEvent } from '../resources/resource.js';
+import { serializerInstance, type SerializerClass } from '../serializers/serializer.js';
+import type { AsyncAPIConsumer } from './consumer.js';
+import { GenericAsyncAPIConsumer } from './generic.js';
+import { BaseObserver, type ObserverEvent, type ObserverOptions } from './group-observer.js';
+import { frameKey } from './observer-shared.js';
+
+export interface ModelObserverOptions<C extends AsyncAPIConsumer> extends ObserverOptions<C, Row> {
+  /** Turns the row into the body; a serializer class or a function. Default: `{pk}`. */
+  serializer?: SerializerClass | ((row: Row, action: ChangeAction) => unknown);
+  /**
+   * The resource whose row scope each subscriber's events pass (a row entering the subscriber's view
+   * is a `create`, one leaving it a `delete`, one it may not see nothing). Default: the consumer's own
+   * resource when it serves this observer's model.
+   */
+  resource?: Resource;
+}
+
+/** Observes a model's committed changes, sorted into groups (DCRF `model_observer`). */
+export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extends BaseObserver<C, Row> {
+  readonly #modelName: string;
+  readonly #serialize: (row: Row, action: ChangeAction) => unknown;
+  readonly #scoping = new WeakMap<Function, Resource | null>();
+
+  constructor(
+    readonly model: ModelClass<Model>,
+    options: ModelObserverOptions<C>,
+  ) {
+    super(options);
+    this.#modelName = (model as unknown as { changeName?: string }).changeName ?? model.name;
+    const serializer = options.serializer;
+    const idColumn = model.idColumn as string;
+    if (!serializer) this.#serialize = (row) => ({ pk: row[idColumn] });
+    else if ('prototype' in serializer && typeof (serializer.prototype as { toRepresentation?: unknown }).toRepresentation === 'function') {
+      const instance = serializerInstance(serializer as SerializerClass);
+      this.#serialize = (row) => instance.toRepresentation(row);
+    } else this.#serialize = serializer as (row: Row, action: ChangeAction) => unknown;
+    registerGroups(this.#modelName, options.name, (row) => this.groupsOf(row));
+  }
+
+  protected topic(group: string): string {
+    return getChangeHub().groupTopic(this.#modelName, this.name, group);
+  }
+
+  protected openTopic(_consumer: C, topic: string, onMessage: (message: ChangeMessage) => void): Promise<() => void> {
+    return getChangeHub().subscribe(topic, onMessage, this.#modelName);
+  }
+
+  protected eventOf(message: ChangeMessage, _group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined> {
+    const resource = this.#scopeOf(consumer);
+    if (!resource) return { body: () => this.#serialize(message.data, message.action), action: message.action, bodyKey: this, row: message.data };
+    const seen = resource.eventFor(consumer.scope, message, 'broad');
+    return seen instanceof Promise ? seen.then((event) => this.#scoped(event)) : this.#scoped(seen);
+  }
+
+  /** The resource whose row scope applies to this consumer's events, if one narrows them (found once per class). */
+  #scopeOf(consumer: C): Resource | undefined {
+    const ctor = consumer.constructor as typeof GenericAsyncAPIConsumer;
+    let scoping = this.#scoping.get(ctor);
+    if (scoping === undefined) {
+      let resource = (this.options as ModelObserverOptions<C>).resource;
+      if (!resource && consumer instanceof GenericAsyncAPIConsumer && (ctor.resource || ctor.queryset)) {
+        resource = consumer.resource.modelName === this.#modelName ? consumer.resource : undefined;
+      }
+      scoping = resource?.scopesEvents() ? resource : null;
+      this.#scoping.set(ctor, scoping);
+    }
+    return scoping ?? undefined;
+  }
+
+  /** An event as one subscriber sees it: every subscriber seeing the same action and state shares one body and frame. */
+  #scoped(event: ResourceEvent | undefined): ObserverEvent | undefined {
+    if (!event?.row) return undefined;
+    const row = event.row;
+    const state = row === event.message.data ? 'after' : row === event.message.before ? 'before' : undefined;
+    // A row re-read for this subscriber is its own: never shared through the message's memo.
+    const key = (part: string) => (state ? frameKey(this, `${part}:${event.action}:${state}`) : {});
+    return { body: () => this.#serialize(row, event.action), action: event.action, bodyKey: key('body'), frameKey: key('frame'), row };
+  }
+}
+
+/** `modelObserver(Model, options)`: DCRF's `@model_observer(Model)` with its groups API. */
+export function modelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer>(model: ModelClass<Model>, options: ModelObserverOptions<C>): ModelObserver<C> {
+  return new ModelObserver<C>(model, options);
+}
+

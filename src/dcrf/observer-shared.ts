@@ -1,0 +1,42 @@
+/**
+ * What the DCRF observers share: memo keys for frames serialized once per message, and the gate that
+ * adds a consumer's own permission to the events it is sent.
+ */
+import type { Row } from '../events/records.js';
+import { AllowAny } from '../permissions.js';
+import type { AsyncAPIConsumer } from './consumer.js';
+import type { GenericAsyncAPIConsumer } from './generic.js';
+
+const memoKeys = new WeakMap<object, Map<string, object>>();
+
+/**
+ * A memo key for one kind of frame built with one serializer (or observer): the same message may be
+ * framed as a subscribe_instance `update` and a subscribe_many `create`, so each kind keys its own.
+ */
+export function frameKey(owner: object, kind: string): object {
+  let byKind = memoKeys.get(owner);
+  if (!byKind) memoKeys.set(owner, (byKind = new Map()));
+  let key = byKind.get(kind);
+  if (!key) byKind.set(kind, (key = { kind }));
+  return key;
+}
+
+/**
+ * Runs `send` for an event only when the consumer's own permission allows it (dcrf-protocol.md 7:
+ * nothing is sent when denied), keeping the consumer's events in order while checks are pending.
+ * The resource checks its own permission already; this adds the consumer's when it is a different one.
+ */
+export function consumerEventGate(consumer: GenericAsyncAPIConsumer): (action: string, object: Row | null, send: () => void) => void {
+  const permission = (consumer.constructor as typeof AsyncAPIConsumer).permission();
+  if (permission instanceof AllowAny || permission === consumer.resource.permission) return (_action, _object, send) => send();
+  let tail: Promise<void> = Promise.resolve();
+  return (action, object, send) => {
+    tail = tail
+      .then(async () => {
+        const request = { action, args: {}, consumer, ...(object ? { object } : {}) };
+        if (await permission.hasPermission(consumer.scope, request)) send();
+      })
+      .catch(() => undefined);
+  };
+}
+
