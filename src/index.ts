@@ -38,7 +38,7 @@ export { DEFAULT_DCRF_LIMITS, USER_GONE_CLOSE, type DcrfLimits, type SessionObse
 export { GatewayMetrics, combineObservers, type GatewayMetricsOptions, type LimitName, type DropReason } from './server/metrics.js';
 export { UserRecheck } from './auth/user-recheck.js';
 export { redactUrl } from './auth/redact.js';
-export { Gateway, sendJson, type GatewayOptions, type GraphQLAdapter, type HttpRoute } from './server/gateway.js';
+export { Gateway, sendJson, type GatewayOptions, type HttpRoute } from './server/gateway.js';
 export { tokenFromRequest, tokenFromPayload, tokenFromAuthorization } from './auth/tokens.js';
 export { resolveToken, type Authenticator, type AuthResult } from './auth/authenticator.js';
 export { describeStreams, streamsRoute } from './server/describe.js';
@@ -47,6 +47,7 @@ export { openDatabase, knexConfig, databaseKind, DEFAULT_DATABASE_URL } from './
 export { migrate, type Migration } from './db/migrations.js';
 export { loadConfig, type Config } from './config.js';
 export { createGraphQLAdapter, GraphQLGatewayAdapter, type GraphQLAdapterOptions } from './graphql/adapter.js';
+export { GRAPHQL_TRANSPORT_WS, GRAPHQL_WS_LEGACY, type GraphQLAdapter, type GraphQLSubprotocol } from './graphql/gateway-adapter.js';
 export { bindResource, buildGraphQLSchema, printSDL, mergeResolverMaps, liveField, eventMapper, asCaller, pkAsId, type ResourceBinding, type ResolverMap, type SchemaDeclaration, type GraphQLChangeEvent } from './graphql/bind.js';
 export { GraphQLEngine, type GraphQLContext, type OperationParams, type EngineOptions } from './graphql/engine.js';
 export { DEFAULT_GRAPHQL_LIMITS, checkLimits, type GraphQLLimits } from './graphql/limits.js';

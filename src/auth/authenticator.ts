@@ -13,10 +13,7 @@ export interface Authenticator {
 }
 
 /** The outcome of reading a request's credentials. */
-export type AuthResult =
-  | { kind: 'anonymous' }
-  | { kind: 'user'; user: AuthUser; token: string }
-  | { kind: 'invalid' };
+export type AuthResult = { kind: 'anonymous' } | { kind: 'user'; user: AuthUser; token: string } | { kind: 'invalid' };
 
 /** Resolves a token (or its absence) with the authenticator. */
 export async function resolveToken(authenticator: Authenticator | undefined, token: string | undefined): Promise<AuthResult> {

@@ -5,7 +5,7 @@
 
 /** The URL with the value of every credential-like query parameter replaced by `***`. */
 export function redactUrl(url: string | undefined): string | undefined {
-  if (!url || !url.includes('?')) return url;
+  if (!url?.includes('?')) return url;
   return url.replace(/([?&](?:token|access_token|auth|authorization|key|password)=)[^&#]*/gi, '$1***');
 }
 

@@ -15,7 +15,11 @@ export function tokenFromAuthorization(value: unknown): string | undefined {
 }
 
 /** The token a request carries, or undefined. */
-export function tokenFromRequest(headers: IncomingMessage['headers'], query: URLSearchParams, cookies: Record<string, string>): string | undefined {
+export function tokenFromRequest(
+  headers: IncomingMessage['headers'],
+  query: URLSearchParams,
+  cookies: Record<string, string>,
+): string | undefined {
   const fromHeader = tokenFromAuthorization(headers.authorization);
   if (fromHeader) return fromHeader;
   const fromQuery = query.get('token');

@@ -7,9 +7,9 @@ import type { GraphQLSchema } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { ConnectionScope } from '../scope.js';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
-import { GRAPHQL_TRANSPORT_WS, type GraphQLAdapter, type GRAPHQL_WS_LEGACY } from '../server/gateway.js';
 import { UserRecheck } from '../auth/user-recheck.js';
 import { GraphQLEngine } from './engine.js';
+import { GRAPHQL_TRANSPORT_WS, type GraphQLAdapter, type GraphQLSubprotocol } from './gateway-adapter.js';
 import { GraphQLHttpHandler } from './http.js';
 import type { GraphQLLimits } from './limits.js';
 import { LegacyWsServer } from './legacy-ws.js';
@@ -48,7 +48,12 @@ export class GraphQLGatewayAdapter implements GraphQLAdapter {
   private readonly http: GraphQLHttpHandler;
 
   constructor(options: GraphQLAdapterOptions) {
-    this.engine = new GraphQLEngine(options.schema, { limits: options.limits, cacheSize: options.cacheSize, cacheTokens: options.cacheTokens, shareEventResults: options.shareEventResults });
+    this.engine = new GraphQLEngine(options.schema, {
+      limits: options.limits,
+      cacheSize: options.cacheSize,
+      cacheTokens: options.cacheTokens,
+      shareEventResults: options.shareEventResults,
+    });
     const recheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
     const shared = {
       engine: this.engine,
@@ -65,7 +70,7 @@ export class GraphQLGatewayAdapter implements GraphQLAdapter {
   /** Serves an accepted socket under the per-socket limits the gateway gives it (DEFAULT_SOCKET_LIMITS when none). */
   handleSocket(
     ws: WebSocket,
-    protocol: typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY,
+    protocol: GraphQLSubprotocol,
     scope: ConnectionScope,
     auth: AuthResult,
     request: IncomingMessage,

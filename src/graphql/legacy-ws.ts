@@ -17,9 +17,8 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql'
 import type { WebSocket } from 'ws';
 import { logger } from '../logger.js';
 import type { ConnectionScope } from '../scope.js';
-import { resolveToken, type Authenticator, type AuthResult } from '../auth/authenticator.js';
-import { tokenFromPayload } from '../auth/tokens.js';
-import { isAsyncIterable, type GraphQLContext, type GraphQLEngine } from './engine.js';
+import type { AuthResult } from '../auth/authenticator.js';
+import { isAsyncIterable, type GraphQLContext } from './engine.js';
 import { socketTarget } from './event-delivery.js';
 import { formatError, formatResult } from './errors.js';
 import { heartbeat } from './heartbeat.js';
@@ -34,7 +33,8 @@ import {
   type GraphQLSocketLimits,
 } from './socket-limits.js';
 import { SocketOutput } from './socket-output.js';
-import { SocketUser, type CurrentUser } from './socket-user.js';
+import { SocketUser } from './socket-user.js';
+import { authenticateInit, type GraphQLWsOptions } from './ws-common.js';
 
 export const LEGACY = {
   CONNECTION_INIT: 'connection_init',
@@ -48,17 +48,6 @@ export const LEGACY = {
   COMPLETE: 'complete',
   STOP: 'stop',
 } as const;
-
-export interface LegacyWsOptions {
-  engine: GraphQLEngine;
-  authenticator?: Authenticator;
-  /** Interval of `ka` messages after the ack. Default 12000 ms (the legacy client gives up after 30 s without one). */
-  keepAliveMs?: number;
-  /** Time a client has to send connection_init before the socket is closed 4408. Default 3000 ms. */
-  connectionInitWaitTimeout?: number;
-  /** The socket's user as it is now (UserRecheck.current): a deleted or deactivated user closes the socket 4403. */
-  currentUser?: CurrentUser;
-}
 
 interface Operation {
   iterator?: AsyncGenerator<ExecutionResult>;
@@ -74,7 +63,7 @@ interface LegacyMessage {
 }
 
 export class LegacyWsServer {
-  constructor(private readonly options: LegacyWsOptions) {}
+  constructor(private readonly options: GraphQLWsOptions) {}
 
   /** Serves one accepted socket, under the per-socket limits the gateway gives it. */
   handle(ws: WebSocket, scope: ConnectionScope, auth: AuthResult, _request: IncomingMessage, limits?: GraphQLSocketLimits): void {
@@ -96,7 +85,7 @@ class LegacyConnection {
 
   constructor(
     ws: WebSocket,
-    private readonly options: LegacyWsOptions,
+    private readonly options: GraphQLWsOptions,
     private readonly context: GraphQLContext,
     private readonly auth: AuthResult,
     limits: GraphQLSocketLimits | undefined,
@@ -190,17 +179,7 @@ class LegacyConnection {
     }
     this.initialised = true;
     if (this.initTimer) clearTimeout(this.initTimer);
-    let refused = this.auth.kind === 'invalid';
-    if (!refused && this.auth.kind !== 'user') {
-      // First match wins: the upgrade's token (header, query, cookie), then the init payload's.
-      const token = tokenFromPayload(payload);
-      if (token) {
-        const result = await resolveToken(this.options.authenticator, token);
-        if (result.kind === 'user') this.context.scope.user = result.user;
-        else refused = true;
-      }
-    }
-    if (refused) {
+    if (!(await authenticateInit(this.context.scope, this.auth, payload, this.options.authenticator))) {
       this.send({ type: LEGACY.CONNECTION_ERROR, payload: { message: 'Invalid token.' } });
       this.output.close(4403, 'Forbidden');
       return;

@@ -22,9 +22,8 @@ import { CloseCode, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { logger } from '../logger.js';
 import type { ConnectionScope } from '../scope.js';
-import { resolveToken, type Authenticator, type AuthResult } from '../auth/authenticator.js';
-import { tokenFromPayload } from '../auth/tokens.js';
-import { isAsyncIterable, type GraphQLContext, type GraphQLEngine } from './engine.js';
+import type { AuthResult } from '../auth/authenticator.js';
+import { isAsyncIterable, type GraphQLContext } from './engine.js';
 import { socketTarget } from './event-delivery.js';
 import { formatError, formatResult, INTERNAL_MESSAGE } from './errors.js';
 import { heartbeat } from './heartbeat.js';
@@ -39,18 +38,8 @@ import {
   type GraphQLSocketLimits,
 } from './socket-limits.js';
 import { SocketOutput } from './socket-output.js';
-import { SocketUser, type CurrentUser } from './socket-user.js';
-
-export interface TransportWsOptions {
-  engine: GraphQLEngine;
-  authenticator?: Authenticator;
-  /** Time a client has to send connection_init before the socket is closed 4408. Default 3000 ms. */
-  connectionInitWaitTimeout?: number;
-  /** WebSocket ping interval; a socket that misses a pong is terminated. Default 12000 ms; 0 = off. */
-  keepAliveMs?: number;
-  /** The socket's user as it is now (UserRecheck.current): a deleted or deactivated user closes the socket 4403. */
-  currentUser?: CurrentUser;
-}
+import { SocketUser } from './socket-user.js';
+import { authenticateInit, type GraphQLWsOptions } from './ws-common.js';
 
 interface SocketExtra {
   socket: WebSocket;
@@ -70,21 +59,16 @@ interface SocketExtra {
 export class TransportWsServer {
   private readonly server: ReturnType<typeof makeServer<Record<string, unknown> | undefined, SocketExtra>>;
 
-  constructor(private readonly options: TransportWsOptions) {
+  constructor(private readonly options: GraphQLWsOptions) {
     const { engine, authenticator } = options;
     const serverOptions: ServerOptions<Record<string, unknown> | undefined, SocketExtra> = {
       schema: engine.schema,
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
-      onConnect: async (ctx) => {
-        const token = tokenFromPayload(ctx.connectionParams);
+      onConnect: (ctx) => {
+        const payload = ctx.connectionParams;
         // The payload is read for its token only: the socket does not keep the client's bytes.
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
-        // First match wins: a token on the upgrade (header, query, cookie) beats the init payload.
-        if (ctx.extra.auth.kind === 'user' || !token) return true;
-        const result = await resolveToken(authenticator, token);
-        if (result.kind !== 'user') return false;
-        ctx.extra.context.scope.user = result.user;
-        return true;
+        return authenticateInit(ctx.extra.context.scope, ctx.extra.auth, payload, authenticator);
       },
       onSubscribe: async (ctx, id, payload) => {
         const refusal = ctx.extra.refusals.get(id);

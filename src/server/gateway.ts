@@ -9,7 +9,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { logger } from '../logger.js';
 import type { ConsumerClass } from '../dcrf/consumer.js';
 import { DcrfSession, DEFAULT_DCRF_LIMITS, type DcrfLimits, type DcrfRoute, type SessionObserver } from '../dcrf/session.js';
-import { CLOSE, DCRF_SUBPROTOCOL } from '../dcrf/protocol.js';
+import { CLOSE } from '../dcrf/protocol.js';
+import type { GraphQLAdapter } from '../graphql/gateway-adapter.js';
 import { parseCookies, type ConnectionScope } from '../scope.js';
 import { resolveToken, type Authenticator, type AuthResult } from '../auth/authenticator.js';
 import { tokenFromRequest } from '../auth/tokens.js';
@@ -21,34 +22,11 @@ import { DEFAULT_MAX_SOCKETS, DEFAULT_MAX_SOCKETS_PER_IP, SocketSlots } from './
 import { drainSocket, InFlight, onDrain } from '../in-flight.js';
 import { redactSecret, redactUrl } from '../auth/redact.js';
 import { UserRecheck } from '../auth/user-recheck.js';
+import { negotiate, parseProtocols, pickProtocol, type Negotiated } from './subprotocols.js';
 import { heartbeat } from '../graphql/heartbeat.js';
 import type { GraphQLSocketLimits } from '../graphql/socket-limits.js';
 import { FrameRateLimiter } from '../dcrf/rate-limit.js';
 import { getChangeHub } from '../events/current.js';
-
-export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
-export const GRAPHQL_WS_LEGACY = 'graphql-ws';
-
-export type Negotiated = typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY | 'dcrf';
-
-/** What the GraphQL side plugs into the gateway. */
-export interface GraphQLAdapter {
-  /** Serves an accepted socket that negotiated a GraphQL subprotocol. */
-  handleSocket(
-    ws: WebSocket,
-    protocol: typeof GRAPHQL_TRANSPORT_WS | typeof GRAPHQL_WS_LEGACY,
-    scope: ConnectionScope,
-    auth: AuthResult,
-    request: IncomingMessage,
-    /** The per-socket limits DCRF sockets have too (output bound, rate, key length, retained bytes) and the counters. */
-    limits?: GraphQLSocketLimits,
-  ): void;
-  /** Serves `/graphql` over HTTP. */
-  handleHttp(request: IncomingMessage, response: ServerResponse, scope: ConnectionScope): Promise<void>;
-  close?(): Promise<void>;
-  /** Hands over the gateway's counters (GraphQL limit hits are counted with the others). */
-  observe?(observer: SessionObserver): void;
-}
 
 /** An extra HTTP route: returns true when it answered. */
 export type HttpRoute = (request: IncomingMessage, response: ServerResponse, url: URL) => boolean | Promise<boolean>;
@@ -322,7 +300,7 @@ export class Gateway {
   /** Authenticates, checks and accepts an upgrade that holds a socket slot of `ip`; false when it was refused. */
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL, route: DcrfRoute | 'graphql', ip: string): Promise<boolean> {
     const offered = parseProtocols(request.headers['sec-websocket-protocol']);
-    const negotiated: Negotiated = offered.has(GRAPHQL_TRANSPORT_WS) ? GRAPHQL_TRANSPORT_WS : offered.has(GRAPHQL_WS_LEGACY) ? GRAPHQL_WS_LEGACY : 'dcrf';
+    const negotiated = negotiate(offered);
     const scope = this.scopeFor(request, url, negotiated);
     const auth = await resolveToken(this.options.authenticator, this.tokenOf(request, url, scope));
     if (auth.kind === 'user') scope.user = auth.user;
@@ -453,20 +431,6 @@ function requestToken(request: IncomingMessage): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Parses a Sec-WebSocket-Protocol header into the set of offered names. */
-export function parseProtocols(header: string | string[] | undefined): Set<string> {
-  const text = Array.isArray(header) ? header.join(',') : header ?? '';
-  return new Set(text.split(',').map((name) => name.trim()).filter(Boolean));
-}
-
-/** The subprotocol to echo: GraphQL's current, then legacy, then `dcrf` if offered; none otherwise. */
-export function pickProtocol(offered: Set<string>): string | undefined {
-  if (offered.has(GRAPHQL_TRANSPORT_WS)) return GRAPHQL_TRANSPORT_WS;
-  if (offered.has(GRAPHQL_WS_LEGACY)) return GRAPHQL_WS_LEGACY;
-  if (offered.has(DCRF_SUBPROTOCOL)) return DCRF_SUBPROTOCOL;
-  return undefined;
 }
 
 function refuse(socket: Duplex, status: number, message: string): void {
