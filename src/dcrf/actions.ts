@@ -42,7 +42,7 @@ type Marked = Function & { [ACTION]?: { name?: string; detached: boolean; args: 
 /** Marks a method as an action. `@action()`, `@action('wire_name')` or `@action({ detached: true })`. */
 export function action(options: ActionOptions | string = {}) {
   const settings = typeof options === 'string' ? { name: options } : options;
-  return function <T extends Function>(method: T, _context?: ClassMethodDecoratorContext): T {
+  return <T extends Function>(method: T, _context?: ClassMethodDecoratorContext): T => {
     (method as unknown as Marked)[ACTION] = { name: settings.name, detached: settings.detached ?? false, args: settings.args ?? [] };
     return method;
   };

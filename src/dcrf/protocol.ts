@@ -1,7 +1,7 @@
 /**
- * The DCRF wire protocol's constants and encoders, named once (dcrf-protocol.md).
+ * The DCRF wire protocol's constants and encoders, named once (docs/dcrf-protocol.md).
  */
-import { APIError, BadRequest } from '../errors.js';
+import { type APIError, BadRequest } from '../errors.js';
 
 export const MESSAGES = {
   missingAction: 'Unable to find action in message body.',
@@ -12,6 +12,7 @@ export const MESSAGES = {
   emptyFrame: 'Invalid message: empty frame',
   multiplexShape: 'Invalid message: expected {"stream", "payload"}',
   tooManySubscriptions: 'Too many subscriptions.',
+  throttled: 'Request was throttled.',
   unknownStream: (stream: string) => `Unknown stream "${stream}".`,
 } as const;
 
@@ -32,7 +33,20 @@ export const CLOSE = {
   goingAway: 1001,
   policyViolation: 1008,
   messageTooBig: 1009,
+  internalError: 1011,
   tryAgainLater: 1013,
+} as const;
+
+/** The closes a DCRF session makes itself: code and reason. */
+export const SESSION_CLOSE = {
+  /** Frames kept coming over the rate for longer than `throttleCloseMs`. */
+  rateLimited: { code: CLOSE.policyViolation, reason: 'Rate limit exceeded' },
+  /** The socket's unsent output passed `maxBufferedBytes`. */
+  slowConsumer: { code: CLOSE.tryAgainLater, reason: 'Slow consumer' },
+  /** The socket's user was deleted or deactivated after it connected. */
+  userGone: { code: CLOSE.policyViolation, reason: 'User is no longer active' },
+  /** A consumer's `onConnect` failed. */
+  connectFailed: { code: CLOSE.internalError, reason: 'Internal server error' },
 } as const;
 
 /** Longest client-chosen key (request id, pk, group argument) by default, in bytes of its JSON. */
@@ -45,19 +59,35 @@ export const DCRF_SUBPROTOCOL = 'dcrf';
 export type ActionResult = [data: unknown, status: number] | undefined | void;
 
 /** Encodes a reply with the five keys in DCRF's order. */
-export function encodeReply(action: unknown, data: unknown, status: number, requestId: unknown, errors: unknown[] = []): string {
+export function encodeReply(action: unknown, data: unknown, status: number, requestId: unknown, errors: readonly unknown[] = []): string {
   return (
-    '{"errors":' + JSON.stringify(errors) +
-    ',"data":' + encodeValue(data) +
-    ',"action":' + encodeValue(action) +
-    ',"response_status":' + status +
-    ',"request_id":' + encodeValue(requestId) + '}'
+    '{"errors":' +
+    JSON.stringify(errors) +
+    ',"data":' +
+    encodeValue(data) +
+    ',"action":' +
+    encodeValue(action) +
+    ',"response_status":' +
+    status +
+    ',"request_id":' +
+    encodeValue(requestId) +
+    '}'
   );
 }
 
 /** An already-encoded data value followed by the rest of an event reply; `request_id` is appended per subscriber. */
 export function eventPrefix(action: string, dataJson: string, status: number, errors: unknown[] = []): string {
-  return '{"errors":' + JSON.stringify(errors) + ',"data":' + dataJson + ',"action":' + JSON.stringify(action) + ',"response_status":' + status + ',"request_id":';
+  return (
+    '{"errors":' +
+    JSON.stringify(errors) +
+    ',"data":' +
+    dataJson +
+    ',"action":' +
+    JSON.stringify(action) +
+    ',"response_status":' +
+    status +
+    ',"request_id":'
+  );
 }
 
 /** Completes an event prefix with a subscriber's request id. */

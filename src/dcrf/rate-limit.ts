@@ -1,5 +1,5 @@
 /**
- * A socket's frame rate limit (dcrf-protocol.md section 5): a token bucket for the sustained rate and
+ * A socket's frame rate limit (docs/limits-and-security.md): a token bucket for the sustained rate and
  * its bursts, and the clock of continued excess after which the socket is closed.
  */
 

@@ -8,7 +8,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { logger } from '../logger.js';
 import type { ConsumerClass } from '../dcrf/consumer.js';
-import { DcrfSession, DEFAULT_DCRF_LIMITS, type DcrfLimits, type DcrfRoute, type SessionObserver } from '../dcrf/session.js';
+import { DcrfSession, DEFAULT_DCRF_LIMITS, type DcrfLimits, type SessionObserver } from '../dcrf/session.js';
+import { connectRoute, type DcrfRoute } from '../dcrf/routing.js';
+import { WsSocket } from '../dcrf/ws-socket.js';
 import { CLOSE } from '../dcrf/protocol.js';
 import type { GraphQLAdapter } from '../graphql/gateway-adapter.js';
 import { parseCookies, type ConnectionScope } from '../scope.js';
@@ -313,17 +315,10 @@ export class Gateway {
     if (auth.kind === 'invalid') return this.refuse(socket, 401, 'Unauthorized');
     if (auth.kind === 'user') this.userRecheck?.remember(auth.user);
 
-    let dcrfRoute: DcrfRoute = route;
-    if (route.kind === 'single') {
-      if (!(await route.consumer.canConnect(scope))) return this.refuse(socket, 403, 'Forbidden');
-    } else {
-      const refused = new Set<string>();
-      for (const [name, consumer] of route.streams) if (!(await consumer.canConnect(scope))) refused.add(name);
-      if (refused.size === route.streams.size && refused.size > 0) return this.refuse(socket, 403, 'Forbidden');
-      dcrfRoute = { ...route, refused };
-    }
+    const dcrfRoute = await connectRoute(route, scope);
+    if (!dcrfRoute) return this.refuse(socket, 403, 'Forbidden');
     return this.accept(request, socket, head, 'dcrf', ip, (ws) => {
-      const session = new DcrfSession(ws, scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.current);
+      const session = new DcrfSession(new WsSocket(ws), scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.current);
       onDrain(ws, session);
       // A peer gone without a FIN never closes: a missed pong cuts it off, and with it its subscriptions.
       ws.once('close', heartbeat(ws, this.limits.pingIntervalMs));

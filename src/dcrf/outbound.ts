@@ -1,0 +1,129 @@
+/**
+ * A DCRF socket's output, in order: replies go out at once; events wait behind the reply of the action
+ * that is running, and behind a pending re-check of the socket's user; everything unsent (held events
+ * included) is bounded by `maxBufferedBytes`, past which the socket is closed 1013 rather than waiting
+ * for the network.
+ */
+import type { DcrfLimits, SessionObserver, UserCheckAnswer } from './limits.js';
+import { SESSION_CLOSE } from './protocol.js';
+import type { DcrfSocket } from './socket.js';
+
+/** What the output side needs from its session. */
+export interface OutboundHost {
+  readonly socket: DcrfSocket;
+  readonly limits: DcrfLimits;
+  readonly observer: SessionObserver;
+  /** True once the socket is closing or closed: nothing more is sent. */
+  readonly closed: boolean;
+  close(code: number, reason: string): void;
+  /** Re-checks the socket's user before an event: `true` when there is nothing to check. */
+  checkUser(): UserCheckAnswer | Promise<UserCheckAnswer>;
+  /** Takes a re-check's answer: true when the user is still active, false once the socket is being closed. */
+  acceptUser(answer: UserCheckAnswer): boolean;
+}
+
+export class Outbound {
+  /** True while an action of this socket runs: events are held so its reply goes out first. */
+  holding = false;
+  /** Events held behind the running action, made on first use. */
+  private held: string[] | undefined;
+  /** Events waiting for a pending user re-check, in order. */
+  private gated: string[] | undefined;
+  /** Characters of the events held or gated: they count with the socket's own buffer against maxBufferedBytes. */
+  private heldBytes = 0;
+
+  constructor(private readonly host: OutboundHost) {}
+
+  /**
+   * Sends a frame now. `onSent` runs once the frame has been handed to the network, or at once when it
+   * is dropped (closed socket, slow consumer): a producer of many frames can wait on it to keep pace.
+   */
+  write(text: string, onSent?: () => void): void {
+    const host = this.host;
+    if (!host.closed && this.heldBytes + host.socket.bufferedAmount > host.limits.maxBufferedBytes) this.slowConsumer();
+    if (host.closed) {
+      onSent?.();
+      return;
+    }
+    host.observer.frameOut?.();
+    host.socket.send(text, onSent);
+  }
+
+  /** Sends an event, held while an action of this socket runs so its reply goes out first. */
+  sendEvent(text: string): void {
+    const host = this.host;
+    if (host.closed) {
+      host.observer.eventDropped?.('socket_closed');
+      return;
+    }
+    // Events queue behind a pending re-check so they keep their order.
+    if (this.gated) {
+      this.holdIn(this.gated, text);
+      return;
+    }
+    const answer = host.checkUser();
+    if (answer === true) return this.deliver(text);
+    if (!(answer instanceof Promise)) {
+      if (host.acceptUser(answer)) this.deliver(text);
+      return;
+    }
+    this.gated = [];
+    this.holdIn(this.gated, text);
+    answer.then(
+      (active) => this.releaseGated(active),
+      () => this.releaseGated(false),
+    );
+  }
+
+  /** Sends the events held behind the action that just answered. */
+  flushHeld(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    for (const text of held) this.heldBytes -= text.length;
+    for (const text of held) this.write(text);
+  }
+
+  /** Forgets what was held (the socket closed). */
+  clear(): void {
+    this.held = undefined;
+    this.heldBytes = 0;
+  }
+
+  private deliver(text: string): void {
+    if (this.holding) this.holdIn((this.held ??= []), text);
+    else this.write(text);
+  }
+
+  private releaseGated(active: UserCheckAnswer): void {
+    const gated = this.gated ?? [];
+    this.gated = undefined;
+    for (const text of gated) this.heldBytes -= text.length;
+    if (!active) for (let i = 0; i < gated.length; i++) this.host.observer.eventDropped?.('user_inactive');
+    if (!this.host.acceptUser(active)) return;
+    for (const text of gated) this.deliver(text);
+  }
+
+  /**
+   * Keeps an event for later (behind a running action's reply, or a pending user re-check). Held events
+   * are output the client owes us as much as the socket's buffer is, so together they share its bound.
+   */
+  private holdIn(list: string[], text: string): void {
+    const host = this.host;
+    if (host.closed) return;
+    if (this.heldBytes + text.length + host.socket.bufferedAmount > host.limits.maxBufferedBytes) {
+      this.slowConsumer();
+      return;
+    }
+    list.push(text);
+    this.heldBytes += text.length;
+  }
+
+  /** The socket's output passed its bound: closed 1013 rather than buffering more (sends never wait). */
+  private slowConsumer(): void {
+    const { observer } = this.host;
+    observer.slowConsumerClosed?.();
+    observer.eventDropped?.('slow_consumer');
+    this.host.close(SESSION_CLOSE.slowConsumer.code, SESSION_CLOSE.slowConsumer.reason);
+  }
+}
