@@ -2,8 +2,8 @@
 //   1. every file on SQLite + the in-process PubSub;
 //   2. the end-to-end files (test/e2e/) again on PostgreSQL + Redis (TEST_DATABASE_URL, TEST_REDIS_URL;
 //      defaults: the machine's `test` database and local Redis), except the playground's browser
-//      tests (playground-*). Each test app makes a database of its own next to that one, and a Redis
-//      channel prefix of its own.
+//      tests (playground-*) and the packed package's smoke test (package-*). Each test app makes a
+//      database of its own next to that one, and a Redis channel prefix of its own.
 // Files named test/e2e/scaleout-*.test.ts need PostgreSQL + Redis and run in the second pass only.
 // Arguments narrow the files: `npm test -- test/e2e/smoke.test.ts`. TEST_PASSES=sqlite or
 // TEST_PASSES=postgres runs one pass. Under CI=true an unreachable PostgreSQL or Redis fails the run;
@@ -26,9 +26,10 @@ function findTests(dir: string): string[] {
 }
 
 const isE2e = (file: string): boolean => path.normalize(file).split(path.sep).includes('e2e');
-// Browser tests of the playground UI: nothing in them depends on the database or the PubSub, and
-// Chromium is the slowest part of the suite, so they run in the first pass only.
-const firstPassOnly = (file: string): boolean => path.basename(file).startsWith('playground-');
+// Browser tests of the playground UI (playground-*) and the packed package's smoke test (package-*):
+// nothing in them depends on the database or the PubSub, and they are among the slowest of the suite,
+// so they run in the first pass only.
+const firstPassOnly = (file: string): boolean => /^(playground|package)-/.test(path.basename(file));
 const needsServices = (file: string): boolean => path.basename(file).startsWith('scaleout-');
 
 /** Runs node's test runner on `files`; resolves with its exit code and the counts it printed. */
