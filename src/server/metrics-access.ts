@@ -5,17 +5,18 @@
  */
 import crypto from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { tokenFromAuthorization } from '../auth/tokens.js';
 import type { GatewayMetrics } from './metrics.js';
 import { setSecurityHeaders } from './security-headers.js';
 
 /** Whether a request carries the bearer token (compared in constant time); true when no token is set. */
 export function metricsAuthorized(request: IncomingMessage, token: string | undefined): boolean {
   if (!token) return true;
-  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  if (!match) return false;
+  const offered = tokenFromAuthorization(request.headers.authorization);
+  if (!offered) return false;
   // Hashes of equal length: timingSafeEqual needs that, and the token's length is not given away.
   const digest = (text: string) => crypto.createHash('sha256').update(text).digest();
-  return crypto.timingSafeEqual(digest(match[1]!), digest(token));
+  return crypto.timingSafeEqual(digest(offered), digest(token));
 }
 
 /** Answers `GET /metrics`: 401 without the token when one is set. */
