@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
         }, timeoutMs).unref();
         app.close().then(
           () => {
-            logger.info('stopped', { lostEvents: app.hub.hub.stats.lost });
+            logger.info('stopped', { lostEvents: app.runtime.hub.stats.lost });
             process.exit(0);
           },
           (error: unknown) => {

@@ -7,14 +7,26 @@ export type { ConnectionScope, AuthUser } from './scope.js';
 export { Field, CharField, EmailField, IntegerField, BooleanField, PrimaryKeyRelatedField, FieldError, UniqueCheck, INTEGER_RANGE, type FieldOptions, type PrimaryKeyRelatedFieldOptions } from './serializers/fields.js';
 export { Serializer, serializerInstance, type SerializerClass, type Row } from './serializers/serializer.js';
 export { modelSerializer, type ModelSerializerOptions } from './serializers/model-serializer.js';
-export { Resource, configureFastReads, type ResourceOptions, type OperationHooks, type ResourceEvent, type SubscriptionKind, type AnyQuery } from './resources/resource.js';
+export {
+  Resource,
+  resourceCall,
+  type ResourceOptions,
+  type ResourceCall,
+  type ResourceCallOptions,
+  type OperationHooks,
+  type ResourceEvent,
+  type RowSource,
+  type SubscriptionKind,
+  type AnyQuery,
+} from './resources/resource.js';
+export { InOrder } from './resources/in-order.js';
+export { Runtime, type RuntimeOptions } from './runtime.js';
 export { equalityScope, scopedChange, type RowScope, type RowScopeOption, type RowFilter, type ColumnValue, type ScopedChange } from './resources/row-scope.js';
 export { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './resources/pagination.js';
-export { LiveModel } from './models/live-model.js';
+export { LiveModel, WrittenRows } from './models/live-model.js';
 export { LiveQueryBuilder } from './models/live-query-builder.js';
-export { ChangeHub, registerGroups, relativeGroups, type ChangeMessage, type HubStats } from './events/hub.js';
-export { getChangeHub, setChangeHub } from './events/current.js';
-export { createHubFor, type HubHandle, type HubOptions } from './events/pubsub.js';
+export { ChangeHub, type ChangeHubOptions, type ChangeMessage, type HubStats } from './events/hub.js';
+export { relativeGroups, relativeGroupsOf, type RowGrouping, type GroupsForRow } from './events/groups.js';
 export { RedisModelInterest, type ModelInterest } from './events/interest.js';
 export { isInvalidValueError } from './db/knex.js';
 export { ChangeSet, mergeRecords, type ChangeRecord, type ChangeAction } from './events/records.js';

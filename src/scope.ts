@@ -1,8 +1,9 @@
 /**
- * The connection scope: what the upgrade request said, and who it authenticated. Shared by every
- * consumer of a multiplexed socket and by GraphQL resolvers (as `context.scope`).
+ * The connection scope: what the upgrade request said, who it authenticated, and the app's runtime.
+ * Shared by every consumer of a multiplexed socket and by GraphQL resolvers (as `context.scope`).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Runtime } from './runtime.js';
 
 /** An authenticated user as the authenticator returns it. */
 export interface AuthUser {
@@ -12,6 +13,8 @@ export interface AuthUser {
 }
 
 export interface ConnectionScope {
+  /** The runtime of the gateway that accepted the connection: its database and change hub. */
+  readonly runtime: Runtime;
   /** The user, or null for an anonymous socket. */
   user: AuthUser | null;
   /** The request path without the query string. */

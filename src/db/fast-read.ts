@@ -11,6 +11,7 @@
  * read that follows a write in this process always sees it. A write committed by another process
  * is seen from the next turn on.
  */
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
 
@@ -41,12 +42,18 @@ export class FastReader {
     knex.on('query', this.onQuery);
   }
 
-  /** A reader for a SQLite file database; undefined for anything else (memory, PostgreSQL). */
-  static forKnex(knex: Knex): FastReader | undefined {
+  /** The SQLite file a reader for `knex` reads; undefined for any other database (memory, PostgreSQL). */
+  static fileOf(knex: Knex): string | undefined {
     const config = knex.client.config as Knex.Config;
     if (config.client !== 'better-sqlite3') return undefined;
     const filename = (config.connection as { filename?: string } | undefined)?.filename;
-    if (!filename || filename === ':memory:') return undefined;
+    return !filename || filename === ':memory:' ? undefined : filename;
+  }
+
+  /** A reader for a SQLite file database; undefined for anything else, or while the file does not exist yet. */
+  static forKnex(knex: Knex): FastReader | undefined {
+    const filename = FastReader.fileOf(knex);
+    if (!filename || !fs.existsSync(filename)) return undefined;
     const db = new Database(filename, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     return new FastReader(db, knex);

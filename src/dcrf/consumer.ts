@@ -3,9 +3,9 @@
  * frame to an action, checks permissions first, and answers in the DCRF envelope.
  */
 import { APIError, MethodNotAllowed, PermissionDenied, Throttled, ValidationError } from '../errors.js';
-import { getChangeHub } from '../events/current.js';
 import { logger } from '../logger.js';
 import { AllowAny, toPermissionList, type BasePermission, type PermissionLike } from '../permissions.js';
+import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
 import { actionsOf, groupHandlersOf, type ActionContext, type ActionSpec } from './actions.js';
 import { DEFAULT_MAX_KEY_BYTES, encodeError, encodeReply, encodeValue, MESSAGES, STATUS, type ActionResult } from './protocol.js';
@@ -304,7 +304,7 @@ export class AsyncAPIConsumer {
   /** Joins a group: `groupSend(name, message)` from any consumer (any process) reaches this one. */
   async groupAdd(group: string): Promise<void> {
     if (this.#groups?.has(group)) return;
-    const hub = getChangeHub();
+    const hub = this.scope.runtime.hub;
     const close = await this.track(
       () => hub.subscribe(hub.signalTopic('group', group), (message: GroupMessage) => this.#receiveGroupMessage(message)),
       { bytes: group.length },
@@ -320,12 +320,17 @@ export class AsyncAPIConsumer {
   }
 
   /**
-   * Sends a message to every consumer in a group; `type` names the method called on each (dots become
-   * underscores). Only methods declared with `@groupHandler()` are called; another `type` is dropped.
+   * Sends a message to every consumer in a group of this consumer's app; `type` names the method called
+   * on each (dots become underscores). Only methods declared with `@groupHandler()` are called; another
+   * `type` is dropped.
    */
-  static async groupSend(group: string, message: GroupMessage): Promise<void> {
-    const hub = getChangeHub();
-    hub.publish(hub.signalTopic('group', group), message);
+  async groupSend(group: string, message: GroupMessage): Promise<void> {
+    return AsyncAPIConsumer.groupSend(this.scope.runtime, group, message);
+  }
+
+  /** `groupSend` from outside a consumer (a job, an HTTP handler): to the groups of `runtime`'s app. */
+  static async groupSend(runtime: Runtime, group: string, message: GroupMessage): Promise<void> {
+    runtime.hub.publish(runtime.hub.signalTopic('group', group), message);
   }
 
   #receiveGroupMessage(message: GroupMessage): void {

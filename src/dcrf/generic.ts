@@ -5,7 +5,7 @@
 import type { Model, ModelClass } from 'objection';
 import { NotFound, requiredKey } from '../errors.js';
 import { AllowAny, allOf, type BasePermission } from '../permissions.js';
-import { Resource, type AnyQuery, type OperationHooks } from '../resources/resource.js';
+import { Resource, type AnyQuery, type OperationHooks, type ResourceCall } from '../resources/resource.js';
 import type { PaginationSettings } from '../resources/pagination.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass } from '../serializers/serializer.js';
 import { AsyncAPIConsumer } from './consumer.js';
@@ -26,8 +26,6 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
   static pagination: PaginationSettings = { defaultLimit: 100, maxLimit: 1000 };
   /** A shared resource to serve instead of building one from the settings above. */
   static resource: Resource | undefined;
-
-  readonly permissionChecked = true;
 
   /**
    * The consumer's permissions and, for a shared `static resource`, the resource's own: both must
@@ -79,7 +77,15 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
     return (this.constructor as typeof GenericAsyncAPIConsumer).getResource();
   }
 
-  /** True when this class narrows the model's rows, so events are re-read through the queryset. */
+  /**
+   * The resource call of one action: this consumer's scope (and its runtime), the action's arguments,
+   * this consumer as the hooks, the permission already checked before dispatch.
+   */
+  resourceCall(args: ActionArgs = {}): ResourceCall {
+    return { runtime: this.scope.runtime, scope: this.scope, args, hooks: this, permissionChecked: true, customQueryset: this.customQueryset };
+  }
+
+  /** True when this class narrows the model's rows (overrides its queryset hooks), so lookups and events go through them. */
   get customQueryset(): boolean {
     const ctor = this.constructor as typeof GenericAsyncAPIConsumer;
     let custom = customQuerysets.get(ctor);
@@ -99,7 +105,7 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
     const ctor = this.constructor as typeof GenericAsyncAPIConsumer;
     const queryset = ctor.queryset;
     if (typeof queryset === 'function' && !('tableName' in queryset)) return (queryset as () => AnyQuery)();
-    return ctor.modelClass().query() as AnyQuery;
+    return ctor.modelClass().query(this.scope.runtime.knex) as AnyQuery;
   }
 
   /** DRF `filter_queryset`: narrow the query for this request. */
@@ -115,7 +121,7 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
 
   /** DRF `get_object`: the row for `args.pk` through the queryset; 400 without `pk`, 404 when missing. */
   async getObject(args: ActionArgs): Promise<Row> {
-    return this.resource.getObject(this.scope, requirePk(args), this, args);
+    return this.resource.getObject(this.resourceCall(args), requirePk(args));
   }
 }
 

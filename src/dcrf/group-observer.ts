@@ -3,10 +3,10 @@
  * (group, request id) counted against the socket's limits, events kept in order while permission
  * checks are pending, and the default handler that frames a body once per message.
  */
-import { getChangeHub } from '../events/current.js';
 import type { Row } from '../events/records.js';
 import { logger } from '../logger.js';
 import { AllowAny } from '../permissions.js';
+import { InOrder } from '../resources/in-order.js';
 import type { ActionArgs } from './actions.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import { encodeValue, eventPrefix, STATUS, withRequestId } from './protocol.js';
@@ -54,8 +54,8 @@ interface GroupSubscription {
   /** Each request id is a subscription of its own against the socket's limits: its release. */
   releases: Map<string, () => void>;
   close: () => void;
-  /** The last pending permission check of this subscription's events. */
-  tail: Promise<void>;
+  /** This subscription's events waiting for a permission check or a re-read (made on first need). */
+  queue?: InOrder;
 }
 
 /** What model and signal observers share: per-consumer group subscriptions and the default handler. */
@@ -68,12 +68,13 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
     return this.options.name;
   }
 
-  protected groupsOf(source: Source): string[] {
+  /** The groups an event's source belongs to (`groupsForSignal`, or the one group for all). */
+  groupsOf(source: Source): string[] {
     return this.options.groupsForSignal ? [...this.options.groupsForSignal(source)].map(String) : [ALL];
   }
 
-  protected abstract topic(group: string): string;
-  protected abstract openTopic(consumer: C, topic: string, onMessage: (message: any) => void): Promise<() => void>;
+  /** Listens to one group's events for `consumer` (on its runtime's hub); resolves with the closer once live. */
+  protected abstract openGroup(consumer: C, group: string, onMessage: (message: any) => void): Promise<() => void>;
   /** The event as `consumer` may see it (undefined: nothing); a promise when that takes a query. */
   protected abstract eventOf(message: any, group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined>;
 
@@ -99,10 +100,10 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
           existing.releases.set(id, release);
           continue;
         }
-        const entry: GroupSubscription = { requestIds: new Set([id]), releases: new Map([[id, release]]), close: () => undefined, tail: Promise.resolve() };
+        const entry: GroupSubscription = { requestIds: new Set([id]), releases: new Map([[id, release]]), close: () => undefined };
         byGroup.set(group, entry);
-        // The open topic keeps the group's name; its request ids are counted one by one above.
-        const open = () => this.openTopic(consumer, this.topic(group), (message) => this.#deliver(consumer, message, group, entry));
+        // The open group keeps its name; its request ids are counted one by one above.
+        const open = () => this.openGroup(consumer, group, (message) => this.#deliver(consumer, message, group, entry));
         entry.close = await consumer.track(open, { count: 0, bytes: group.length });
       }
     } catch (error) {
@@ -166,12 +167,14 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
       const failed = (error: unknown) =>
         logger.error('observer handler failed', { observer: this.name, request_ids: requestIds, error: String((error as Error)?.stack ?? error) });
       try {
+        const hub = consumer.scope.runtime.hub;
         if (this.options.handler) {
-          const observed: ObservedEvent = { body: getChangeHub().memo(message, event.bodyKey, event.body), action: event.action, subscribingRequestIds: requestIds, group };
+          const body = hub.memo(message, event.bodyKey, event.body);
+          const observed: ObservedEvent = { body, action: event.action, subscribingRequestIds: requestIds, group };
           Promise.resolve(this.options.handler(consumer, observed)).catch(failed);
           return;
         }
-        const prefix = getChangeHub().memo(message, event.frameKey ?? this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
+        const prefix = hub.memo(message, event.frameKey ?? this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
         for (const id of requestIds) consumer.sendText(withRequestId(prefix, id));
       } catch (error) {
         failed(error);
@@ -183,14 +186,15 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
       return;
     }
     // Checks may take different times: queue them per subscription so events keep commit order.
-    entry.tail = entry.tail
-      .then(async () => {
-        const event = await seen;
-        if (!event) return;
-        const object = event.row;
-        if (permission instanceof AllowAny || !object || (await permission.hasPermission(consumer.scope, { action: event.action, args: {}, consumer, object }))) send(event);
-      })
-      .catch(() => undefined);
+    (entry.queue ??= new InOrder()).run(async () => {
+      const event = await seen;
+      if (!event) return;
+      const object = event.row;
+      const request = { action: event.action, args: {}, consumer, object };
+      if (permission instanceof AllowAny || !object || (await permission.hasPermission(consumer.scope, request))) send(event);
+    }, ignore);
   }
 }
 
+/** A refused or failing check sends nothing. */
+function ignore(): void {}

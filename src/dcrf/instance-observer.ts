@@ -3,7 +3,6 @@
  * event is serialized once per message in this process; each subscribing request id only appends
  * itself to the shared frame text.
  */
-import { getChangeHub } from '../events/current.js';
 import type { Row } from '../events/records.js';
 import { logger } from '../logger.js';
 import type { ResourceEvent } from '../resources/resource.js';
@@ -20,18 +19,16 @@ const NOT_FOUND_ERRORS = ['Not found'];
 function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceEvent): string {
   if (event.action === 'delete') {
     // Exactly {"pk": pk} whatever the serializer calls its key: dcrf-client matches it deeply.
-    return getChangeHub().memo(event.message, 'instance-delete', () =>
-      eventPrefix('delete', '{"pk":' + encodeValue(event.pk) + '}', STATUS.noContent),
-    );
+    return event.runtime.hub.memo(event.message, 'instance-delete', () => eventPrefix('delete', `{"pk":${encodeValue(event.pk)}}`, STATUS.noContent));
   }
   if (event.row === null) return eventPrefix('update', 'null', STATUS.notFound, NOT_FOUND_ERRORS);
   const serializer = consumer.getSerializer();
-  if (event.row !== event.message.data) {
+  if (event.rowFrom !== 'data') {
     return eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row)), STATUS.ok);
   }
   // A create reaches the row's topic too (a row re-created under a pk someone watches): DCRF
   // reports every change of a watched row as `update`.
-  return getChangeHub().memo(event.message, frameKey(serializer, 'instance-update'), () =>
+  return event.runtime.hub.memo(event.message, frameKey(serializer, 'instance-update'), () =>
     eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row as Row)), STATUS.ok),
   );
 }
@@ -66,7 +63,7 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
         const cost = { bytes: key.length + encodeValue(args).length };
         const close = await this.track(() =>
           this.resource.subscribeInstance(
-            this.scope,
+            this.resourceCall(args),
             pk,
             (event) =>
               gate(event.action, event.row ?? event.message.data, () => {
@@ -77,8 +74,6 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
                   logger.error('instance event failed', { stream: this.scope.stream, request_id: requestId, pk: event.pk, error: String((error as Error)?.stack ?? error) });
                 }
               }),
-            this,
-            args,
           ),
           cost,
         );

@@ -14,7 +14,7 @@ export function ListModelMixin<T extends GenericClass>(Base: T) {
   abstract class ListModel extends Base {
     @action({ args: [] })
     async list(args: ActionArgs): Promise<ActionResult> {
-      return [await this.resource.list(this.scope, this, args), STATUS.ok];
+      return [await this.resource.list(this.resourceCall(args)), STATUS.ok];
     }
   }
   return ListModel;
@@ -26,7 +26,7 @@ export function PaginatedModelListMixin<T extends GenericClass>(Base: T) {
     @action({ args: ['limit', 'offset'] })
     async list(args: ActionArgs): Promise<ActionResult> {
       const settings = (this.constructor as typeof GenericAsyncAPIConsumer).pagination;
-      return [await this.resource.page(this.scope, args.limit, args.offset, this, args, settings), STATUS.ok];
+      return [await this.resource.page(this.resourceCall(args), args.limit, args.offset, settings), STATUS.ok];
     }
   }
   return PaginatedModelList;
@@ -44,8 +44,9 @@ export function StreamedPaginatedListMixin<T extends GenericClass>(Base: T) {
       const settings = (this.constructor as typeof GenericAsyncAPIConsumer).pagination;
       const limit = resolveLimit(args.limit, settings);
       let offset = resolveOffset(args.offset);
+      const call = this.resourceCall(args);
       for (;;) {
-        const page = await this.resource.page(this.scope, limit, offset, this, args, settings);
+        const page = await this.resource.page(call, limit, offset, settings);
         if (context.signal.aborted) return undefined;
         offset += limit;
         // Also yields to the socket's other frames (a list_cancel) between pages.
@@ -68,7 +69,7 @@ export function RetrieveModelMixin<T extends GenericClass>(Base: T) {
   abstract class RetrieveModel extends Base {
     @action({ args: ['pk'] })
     async retrieve(args: ActionArgs): Promise<ActionResult> {
-      return [await this.resource.retrieve(this.scope, requirePk(args), this, args), STATUS.ok];
+      return [await this.resource.retrieve(this.resourceCall(args), requirePk(args)), STATUS.ok];
     }
   }
   return RetrieveModel;
@@ -79,7 +80,7 @@ export function CreateModelMixin<T extends GenericClass>(Base: T) {
   abstract class CreateModel extends Base {
     @action({ args: ['data'] })
     async create(args: ActionArgs): Promise<ActionResult> {
-      return [await this.resource.create(this.scope, args.data, this, args), STATUS.created];
+      return [await this.resource.create(this.resourceCall(args), args.data), STATUS.created];
     }
   }
   return CreateModel;
@@ -90,7 +91,7 @@ export function UpdateModelMixin<T extends GenericClass>(Base: T) {
   abstract class UpdateModel extends Base {
     @action({ args: ['pk', 'data'] })
     async update(args: ActionArgs): Promise<ActionResult> {
-      return [await this.resource.update(this.scope, requirePk(args), args.data, false, this, args), STATUS.ok];
+      return [await this.resource.update(this.resourceCall(args), requirePk(args), args.data), STATUS.ok];
     }
   }
   return UpdateModel;
@@ -101,7 +102,7 @@ export function PatchModelMixin<T extends GenericClass>(Base: T) {
   abstract class PatchModel extends Base {
     @action({ args: ['pk', 'data'] })
     async patch(args: ActionArgs): Promise<ActionResult> {
-      return [await this.resource.update(this.scope, requirePk(args), args.data, true, this, args), STATUS.ok];
+      return [await this.resource.patch(this.resourceCall(args), requirePk(args), args.data), STATUS.ok];
     }
   }
   return PatchModel;
@@ -112,7 +113,7 @@ export function DeleteModelMixin<T extends GenericClass>(Base: T) {
   abstract class DeleteModel extends Base {
     @action({ args: ['pk'] })
     async delete(args: ActionArgs): Promise<ActionResult> {
-      await this.resource.destroy(this.scope, requirePk(args), this, args);
+      await this.resource.destroy(this.resourceCall(args), requirePk(args));
       return [null, STATUS.noContent];
     }
   }

@@ -1,12 +1,13 @@
 /**
  * Model observers (DCRF `model_observer`): a model's committed changes sorted into groups, each
- * subscriber's events passed through the row scope of the resource it serves.
+ * subscriber's events passed through the row scope of the resource it serves. The observer is its own
+ * row grouping: a group subscription listens to the model's topic, and the hub judges each message
+ * with `groupsOf(before)` / `groupsOf(after)` where it is received (events/groups.ts).
  */
 import type { Model, ModelClass } from 'objection';
-import { getChangeHub } from '../events/current.js';
-import { registerGroups, type ChangeMessage } from '../events/hub.js';
+import type { ChangeMessage } from '../events/hub.js';
 import type { ChangeAction, Row } from '../events/records.js';
-import type { Resource, ResourceEvent } from '../resources/resource.js';
+import { resourceCall, type Resource, type ResourceCall, type ResourceEvent } from '../resources/resource.js';
 import { serializerInstance, type SerializerClass } from '../serializers/serializer.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import { GenericAsyncAPIConsumer } from './generic.js';
@@ -29,6 +30,8 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
   readonly #modelName: string;
   readonly #serialize: (row: Row, action: ChangeAction) => unknown;
   readonly #scoping = new WeakMap<Function, Resource | null>();
+  /** Each consumer's call for judging its events through the resource (made on its first scoped event). */
+  readonly #calls = new WeakMap<C, ResourceCall>();
 
   constructor(
     readonly model: ModelClass<Model>,
@@ -43,21 +46,18 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
       const instance = serializerInstance(serializer as SerializerClass);
       this.#serialize = (row) => instance.toRepresentation(row);
     } else this.#serialize = serializer as (row: Row, action: ChangeAction) => unknown;
-    registerGroups(this.#modelName, options.name, (row) => this.groupsOf(row));
   }
 
-  protected topic(group: string): string {
-    return getChangeHub().groupTopic(this.#modelName, this.name, group);
-  }
-
-  protected openTopic(_consumer: C, topic: string, onMessage: (message: ChangeMessage) => void): Promise<() => void> {
-    return getChangeHub().subscribe(topic, onMessage, this.#modelName);
+  protected openGroup(consumer: C, group: string, onMessage: (message: ChangeMessage) => void): Promise<() => void> {
+    return consumer.scope.runtime.hub.subscribeGroup(this.#modelName, this, group, onMessage);
   }
 
   protected eventOf(message: ChangeMessage, _group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined> {
     const resource = this.#scopeOf(consumer);
     if (!resource) return { body: () => this.#serialize(message.data, message.action), action: message.action, bodyKey: this, row: message.data };
-    const seen = resource.eventFor(consumer.scope, message, 'broad');
+    let call = this.#calls.get(consumer);
+    if (!call) this.#calls.set(consumer, (call = resourceCall(consumer.scope)));
+    const seen = resource.eventFor(call, message, 'broad');
     return seen instanceof Promise ? seen.then((event) => this.#scoped(event)) : this.#scoped(seen);
   }
 
@@ -80,7 +80,7 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
   #scoped(event: ResourceEvent | undefined): ObserverEvent | undefined {
     if (!event?.row) return undefined;
     const row = event.row;
-    const state = row === event.message.data ? 'after' : row === event.message.before ? 'before' : undefined;
+    const state = event.rowFrom === 'data' ? 'after' : event.rowFrom === 'before' ? 'before' : undefined;
     // A row re-read for this subscriber is its own: never shared through the message's memo.
     const key = (part: string) => (state ? frameKey(this, `${part}:${event.action}:${state}`) : {});
     return { body: () => this.#serialize(row, event.action), action: event.action, bodyKey: key('body'), frameKey: key('frame'), row };

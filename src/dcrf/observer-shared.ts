@@ -4,6 +4,7 @@
  */
 import type { Row } from '../events/records.js';
 import { AllowAny } from '../permissions.js';
+import { InOrder } from '../resources/in-order.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import type { GenericAsyncAPIConsumer } from './generic.js';
 
@@ -29,14 +30,14 @@ export function frameKey(owner: object, kind: string): object {
 export function consumerEventGate(consumer: GenericAsyncAPIConsumer): (action: string, object: Row | null, send: () => void) => void {
   const permission = (consumer.constructor as typeof AsyncAPIConsumer).permission();
   if (permission instanceof AllowAny || permission === consumer.resource.permission) return (_action, _object, send) => send();
-  let tail: Promise<void> = Promise.resolve();
-  return (action, object, send) => {
-    tail = tail
-      .then(async () => {
-        const request = { action, args: {}, consumer, ...(object ? { object } : {}) };
-        if (await permission.hasPermission(consumer.scope, request)) send();
-      })
-      .catch(() => undefined);
-  };
+  const queue = new InOrder();
+  return (action, object, send) =>
+    queue.run(async () => {
+      const request = { action, args: {}, consumer, ...(object ? { object } : {}) };
+      if (await permission.hasPermission(consumer.scope, request)) send();
+    }, ignore);
 }
+
+/** A refused or failing check sends nothing (and says nothing: the event is simply not the consumer's). */
+function ignore(): void {}
 

@@ -1,12 +1,14 @@
 /**
- * Custom signals (DCRF `@observer(signal)`): `send(payload)` reaches the subscribers of the groups its
- * observers sort the payload into, at once (not on commit).
+ * Custom signals (DCRF `@observer(signal)`): `send(runtime, payload)` reaches the subscribers of the
+ * groups its observers sort the payload into, at once (not on commit), in that runtime's app. A signal
+ * and its observers are runtime-independent definitions; each send names the app it is sent in.
  */
-import { getChangeHub } from '../events/current.js';
+import type { ChangeHub } from '../events/hub.js';
+import type { Runtime } from '../runtime.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import { BaseObserver, type ObserverEvent, type ObserverOptions } from './group-observer.js';
 
-/** A custom signal: `send(payload)` reaches its observers' subscribers at once (not on commit). */
+/** A custom signal: `send(runtime, payload)` reaches its observers' subscribers at once (not on commit). */
 export class Signal<Payload = Record<string, unknown>> {
   readonly #observers = new Set<SignalObserver<any, Payload>>();
 
@@ -17,11 +19,14 @@ export class Signal<Payload = Record<string, unknown>> {
     this.#observers.add(observer);
   }
 
-  /** Sends the payload to every group its observers sort it into. */
-  send(payload: Payload): void {
-    const hub = getChangeHub();
+  /**
+   * Sends the payload to every group its observers sort it into, in `runtime`'s app (a consumer's is
+   * `this.scope.runtime`, a resolver's `context.scope.runtime`).
+   */
+  send(runtime: Runtime, payload: Payload): void {
+    const hub = runtime.hub;
     for (const observer of this.#observers) {
-      for (const group of observer.groupsFor(payload)) hub.publish(observer.topicFor(group), { payload });
+      for (const group of observer.groupsOf(payload)) hub.publish(observer.topicFor(hub, group), { payload });
     }
   }
 }
@@ -44,22 +49,14 @@ export class SignalObserver<C extends AsyncAPIConsumer, Payload> extends BaseObs
     signal.attach(this);
   }
 
-  /** @internal */
-  groupsFor(payload: Payload): string[] {
-    return this.groupsOf(payload);
+  /** The topic of one of this observer's groups on a hub. */
+  topicFor(hub: ChangeHub, group: string): string {
+    return hub.signalTopic(`${this.signal.name}/${this.name}`, group);
   }
 
-  /** @internal */
-  topicFor(group: string): string {
-    return this.topic(group);
-  }
-
-  protected topic(group: string): string {
-    return getChangeHub().signalTopic(`${this.signal.name}/${this.name}`, group);
-  }
-
-  protected openTopic(_consumer: C, topic: string, onMessage: (message: { payload: Payload }) => void): Promise<() => void> {
-    return getChangeHub().subscribe(topic, onMessage);
+  protected openGroup(consumer: C, group: string, onMessage: (message: { payload: Payload }) => void): Promise<() => void> {
+    const hub = consumer.scope.runtime.hub;
+    return hub.subscribe(this.topicFor(hub, group), onMessage);
   }
 
   protected eventOf(message: { payload: Payload }, _group: string, _consumer: C): ObserverEvent {

@@ -1,23 +1,21 @@
 /**
- * Assembles the demo app: database, migrations, change hub, gateway with the demo's streams.
+ * Assembles the demo app: database, migrations, the runtime (change hub, fast reads), gateway with the
+ * demo's streams.
  */
 import type { Knex } from 'knex';
 import { Model } from 'objection';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/knex.js';
-import { FastReader } from '../db/fast-read.js';
 import { migrate } from '../db/migrations.js';
-import { configureFastReads } from '../resources/resource.js';
 import { Gateway, type GatewayOptions, type HttpRoute } from '../server/gateway.js';
 import { TokenAuthenticator } from './auth.js';
 import { demoStreams } from './consumers.js';
 import { initial } from './migrations/0001-initial.js';
 import { notes } from './migrations/0002-notes.js';
 import { tokenHash } from './migrations/0003-token-hash.js';
-import { createHubFor, type HubHandle } from '../events/pubsub.js';
-import { setChangeHub } from '../events/current.js';
+import type { HubHandle } from '../events/hub-handle.js';
+import { Runtime, type RuntimeOptions } from '../runtime.js';
 import { streamsRoute } from '../server/describe.js';
-import { GatewayMetrics } from '../server/metrics.js';
 import { playgroundRoute } from '../server/playground.js';
 import { createDemoGraphQLAdapter } from './graphql.js';
 
@@ -27,7 +25,9 @@ export const demoMigrations = [initial, notes, tokenHash];
 export interface DemoApp {
   gateway: Gateway;
   knex: Knex;
-  /** The change hub and its PubSub (stats, health). */
+  /** The app's runtime: its change hub (stats, topics), health. */
+  runtime: Runtime;
+  /** The runtime as a hub handle (`hub.hub` is `runtime.hub`), for callers written before the runtime. */
   hub: HubHandle;
   port: number;
   url: string;
@@ -38,6 +38,8 @@ export interface DemoOptions {
   /** More gateway options (a GraphQL adapter, extra routes, limits). */
   gateway?: Partial<GatewayOptions>;
   routes?: HttpRoute[];
+  /** Runtime options over the configuration's (e.g. a PubSub engine of your own). */
+  runtime?: Omit<RuntimeOptions, 'knex'>;
 }
 
 /** Opens the database and runs the demo's migrations. */
@@ -51,11 +53,16 @@ export async function openDemoDatabase(databaseUrl: string): Promise<Knex> {
 /** Starts the demo app on `config.host`:`config.port` (0 = any free port). */
 export async function startDemo(config: Config, options: DemoOptions = {}): Promise<DemoApp> {
   const knex = await openDemoDatabase(config.databaseUrl);
-  configureFastReads(FastReader.forKnex(knex));
-  const hub: HubHandle = await createHubFor(config.redisUrl, { redisPrefix: config.redisPrefix });
-  setChangeHub(hub.hub);
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.create({ knex, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, ...options.runtime });
+  } catch (error) {
+    await knex.destroy();
+    throw error;
+  }
   const authenticator = new TokenAuthenticator();
   const gateway = new Gateway({
+    runtime,
     streams: demoStreams,
     authenticator,
     graphql: createDemoGraphQLAdapter({ authenticator }),
@@ -70,12 +77,6 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     shutdownGraceMs: config.shutdownGraceMs,
     maxFrameBytes: config.maxFrameBytes,
     limits: config.limits,
-    health: async () => {
-      await knex.raw('select 1');
-      return hub.healthy();
-    },
-    // Metrics read this app's own hub, not the process-wide current one (tests run several apps).
-    metrics: new GatewayMetrics({ hub: () => hub.hub }),
     ...options.gateway,
     routes: [streamsRoute(demoStreams), playgroundRoute(), ...(options.routes ?? []), ...(options.gateway?.routes ?? [])],
   });
@@ -85,7 +86,8 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     knex,
     port,
     url: `http://${config.host}:${port}`,
-    hub,
+    runtime,
+    hub: runtime,
     async close() {
       // Graceful: refuse new work (503), let actions, operations and requests under way answer
       // (SHUTDOWN_GRACE_MS at most), close sockets (1001); let running transactions finish (the pool
@@ -93,8 +95,7 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
       await gateway.close();
       await knex.destroy();
       await new Promise((resolve) => setImmediate(resolve));
-      await hub.close();
-      configureFastReads(undefined);
+      await runtime.close();
     },
   };
 }

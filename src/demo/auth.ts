@@ -12,6 +12,7 @@
  * draws a new salt, so a new token.
  */
 import crypto from 'node:crypto';
+import type { Knex } from 'knex';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { AuthUser } from '../scope.js';
 import { User } from './models.js';
@@ -33,10 +34,13 @@ export function deriveToken(secret: string, userId: unknown, salt: string): stri
 }
 
 export class TokenAuthenticator implements Authenticator {
+  /** `knex`: the app's database (default the one the models are bound to). */
+  constructor(private readonly knex?: Knex) {}
+
   async authenticate(token: string): Promise<AuthUser | null> {
     if (token.length > 128) return null;
     const key = hashToken(token);
-    const row = (await User.knex()('tokens')
+    const row = (await (this.knex ?? User.knex())('tokens')
       .join('users', 'users.id', 'tokens.user_id')
       .where('tokens.key', key)
       .select('users.id', 'users.username', 'users.email', 'users.is_active', 'tokens.key')
@@ -47,7 +51,7 @@ export class TokenAuthenticator implements Authenticator {
   }
 
   async refresh(user: AuthUser): Promise<AuthUser | null> {
-    const row = (await User.query().findById(user.id as number)) as unknown as Record<string, unknown> | undefined;
+    const row = (await User.query(this.knex).findById(user.id as number)) as unknown as Record<string, unknown> | undefined;
     return row && row.is_active ? asUser(row) : null;
   }
 }

@@ -21,13 +21,14 @@ import {
 import { consumerEventGate, frameKey, modelObserver, ObserverModelInstanceMixin, observer } from '../dcrf/observers.js';
 import { encodeValue, keyText, eventPrefix, STATUS, withRequestId, type ActionResult } from '../dcrf/protocol.js';
 import { viewAsConsumer } from '../dcrf/view-as-consumer.js';
-import { getChangeHub } from '../events/current.js';
 import { pythonTypeName } from '../serializers/fields.js';
+import type { SerializerClass } from '../serializers/serializer.js';
 import { Classroom, Test } from './models.js';
 import { classroomResource, schoolResource, testResource, thingResource, userResource } from './resources.js';
 import { ClassroomSerializer, TestSerializer, ThingSerializer, ThingWithIdSerializer } from './serializers.js';
 import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, classroomGroups, joinedChat, type JoinedChat } from './live.js';
 import { NoteConsumer } from './notes.js';
+import { ProductConsumer } from './products.js';
 
 const CrudConsumer = ObserverModelInstanceMixin(
   DeleteModelMixin(PatchModelMixin(UpdateModelMixin(CreateModelMixin(RetrieveModelMixin(ListModelMixin(GenericAsyncAPIConsumer)))))),
@@ -36,7 +37,7 @@ const CrudConsumer = ObserverModelInstanceMixin(
 /** `things`: Thing with `pk`, full CRUD, instance subscriptions and `subscribe_many`. */
 export class ThingConsumer extends CrudConsumer {
   static override resource = thingResource;
-  static override serializerClass = ThingSerializer;
+  static override serializerClass: SerializerClass = ThingSerializer;
 
   /** Made on first subscribe_many (idle sockets hold none). */
   #many: Map<string, () => void> | undefined;
@@ -61,17 +62,17 @@ export class ThingConsumer extends CrudConsumer {
     const memoKey = frameKey(serializer, 'many');
     const gate = consumerEventGate(this);
     const close = await this.track(() =>
-      this.resource.subscribeAll(this.scope, (event) => {
+      this.resource.subscribeAll(this.resourceCall(args), (event) => {
         if (only && !only.has(keyText(event.pk))) return;
         gate(event.action, event.message.data, () => {
           // A delete carries the row's last state, with DCRF's 204.
           const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
-          const prefix = getChangeHub().memo(event.message, memoKey, () =>
+          const prefix = event.runtime.hub.memo(event.message, memoKey, () =>
             eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(event.message.data)), status),
           );
           this.sendText(withRequestId(prefix, requestId));
         });
-      }, this, args),
+      }),
       // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
       { bytes: key.length + encodeValue(args).length },
     );
@@ -135,7 +136,7 @@ export class UserConsumer extends ObserverModelInstanceMixin(RetrieveModelMixin(
   /** The caller's own user. */
   @action({ args: [] })
   async me(): Promise<ActionResult> {
-    return [await this.resource.retrieve(this.scope, this.scope.user?.id, this), STATUS.ok];
+    return [await this.resource.retrieve(this.resourceCall(), this.scope.user?.id), STATUS.ok];
   }
 }
 
@@ -201,7 +202,7 @@ export class ChatConsumer extends AsyncAPIConsumer {
   @action({ args: ['chat_id'] })
   join_chat(args: ActionArgs): ActionResult {
     const chatId = requireArg(args, 'chat_id');
-    joinedChat.send({ username: this.scope.user?.username ?? 'anonymous', chat_id: chatId });
+    joinedChat.send(this.scope.runtime, { username: this.scope.user?.username ?? 'anonymous', chat_id: chatId });
     return [null, STATUS.noContent];
   }
 
@@ -244,4 +245,5 @@ export const demoStreams: Record<string, ConsumerClass> = {
   chat: ChatConsumer as unknown as ConsumerClass,
   hello: HelloConsumer,
   notes: NoteConsumer as unknown as ConsumerClass,
+  products: ProductConsumer as unknown as ConsumerClass,
 };

@@ -8,7 +8,7 @@ import { Classroom } from './models.js';
 import { classroomResource, schoolResource } from './resources.js';
 import { NotFound } from '../errors.js';
 import { resolveLimit, resolveOffset } from '../resources/pagination.js';
-import type { AnyQuery } from '../resources/resource.js';
+import { resourceCall, type AnyQuery } from '../resources/resource.js';
 import type { Row } from '../serializers/serializer.js';
 import { batchLoad } from '../graphql/batch-loader.js';
 import { asCaller, listMaximum, type ResolverMap } from '../graphql/bind.js';
@@ -50,7 +50,7 @@ async function classroomsOfSchools(
   limit: number,
   offset: number,
 ): Promise<Map<number, Row[]>> {
-  const rows = await classroomResource.list(ctx.scope, { filterQueryset: (query) => pageEachSchool(query, schoolIds, limit, offset) });
+  const rows = await classroomResource.list(resourceCall(ctx.scope, {}, { hooks: { filterQueryset: (query) => pageEachSchool(query, schoolIds, limit, offset) } }));
   const bySchool = new Map<number, Row[]>();
   for (const row of rows) {
     const school = Number(row.school);
@@ -78,6 +78,6 @@ function pageEachSchool(query: AnyQuery, schoolIds: readonly number[], limit: nu
 
 /** The caller's schools with these ids, by id. */
 async function schoolsById(ctx: GraphQLContext, ids: readonly number[]): Promise<Map<number, Row>> {
-  const rows = await schoolResource.list(ctx.scope, { filterQueryset: (query) => query.whereIn('schools.id', [...ids]) as AnyQuery });
+  const rows = await schoolResource.list(resourceCall(ctx.scope, {}, { hooks: { filterQueryset: (query) => query.whereIn('schools.id', [...ids]) as AnyQuery } }));
   return new Map(rows.map((row) => [Number(row.id), row]));
 }

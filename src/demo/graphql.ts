@@ -5,11 +5,12 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GraphQLSchema } from 'graphql';
-import { getChangeHub } from '../events/current.js';
+import type { ChangeHub } from '../events/hub.js';
+import { resourceCall } from '../resources/resource.js';
 import { classroomResource, noteResource, schoolResource, testResource, thingResource, userResource } from './resources.js';
-import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, joinedChat, type JoinedChat } from './live.js';
-// The DCRF consumers declare the classroom observer's groups and the chat observer; importing them
-// makes sure the topics below are published even where no DCRF stream is served.
+import { CHAT_OBSERVER, chatGroup, classroomGrouping, joinedChat, type JoinedChat } from './live.js';
+// The DCRF consumers attach the chat observer to the signal; importing them makes sure a join is
+// published to the chat topics below even where no DCRF stream is served.
 import './consumers.js';
 import { bindResource, buildGraphQLSchema, eventMapper, liveField, type GraphQLChangeEvent } from '../graphql/bind.js';
 import type { GraphQLContext } from '../graphql/engine.js';
@@ -31,8 +32,8 @@ export function demoTypeDefs(): string {
 }
 
 /** The topic of the DCRF chat observer's group for a chat. */
-function chatTopic(chatId: unknown): string {
-  return getChangeHub().signalTopic(`${joinedChat.name}/${CHAT_OBSERVER}`, chatGroup(chatId));
+function chatTopic(hub: ChangeHub, chatId: unknown): string {
+  return hub.signalTopic(`${joinedChat.name}/${CHAT_OBSERVER}`, chatGroup(chatId));
 }
 
 /**
@@ -56,11 +57,11 @@ export function demoResolvers() {
     bindResource(noteResource, { list: 'notes', get: 'note', create: 'createNote', patch: 'patchNote', delete: 'deleteNote', activity: 'noteActivity', requireUser: true }),
     {
       Query: {
-        me: (_: unknown, _args: Args, ctx: GraphQLContext) => (ctx.scope.user ? userResource.retrieve(ctx.scope, ctx.scope.user.id).catch(() => null) : null),
+        me: (_: unknown, _args: Args, ctx: GraphQLContext) => (ctx.scope.user ? userResource.retrieve(resourceCall(ctx.scope), ctx.scope.user.id).catch(() => null) : null),
       },
       Mutation: {
         joinChat: (_: unknown, args: Args, ctx: GraphQLContext) => {
-          joinedChat.send({ username: ctx.scope.user?.username ?? 'anonymous', chat_id: chatIdValue(String(args.chatId)) });
+          joinedChat.send(ctx.scope.runtime, { username: ctx.scope.user?.username ?? 'anonymous', chat_id: chatIdValue(String(args.chatId)) });
           return true;
         },
       },
@@ -73,22 +74,24 @@ export function demoResolvers() {
           const groups: string[] = [];
           if (args.schoolId != null) groups.push(`school__${String(args.schoolId)}`);
           if (args.classroomId != null) groups.push(`pk__${String(args.classroomId)}`);
-          if (!groups.length) return classroomResource.subscribeAll(ctx.scope, deliver, {}, args);
+          const call = resourceCall(ctx.scope, args);
+          if (!groups.length) return classroomResource.subscribeAll(call, deliver);
           const closers: Array<() => void> = [];
           try {
-            for (const group of groups) closers.push(await classroomResource.subscribeGroup(ctx.scope, CLASSROOM_OBSERVER, group, deliver, {}, args));
+            for (const group of groups) closers.push(await classroomResource.subscribeGroup(call, classroomGrouping, group, deliver));
           } catch (error) {
             for (const close of closers) close();
             throw error;
           }
           return closers;
         }),
-        joinedChat: liveField<Args, { username: string; chatId: unknown }>(async (_ctx, args, push) => {
+        joinedChat: liveField<Args, { username: string; chatId: unknown }>(async (ctx, args, push) => {
           const id = String(args.chatId);
           const spellings = new Set<unknown>([id, chatIdValue(id)]);
           const onMessage = (message: { payload: JoinedChat }) => push({ username: message.payload.username, chatId: message.payload.chat_id });
           const closers: Array<() => void> = [];
-          for (const spelling of spellings) closers.push(await getChangeHub().subscribe(chatTopic(spelling), onMessage));
+          const hub = ctx.scope.runtime.hub;
+          for (const spelling of spellings) closers.push(await hub.subscribe(chatTopic(hub, spelling), onMessage));
           return closers;
         }),
       },

@@ -1,14 +1,13 @@
 /**
  * The demo's live-data definitions that DCRF and GraphQL share: the classroom groups and the chat
- * signal with its groups. Both protocols read the same topics, so the names live here once.
+ * signal with its groups, so both protocols sort events the same way.
  */
+import type { RowGrouping } from '../events/groups.js';
 import type { Row } from '../events/records.js';
-import { registerGroups } from '../events/hub.js';
 import { Signal } from '../dcrf/observers.js';
 import { encodeValue } from '../dcrf/protocol.js';
-import { Classroom } from './models.js';
 
-/** The observer name behind the classroom group topics. */
+/** The DCRF observer's name for the classroom groups. */
 export const CLASSROOM_OBSERVER = 'classroom_change_handler';
 
 /** A classroom belongs to its school's group and its own. */
@@ -16,9 +15,8 @@ export function classroomGroups(row: Row): string[] {
   return [`school__${String(row.school)}`, `pk__${String(row.id)}`];
 }
 
-// Declared here as well as by the DCRF observer, so a process serving only GraphQL still publishes
-// the classroom group topics.
-registerGroups(Classroom.changeName, CLASSROOM_OBSERVER, classroomGroups);
+/** The classroom groups as a row grouping, for GraphQL's `classroomActivity` (judged where events arrive). */
+export const classroomGrouping: RowGrouping = { groupsOf: classroomGroups };
 
 export interface JoinedChat {
   username: string;

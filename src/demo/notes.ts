@@ -8,7 +8,6 @@ import { GenericAsyncAPIConsumer, requireArg } from '../dcrf/generic.js';
 import { CreateModelMixin, DeleteModelMixin, ListModelMixin, PatchModelMixin, RetrieveModelMixin } from '../dcrf/mixins.js';
 import { consumerEventGate, frameKey, ObserverModelInstanceMixin } from '../dcrf/observers.js';
 import { encodeValue, eventPrefix, STATUS, withRequestId, type ActionResult } from '../dcrf/protocol.js';
-import { getChangeHub } from '../events/current.js';
 import type { ResourceEvent } from '../resources/resource.js';
 import type { Serializer } from '../serializers/serializer.js';
 import { noteResource } from './resources.js';
@@ -22,8 +21,8 @@ function manyEventPrefix(serializer: Serializer, event: ResourceEvent): string {
   const row = event.row ?? event.message.data;
   const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
   const frame = () => eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(row)), status);
-  const state = row === event.message.data ? 'after' : row === event.message.before ? 'before' : undefined;
-  return state ? getChangeHub().memo(event.message, frameKey(serializer, `many:${event.action}:${state}`), frame) : frame();
+  const state = event.rowFrom === 'data' ? 'after' : event.rowFrom === 'before' ? 'before' : undefined;
+  return state ? event.runtime.hub.memo(event.message, frameKey(serializer, `many:${event.action}:${state}`), frame) : frame();
 }
 
 /** `notes`: list, retrieve, create, patch, delete, instance subscriptions and `subscribe_many`, own notes only. */
@@ -45,11 +44,8 @@ export class NoteConsumer extends ObserverModelInstanceMixin(
     const serializer = this.getSerializer();
     const gate = consumerEventGate(this);
     const close = await this.track(() =>
-      this.resource.subscribeAll(
-        this.scope,
-        (event) => gate(event.action, event.row, () => this.sendText(withRequestId(manyEventPrefix(serializer, event), requestId))),
-        this,
-        args,
+      this.resource.subscribeAll(this.resourceCall(args), (event) =>
+        gate(event.action, event.row, () => this.sendText(withRequestId(manyEventPrefix(serializer, event), requestId))),
       ),
       // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
       { bytes: key.length + encodeValue(args).length },

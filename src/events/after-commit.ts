@@ -3,7 +3,7 @@
  * transaction commits. A savepoint (nested transaction) folds its records into its parent when it
  * is released and drops them when it rolls back; a rollback of the outer transaction drops all.
  */
-import { ChangeSet, type ChangeRecord, type Row } from './records.js';
+import { ChangeSet, type ChangeRecord } from './records.js';
 import { logger } from '../logger.js';
 
 /** The parts of a knex transaction (its "transactor") this module reads. */
@@ -35,15 +35,6 @@ function watchRollback(trx: KnexTransactionLike): void {
     rolledBack.add(trx);
     return rollback.apply(this, args);
   };
-}
-
-/**
- * The row as `trx` has left it so far, from the records its model hooks captured (undefined when
- * nothing was captured: the model is not observed, or the row was not written through a LiveModel).
- */
-export function capturedRow(trx: object, model: string, pk: unknown): Row | null | undefined {
-  const record = pending.get(trx)?.get(model, pk);
-  return record ? record.after : undefined;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The change hub: turns committed change records into messages on PubSub topics (one per model, one
- * per row, one per observer group) and fans each topic out to the local handlers that asked for it.
- * One PubSub subscription per topic per process, however many sockets listen.
+ * per row) and fans each topic out to the local handlers that asked for it; observer groups are judged
+ * here, on receipt (groups.ts). One PubSub subscription per topic per process, however many sockets
+ * listen. A runtime owns one hub (see src/runtime.ts).
  */
 import type { PubSubEngine } from 'graphql-subscriptions';
 import { lastState, type ChangeAction, type ChangeRecord, type Row } from './records.js';
@@ -9,6 +10,9 @@ import { logger } from '../logger.js';
 import { LostEventReporter } from './lost-events.js';
 import type { ModelInterest } from './interest.js';
 import { UnobservedWrites } from './unobserved-writes.js';
+import { GroupFanout, type RowGrouping } from './groups.js';
+
+export { relativeGroups, type GroupsForRow, type RowGrouping } from './groups.js';
 
 /** What a topic carries for one row's change. */
 export interface ChangeMessage {
@@ -21,15 +25,18 @@ export interface ChangeMessage {
   before?: Row | null;
 }
 
-/** Names the groups a row belongs to, for one observer. */
-export type GroupsForRow = (row: Row) => Iterable<string | number>;
-
 export type TopicHandler = (payload: any) => void;
 
 interface TopicState {
   handlers: Set<TopicHandler>;
   model: string | undefined;
   subscription: Promise<number>;
+}
+
+/** One grouping's fan-out of a model and the subscription of the model topic it listens to. */
+interface Fanout {
+  groups: GroupFanout;
+  live: Promise<() => void>;
 }
 
 export interface HubStats {
@@ -40,19 +47,18 @@ export interface HubStats {
   lost: number;
 }
 
-const groupFunctions = new Map<string, Map<string, GroupsForRow>>();
-
-/**
- * Declares the groups an observer sorts a model's rows into. Declared at import time (observers are
- * module-level), so every process running the same code publishes to the same group topics.
- */
-export function registerGroups(model: string, observer: string, groupsForRow: GroupsForRow): void {
-  let byObserver = groupFunctions.get(model);
-  if (!byObserver) {
-    byObserver = new Map();
-    groupFunctions.set(model, byObserver);
-  }
-  byObserver.set(observer, groupsForRow);
+export interface ChangeHubOptions {
+  /** Prepended to every topic: hubs sharing an engine and a prefix share events. */
+  prefix?: string;
+  /**
+   * True (the default) when every subscriber of the engine lives in this process: topics nobody here
+   * listens to are then not published, and a model nobody here observes is not captured.
+   */
+  inProcess?: boolean;
+  /** Which models other processes observe (shared engines, e.g. Redis); without one, every write is captured. */
+  interest?: ModelInterest;
+  /** Writes that began unobserved (shared with the interest registry, which waits for them too). */
+  unobservedWrites?: UnobservedWrites;
 }
 
 export class ChangeHub {
@@ -64,12 +70,25 @@ export class ChangeHub {
   private readonly drained: Array<() => void> = [];
   private readonly lostEvents = new LostEventReporter();
   /** Writes that began while nobody here listened to their model; new subscriptions wait for them. */
-  readonly unobservedWrites = new UnobservedWrites();
+  readonly unobservedWrites: UnobservedWrites;
+  /** Prepended to every topic. */
+  readonly prefix: string;
+  /** True for an engine whose subscribers all live in this process. */
+  readonly isLocalEngine: boolean;
+  /** Which models other processes observe (set for shared engines, e.g. Redis). */
+  readonly interest: ModelInterest | undefined;
+  private readonly fanouts = new Map<RowGrouping, Map<string, Fanout>>();
+  private readonly dispatcher = (handlers: Set<TopicHandler>, payload: unknown) => this.dispatch(handlers, payload);
 
   constructor(
     readonly engine: PubSubEngine,
-    readonly prefix = '',
-  ) {}
+    options: ChangeHubOptions = {},
+  ) {
+    this.prefix = options.prefix ?? '';
+    this.isLocalEngine = options.inProcess ?? true;
+    this.interest = options.interest;
+    this.unobservedWrites = options.unobservedWrites ?? new UnobservedWrites();
+  }
 
   /** Topic of every change of a model (subscribe_many, subscribe_activity, `thingActivity`). */
   modelTopic(model: string): string {
@@ -79,11 +98,6 @@ export class ChangeHub {
   /** Topic of one row (subscribe_instance, `thingChanged(id)`). */
   instanceTopic(model: string, pk: unknown): string {
     return `${this.prefix}${model}#${String(pk)}`;
-  }
-
-  /** Topic of one group of a named observer of a model. */
-  groupTopic(model: string, observer: string, group: string | number): string {
-    return `${this.prefix}${model}@${observer}:${String(group)}`;
   }
 
   /** Topic of a custom signal's group. */
@@ -100,39 +114,20 @@ export class ChangeHub {
     return this.interest ? this.interest.isObserved(model) : true;
   }
 
-  /** Which models other processes observe (set by shared engines, e.g. Redis). */
-  interest: ModelInterest | undefined;
   private readonly announcements = new Map<string, Promise<void>>();
 
-  /** Publishes committed records: to the model topic, the row topic and every group topic. */
+  /** Publishes committed records: to the model topic and the row topic (groups are judged on receipt). */
   publishChanges(records: readonly ChangeRecord[]): void {
     for (const record of records) {
-      const data = lastState(record);
       const message: ChangeMessage = {
         model: record.model,
         action: record.action,
         pk: record.pk,
-        data,
+        data: lastState(record),
         before: record.before ?? null,
       };
       this.send(this.modelTopic(record.model), message);
       this.send(this.instanceTopic(record.model, record.pk), message);
-      const observers = groupFunctions.get(record.model);
-      if (!observers) continue;
-      for (const [observer, groupsForRow] of observers) {
-        let groups: Map<string, ChangeAction>;
-        try {
-          groups = relativeGroups(record, groupsForRow);
-        } catch (error) {
-          // User code (groupsForSignal) runs after the commit, where nobody awaits it: a throw here
-          // would be an unhandled rejection. This observer misses the event; the others still get it.
-          logger.error('observer groups failed', { model: record.model, observer, pk: record.pk, error: String((error as Error)?.stack ?? error) });
-          continue;
-        }
-        for (const [group, action] of groups) {
-          this.send(this.groupTopic(record.model, observer, group), { ...message, action });
-        }
-      }
     }
   }
 
@@ -164,9 +159,6 @@ export class ChangeHub {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.drained.push(resolve));
   }
-
-  /** True for an engine whose subscribers all live in this process. */
-  isLocalEngine = true;
 
   /**
    * Adds a local handler for a topic; resolves once the topic is live in the PubSub (for Redis, once
@@ -209,6 +201,54 @@ export class ChangeHub {
       throw error;
     }
     return remove;
+  }
+
+  /**
+   * Adds a local handler for one group of `grouping` over `model`'s changes, each message carrying the
+   * action relative to the group. The grouping's fan-out listens to the model's topic (one handler per
+   * grouping, however many groups and sockets): resolves once that topic is live, like `subscribe`.
+   */
+  async subscribeGroup(model: string, grouping: RowGrouping, group: string, handler: TopicHandler): Promise<() => void> {
+    let byModel = this.fanouts.get(grouping);
+    if (!byModel) this.fanouts.set(grouping, (byModel = new Map()));
+    let fanout = byModel.get(model);
+    if (!fanout) {
+      const groups = new GroupFanout(model, grouping, this.dispatcher);
+      const created: Fanout = { groups, live: this.subscribe(this.modelTopic(model), groups.onMessage, model) };
+      byModel.set(model, created);
+      // Refused by the engine: forget it, so the next subscription tries afresh.
+      created.live.catch(() => this.dropFanout(grouping, model, created));
+      fanout = created;
+    }
+    fanout.groups.add(group, handler);
+    const own = fanout;
+    let removed = false;
+    const remove = () => {
+      if (removed) return;
+      removed = true;
+      if (own.groups.remove(group, handler) && this.dropFanout(grouping, model, own)) {
+        own.live.then(
+          (close) => close(),
+          () => undefined,
+        );
+      }
+    };
+    try {
+      await own.live;
+    } catch (error) {
+      remove();
+      throw error;
+    }
+    return remove;
+  }
+
+  /** Forgets a fan-out if it is still the current one; true when it was. */
+  private dropFanout(grouping: RowGrouping, model: string, fanout: Fanout): boolean {
+    const byModel = this.fanouts.get(grouping);
+    if (byModel?.get(model) !== fanout) return false;
+    byModel.delete(model);
+    if (byModel.size === 0) this.fanouts.delete(grouping);
+    return true;
   }
 
   private dropTopic(topic: string, state: TopicState): void {
@@ -260,19 +300,4 @@ export class ChangeHub {
   get topicCount(): number {
     return this.topics.size;
   }
-}
-
-/** Groups a record touches, with the action relative to each: left = delete, stayed = update, entered = create. */
-export function relativeGroups(record: ChangeRecord, groupsForRow: GroupsForRow): Map<string, ChangeAction> {
-  const result = new Map<string, ChangeAction>();
-  if (record.action === 'update' && !record.before) {
-    // No earlier state was captured: the row can only be said to have changed where it is now.
-    for (const group of groupsForRow(record.after ?? {})) result.set(String(group), 'update');
-    return result;
-  }
-  const before = record.before ? new Set([...groupsForRow(record.before)].map(String)) : new Set<string>();
-  const after = record.after ? new Set([...groupsForRow(record.after)].map(String)) : new Set<string>();
-  for (const group of before) result.set(group, after.has(group) ? 'update' : 'delete');
-  for (const group of after) if (!before.has(group)) result.set(group, 'create');
-  return result;
 }

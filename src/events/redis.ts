@@ -17,6 +17,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ChangeHub } from './hub.js';
 import { RedisModelInterest } from './interest.js';
+import { UnobservedWrites } from './unobserved-writes.js';
 import type { HubHandle } from './hub-handle.js';
 import { logger } from '../logger.js';
 
@@ -137,11 +138,11 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
   }
   quietUnsubscribes(subscriber);
   const engine = new RedisPubSub({ publisher, subscriber });
-  const hub = new ChangeHub(engine, prefix);
-  hub.isLocalEngine = false;
-  interest = new RedisModelInterest(publisher, engine, prefix, (model) => hub.unobservedWrites.settled(model));
+  // The interest registry waits for this process's unobserved writes, which the hub tracks: both share them.
+  const unobservedWrites = new UnobservedWrites();
+  interest = new RedisModelInterest(publisher, engine, prefix, (model) => unobservedWrites.settled(model));
   await interest.start();
-  hub.interest = interest;
+  const hub = new ChangeHub(engine, { prefix, inProcess: false, interest, unobservedWrites });
   return {
     hub,
     async healthy() {

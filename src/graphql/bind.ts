@@ -12,9 +12,8 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { NotAuthenticated, NotFound, PermissionDenied } from '../errors.js';
-import { getChangeHub } from '../events/current.js';
 import { resolveLimit, resolveOffset } from '../resources/pagination.js';
-import type { AnyQuery, OperationHooks, Resource, ResourceEvent, Unsubscribe } from '../resources/resource.js';
+import { resourceCall, type AnyQuery, type OperationHooks, type Resource, type ResourceEvent, type Unsubscribe } from '../resources/resource.js';
 import type { Row } from '../serializers/serializer.js';
 import type { GraphQLContext } from './engine.js';
 import type { PageSize } from './document-measure.js';
@@ -106,11 +105,11 @@ export function eventMapper(resource: Resource, toGraphQL: (row: Row) => Row = p
     if (event.row === null) return undefined;
     const action = event.action.toUpperCase() as GraphQLChangeEvent['action'];
     const toEvent = () => ({ action, data: toGraphQL(resource.serializer.toRepresentation(event.row as Row)) });
-    // A row re-read for this subscriber (its own queryset) is its own event.
-    if (event.row !== event.message.data) return toEvent();
+    // A row re-read for this subscriber (its own queryset), or its state before, is its own event.
+    if (event.rowFrom !== 'data') return toEvent();
     let key = memoKeys.get(action);
     if (!key) memoKeys.set(action, (key = {}));
-    return getChangeHub().memo(event.message, key, toEvent);
+    return event.runtime.hub.memo(event.message, key, toEvent);
   };
 }
 
@@ -128,7 +127,7 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
     const max = binding.maxListItems ?? listMaximum(resource);
     query[binding.list] = {
       resolve: (_: unknown, args: Args, ctx: Ctx) =>
-        asCaller(ctx, async () => (await resource.list(ctx.scope, pageOf(args, max), args)).map(out), requireUser),
+        asCaller(ctx, async () => (await resource.list(resourceCall(ctx.scope, args, { hooks: pageOf(args, max) }))).map(out), requireUser),
       extensions: { pageSize: { max } satisfies PageSize },
     };
   }
@@ -139,7 +138,7 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
         asCaller(
           ctx,
           async () => {
-            const page = await resource.page(ctx.scope, args.limit ?? undefined, args.offset ?? undefined, {}, args);
+            const page = await resource.page(resourceCall(ctx.scope, args), args.limit ?? undefined, args.offset ?? undefined);
             return { ...page, results: page.results.map(out) };
           },
           requireUser,
@@ -154,7 +153,7 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
         ctx,
         async () => {
           try {
-            return out(await resource.retrieve(ctx.scope, args.id, {}, args));
+            return out(await resource.retrieve(resourceCall(ctx.scope, args), args.id));
           } catch (error) {
             if (error instanceof NotFound) return null;
             throw error;
@@ -164,35 +163,35 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
       );
   }
   if (binding.create) {
-    mutation[binding.create] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.create(ctx.scope, { ...(args.input as object) }, {}, args)), requireUser);
+    mutation[binding.create] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.create(resourceCall(ctx.scope, args), { ...(args.input as object) })), requireUser);
   }
   if (binding.update) {
-    mutation[binding.update] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.update(ctx.scope, args.id, { ...(args.input as object) }, false, {}, args)), requireUser);
+    mutation[binding.update] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.update(resourceCall(ctx.scope, args), args.id, { ...(args.input as object) })), requireUser);
   }
   if (binding.patch) {
-    mutation[binding.patch] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.update(ctx.scope, args.id, { ...(args.input as object) }, true, {}, args)), requireUser);
+    mutation[binding.patch] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.patch(resourceCall(ctx.scope, args), args.id, { ...(args.input as object) })), requireUser);
   }
   if (binding.delete) {
     const idColumn = resource.model.idColumn as string;
-    mutation[binding.delete] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => (await resource.destroy(ctx.scope, args.id, {}, args))[idColumn], requireUser);
+    mutation[binding.delete] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => (await resource.destroy(resourceCall(ctx.scope, args), args.id))[idColumn], requireUser);
   }
   if (binding.changed) {
     subscription[binding.changed] = liveField<Args, GraphQLChangeEvent>(
       (ctx, args, push) =>
-        resource.subscribeInstance(ctx.scope, args.id, (event) => {
+        resource.subscribeInstance(resourceCall(ctx.scope, args), args.id, (event) => {
           const value = toEvent(event);
           if (value) push(value);
-        }, {}, args),
+        }),
       requireUser,
     );
   }
   if (binding.activity) {
     subscription[binding.activity] = liveField<Args, GraphQLChangeEvent>(
       (ctx, args, push) =>
-        resource.subscribeAll(ctx.scope, (event) => {
+        resource.subscribeAll(resourceCall(ctx.scope, args), (event) => {
           const value = toEvent(event);
           if (value) push(value);
-        }, {}, args),
+        }),
       requireUser,
     );
   }

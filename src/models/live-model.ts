@@ -6,17 +6,27 @@
  * What a write does: `beforeUpdate`/`beforeDelete` read the rows the query is about to touch
  * (`asFindQuery()`, so `.where(...)` bulk writes are seen); `afterUpdate`/`afterInsert` re-read the
  * touched rows by primary key inside the same transaction; the records wait on the transaction
- * (events/after-commit.ts) and reach the change hub when it commits.
+ * (events/after-commit.ts) and reach the change hub when it commits. The hub is the one of the runtime
+ * the query's knex belongs to (`Runtime.of`): a knex no runtime is bound to captures nothing.
+ * A write asked with `WrittenRows` in its query context also records the rows it left there, so the
+ * caller replies with them without reading them again.
  * Limits: a single-column primary key; an update that changes a row's primary key is not reported.
  */
 import { Model, type StaticHookArguments } from 'objection';
 import { deferUntilCommit, isTransaction } from '../events/after-commit.js';
-import { getChangeHub } from '../events/current.js';
+import type { ChangeHub } from '../events/hub.js';
 import type { ChangeRecord, Row } from '../events/records.js';
+import { Runtime } from '../runtime.js';
 import { LiveQueryBuilder, whenStatementEnds } from './live-query-builder.js';
 
+/** What a write's before hook read: the rows it is about to touch and the hub it publishes to (none: unobserved). */
+interface Captured {
+  rows: Row[];
+  hub: ChangeHub | undefined;
+}
+
 /** Rows captured before a write, by the query builder that runs it (its before and after hooks share it). */
-const captured = new WeakMap<object, Row[][]>();
+const captured = new WeakMap<object, Captured[]>();
 
 /** How many primary keys one re-read query names (SQLite allows 32766 variables, PostgreSQL 65535). */
 const READ_CHUNK = 500;
@@ -34,19 +44,58 @@ function captureKey(args: StaticHookArguments<any>): object {
   return args.context as object;
 }
 
-function pushCaptured(args: StaticHookArguments<any>, rows: Row[]): void {
+function pushCaptured(args: StaticHookArguments<any>, rows: Captured): void {
   const key = captureKey(args);
   const stack = captured.get(key);
   if (stack) stack.push(rows);
   else captured.set(key, [rows]);
 }
 
-function popCaptured(args: StaticHookArguments<any>): Row[] | undefined {
+function popCaptured(args: StaticHookArguments<any>): Captured | undefined {
   const key = captureKey(args);
   const stack = captured.get(key);
   const rows = stack?.pop();
   if (stack && stack.length === 0) captured.delete(key);
   return rows;
+}
+
+/** The query-context key under which a write finds where to record the rows it left. */
+const WRITTEN = Symbol('dcrf-gateway.writtenRows');
+
+/**
+ * The rows a write left, as its model hooks read them for the change event (same transaction, same
+ * `SELECT *`): `Model.query(trx).context(written.context).patch(...)`, then `written.get(pk)`.
+ * Empty when nothing was read (nobody observes the model): read the row yourself then.
+ */
+export class WrittenRows {
+  private readonly rows = new Map<string, Row>();
+
+  /** The query context entry that asks a write's hooks to record here. */
+  get context(): Record<symbol, WrittenRows> {
+    return { [WRITTEN]: this };
+  }
+
+  /** The row with this primary key as the write left it, if the hooks read it. */
+  get(pk: unknown): Row | undefined {
+    return this.rows.get(String(pk));
+  }
+
+  /** @internal Called by the hooks. */
+  add(pk: unknown, row: Row): void {
+    this.rows.set(String(pk), row);
+  }
+}
+
+/** Records the rows a write left, when its query asked for them (see WrittenRows). */
+function recordWritten(args: StaticHookArguments<any>, rows: Row[], pkColumn: string): void {
+  const written = (args.context as unknown as Record<symbol, WrittenRows | undefined>)[WRITTEN];
+  if (written) for (const row of rows) written.add(row[pkColumn], row);
+}
+
+/** The hub a write of `modelClass` publishes to: its runtime's, when anyone listens to the model. */
+function observingHub(modelClass: typeof LiveModel, args: StaticHookArguments<any>): ChangeHub | undefined {
+  const hub = Runtime.hubForWrite(args.transaction, modelClass.changeName);
+  return hub?.isObserved(modelClass.changeName) ? hub : undefined;
 }
 
 export class LiveModel extends Model {
@@ -63,21 +112,24 @@ export class LiveModel extends Model {
   }
 
   static override async afterUpdate(args: StaticHookArguments<any>): Promise<void> {
-    const before = popCaptured(args);
-    if (!before || before.length === 0) return;
+    const captured = popCaptured(args);
+    if (!captured || captured.rows.length === 0) return;
+    const before = captured.rows;
     const pkColumn = this.idColumn as string;
     const after = await readRows(this, args, before.map((row) => row[pkColumn]));
+    recordWritten(args, after, pkColumn);
     const byPk = new Map(after.map((row) => [String(row[pkColumn]), row]));
     const records: ChangeRecord[] = [];
     for (const row of before) {
       const now = byPk.get(String(row[pkColumn]));
       if (now) records.push({ model: this.changeName, action: 'update', pk: row[pkColumn], before: row, after: now });
     }
-    emit(args, records);
+    emit(captured.hub, args, records);
   }
 
   static override async afterInsert(args: StaticHookArguments<any>): Promise<void> {
-    if (!getChangeHub().isObserved(this.changeName)) {
+    const hub = observingHub(this, args);
+    if (!hub) {
       trackUnobserved(this, args, true);
       return;
     }
@@ -86,7 +138,9 @@ export class LiveModel extends Model {
     if (pks.length === 0) return;
     const rows = await readRows(this, args, pks);
     const pkColumn = this.idColumn as string;
+    recordWritten(args, rows, pkColumn);
     emit(
+      hub,
       args,
       rows.map((row) => ({ model: this.changeName, action: 'create', pk: row[pkColumn], after: row })),
     );
@@ -97,12 +151,13 @@ export class LiveModel extends Model {
   }
 
   static override async afterDelete(args: StaticHookArguments<any>): Promise<void> {
-    const before = popCaptured(args);
-    if (!before || before.length === 0) return;
+    const captured = popCaptured(args);
+    if (!captured || captured.rows.length === 0) return;
     const pkColumn = this.idColumn as string;
     emit(
+      captured.hub,
       args,
-      before.map((row) => ({ model: this.changeName, action: 'delete', pk: row[pkColumn], before: row, after: null })),
+      captured.rows.map((row) => ({ model: this.changeName, action: 'delete', pk: row[pkColumn], before: row, after: null })),
     );
   }
 }
@@ -112,7 +167,8 @@ export class LiveModel extends Model {
  * longer commit unseen: the end of its transaction, or of its statement outside one.
  */
 function trackUnobserved(modelClass: typeof LiveModel, args: StaticHookArguments<any>, statementDone: boolean): void {
-  const hub = getChangeHub();
+  const hub = Runtime.of(args.transaction)?.hub;
+  if (!hub) return;
   const trx = args.transaction;
   if (isTransaction(trx)) {
     if (trx.executionPromise) hub.unobservedWrites.track(modelClass.changeName, trx.executionPromise);
@@ -126,13 +182,14 @@ function trackUnobserved(modelClass: typeof LiveModel, args: StaticHookArguments
 
 /** Reads the rows a write is about to touch (query-level writes included), if anyone listens. */
 async function captureRows(modelClass: typeof LiveModel, args: StaticHookArguments<any>): Promise<void> {
-  if (!getChangeHub().isObserved(modelClass.changeName)) {
-    pushCaptured(args, []);
+  const hub = observingHub(modelClass, args);
+  if (!hub) {
+    pushCaptured(args, { rows: [], hub });
     trackUnobserved(modelClass, args, false);
     return;
   }
   const rows = (await args.asFindQuery().toKnexQuery()) as Row[];
-  pushCaptured(args, rows.map((row) => ({ ...row })));
+  pushCaptured(args, { rows: rows.map((row) => ({ ...row })), hub });
 }
 
 /** Reads rows by primary key on the write's own connection (inside its transaction, if any). */
@@ -148,9 +205,9 @@ async function readRows(modelClass: typeof LiveModel, args: StaticHookArguments<
 }
 
 /** Hands records to the hub: after the commit of the write's transaction, or now for an autocommit write. */
-function emit(args: StaticHookArguments<any>, records: ChangeRecord[]): void {
-  if (records.length === 0) return;
-  const publish = (committed: ChangeRecord[]) => getChangeHub().publishChanges(committed);
+function emit(hub: ChangeHub | undefined, args: StaticHookArguments<any>, records: ChangeRecord[]): void {
+  if (!hub || records.length === 0) return;
+  const publish = (committed: ChangeRecord[]) => hub.publishChanges(committed);
   if (isTransaction(args.transaction)) deferUntilCommit(args.transaction, records, publish);
   else publish(records);
 }

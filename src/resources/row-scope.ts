@@ -74,6 +74,8 @@ function sameValue(stored: unknown, wanted: ColumnValue): boolean {
 export interface ScopedChange {
   action: ChangeAction;
   row: Row;
+  /** Which state of the change `row` is: after the write (`data`) or before it. */
+  from: 'data' | 'before';
 }
 
 /** The parts of a change message the judgement reads. */
@@ -96,9 +98,9 @@ interface ChangeState {
 export function scopedChange(change: ChangeState, visible: (row: Row) => boolean): ScopedChange | undefined {
   const wasVisible = change.action === 'create' ? false : change.before ? visible(change.before) : undefined;
   if (change.action !== 'delete' && visible(change.data)) {
-    return { action: wasVisible === false ? 'create' : change.action, row: change.data };
+    return { action: wasVisible === false ? 'create' : change.action, row: change.data, from: 'data' };
   }
   if (!wasVisible) return undefined;
   // Left the view: the state after may still be visible (it only left the group), else the state before.
-  return { action: 'delete', row: visible(change.data) ? change.data : (change.before as Row) };
+  return visible(change.data) ? { action: 'delete', row: change.data, from: 'data' } : { action: 'delete', row: change.before as Row, from: 'before' };
 }

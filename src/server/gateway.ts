@@ -28,12 +28,14 @@ import { negotiate, parseProtocols, pickProtocol, type Negotiated } from './subp
 import { heartbeat } from '../graphql/heartbeat.js';
 import type { GraphQLSocketLimits } from '../graphql/socket-limits.js';
 import { FrameRateLimiter } from '../dcrf/rate-limit.js';
-import { getChangeHub } from '../events/current.js';
+import type { Runtime } from '../runtime.js';
 
 /** An extra HTTP route: returns true when it answered. */
 export type HttpRoute = (request: IncomingMessage, response: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
 export interface GatewayOptions {
+  /** The app's runtime (database, change hub): every socket's scope carries it (`scope.runtime`). */
+  runtime: Runtime;
   /** DCRF streams: `/ws/<name>` serves one; `/ws` multiplexes them all. */
   streams: Record<string, ConsumerClass>;
   authenticator?: Authenticator;
@@ -59,7 +61,7 @@ export interface GatewayOptions {
   /** Sockets the gateway holds in all (upgrade refused 503 beyond); default 10,000, 0 = no cap. */
   maxSockets?: number;
   limits?: Partial<DcrfLimits>;
-  /** Whether the database and PubSub answer (for /healthz). */
+  /** Whether the app can serve (for /healthz); default: whether the runtime's database and PubSub answer. */
   health?: () => Promise<boolean>;
   /** More counters, told alongside the built-in metrics. */
   sessionObserver?: SessionObserver & { socketOpened?(protocol: Negotiated): void; socketClosed?(protocol: Negotiated): void };
@@ -103,7 +105,7 @@ export class Gateway {
   constructor(readonly options: GatewayOptions) {
     this.streams = new Map(Object.entries(options.streams));
     this.limits = { ...DEFAULT_DCRF_LIMITS, ...options.limits };
-    this.metrics = options.metrics === false ? undefined : options.metrics ?? new GatewayMetrics({ hub: getChangeHub });
+    this.metrics = options.metrics === false ? undefined : options.metrics ?? new GatewayMetrics({ hub: () => options.runtime.hub });
     this.sessionObserver = this.metrics || options.sessionObserver ? combineObservers(this.metrics, options.sessionObserver) : undefined;
     if (this.sessionObserver) options.graphql?.observe?.(this.sessionObserver);
     this.userRecheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
@@ -177,6 +179,7 @@ export class Gateway {
 
   private scopeFor(request: IncomingMessage, url: URL, protocol: ConnectionScope['protocol']): ConnectionScope {
     return {
+      runtime: this.options.runtime,
       user: null,
       path: url.pathname,
       headers: request.headers,
@@ -215,7 +218,7 @@ export class Gateway {
         return;
       }
       if (url.pathname === '/healthz') {
-        const ok = this.options.health ? await this.options.health().catch(() => false) : true;
+        const ok = await (this.options.health ?? (() => this.options.runtime.healthy()))().catch(() => false);
         sendJson(response, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable' });
         return;
       }

@@ -29,6 +29,7 @@ import {
   type ConsumerClass,
   type PermissionLike,
   type PermissionRequest,
+  Runtime,
   viewAsConsumer,
 } from '../../src/index.js';
 import { openDemoDatabase } from '../../src/demo/app.js';
@@ -159,6 +160,7 @@ const streams: Record<string, ConsumerClass> = {
 let dir: string;
 let knex: Knex;
 let database: TestDatabase | undefined;
+let runtime: Runtime;
 let gateway: Gateway;
 let url: string;
 
@@ -166,11 +168,13 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-permissions-'));
   database = process.env.TEST_DATABASE_URL ? await createTestDatabase(process.env.TEST_DATABASE_URL) : undefined;
   knex = await openDemoDatabase(database?.url ?? `sqlite:${path.join(dir, 'test.sqlite3')}`);
-  gateway = new Gateway({ streams, authenticator: { authenticate: async (token) => (token === 'good' ? { id: 1, username: 'good' } : null) } });
+  runtime = await Runtime.create({ knex });
+  gateway = new Gateway({ runtime, streams, authenticator: { authenticate: async (token) => (token === 'good' ? { id: 1, username: 'good' } : null) } });
   url = `ws://127.0.0.1:${await gateway.listen(0)}`;
 });
 after(async () => {
   await gateway.close();
+  await runtime.close();
   await knex.destroy();
   await database?.drop();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -221,7 +225,7 @@ describe('connect', () => {
     mux.close();
   });
   test('on /ws, when every stream refuses the connection, the upgrade itself is refused 403', async () => {
-    const closed = new Gateway({ streams: { a: streams.refuse_connect!, b: streams.refuse_connect_instance! } });
+    const closed = new Gateway({ runtime, streams: { a: streams.refuse_connect!, b: streams.refuse_connect_instance! } });
     const port = await closed.listen(0);
     assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/ws`), 403);
     assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/ws/a`), 403);
@@ -390,7 +394,7 @@ describe('pagination without a maximum', () => {
 
 describe('throttling', () => {
   test('past the burst, frames are answered 429 "Request was throttled." and the socket stays open', async () => {
-    const throttled = new Gateway({ streams: { open: streams.open! }, limits: { rateBurst: 3, ratePerSecond: 0.001 } });
+    const throttled = new Gateway({ runtime, streams: { open: streams.open! }, limits: { rateBurst: 3, ratePerSecond: 0.001 } });
     const port = await throttled.listen(0);
     const socket = await TestSocket.open(`ws://127.0.0.1:${port}/ws/open/`);
     for (let i = 1; i <= 6; i++) socket.send({ action: 'ping', request_id: i });

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
 import { graphqlClient, post, subscribeLive } from '../helpers/graphql.js';
-import { bindResource, buildGraphQLSchema, createGraphQLAdapter, type GraphQLContext } from '../../src/index.js';
+import { bindResource, buildGraphQLSchema, createGraphQLAdapter, resourceCall, type GraphQLContext } from '../../src/index.js';
 import { TokenAuthenticator } from '../../src/demo/auth.js';
 import { testResource } from '../../src/demo/resources.js';
 
@@ -40,7 +40,7 @@ function makeSchema(executions: { seenBy: number }) {
         },
         Mutation: {
           writeNote: async (_root: unknown, args: { input: { title: string } }, context: GraphQLContext) => {
-            const row = await testResource.create(context.scope, { name: args.input.title });
+            const row = await testResource.create(resourceCall(context.scope), { name: args.input.title });
             return { id: row.id, title: row.name };
           },
         },

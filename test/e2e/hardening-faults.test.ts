@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { PubSub } from 'graphql-subscriptions';
+import { Model } from 'objection';
 import { startTestApp, TestSocket, reply, type TestApp } from '../helpers/app.js';
 import { captureLogs, metric, scrape } from '../helpers/hardening.js';
 import { demoStreams } from '../../src/demo/consumers.js';
@@ -20,8 +21,6 @@ import { modelObserver, ObserverModelInstanceMixin } from '../../src/dcrf/observ
 import { action, type ActionArgs } from '../../src/dcrf/actions.js';
 import type { ActionResult } from '../../src/dcrf/protocol.js';
 import type { Row, SerializerClass } from '../../src/serializers/serializer.js';
-import { ChangeHub } from '../../src/events/hub.js';
-import { getChangeHub, setChangeHub } from '../../src/events/current.js';
 
 const SECRET = 'hunter2-secret';
 
@@ -189,11 +188,11 @@ test('observers whose body, handler or groups throw: logged, other events still 
 
 test('a PubSub that refuses, rejects or throws: actions still answer, events resume when it recovers', async () => {
   const flaky = new FlakyPubSub();
-  const original = getChangeHub();
-  const hub = new ChangeHub(flaky);
-  setChangeHub(hub);
+  // An app of its own whose runtime publishes through the flaky PubSub (its subscribers all live here).
+  const flakyApp = await startTestApp({ runtime: { pubsub: flaky, pubsubInProcess: true } });
+  const hub = flakyApp.runtime.hub;
   try {
-    const socket = await TestSocket.open(`${app.wsUrl}/ws/things/`);
+    const socket = await TestSocket.open(`${flakyApp.wsUrl}/ws/things/`);
     const row = (await socket.request({ action: 'create', data: { name: 'pubsub' }, request_id: 'c' })).data;
     flaky.mode = 'refuse-subscribe';
     const refused = await socket.request({ action: 'subscribe_instance', pk: row.pk, request_id: 'sub-refused' });
@@ -216,7 +215,9 @@ test('a PubSub that refuses, rejects or throws: actions still answer, events res
     assert.equal(hub.stats.lost, 2);
     socket.close();
   } finally {
-    setChangeHub(original);
+    await flakyApp.close();
+    // The demo binds its models (and its token authenticator) to the database opened last: this file's app's again.
+    Model.knex(app.knex);
   }
   assert.deepEqual(crashes, []);
 });

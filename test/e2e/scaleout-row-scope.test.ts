@@ -11,8 +11,7 @@ import type { Knex } from 'knex';
 import { openDemoDatabase } from '../../src/demo/app.js';
 import { createToken } from '../../src/demo/auth.js';
 import { Note } from '../../src/demo/models.js';
-import { setChangeHub } from '../../src/events/current.js';
-import { createHubFor, type HubHandle } from '../../src/events/pubsub.js';
+import { Runtime } from '../../src/runtime.js';
 import { TestSocket, type TestApp } from '../helpers/app.js';
 import { execute, graphqlClient, subscribeLive } from '../helpers/graphql.js';
 import { createTestDatabase, uniqueRedisPrefix, type TestDatabase } from '../helpers/postgres.js';
@@ -30,23 +29,23 @@ describe('row scopes across gateway processes sharing PostgreSQL and Redis', { s
   let a: GatewayProcess;
   let b: GatewayProcess;
   let knex: Knex;
-  let hub: HubHandle;
+  let runtime: Runtime;
 
   before(async () => {
     const { databaseUrl, redisUrl } = services as Services;
     database = await createTestDatabase(databaseUrl);
     const prefix = uniqueRedisPrefix();
     const env = { DATABASE_URL: database.url, REDIS_URL: redisUrl, REDIS_PREFIX: prefix };
-    // This process writes too (as a third gateway would): its hub on the same Redis, before anyone subscribes.
-    hub = await createHubFor(redisUrl, { redisPrefix: prefix });
-    setChangeHub(hub.hub);
-    [a, b] = await Promise.all([GatewayProcess.start(env), GatewayProcess.start(env)]);
+    // This process writes too (as a third gateway would): a runtime on the same database and Redis,
+    // before anyone subscribes.
     knex = await openDemoDatabase(database.url);
+    runtime = await Runtime.create({ knex, redisUrl, redisPrefix: prefix });
+    [a, b] = await Promise.all([GatewayProcess.start(env), GatewayProcess.start(env)]);
   });
 
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
-    await hub?.close();
+    await runtime?.close();
     await knex?.destroy();
     await database?.drop();
   });

@@ -17,9 +17,6 @@ import { GenericAsyncAPIConsumer } from '../../src/dcrf/generic.js';
 import { StreamedPaginatedListMixin } from '../../src/dcrf/mixins.js';
 import type { ActionResult } from '../../src/dcrf/protocol.js';
 import type { Resource } from '../../src/resources/resource.js';
-import { setChangeHub } from '../../src/events/current.js';
-import { ChangeHub } from '../../src/events/hub.js';
-import { PubSub } from 'graphql-subscriptions';
 
 const M = 'dcrf_gateway_';
 const TOO_LONG = (field: string) => [{ [field]: ['Ensure this field has no more than 256 characters.'] }];
@@ -214,7 +211,7 @@ class SessionConsumer extends AsyncAPIConsumer {
 
   @action()
   async send(args: ActionArgs): Promise<ActionResult> {
-    await AsyncAPIConsumer.groupSend(String(args.group), { type: String(args.type), ...(args.message as object) });
+    await this.groupSend(String(args.group), { type: String(args.type), ...(args.message as object) });
     return [null, 204];
   }
 
@@ -254,8 +251,6 @@ describe('a Gateway with test consumers: retained frames, detached actions, held
   let gw: TestGateway;
   let small: TestGateway;
   before(async () => {
-    // Group messages travel on the process's hub: a fresh in-process one (the apps above closed theirs).
-    setChangeHub(new ChangeHub(new PubSub()));
     const streams = { s: SessionConsumer as unknown as ConsumerClass, big: BigListConsumer as unknown as ConsumerClass };
     gw = await startGateway({ streams, limits: { maxRetainedBytes: 64 * 1024, maxBufferedBytes: 256 * 1024 } });
     small = await startGateway({ streams, limits: { maxBufferedBytes: 64 * 1024 } });

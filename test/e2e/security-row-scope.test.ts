@@ -19,6 +19,7 @@ import {
   modelObserver,
   modelSerializer,
   Resource,
+  resourceCall,
   type ActionArgs,
   type ActionResult,
   type ConsumerClass,
@@ -306,7 +307,7 @@ function testSchema() {
       {
         Subscription: {
           noteWatch: liveField<{ id: string }, GraphQLChangeEvent>((context, args, push) =>
-            handedNotes.subscribeGroup(context.scope, WATCH, `note__${args.id}`, (change) => {
+            handedNotes.subscribeGroup(resourceCall(context.scope, args), noteWatch, `note__${args.id}`, (change) => {
               const value = toEvent(change);
               if (value) push(value);
             }),

@@ -5,6 +5,7 @@
 import { upgradeStatus as upgradeOutcome } from './dcrf.js';
 import { Gateway, type GatewayOptions } from '../../src/server/gateway.js';
 import { logger } from '../../src/logger.js';
+import { Runtime } from '../../src/runtime.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -13,11 +14,19 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** Starts a Gateway on a free port. */
-export async function startGateway(options: GatewayOptions): Promise<TestGateway> {
-  const gateway = new Gateway(options);
+/**
+ * Starts a Gateway on a free port. Without `runtime`, it gets one of its own with no database (test
+ * consumers that touch no model), closed with it.
+ */
+export async function startGateway(options: Omit<GatewayOptions, 'runtime'> & { runtime?: Runtime }): Promise<TestGateway> {
+  const own = options.runtime ? undefined : await Runtime.create();
+  const gateway = new Gateway({ ...options, runtime: options.runtime ?? own! });
   const port = await gateway.listen(0);
-  return { gateway, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, close: () => gateway.close() };
+  const close = async () => {
+    await gateway.close();
+    await own?.close();
+  };
+  return { gateway, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, close };
 }
 
 /** What an upgrade attempt ended with: 101 when the socket opened (then closed), else the refusal's HTTP status. */

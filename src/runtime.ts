@@ -1,0 +1,161 @@
+/**
+ * The runtime: one per app, bound to one database (knex) and one PubSub, created once and handed to
+ * the `Gateway` (Feathers' `app` is the model). It owns what the app's sockets, resources and model
+ * writes share: the change hub with its topics and group fan-outs, the model-interest registry (Redis),
+ * the primary-key fast reader (SQLite). Two runtimes in one process share nothing: a write to one's
+ * database is an event of that runtime only.
+ *
+ * Definitions stay runtime-independent (resources, consumers and observers are module-level objects
+ * in user code, like DRF views); they find the runtime at call time: everything per socket through
+ * the connection scope the gateway builds (`scope.runtime`), model hooks through the knex or
+ * transaction their query runs on (`Runtime.of`).
+ *
+ *   const knex = openDatabase(process.env.DATABASE_URL);
+ *   const runtime = await Runtime.create({ knex, redisUrl: process.env.REDIS_URL });
+ *   const gateway = new Gateway({ runtime, streams });
+ */
+import type { PubSubEngine } from 'graphql-subscriptions';
+import type { Knex } from 'knex';
+import { FastReader } from './db/fast-read.js';
+import type { HubHandle } from './events/hub-handle.js';
+import type { ChangeHub } from './events/hub.js';
+import { createHubFor } from './events/pubsub.js';
+import { logger } from './logger.js';
+
+export interface RuntimeOptions {
+  /** The app's database. Only an app without models (signals and group messages alone) may leave it out. */
+  knex?: Knex;
+  /** `redis://...`: share events with every process on the same Redis and prefix. Default: in-process. */
+  redisUrl?: string;
+  /** Redis channel prefix (default `dcrf-gateway:`). */
+  redisPrefix?: string;
+  /** A PubSub engine of your own, used instead of Redis or the in-process one (a test double, another broker). */
+  pubsub?: PubSubEngine;
+  /** Whether every subscriber of `pubsub` lives in this process (default false: it may be shared). */
+  pubsubInProcess?: boolean;
+}
+
+/**
+ * Each knex client's runtime, keyed by the client's config object: knex gives every client a copy of
+ * its own and hands that same object to the client of each of its transactions (and savepoints), so
+ * a query finds its runtime whether it runs on the knex instance or inside a transaction.
+ */
+const runtimes = new WeakMap<object, Runtime>();
+/** Clients already reported as having no runtime (said once each, at debug). */
+const unboundReported = new WeakSet<object>();
+
+/** The config object of a knex instance or transaction (see `runtimes`). */
+function clientKey(knex: unknown): object | undefined {
+  const config = (knex as { client?: { config?: unknown } } | null | undefined)?.client?.config;
+  return config && typeof config === 'object' ? config : undefined;
+}
+
+export class Runtime {
+  /** The change hub: topics, group fan-outs, memo of serialized frames, stats. */
+  readonly hub: ChangeHub;
+  readonly #database: Knex | undefined;
+  readonly #pubsub: HubHandle;
+  /** Whether the database is a SQLite file, which the fast reader can read. */
+  readonly #fastReadable: boolean;
+  #fastReader: FastReader | undefined;
+  #closed = false;
+
+  private constructor(database: Knex | undefined, pubsub: HubHandle) {
+    this.#database = database;
+    this.#pubsub = pubsub;
+    this.hub = pubsub.hub;
+    this.#fastReadable = database !== undefined && FastReader.fileOf(database) !== undefined;
+  }
+
+  /**
+   * A runtime bound to `options.knex` (writes through it and its transactions publish to this
+   * runtime's hub) and to one PubSub: in-process by default, Redis with `redisUrl`, or `pubsub`.
+   */
+  static async create(options: RuntimeOptions = {}): Promise<Runtime> {
+    const key = options.knex ? clientKey(options.knex) : undefined;
+    if (options.knex && !key) throw new TypeError('Runtime.create: `knex` is not a knex instance');
+    if (key && runtimes.has(key)) throw new Error('Runtime.create: this knex instance already has a runtime (close it first)');
+    const pubsub = await createHubFor(options.redisUrl, options);
+    const runtime = new Runtime(options.knex, pubsub);
+    // Checked again: another runtime may have been bound while the PubSub connected.
+    if (key && runtimes.has(key)) {
+      await pubsub.close();
+      throw new Error('Runtime.create: this knex instance already has a runtime (close it first)');
+    }
+    if (key) runtimes.set(key, runtime);
+    return runtime;
+  }
+
+  /** The runtime a knex instance or transaction belongs to (bound by `Runtime.create`); undefined when none. */
+  static of(knex: unknown): Runtime | undefined {
+    const key = clientKey(knex);
+    return key ? runtimes.get(key) : undefined;
+  }
+
+  /**
+   * The hub a model write on `knex` publishes to. A write on a knex no runtime is bound to captures
+   * nothing (said once per knex, at debug): nobody could be listening.
+   */
+  static hubForWrite(knex: unknown, model: string): ChangeHub | undefined {
+    const key = clientKey(knex);
+    const runtime = key ? runtimes.get(key) : undefined;
+    if (runtime) return runtime.hub;
+    if (key && !unboundReported.has(key)) {
+      unboundReported.add(key);
+      logger.debug('model write on a knex without a runtime: no change event', { model });
+    }
+    return undefined;
+  }
+
+  /** The app's database; throws for a runtime created without one. */
+  get knex(): Knex {
+    if (!this.#database) throw new Error('This runtime has no database: pass `knex` to Runtime.create');
+    return this.#database;
+  }
+
+  /** Whether this runtime has a database. */
+  get hasDatabase(): boolean {
+    return this.#database !== undefined;
+  }
+
+  /**
+   * The primary-key fast path (a read-only SQLite connection of its own), or undefined: another
+   * database, or a SQLite file that does not exist yet (opened on first use once it does).
+   */
+  get fastReader(): FastReader | undefined {
+    return this.#fastReader ?? (this.#fastReadable && !this.#closed ? this.#openFastReader() : undefined);
+  }
+
+  #openFastReader(): FastReader | undefined {
+    this.#fastReader = FastReader.forKnex(this.#database!);
+    return this.#fastReader;
+  }
+
+  /** Whether the database and the PubSub answer (for /healthz). */
+  async healthy(): Promise<boolean> {
+    try {
+      if (this.#database) await this.#database.raw('select 1');
+    } catch {
+      return false;
+    }
+    return this.#pubsub.healthy();
+  }
+
+  /**
+   * Hands on what was published so far, closes the PubSub's connections and the fast reader, and
+   * unbinds the knex (which stays open: whoever created it destroys it). Close the gateway first, and
+   * let running transactions end, so their commits still publish.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const key = this.#database ? clientKey(this.#database) : undefined;
+    try {
+      await this.#pubsub.close();
+    } finally {
+      this.#fastReader?.close();
+      this.#fastReader = undefined;
+      if (key && runtimes.get(key) === this) runtimes.delete(key);
+    }
+  }
+}
