@@ -82,7 +82,14 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
    * this consumer as the hooks, the permission already checked before dispatch.
    */
   resourceCall(args: ActionArgs = {}): ResourceCall {
-    return { runtime: this.scope.runtime, scope: this.scope, args, hooks: this, permissionChecked: true, customQueryset: this.customQueryset };
+    return {
+      runtime: this.scope.runtime,
+      scope: this.scope,
+      args,
+      hooks: this,
+      permissionChecked: true,
+      customQueryset: this.customQueryset,
+    };
   }
 
   /** True when this class narrows the model's rows (overrides its queryset hooks), so lookups and events go through them. */

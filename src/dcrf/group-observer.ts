@@ -165,7 +165,11 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
       // A throwing serializer or handler is logged once with the subscribing request ids; the
       // subscription and the other subscribers carry on.
       const failed = (error: unknown) =>
-        logger.error('observer handler failed', { observer: this.name, request_ids: requestIds, error: String((error as Error)?.stack ?? error) });
+        logger.error('observer handler failed', {
+          observer: this.name,
+          request_ids: requestIds,
+          error: String((error as Error)?.stack ?? error),
+        });
       try {
         const hub = consumer.scope.runtime.hub;
         if (this.options.handler) {

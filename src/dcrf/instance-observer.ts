@@ -19,7 +19,9 @@ const NOT_FOUND_ERRORS = ['Not found'];
 function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceEvent): string {
   if (event.action === 'delete') {
     // Exactly {"pk": pk} whatever the serializer calls its key: dcrf-client matches it deeply.
-    return event.runtime.hub.memo(event.message, 'instance-delete', () => eventPrefix('delete', `{"pk":${encodeValue(event.pk)}}`, STATUS.noContent));
+    return event.runtime.hub.memo(event.message, 'instance-delete', () =>
+      eventPrefix('delete', `{"pk":${encodeValue(event.pk)}}`, STATUS.noContent),
+    );
   }
   if (event.row === null) return eventPrefix('update', 'null', STATUS.notFound, NOT_FOUND_ERRORS);
   const serializer = consumer.getSerializer();
@@ -61,20 +63,23 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
         const gate = consumerEventGate(this);
         // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
         const cost = { bytes: key.length + encodeValue(args).length };
-        const close = await this.track(() =>
-          this.resource.subscribeInstance(
-            this.resourceCall(args),
-            pk,
-            (event) =>
+        const close = await this.track(
+          () =>
+            this.resource.subscribeInstance(this.resourceCall(args), pk, (event) =>
               gate(event.action, event.row ?? event.message.data, () => {
                 // A serializer that throws on one row must not end the subscription nor reach the client.
                 try {
                   this.sendText(withRequestId(instanceEventPrefix(this, event), requestId));
                 } catch (error) {
-                  logger.error('instance event failed', { stream: this.scope.stream, request_id: requestId, pk: event.pk, error: String((error as Error)?.stack ?? error) });
+                  logger.error('instance event failed', {
+                    stream: this.scope.stream,
+                    request_id: requestId,
+                    pk: event.pk,
+                    error: String((error as Error)?.stack ?? error),
+                  });
                 }
               }),
-          ),
+            ),
           cost,
         );
         if (this.#instanceSubscriptions?.has(key)) close();
@@ -106,4 +111,3 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
   }
   return ObserverModelInstance;
 }
-

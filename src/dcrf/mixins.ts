@@ -3,7 +3,7 @@
  * Compose them as functions: `class C extends ListModelMixin(RetrieveModelMixin(GenericAsyncAPIConsumer)) {}`.
  */
 import { action, type ActionArgs, type ActionContext } from './actions.js';
-import { GenericAsyncAPIConsumer, requirePk } from './generic.js';
+import { type GenericAsyncAPIConsumer, requirePk } from './generic.js';
 import { STATUS, type ActionResult } from './protocol.js';
 import { resolveLimit, resolveOffset } from '../resources/pagination.js';
 

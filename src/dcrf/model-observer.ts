@@ -54,7 +54,8 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
 
   protected eventOf(message: ChangeMessage, _group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined> {
     const resource = this.#scopeOf(consumer);
-    if (!resource) return { body: () => this.#serialize(message.data, message.action), action: message.action, bodyKey: this, row: message.data };
+    if (!resource)
+      return { body: () => this.#serialize(message.data, message.action), action: message.action, bodyKey: this, row: message.data };
     let call = this.#calls.get(consumer);
     if (!call) this.#calls.set(consumer, (call = resourceCall(consumer.scope)));
     const seen = resource.eventFor(call, message, 'broad');
@@ -88,7 +89,9 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
 }
 
 /** `modelObserver(Model, options)`: DCRF's `@model_observer(Model)` with its groups API. */
-export function modelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer>(model: ModelClass<Model>, options: ModelObserverOptions<C>): ModelObserver<C> {
+export function modelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer>(
+  model: ModelClass<Model>,
+  options: ModelObserverOptions<C>,
+): ModelObserver<C> {
   return new ModelObserver<C>(model, options);
 }
-

@@ -40,4 +40,3 @@ export function consumerEventGate(consumer: GenericAsyncAPIConsumer): (action: s
 
 /** A refused or failing check sends nothing (and says nothing: the event is simply not the consumer's). */
 function ignore(): void {}
-

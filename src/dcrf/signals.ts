@@ -65,6 +65,9 @@ export class SignalObserver<C extends AsyncAPIConsumer, Payload> extends BaseObs
 }
 
 /** `observer(signal, options)`: DCRF's `@observer(signal)` with its groups API. */
-export function observer<C extends AsyncAPIConsumer, Payload>(signal: Signal<Payload>, options: SignalObserverOptions<C, Payload>): SignalObserver<C, Payload> {
+export function observer<C extends AsyncAPIConsumer, Payload>(
+  signal: Signal<Payload>,
+  options: SignalObserverOptions<C, Payload>,
+): SignalObserver<C, Payload> {
   return new SignalObserver<C, Payload>(signal, options);
 }

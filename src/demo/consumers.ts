@@ -61,18 +61,19 @@ export class ThingConsumer extends CrudConsumer {
     // One frame text per message and serializer in this process, whatever the number of subscribers.
     const memoKey = frameKey(serializer, 'many');
     const gate = consumerEventGate(this);
-    const close = await this.track(() =>
-      this.resource.subscribeAll(this.resourceCall(args), (event) => {
-        if (only && !only.has(keyText(event.pk))) return;
-        gate(event.action, event.message.data, () => {
-          // A delete carries the row's last state, with DCRF's 204.
-          const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
-          const prefix = event.runtime.hub.memo(event.message, memoKey, () =>
-            eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(event.message.data)), status),
-          );
-          this.sendText(withRequestId(prefix, requestId));
-        });
-      }),
+    const close = await this.track(
+      () =>
+        this.resource.subscribeAll(this.resourceCall(args), (event) => {
+          if (only && !only.has(keyText(event.pk))) return;
+          gate(event.action, event.message.data, () => {
+            // A delete carries the row's last state, with DCRF's 204.
+            const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
+            const prefix = event.runtime.hub.memo(event.message, memoKey, () =>
+              eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(event.message.data)), status),
+            );
+            this.sendText(withRequestId(prefix, requestId));
+          });
+        }),
       // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
       { bytes: key.length + encodeValue(args).length },
     );
@@ -159,7 +160,9 @@ const classroomChanges = modelObserver<ClassroomConsumer>(Classroom, {
 });
 
 /** `classrooms`: the seed's MyConsumer: group subscriptions by school and by classroom. */
-export class ClassroomConsumer extends DeleteModelMixin(PatchModelMixin(CreateModelMixin(RetrieveModelMixin(ListModelMixin(GenericAsyncAPIConsumer))))) {
+export class ClassroomConsumer extends DeleteModelMixin(
+  PatchModelMixin(CreateModelMixin(RetrieveModelMixin(ListModelMixin(GenericAsyncAPIConsumer)))),
+) {
   static override resource = classroomResource;
 
   @action({ args: ['school_pk'] })

@@ -43,10 +43,11 @@ export class NoteConsumer extends ObserverModelInstanceMixin(
     this.#many?.delete(key);
     const serializer = this.getSerializer();
     const gate = consumerEventGate(this);
-    const close = await this.track(() =>
-      this.resource.subscribeAll(this.resourceCall(args), (event) =>
-        gate(event.action, event.row, () => this.sendText(withRequestId(manyEventPrefix(serializer, event), requestId))),
-      ),
+    const close = await this.track(
+      () =>
+        this.resource.subscribeAll(this.resourceCall(args), (event) =>
+          gate(event.action, event.row, () => this.sendText(withRequestId(manyEventPrefix(serializer, event), requestId))),
+        ),
       // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
       { bytes: key.length + encodeValue(args).length },
     );

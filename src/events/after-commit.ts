@@ -41,11 +41,7 @@ function watchRollback(trx: KnexTransactionLike): void {
  * Queues `records` until `trx` (and every transaction around it) commits, then calls `publish` once
  * with the folded records of the outermost transaction.
  */
-export function deferUntilCommit(
-  trx: KnexTransactionLike,
-  records: ChangeRecord[],
-  publish: (records: ChangeRecord[]) => void,
-): void {
+export function deferUntilCommit(trx: KnexTransactionLike, records: ChangeRecord[], publish: (records: ChangeRecord[]) => void): void {
   let set = pending.get(trx);
   if (!set) {
     const done = trx.executionPromise;
@@ -58,17 +54,18 @@ export function deferUntilCommit(
     pending.set(trx, set);
     watchRollback(trx);
     const own = set;
-    done.then(
-      () => {
-        pending.delete(trx);
-        if (rolledBack.has(trx) || own.size === 0) return;
-        const parent = trx.parentTransaction;
-        // A released savepoint: its records now belong to the enclosing transaction.
-        if (parent && isTransaction(parent)) deferUntilCommit(parent, own.records(), publish);
-        else publish(own.records());
-      },
-      () => pending.delete(trx),
-    )
+    done
+      .then(
+        () => {
+          pending.delete(trx);
+          if (rolledBack.has(trx) || own.size === 0) return;
+          const parent = trx.parentTransaction;
+          // A released savepoint: its records now belong to the enclosing transaction.
+          if (parent && isTransaction(parent)) deferUntilCommit(parent, own.records(), publish);
+          else publish(own.records());
+        },
+        () => pending.delete(trx),
+      )
       // Nobody awaits this chain: a failure must be logged, never an unhandled rejection.
       .catch((error: unknown) => logger.error('publishing committed changes failed', { error: String((error as Error)?.stack ?? error) }));
   }

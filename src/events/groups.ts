@@ -58,7 +58,7 @@ function groupsBetween(
   return result;
 }
 
-type Handler = (message: any) => void;
+type Handler = (message: GroupedChange) => void;
 
 /**
  * One grouping's local subscribers of one model, indexed by group. Its `onMessage` listens to the

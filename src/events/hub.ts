@@ -37,6 +37,8 @@ interface TopicState {
 interface Fanout {
   groups: GroupFanout;
   live: Promise<() => void>;
+  /** The model topic's closer, once live. */
+  close?: () => void;
 }
 
 export interface HubStats {
@@ -216,8 +218,11 @@ export class ChangeHub {
       const groups = new GroupFanout(model, grouping, this.dispatcher);
       const created: Fanout = { groups, live: this.subscribe(this.modelTopic(model), groups.onMessage, model) };
       byModel.set(model, created);
-      // Refused by the engine: forget it, so the next subscription tries afresh.
-      created.live.catch(() => this.dropFanout(grouping, model, created));
+      created.live.then(
+        (close) => (created.close = close),
+        // Refused by the engine: forget it, so the next subscription tries afresh.
+        () => this.dropFanout(grouping, model, created),
+      );
       fanout = created;
     }
     fanout.groups.add(group, handler);
@@ -227,10 +232,12 @@ export class ChangeHub {
       if (removed) return;
       removed = true;
       if (own.groups.remove(group, handler) && this.dropFanout(grouping, model, own)) {
-        own.live.then(
-          (close) => close(),
-          () => undefined,
-        );
+        if (own.close) own.close();
+        else
+          own.live.then(
+            (close) => close(),
+            () => undefined,
+          );
       }
     };
     try {

@@ -35,7 +35,12 @@ function retryDelay(attempt: number): number {
 }
 
 /** Logs a connection's losses and returns, with how long it was away. */
-function watchConnection(role: 'publisher' | 'subscriber', client: Redis, isClosing: () => boolean, hooks: { down?: () => void; back?: () => void } = {}): void {
+function watchConnection(
+  role: 'publisher' | 'subscriber',
+  client: Redis,
+  isClosing: () => boolean,
+  hooks: { down?: () => void; back?: () => void } = {},
+): void {
   let downSince: number | undefined;
   let errorsLogged = 0;
   client.on('close', () => {
@@ -57,7 +62,10 @@ function watchConnection(role: 'publisher' | 'subscriber', client: Redis, isClos
     // answers once they are all live, so this line means "resubscribed", not just "connected".
     client.ping().then(
       () => {
-        logger.warn(role === 'subscriber' ? 'redis reconnected and resubscribed' : 'redis reconnected', { client: role, downMs: Date.now() - since });
+        logger.warn(role === 'subscriber' ? 'redis reconnected and resubscribed' : 'redis reconnected', {
+          client: role,
+          downMs: Date.now() - since,
+        });
         if (downSince === since) downSince = undefined;
         hooks.back?.();
       },
@@ -99,7 +107,9 @@ function quietUnsubscribes(subscriber: Redis): void {
   Object.assign(subscriber, {
     unsubscribe: (...channels: string[]) => {
       const done = unsubscribe(...channels);
-      done.catch((error: unknown) => logger.debug('redis unsubscribe failed', { channels, error: String((error as Error)?.message ?? error) }));
+      done.catch((error: unknown) =>
+        logger.debug('redis unsubscribe failed', { channels, error: String((error as Error)?.message ?? error) }),
+      );
       return done;
     },
     punsubscribe: async () => 0,
@@ -149,7 +159,9 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
       if (publisher.status !== 'ready' || subscriber.status !== 'ready') return false;
       try {
         // The subscriber's PING waits behind any resubscription in flight: healthy = events flow again.
-        const answers = Promise.all([publisher.ping(), subscriber.ping()]).then(([published, subscribed]) => published === 'PONG' && Boolean(subscribed));
+        const answers = Promise.all([publisher.ping(), subscriber.ping()]).then(
+          ([published, subscribed]) => published === 'PONG' && Boolean(subscribed),
+        );
         return await withTimeout(answers, HEALTH_TIMEOUT_MS, false);
       } catch {
         return false;

@@ -13,7 +13,14 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { NotAuthenticated, NotFound, PermissionDenied } from '../errors.js';
 import { resolveLimit, resolveOffset } from '../resources/pagination.js';
-import { resourceCall, type AnyQuery, type OperationHooks, type Resource, type ResourceEvent, type Unsubscribe } from '../resources/resource.js';
+import {
+  resourceCall,
+  type AnyQuery,
+  type OperationHooks,
+  type Resource,
+  type ResourceEvent,
+  type Unsubscribe,
+} from '../resources/resource.js';
 import type { Row } from '../serializers/serializer.js';
 import type { GraphQLContext } from './engine.js';
 import type { PageSize } from './document-measure.js';
@@ -89,7 +96,8 @@ export function liveField<Args, Out>(
   requireUser = false,
 ): { subscribe: (root: unknown, args: Args, context: GraphQLContext) => Promise<AsyncIterable<Out>>; resolve: (value: Out) => Out } {
   return {
-    subscribe: (_root, args, context) => asCaller(context, () => openLiveStream<Out>(context.streams, (push) => open(context, args, push)), requireUser),
+    subscribe: (_root, args, context) =>
+      asCaller(context, () => openLiveStream<Out>(context.streams, (push) => open(context, args, push)), requireUser),
     resolve: (value) => value,
   };
 }
@@ -98,7 +106,10 @@ export function liveField<Args, Out>(
  * Turns resource events into `{action, data}`: one object per message and action, serialized once,
  * so every subscriber of the message gets the same event (and the same shared result, see EventDelivery).
  */
-export function eventMapper(resource: Resource, toGraphQL: (row: Row) => Row = pkAsId): (event: ResourceEvent) => GraphQLChangeEvent | undefined {
+export function eventMapper(
+  resource: Resource,
+  toGraphQL: (row: Row) => Row = pkAsId,
+): (event: ResourceEvent) => GraphQLChangeEvent | undefined {
   const memoKeys = new Map<string, object>();
   return (event) => {
     // A row that left the subscriber's queryset: the subscriber may no longer see it.
@@ -163,17 +174,29 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
       );
   }
   if (binding.create) {
-    mutation[binding.create] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.create(resourceCall(ctx.scope, args), { ...(args.input as object) })), requireUser);
+    mutation[binding.create] = (_: unknown, args: Args, ctx: Ctx) =>
+      asCaller(ctx, async () => out(await resource.create(resourceCall(ctx.scope, args), { ...(args.input as object) })), requireUser);
   }
   if (binding.update) {
-    mutation[binding.update] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.update(resourceCall(ctx.scope, args), args.id, { ...(args.input as object) })), requireUser);
+    mutation[binding.update] = (_: unknown, args: Args, ctx: Ctx) =>
+      asCaller(
+        ctx,
+        async () => out(await resource.update(resourceCall(ctx.scope, args), args.id, { ...(args.input as object) })),
+        requireUser,
+      );
   }
   if (binding.patch) {
-    mutation[binding.patch] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => out(await resource.patch(resourceCall(ctx.scope, args), args.id, { ...(args.input as object) })), requireUser);
+    mutation[binding.patch] = (_: unknown, args: Args, ctx: Ctx) =>
+      asCaller(
+        ctx,
+        async () => out(await resource.patch(resourceCall(ctx.scope, args), args.id, { ...(args.input as object) })),
+        requireUser,
+      );
   }
   if (binding.delete) {
     const idColumn = resource.model.idColumn as string;
-    mutation[binding.delete] = (_: unknown, args: Args, ctx: Ctx) => asCaller(ctx, async () => (await resource.destroy(resourceCall(ctx.scope, args), args.id))[idColumn], requireUser);
+    mutation[binding.delete] = (_: unknown, args: Args, ctx: Ctx) =>
+      asCaller(ctx, async () => (await resource.destroy(resourceCall(ctx.scope, args), args.id))[idColumn], requireUser);
   }
   if (binding.changed) {
     subscription[binding.changed] = liveField<Args, GraphQLChangeEvent>(
@@ -237,7 +260,11 @@ export interface SchemaDeclaration {
 /** Builds an executable schema from your SDL and resolver maps. */
 export function buildGraphQLSchema(declaration: SchemaDeclaration): GraphQLSchema {
   const resolvers = Array.isArray(declaration.resolvers) ? mergeResolverMaps(...declaration.resolvers) : declaration.resolvers;
-  return makeExecutableSchema({ typeDefs: declaration.typeDefs, resolvers: resolvers as any, resolverValidationOptions: { requireResolversToMatchSchema: 'error' } });
+  return makeExecutableSchema({
+    typeDefs: declaration.typeDefs,
+    resolvers: resolvers as any,
+    resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
+  });
 }
 
 /** The SDL of a schema (what you declared, as the server serves it). */

@@ -68,7 +68,11 @@ export class ResourceEvents {
    * memory by the row scope, then (only with an opaque queryset, the resource's or the hooks') re-read
    * for the subscriber, which makes the answer a promise. Permissions are not checked here.
    */
-  eventFor(call: ResourceCall, message: ChangeMessage, kind: SubscriptionKind): ResourceEvent | undefined | Promise<ResourceEvent | undefined> {
+  eventFor(
+    call: ResourceCall,
+    message: ChangeMessage,
+    kind: SubscriptionKind,
+  ): ResourceEvent | undefined | Promise<ResourceEvent | undefined> {
     const event = this.judged(call, message, kind);
     if (!event || !this.rereads(call)) return event;
     return this.throughQueryset(call, event, kind);
@@ -82,7 +86,8 @@ export class ResourceEvents {
   deliverer(call: ResourceCall, onEvent: (event: ResourceEvent) => void, kind: SubscriptionKind): (message: ChangeMessage) => void {
     if (this.source.allowsAll && !this.rereads(call)) {
       const runtime = call.runtime;
-      if (!this.source.rowScope) return (message) => onEvent({ action: message.action, pk: message.pk, row: message.data, rowFrom: 'data', message, runtime });
+      if (!this.source.rowScope)
+        return (message) => onEvent({ action: message.action, pk: message.pk, row: message.data, rowFrom: 'data', message, runtime });
       return (message) => {
         const event = this.judged(call, message, kind);
         if (event) onEvent(event);
@@ -97,7 +102,11 @@ export class ResourceEvents {
         },
         (error) =>
           // A failing permission check or re-read drops this one event, never the subscription.
-          logger.error('event delivery failed', { resource: this.source.name, pk: message.pk, error: String((error as Error)?.stack ?? error) }),
+          logger.error('event delivery failed', {
+            resource: this.source.name,
+            pk: message.pk,
+            error: String((error as Error)?.stack ?? error),
+          }),
       );
   }
 
@@ -108,7 +117,14 @@ export class ResourceEvents {
 
   /** The row scope's judgement, without a query (the event as it came when there is no row scope). */
   private judged(call: ResourceCall, message: ChangeMessage, kind: SubscriptionKind): ResourceEvent | undefined {
-    const event: ResourceEvent = { action: message.action, pk: message.pk, row: message.data, rowFrom: 'data', message, runtime: call.runtime };
+    const event: ResourceEvent = {
+      action: message.action,
+      pk: message.pk,
+      row: message.data,
+      rowFrom: 'data',
+      message,
+      runtime: call.runtime,
+    };
     const rowScope = this.source.rowScope;
     if (!rowScope) return event;
     const scope = call.scope;

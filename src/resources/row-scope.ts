@@ -102,5 +102,7 @@ export function scopedChange(change: ChangeState, visible: (row: Row) => boolean
   }
   if (!wasVisible) return undefined;
   // Left the view: the state after may still be visible (it only left the group), else the state before.
-  return visible(change.data) ? { action: 'delete', row: change.data, from: 'data' } : { action: 'delete', row: change.before as Row, from: 'before' };
+  return visible(change.data)
+    ? { action: 'delete', row: change.data, from: 'data' }
+    : { action: 'delete', row: change.before as Row, from: 'before' };
 }

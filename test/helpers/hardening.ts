@@ -70,14 +70,14 @@ export function captureLogs(level = 'error'): { lines: Array<Record<string, unkn
   process.env.LOG_LEVEL = level;
   logger.reconfigure();
   const original = process.stderr.write;
-  process.stderr.write = function (chunk: unknown, ...rest: unknown[]) {
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
     if (text.startsWith('{"time"')) {
       raw.push(...text.split('\n').filter(Boolean));
       return true;
     }
     return (original as (...args: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
-  } as typeof process.stderr.write;
+  }) as typeof process.stderr.write;
   const lines: Array<Record<string, unknown>> = [];
   return {
     raw,

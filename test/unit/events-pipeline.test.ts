@@ -171,14 +171,21 @@ test('a released savepoint folds into its parent; a rolled-back one is dropped',
 
 test('a bulk Thing.query().patch().where() over 100 rows: 100 update events', async () => {
   await knex('things').insert(Array.from({ length: 100 }, (_, i) => ({ name: `bulk ${i}`, counter: 0 })));
-  await Thing.transaction(async (trx) => await Thing.query(trx).patch({ counter: raw('counter + 1') as any }).where('name', 'like', 'bulk %'));
+  await Thing.transaction(
+    async (trx) =>
+      await Thing.query(trx)
+        .patch({ counter: raw('counter + 1') as any })
+        .where('name', 'like', 'bulk %'),
+  );
   assert.equal(received.length, 100);
   assert.ok(received.every((m) => m.action === 'update' && m.data.counter === 1 && m.before?.counter === 0));
   assert.equal(new Set(received.map((m) => m.pk)).size, 100);
 });
 
 test('a bulk .delete().where() outside a transaction: one delete event per row, with its last state', async () => {
-  const rows = await Thing.query().insert({ name: 'x1' }).then(async (x1) => [x1, await Thing.query().insert({ name: 'x2', counter: 4 })]);
+  const rows = await Thing.query()
+    .insert({ name: 'x1' })
+    .then(async (x1) => [x1, await Thing.query().insert({ name: 'x2', counter: 4 })]);
   await Thing.query().insert({ name: 'keep' });
   await settle();
   received.length = 0;
@@ -202,7 +209,10 @@ test('insert([...]) of several rows works on SQLite: one create per row, all or 
   assert.equal(await Thing.query().where('name', 'ok').resultSize(), 0, 'the batch rolled back');
   assert.equal(received.length, 0);
   const inTrx = await Thing.transaction(async (trx) => await Thing.query(trx).insert([{ name: 'j1' }, { name: 'j2' }]));
-  assert.deepEqual(received.map((m) => m.pk), inTrx.map((thing) => thing.id));
+  assert.deepEqual(
+    received.map((m) => m.pk),
+    inTrx.map((thing) => thing.id),
+  );
 });
 
 /** Listens to one group of the demo's classroom grouping (judged on receipt); returns what arrived so far. */
@@ -221,10 +231,22 @@ test('instance topic and groups: a classroom moving school is delete / update / 
   const instance = await listen(hub.instanceTopic('Classroom', room.id), 'Classroom');
   await Classroom.transaction(async (trx) => await Classroom.query(trx).patch({ school: s2.id }).findById(room.id));
   const moved = { id: room.id, name: 'room', school: s2.id };
-  assert.deepEqual(inSchool1.map((m) => [m.action, m.data]), [['delete', moved]]);
-  assert.deepEqual(inSchool2.map((m) => [m.action, m.data]), [['create', moved]]);
-  assert.deepEqual(theRoom.map((m) => [m.action, m.data]), [['update', moved]]);
-  assert.deepEqual(instance.map((m) => [m.action, m.data]), [['update', moved]]);
+  assert.deepEqual(
+    inSchool1.map((m) => [m.action, m.data]),
+    [['delete', moved]],
+  );
+  assert.deepEqual(
+    inSchool2.map((m) => [m.action, m.data]),
+    [['create', moved]],
+  );
+  assert.deepEqual(
+    theRoom.map((m) => [m.action, m.data]),
+    [['update', moved]],
+  );
+  assert.deepEqual(
+    instance.map((m) => [m.action, m.data]),
+    [['update', moved]],
+  );
 });
 
 test('a write nobody observes costs no extra query; an observed one reads before and after', async () => {
@@ -240,7 +262,10 @@ test('a write nobody observes costs no extra query; an observed one reads before
     }
     return queries;
   };
-  const write = () => Thing.query().patch({ counter: raw('counter + 1') as any }).findById(thing.id);
+  const write = () =>
+    Thing.query()
+      .patch({ counter: raw('counter + 1') as any })
+      .findById(thing.id);
   const insert = () => Thing.query().insert({ name: 'n' });
   const remove = () => Thing.query().delete().where('name', 'n');
   for (const close of closers) close();
@@ -276,10 +301,12 @@ test('a subscription that starts while an unobserved write is open goes live onl
   await Thing.query(trx).patch({ counter: 1 }).findById(thing.id); // nobody listens: nothing captured
   assert.equal(hub.unobservedWrites.count('Thing'), 1);
   let live = false;
-  const subscribed = hub.subscribe(hub.instanceTopic('Thing', thing.id), () => undefined, 'Thing').then((close) => {
-    live = true;
-    closers.push(close);
-  });
+  const subscribed = hub
+    .subscribe(hub.instanceTopic('Thing', thing.id), () => undefined, 'Thing')
+    .then((close) => {
+      live = true;
+      closers.push(close);
+    });
   await settle();
   assert.equal(live, false, 'not live while a write that captured nothing can still commit');
   // Writes from now on are observed and captured, in this same transaction too. (A handler is in
@@ -292,12 +319,19 @@ test('a subscription that starts while an unobserved write is open goes live onl
   closers.push(await second);
   assert.equal(live, true);
   assert.equal(hub.unobservedWrites.count('Thing'), 0);
-  assert.deepEqual(events.map((m) => [m.action, m.data.counter]), [['update', 2]]);
+  assert.deepEqual(
+    events.map((m) => [m.action, m.data.counter]),
+    [['update', 2]],
+  );
 
   // Outside a transaction, the wait ends with the statement, failed or not.
   for (const close of closers) close();
   closers = [];
-  await assert.rejects(async () => await Thing.query().patch({ name: null as unknown as string }).findById(thing.id));
+  await assert.rejects(
+    async () =>
+      await Thing.query()
+        .patch({ name: null as unknown as string })
+        .findById(thing.id),
+  );
   assert.equal(hub.unobservedWrites.count('Thing'), 0, 'a failed statement does not leave a wait behind');
 });
-
