@@ -3,8 +3,23 @@
  * the DCRF envelope (`errors` + `response_status`) or GraphQL `extensions` (`code`, `status`, `fields`).
  */
 
+/**
+ * One field's errors as DRF renders them: its messages, or the same shape per item, key or nested field
+ * for lists (`{"tags": {"1": ["Not a valid string."]}}`), dicts and nested serializers.
+ */
+export type ErrorDetail = string[] | ErrorDetail[] | { [key: string]: ErrorDetail };
+
 /** A field map as DRF renders validation errors: `{"name": ["This field is required."]}`. */
-export type FieldErrors = Record<string, string[]>;
+export type FieldErrors = Record<string, ErrorDetail>;
+
+/** DRF's NON_FIELD_ERRORS_KEY: where errors about the whole input go. */
+export const NON_FIELD_ERRORS = 'non_field_errors';
+
+/** Every message of an error detail, depth first (for logs and error messages). */
+export function flattenDetail(detail: ErrorDetail): string[] {
+  if (Array.isArray(detail)) return (detail as unknown[]).flatMap((item) => (typeof item === 'string' ? [item] : flattenDetail(item as ErrorDetail)));
+  return Object.values(detail).flatMap(flattenDetail);
+}
 
 /** Base of every error that carries its own status; user code may throw subclasses from actions. */
 export class APIError extends Error {
@@ -25,14 +40,23 @@ export class APIError extends Error {
   }
 }
 
-/** 400 with DRF's per-field messages. */
+/**
+ * 400 with DRF's per-field messages. Like DRF's `ValidationError`, it also takes a message or a list of
+ * them: raised from a serializer's `validate()` they are `non_field_errors`, from `validate_<field>()`
+ * that field's errors.
+ */
 export class ValidationError extends APIError {
   readonly fields: FieldErrors;
-  constructor(fields: FieldErrors) {
+  /** The messages it was raised with, when it was raised with a message or a list rather than a field map. */
+  readonly messages: string[] | undefined;
+  constructor(detail: FieldErrors | string | string[]) {
+    const messages = typeof detail === 'string' ? [detail] : Array.isArray(detail) ? detail : undefined;
+    const fields: FieldErrors = messages ? { [NON_FIELD_ERRORS]: messages } : (detail as FieldErrors);
     super(400, [fields], 'BAD_USER_INPUT');
     this.fields = fields;
+    this.messages = messages;
     this.message = Object.entries(fields)
-      .map(([field, messages]) => `${field}: ${messages.join(' ')}`)
+      .map(([field, messages]) => `${field}: ${flattenDetail(messages).join(' ')}`)
       .join('; ');
   }
 }

@@ -3,6 +3,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import knexFactory, { type Knex } from 'knex';
 import { cachePreparedStatements } from './statement-cache.js';
 
@@ -18,10 +19,23 @@ export function databaseKind(url: string): DatabaseKind {
   throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got "${url.split(':')[0]}:...")`);
 }
 
+/**
+ * PostgreSQL's date and time types (date, time, timestamp, timestamptz, interval, timetz) as the text
+ * the server sends: `pg` would make a `date` a Date at local midnight (another day once sent as UTC)
+ * and drop a timestamp's microseconds. The serializer's date fields read the text.
+ */
+const PG_TEXT_TYPES = new Set([1082, 1083, 1114, 1184, 1186, 1266]);
+
+/** `pg`'s type parsers with those types kept as text (`pg` is loaded only for a PostgreSQL URL: importing it has side effects). */
+function pgTypes(): { getTypeParser(oid: number, format?: string): unknown } {
+  const { types } = createRequire(import.meta.url)('pg') as typeof import('pg');
+  return { getTypeParser: (oid, format) => (PG_TEXT_TYPES.has(oid) ? (text: string) => text : types.getTypeParser(oid, format as 'text')) };
+}
+
 /** knex configuration for a DATABASE_URL. */
 export function knexConfig(url: string): Knex.Config {
   if (databaseKind(url) === 'postgres') {
-    return { client: 'pg', connection: url, pool: { min: 0, max: 10 } };
+    return { client: 'pg', connection: { connectionString: url, types: pgTypes() } as Knex.PgConnectionConfig, pool: { min: 0, max: 10 } };
   }
   const file = url.slice('sqlite:'.length);
   const memory = file === ':memory:' || file === '';

@@ -13,6 +13,7 @@ import { demoStreams } from './consumers.js';
 import { initial } from './migrations/0001-initial.js';
 import { notes } from './migrations/0002-notes.js';
 import { tokenHash } from './migrations/0003-token-hash.js';
+import { products } from './migrations/0004-products.js';
 import type { HubHandle } from '../events/hub-handle.js';
 import { Runtime, type RuntimeOptions } from '../runtime.js';
 import { streamsRoute } from '../server/describe.js';
@@ -20,7 +21,7 @@ import { playgroundRoute } from '../server/playground.js';
 import { createDemoGraphQLAdapter } from './graphql.js';
 
 /** The demo's migrations, in order. */
-export const demoMigrations = [initial, notes, tokenHash];
+export const demoMigrations = [initial, notes, tokenHash, products];
 
 export interface DemoApp {
   gateway: Gateway;

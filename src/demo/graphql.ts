@@ -16,6 +16,7 @@ import { bindResource, buildGraphQLSchema, eventMapper, liveField, type GraphQLC
 import type { GraphQLContext } from '../graphql/engine.js';
 import { createGraphQLAdapter, type GraphQLAdapterOptions, type GraphQLGatewayAdapter } from '../graphql/adapter.js';
 import { demoRelationResolvers } from './graphql-relations.js';
+import { productResolvers } from './products-graphql.js';
 
 /** Where the demo's SDL lives, from src/ (tsx) or dist/src/ (built). */
 function demoSdlPath(): string {
@@ -97,6 +98,7 @@ export function demoResolvers() {
       },
     },
     demoRelationResolvers(),
+    ...productResolvers(),
   ];
 }
 

@@ -18,6 +18,7 @@ import type { ChangeHub } from '../events/hub.js';
 import type { ChangeRecord, Row } from '../events/records.js';
 import { Runtime } from '../runtime.js';
 import { LiveQueryBuilder, whenStatementEnds } from './live-query-builder.js';
+import { carriesRelated, embedRelated } from './related.js';
 
 /** What a write's before hook read: the rows it is about to touch and the hub it publishes to (none: unobserved). */
 interface Captured {
@@ -188,8 +189,9 @@ async function captureRows(modelClass: typeof LiveModel, args: StaticHookArgumen
     trackUnobserved(modelClass, args, false);
     return;
   }
-  const rows = (await args.asFindQuery().toKnexQuery()) as Row[];
-  pushCaptured(args, { rows: rows.map((row) => ({ ...row })), hub });
+  const rows = ((await args.asFindQuery().toKnexQuery()) as Row[]).map((row) => ({ ...row }));
+  if (carriesRelated(modelClass)) await embedRelated(modelClass, rows, args.transaction ?? modelClass.knex());
+  pushCaptured(args, { rows, hub });
 }
 
 /** Reads rows by primary key on the write's own connection (inside its transaction, if any). */
@@ -201,6 +203,7 @@ async function readRows(modelClass: typeof LiveModel, args: StaticHookArguments<
     const found = (await knex(modelClass.tableName).whereIn(modelClass.idColumn as string, chunk as any[])) as Row[];
     for (const row of found) rows.push({ ...row });
   }
+  if (carriesRelated(modelClass)) await embedRelated(modelClass, rows, knex);
   return rows;
 }
 

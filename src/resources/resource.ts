@@ -5,12 +5,14 @@
  * typed errors that each protocol maps to its own wire shape. Nothing above this layer touches knex;
  * every query runs on the call's runtime's database. Resources are runtime-independent definitions.
  */
+import type { Knex } from 'knex';
 import type { Model, ModelClass, Transaction } from 'objection';
 import { NotFound, PermissionDenied } from '../errors.js';
 import { isInvalidValueError } from '../db/knex.js';
 import type { ChangeMessage } from '../events/hub.js';
 import type { RowGrouping } from '../events/groups.js';
 import { WrittenRows } from '../models/live-model.js';
+import { carriesRelated, embedRelated } from '../models/related.js';
 import { AllowAny, toPermissionList, type BasePermission, type PermissionLike } from '../permissions.js';
 import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
@@ -74,6 +76,8 @@ export class Resource {
   private readonly integerLookup: boolean;
   private readonly allowsAll: boolean;
   private readonly events: ResourceEvents;
+  /** The model's rows carry related rows (`selectRelated`): every read adds them. */
+  private readonly related: boolean;
 
   constructor(options: ResourceOptions) {
     this.model = options.model;
@@ -90,6 +94,7 @@ export class Resource {
     this.name = options.name ?? this.model.name;
     const property = (this.model.jsonSchema?.properties ?? {})[this.lookupField] as { type?: unknown } | undefined;
     this.integerLookup = property?.type === 'integer' || (property === undefined && this.lookupField === 'id');
+    this.related = carriesRelated(this.model);
     this.events = new ResourceEvents({
       name: this.name,
       rowScope: this.rowScope,
@@ -176,7 +181,7 @@ export class Resource {
       if (reader) {
         const row = reader.get(this.model.tableName, this.lookupField, value);
         if (!row) throw this.notFound();
-        return row;
+        return this.related ? this.withRelated([row], call.runtime.knex).then(() => row) : row;
       }
     }
     const table = this.model.tableName;
@@ -189,6 +194,7 @@ export class Resource {
         throw isInvalidValueError(error) ? this.notFound() : error;
       })) as Row[];
     if (!rows[0]) throw this.notFound();
+    if (this.related) await this.withRelated(rows, trx ?? call.runtime.knex);
     return rows[0];
   }
 
@@ -198,6 +204,7 @@ export class Resource {
     // Nothing narrows or orders the rows: the whole table by primary key, without the query builder.
     const reader = !this.narrowed && !narrowsRows(call) && typeof this.model.idColumn === 'string' ? call.runtime.fastReader : undefined;
     const rows = reader ? reader.all(this.model.tableName, this.model.idColumn as string) : await this.ordered(this.queryset(call)).toKnexQuery();
+    if (this.related) await this.withRelated(rows as Row[], call.runtime.knex);
     const serializer = this.serializerFor(call);
     return (rows as Row[]).map((row) => serializer.toRepresentation(row));
   }
@@ -210,6 +217,7 @@ export class Resource {
     const base = this.queryset(call);
     const count = await base.clone().resultSize();
     const rows = count > realOffset ? ((await this.ordered(base).limit(realLimit).offset(realOffset).toKnexQuery()) as Row[]) : [];
+    if (this.related) await this.withRelated(rows, call.runtime.knex);
     const serializer = this.serializerFor(call);
     return { count, results: rows.map((row) => serializer.toRepresentation(row)), limit: realLimit, offset: realOffset };
   }
@@ -237,7 +245,13 @@ export class Resource {
   private async reread(trx: Transaction, pk: unknown): Promise<Row> {
     const row = await trx(this.model.tableName).where(this.model.idColumn as string, pk as any).first();
     if (!row) throw this.notFound();
+    if (this.related) await this.withRelated([row], trx);
     return row as Row;
+  }
+
+  /** Adds the related rows the model carries (its `selectRelated`) to rows read for a reply. */
+  private withRelated(rows: Row[], knex: Knex): Promise<void> {
+    return embedRelated(this.model, rows, knex);
   }
 
   /**

@@ -18,7 +18,7 @@ const serializer = new BookSerializer();
 
 async function fieldErrors(data: unknown, partial = false): Promise<unknown> {
   try {
-    await serializer.validate(data, { partial });
+    await serializer.runValidation(data, { partial });
   } catch (error) {
     assert.ok(error instanceof ValidationError);
     return error.fields;
@@ -53,21 +53,21 @@ test('non-object data gets non_field_errors in DRF words', async () => {
 });
 
 test('valid input: defaults on create, absent fields skipped on partial, read-only ignored, strings coerced', async () => {
-  assert.deepEqual(await serializer.validate({ title: ' ab ', pk: 99 }), { title: 'ab', pages: 0 });
-  assert.deepEqual(await serializer.validate({ pages: '7' }, { partial: true }), { pages: 7 });
-  assert.deepEqual(await serializer.validate({ title: 'x', public: 'false' }), { title: 'x', pages: 0, public: false });
+  assert.deepEqual(await serializer.runValidation({ title: ' ab ', pk: 99 }), { title: 'ab', pages: 0 });
+  assert.deepEqual(await serializer.runValidation({ pages: '7' }, { partial: true }), { pages: 7 });
+  assert.deepEqual(await serializer.runValidation({ title: 'x', public: 'false' }), { title: 'x', pages: 0, public: false });
 });
 
 test('integers: floats with a fraction, booleans and unsafe numbers are refused', async () => {
   for (const bad of [1.5, true, '1e3', 2 ** 60, '']) {
     assert.deepEqual(await fieldErrors({ pages: bad }, true), { pages: ['A valid integer is required.'] }, String(bad));
   }
-  assert.deepEqual(await serializer.validate({ pages: '5.0' }, { partial: true }), { pages: 5 });
+  assert.deepEqual(await serializer.runValidation({ pages: '5.0' }, { partial: true }), { pages: 5 });
 });
 
 test('prototype keys in input are ignored, not written', async () => {
   const data = JSON.parse('{"title":"ok","__proto__":{"polluted":1},"constructor":{"x":1}}');
-  const values = await serializer.validate(data);
+  const values = await serializer.runValidation(data);
   assert.deepEqual(values, { title: 'ok', pages: 0 });
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
