@@ -43,21 +43,26 @@ export interface DeliveryOptions {
 
 type Encoded = string | Promise<string>;
 
-const sharedResults = new WeakMap<object, Map<string, Encoded>>();
-const documentIds = new WeakMap<DocumentNode, number>();
-let nextDocumentId = 1;
+/**
+ * Encoded results shared by subscribers: per document (the cache hands every subscriber of the same
+ * text the same document), then per event, then per share key. Weak both ways: nothing outlives its
+ * document or its event.
+ */
+const sharedResults = new WeakMap<DocumentNode, WeakMap<object, Map<string, Encoded>>>();
 
-/** What makes two subscriptions' results for the same event the same: the operation, its variables, the user. */
+/** The shared results of one document's subscriptions. */
+function resultsOf(document: DocumentNode): WeakMap<object, Map<string, Encoded>> {
+  let results = sharedResults.get(document);
+  if (!results) sharedResults.set(document, (results = new WeakMap()));
+  return results;
+}
+
+/** What makes two subscriptions of one document get the same result for an event: the operation, its variables, the user. */
 export function shareKey(args: ExecutionArgs): string {
-  let id = documentIds.get(args.document);
-  if (id === undefined) {
-    id = nextDocumentId++;
-    documentIds.set(args.document, id);
-  }
   const context = args.contextValue as { scope?: { user?: { id?: unknown } | null } } | undefined;
   const user = context?.scope?.user;
   const viewer = user ? `u${JSON.stringify(user.id ?? null)}` : 'anon';
-  return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}\u0000${viewer}`;
+  return `${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}\u0000${viewer}`;
 }
 
 function encode(result: ExecutionResult): string {
@@ -74,6 +79,8 @@ function executeEncoded(args: ExecutionArgs, event: unknown): Encoded {
 
 export class EventDelivery implements AsyncGenerator<never, undefined, unknown> {
   private readonly key: string | undefined;
+  /** This document's shared results (undefined when results are not shared). */
+  private readonly shared: WeakMap<object, Map<string, Encoded>> | undefined;
   private started = false;
   private ended = false;
   private pending = 0;
@@ -93,6 +100,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     private readonly options: DeliveryOptions,
   ) {
     this.key = options.share ? shareKey(args) : undefined;
+    this.shared = options.share ? resultsOf(args.document) : undefined;
   }
 
   /** Runs until the source ends (resolves done), fails (rejects) or `return()` is called. */
@@ -188,11 +196,11 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
   }
 
   private encoded(event: unknown): Encoded {
-    if (this.key === undefined || event === null || typeof event !== 'object') return executeEncoded(this.args, event);
-    let results = sharedResults.get(event);
+    if (this.key === undefined || !this.shared || event === null || typeof event !== 'object') return executeEncoded(this.args, event);
+    let results = this.shared.get(event);
     if (!results) {
       results = new Map();
-      sharedResults.set(event, results);
+      this.shared.set(event, results);
     }
     let encoded = results.get(this.key);
     if (encoded === undefined) {
