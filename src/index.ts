@@ -1,12 +1,26 @@
 /**
  * dcrf-gateway: the public API. Everything exported here is documented in the README.
  */
-export { APIError, ValidationError, NotFound, PermissionDenied, NotAuthenticated, MethodNotAllowed, Throttled, BadRequest, type FieldErrors } from './errors.js';
+export { APIError, ValidationError, NON_FIELD_ERRORS, flattenDetail, type ErrorDetail, NotFound, PermissionDenied, NotAuthenticated, MethodNotAllowed, Throttled, BadRequest, type FieldErrors } from './errors.js';
 export { BasePermission, AllowAny, IsAuthenticated, allOf, anyOf, not, toPermission, type PermissionLike, type PermissionRequest } from './permissions.js';
 export type { ConnectionScope, AuthUser } from './scope.js';
-export { Field, CharField, EmailField, IntegerField, BooleanField, PrimaryKeyRelatedField, FieldError, UniqueCheck, INTEGER_RANGE, type FieldOptions, type PrimaryKeyRelatedFieldOptions } from './serializers/fields.js';
-export { Serializer, serializerInstance, type SerializerClass, type Row } from './serializers/serializer.js';
-export { modelSerializer, type ModelSerializerOptions } from './serializers/model-serializer.js';
+export {
+  Field, FieldError, ContextDefault, SKIP, CharField, EmailField, RegexField, SlugField, URLField, IPAddressField, IntegerField, FloatField,
+  DecimalField, DateField, DateTimeField, TimeField, DurationField, ChoiceField, MultipleChoiceField, ListField, DictField, JSONField,
+  BooleanField, UUIDField, ReadOnlyField, HiddenField, SerializerMethodField, CurrentUserDefault, CreateOnlyDefault, PrimaryKeyRelatedField,
+  INTEGER_RANGE, UniqueValidator, UniqueTogetherValidator, UniqueCheck, pythonTypeName,
+  type FieldOptions, type FieldValidator, type ValidationContext, type BoundField, type CharFieldOptions, type RegexFieldOptions,
+  type SlugFieldOptions, type IPAddressFieldOptions, type IntegerFieldOptions, type FloatFieldOptions, type DecimalFieldOptions,
+  type DateFieldOptions, type DateTimeFieldOptions, type TimeFieldOptions, type DurationFieldOptions, type ChoiceFieldOptions,
+  type MultipleChoiceFieldOptions, type Choices, type ListFieldOptions, type DictFieldOptions, type JSONFieldOptions, type UUIDFieldOptions,
+  type SerializerMethodFieldOptions, type PrimaryKeyRelatedFieldOptions, type Queryset, type SerializerValidator,
+  type SerializerValidationContext, type UniqueValidatorOptions, type UniqueTogetherValidatorOptions,
+} from './serializers/fields.js';
+export { parseDecimal, formatDecimal, quantize, compareDecimals, multiplyDecimals, toDecimal, type Decimal, type Rounding } from './serializers/decimal.js';
+export type { Infer, InferInput, FieldType } from './serializers/infer.js';
+export { Serializer, serializerInstance, type SerializerClass, type SerializerOptions, type Row } from './serializers/serializer.js';
+export { modelSerializer, type ModelSerializerOptions, type ModelColumns, type ColumnInfo, type ModelSerializerClass } from './serializers/model-serializer.js';
+export { embedRelated, carriesRelated } from './models/related.js';
 export {
   Resource,
   resourceCall,
@@ -61,6 +75,7 @@ export { loadConfig, type Config } from './config.js';
 export { createGraphQLAdapter, GraphQLGatewayAdapter, type GraphQLAdapterOptions } from './graphql/adapter.js';
 export { GRAPHQL_TRANSPORT_WS, GRAPHQL_WS_LEGACY, type GraphQLAdapter, type GraphQLSubprotocol } from './graphql/gateway-adapter.js';
 export { bindResource, buildGraphQLSchema, printSDL, mergeResolverMaps, liveField, eventMapper, asCaller, pkAsId, type ResourceBinding, type ResolverMap, type SchemaDeclaration, type GraphQLChangeEvent } from './graphql/bind.js';
+export { DecimalScalar, DateScalar, DateTimeScalar, UUIDScalar, URLScalar, JSONScalar, drfScalarResolvers } from './graphql/scalars.js';
 export { GraphQLEngine, type GraphQLContext, type OperationParams, type EngineOptions } from './graphql/engine.js';
 export { DEFAULT_GRAPHQL_LIMITS, checkLimits, type GraphQLLimits } from './graphql/limits.js';
 export { DocumentCache } from './graphql/cache.js';
