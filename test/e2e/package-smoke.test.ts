@@ -100,7 +100,7 @@ function copyNativeSqlite(folder: string): void {
 const APP = `
 import {
   AsyncAPIConsumer, CreateModelMixin, Gateway, GenericAsyncAPIConsumer, ListModelMixin, LiveModel,
-  migrate, modelSerializer, openDatabase, registerAction,
+  migrate, modelSerializer, openDatabase, registerAction, Runtime,
 } from 'dcrf-gateway';
 
 class Note extends LiveModel {
@@ -127,11 +127,13 @@ registerAction(Calculator, 'add');
 const knex = openDatabase('sqlite:' + process.argv[2]);
 await migrate(knex, [{ name: '0001-notes', up: (db) => db.schema.createTable('notes', (t) => { t.increments('id'); t.string('text', 100); }) }]);
 LiveModel.knex(knex);
-const gateway = new Gateway({ streams: { notes: NoteConsumer, calculator: Calculator } });
+const runtime = await Runtime.create({ knex });
+const gateway = new Gateway({ runtime, streams: { notes: NoteConsumer, calculator: Calculator } });
 const port = await gateway.listen(0);
 process.stdout.write('listening ' + port + '\\n');
 process.once('SIGTERM', async () => {
   await gateway.close();
+  await runtime.close();
   await knex.destroy();
 });
 `;
