@@ -13,8 +13,8 @@ import { SESSION_CLOSE } from './protocol.js';
 import { type DcrfRoute, type RouterHost, StreamRouter } from './routing.js';
 import type { DcrfSocket, SocketListener } from './socket.js';
 
+// The session's configuration, where the gateway, the metrics and the package root have always found it.
 export { DEFAULT_DCRF_LIMITS, type DcrfLimits, type SessionObserver, type UserCheck, type UserCheckAnswer } from './limits.js';
-export type { DcrfRoute } from './routing.js';
 
 /** Close code for a socket whose user was deleted or deactivated after it connected. */
 export const USER_GONE_CLOSE = SESSION_CLOSE.userGone;
