@@ -191,10 +191,18 @@ test('the packed package installs into an empty folder and serves a two-stream a
     copyNativeSqlite(folder);
 
     const installed = path.join(folder, 'node_modules', 'dcrf-gateway');
-    const imported = await probeEntry(path.join(installed, 'dist', 'src', 'index.js'));
-    const demo = ownModules(imported, installed).filter((file) => file.startsWith('dist/src/demo/'));
-    assert.deepEqual(demo, [], 'importing the installed package loads no demo module');
-    assert.deepEqual(imported.globals, [], 'nor defines a global');
+    const { exports } = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')) as {
+      exports: Record<string, string | { types: string; default: string }>;
+    };
+    for (const [subpath, target] of Object.entries(exports)) {
+      const files = typeof target === 'string' ? [target] : [target.types, target.default];
+      for (const file of files) assert.ok(fs.existsSync(path.join(installed, file)), `the package holds ${file} (export ${subpath})`);
+      if (typeof target === 'string') continue;
+      const imported = await probeEntry(path.join(installed, target.default));
+      const demo = ownModules(imported, installed).filter((file) => file.startsWith('dist/src/demo/'));
+      assert.deepEqual(demo, [], `importing dcrf-gateway${subpath.slice(1)} loads no demo module`);
+      assert.deepEqual(imported.globals, [], `nor defines a global (${subpath})`);
+    }
 
     fs.writeFileSync(path.join(folder, 'app.mjs'), APP);
     const app = await startApp(folder);
