@@ -53,8 +53,8 @@ function run(command: string, args: string[], cwd: string): Promise<string> {
 /**
  * An app folder that depends on the tarball alone, with a lockfile made of the repository's own
  * (its production entries): `npm ci` installs the versions the suite ran against, from the npm cache
- * when it has them. The repository's overrides are repeated: they pin what the published package
- * cannot (see the report on @graphql-tools/merge).
+ * when it has them. The repository's overrides are repeated: npm applies a package's overrides only
+ * where it is the root, so its users do not get them (the @graphql-tools/merge pin among them).
  */
 function writeAppFolder(folder: string, tarball: string): void {
   const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as PackageJson;
