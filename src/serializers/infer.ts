@@ -3,13 +3,13 @@
  * `type Product = Infer<typeof ProductSerializer>` (what clients receive) and
  * `InferInput<typeof ProductSerializer>` (what they may send).
  */
-import type { Field } from './fields/base.js';
 
 type FieldsOf<S> = S extends { fields: infer F } ? F : never;
-type OptionsOf<F> = F extends Field<unknown, infer O> ? O : never;
+// Read structurally: a field's options may share no key with FieldOptions (`{ maxLength: 5 }`).
+type OptionsOf<F> = F extends { readonly options: infer O } ? O : never;
 
 /** The JSON type of one field's values (`| null` when it allows null). */
-export type FieldType<F> = F extends Field<infer T, infer O> ? (O extends { allowNull: true } ? T | null : T) : never;
+export type FieldType<F> = F extends { readonly $type: infer T; readonly options: infer O } ? (O extends { allowNull: true } ? T | null : T) : never;
 
 /** The object a serializer shows: every field but the write-only ones. */
 export type Infer<S> = {

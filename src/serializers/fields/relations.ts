@@ -22,7 +22,7 @@ export interface PrimaryKeyRelatedFieldOptions extends FieldOptions {
 
 /** A foreign key given by the related row's primary key, checked against the database. */
 export class PrimaryKeyRelatedField<const O extends PrimaryKeyRelatedFieldOptions = PrimaryKeyRelatedFieldOptions> extends Field<
-  O extends { pkField: Field<infer K> } ? K : number,
+  O extends { pkField: { readonly $type: infer K } } ? K : number,
   O
 > {
   readonly minValue: number;

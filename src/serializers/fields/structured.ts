@@ -190,4 +190,4 @@ export class JSONField<const O extends JSONFieldOptions = JSONFieldOptions> exte
 }
 
 /** The JSON type of a ListField's or DictField's child. */
-export type ChildType<O> = O extends { child: Field<infer T, infer CO> } ? (CO extends { allowNull: true } ? T | null : T) : unknown;
+export type ChildType<O> = O extends { child: { readonly $type: infer T; readonly options: infer CO } } ? (CO extends { allowNull: true } ? T | null : T) : unknown;
