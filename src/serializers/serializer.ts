@@ -222,7 +222,7 @@ export class Serializer<const O extends SerializerOptions = SerializerOptions> e
     const { field, name } = entry;
     let value: unknown;
     try {
-      if (entry.hidden || !Object.prototype.hasOwnProperty.call(input, name)) {
+      if (entry.hidden || !Object.hasOwn(input, name)) {
         if (context.partial) return SKIP;
         if (!entry.hidden && field.required) throw new FieldError([field.message('required')]);
         if (!field.hasDefault) return SKIP;

@@ -126,7 +126,7 @@ function classMessages(ctor: typeof Field): Record<string, string> {
     for (let current: any = ctor; current && current !== Function.prototype; current = Object.getPrototypeOf(current)) chain.unshift(current);
     messages = {};
     for (const cls of chain) {
-      if (Object.prototype.hasOwnProperty.call(cls, 'defaultErrorMessages')) Object.assign(messages, cls.defaultErrorMessages);
+      if (Object.hasOwn(cls, 'defaultErrorMessages')) Object.assign(messages, cls.defaultErrorMessages);
     }
     messageCache.set(ctor, messages);
   }

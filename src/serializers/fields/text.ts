@@ -71,6 +71,7 @@ export class CharField<const O extends CharFieldOptions = CharFieldOptions> exte
 }
 
 // Django's EmailValidator (5.x): a dot-atom or quoted local part, a domain of labels or a literal address.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Django's quoted local part allows these characters
 const EMAIL_USER = /^(?:[-!#$%&'*+/=?^_`{}|~0-9a-z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*|"(?:[\u0001-\u0008\u000b\u000c\u000e-\u001f!#-[\]-\u007f]|\\[\u0001-\u0011\u000b\u000c\u000e-\u007f])*")$/i;
 const EMAIL_DOMAIN = /^(?:(?:[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]{0,61}[a-z0-9\u00a1-\uffff])?\.)+)(?:[a-z0-9\u00a1-\uffff-]{2,63})$/i;
 const EMAIL_LITERAL = /^\[([a-f0-9:.]+)\]$/i;
