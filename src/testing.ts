@@ -82,7 +82,10 @@ export class DcrfCommunicator {
     const route: DcrfRoute = single
       ? { kind: 'single', stream: stream!, consumer: single }
       : { kind: 'multiplex', streams: new Map(Object.entries(consumers)), refused: new Set() };
-    const accepted = await connectRoute(route, scope);
+    const accepted = await connectRoute(route, scope).catch(async (error: unknown) => {
+      await ownRuntime?.close();
+      throw error;
+    });
     if (!accepted) {
       await ownRuntime?.close();
       throw new Error('connection refused: canConnect said no (the gateway answers such an upgrade 403)');

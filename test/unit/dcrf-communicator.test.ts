@@ -60,3 +60,12 @@ test("the demo's consumers, given a runtime on a database: CRUD and an instance 
     await knex.destroy();
   }
 });
+
+test('connect rejects with the error of a canConnect that throws', async () => {
+  class Broken extends SessionConsumer {
+    static override async canConnect(): Promise<boolean> {
+      throw new Error('permission store down');
+    }
+  }
+  await assert.rejects(DcrfCommunicator.connect(Broken, testHooks()), /permission store down/);
+});
