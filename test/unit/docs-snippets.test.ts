@@ -8,16 +8,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { typescriptBlocks } from '../helpers/markdown.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PAGES = ['README.md', 'docs/getting-started.md'];
 /** Inside the repository (git-ignored), so the snippets resolve knex and objection from its node_modules. */
 const OUT = path.join(ROOT, 'test/artifacts/docs-snippets');
-
-/** The ```ts blocks of a markdown text, in order. */
-export function typescriptBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1] as string);
-}
 
 test('the TypeScript blocks of the README and the getting-started page type-check as written', () => {
   fs.rmSync(OUT, { recursive: true, force: true });
