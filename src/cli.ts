@@ -1,31 +1,34 @@
 #!/usr/bin/env node
 /**
- * dcrf-gateway serve | migrate | createtoken <username>
+ * dcrf-gateway serve | migrate | createtoken <username> | help [command], with flags (see cli-args.ts).
  */
-import { applyFlags, loadConfig } from './config.js';
+import { readFileSync } from 'node:fs';
+import { parseCommandLine, usage } from './cli-args.js';
+import { loadConfig } from './config.js';
 import { issueToken } from './demo/auth.js';
 import { openDemoDatabase, startDemo } from './demo/app.js';
 import { loadTokenSecret } from './demo/token-secret.js';
 import { logger } from './logger.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS } from './server/gateway.js';
 
-const USAGE = `usage: dcrf-gateway <command> [--flags]
-
-commands:
-  serve                 run pending migrations, then serve the demo app (HOST, PORT)
-  migrate               run pending migrations
-  createtoken <user>    print a token for <user> (created with <user>@example.com if missing)
-
-flags (or environment variables of the same name in upper case):
-  --host --port --database-url --redis-url --redis-prefix
-  --allowed-origins --public-origin --allowed-hosts --max-sockets-per-ip --max-sockets
-  --metrics-token --metrics-port --metrics-host --shutdown-grace-ms --shutdown-timeout-ms
-  --token-secret --token-secret-file
-`;
-
 async function main(argv: string[]): Promise<number> {
-  const { env, rest } = applyFlags(argv, process.env);
-  const [command, ...args] = rest;
+  const invocation = parseCommandLine(argv, process.env);
+  switch (invocation.kind) {
+    case 'error':
+      process.stderr.write(`dcrf-gateway: ${invocation.message}\nRun "dcrf-gateway --help" for the commands and flags.\n`);
+      return 2;
+    case 'help':
+      process.stdout.write(usage(invocation.command));
+      return 0;
+    case 'version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
+  }
+  const { command, args, env } = invocation;
+  if (env.LOG_LEVEL !== undefined) {
+    process.env.LOG_LEVEL = env.LOG_LEVEL;
+    logger.reconfigure();
+  }
   const config = loadConfig(env);
   switch (command) {
     case 'serve': {
@@ -81,11 +84,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'createtoken': {
-      const username = args[0];
-      if (!username) {
-        process.stderr.write('usage: dcrf-gateway createtoken <username>\n');
-        return 2;
-      }
+      const username = args[0] as string;
       const secret = loadTokenSecret(config.tokenSecret, config.tokenSecretFile);
       const knex = await openDemoDatabase(config.databaseUrl);
       try {
@@ -97,10 +96,23 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    default:
-      process.stderr.write(USAGE);
-      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+    case 'help':
+      process.stdout.write(usage());
+      return 0;
   }
+}
+
+/** This package's version, from its package.json (two levels up from dist/src and from src). */
+function packageVersion(): string {
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'dcrf-gateway' && manifest.version) return manifest.version;
+    } catch {
+      // Not at this level: try the next.
+    }
+  }
+  return 'unknown';
 }
 
 /** Whether a listen address is every address of the machine rather than one of its names. */

@@ -53,6 +53,32 @@ const LIMIT_VARIABLES: Record<string, keyof DcrfLimits> = {
   PING_INTERVAL_MS: 'pingIntervalMs',
 };
 
+/**
+ * Every environment variable the configuration reads (the CLI offers each as a flag in kebab case).
+ * A variable read in `loadConfig` belongs here too, or its flag is refused as unknown.
+ */
+export const CONFIG_VARIABLES: readonly string[] = [
+  'HOST',
+  'PORT',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'REDIS_PREFIX',
+  'ALLOWED_ORIGINS',
+  'PUBLIC_ORIGIN',
+  'ALLOWED_HOSTS',
+  'MAX_SOCKETS_PER_IP',
+  'MAX_SOCKETS',
+  'METRICS_TOKEN',
+  'METRICS_PORT',
+  'METRICS_HOST',
+  'SHUTDOWN_GRACE_MS',
+  'SHUTDOWN_TIMEOUT_MS',
+  'TOKEN_SECRET',
+  'TOKEN_SECRET_FILE',
+  'MAX_FRAME_BYTES',
+  ...Object.keys(LIMIT_VARIABLES),
+];
+
 /** Where the token secret is kept when TOKEN_SECRET is unset. */
 export const DEFAULT_TOKEN_SECRET_FILE = './data/token-secret';
 
@@ -94,25 +120,4 @@ function limitsFrom(env: Record<string, string | undefined>): Partial<DcrfLimits
     if (value !== undefined) limits[key] = value;
   }
   return limits;
-}
-
-/** Folds `--name value` / `--name=value` flags into an environment copy (`--database-url` → DATABASE_URL). */
-export function applyFlags(argv: string[], env: Record<string, string | undefined>): { env: Record<string, string | undefined>; rest: string[] } {
-  const out = { ...env };
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      rest.push(arg);
-      continue;
-    }
-    let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (value === undefined) {
-      value = argv[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
-      i++;
-    }
-    out[name.toUpperCase().replace(/-/g, '_')] = value;
-  }
-  return { env: out, rest };
 }

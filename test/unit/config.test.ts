@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyFlags, loadConfig } from '../../src/config.js';
+import { parseCommandLine } from '../../src/cli-args.js';
+import { loadConfig } from '../../src/config.js';
 
 test('defaults: 127.0.0.1:8000, the SQLite file, in-process PubSub, no extra limits', () => {
   const config = loadConfig({});
@@ -24,11 +25,31 @@ test('a limit that is not a whole number is refused with its name', () => {
 });
 
 test('flags in kebab case fold into the environment', () => {
-  const { env, rest } = applyFlags(['serve', '--port', '9001', '--database-url=sqlite::memory:', '--max-subscriptions-per-socket', '7'], {});
-  assert.deepEqual(rest, ['serve']);
-  const config = loadConfig(env);
+  const invocation = parseCommandLine(['serve', '--port', '9001', '--database-url=sqlite::memory:', '--max-subscriptions-per-socket', '7'], {});
+  assert.equal(invocation.kind, 'run');
+  if (invocation.kind !== 'run') return;
+  assert.equal(invocation.command, 'serve');
+  const config = loadConfig(invocation.env);
   assert.equal(config.port, 9001);
   assert.equal(config.databaseUrl, 'sqlite::memory:');
   assert.equal(config.limits.maxSubscriptions, 7);
-  assert.throws(() => applyFlags(['--port'], {}), /--port needs a value/);
+  assert.deepEqual(parseCommandLine(['serve', '--port'], {}), { kind: 'error', message: '--port needs a value' });
+});
+
+test('the command line: help and version anywhere, unknown flags and commands refused with the nearest name', () => {
+  assert.deepEqual(parseCommandLine([], {}), { kind: 'help', command: undefined });
+  assert.deepEqual(parseCommandLine(['--help'], {}), { kind: 'help', command: undefined });
+  assert.deepEqual(parseCommandLine(['serve', '--help'], {}), { kind: 'help', command: 'serve' });
+  assert.deepEqual(parseCommandLine(['help', 'createtoken'], {}), { kind: 'help', command: 'createtoken' });
+  assert.deepEqual(parseCommandLine(['--version'], {}), { kind: 'version' });
+  assert.deepEqual(parseCommandLine(['serve', '-v'], {}), { kind: 'version' });
+  assert.deepEqual(parseCommandLine(['serve', '--prot', '8403'], {}), { kind: 'error', message: 'unknown flag --prot: did you mean --port?' });
+  assert.deepEqual(parseCommandLine(['serv'], {}), { kind: 'error', message: 'unknown command "serv": did you mean "serve"?' });
+  assert.deepEqual(parseCommandLine(['serve', '--log-level', 'loud'], {}), {
+    kind: 'error',
+    message: '--log-level must be one of debug, info, warn, error, silent (got "loud")',
+  });
+  assert.deepEqual(parseCommandLine(['createtoken'], {}), { kind: 'error', message: 'createtoken takes one <username>' });
+  const run = parseCommandLine(['createtoken', 'alice', '--log-level=debug', '--ping-interval-ms', '5000'], { HOST: 'h' });
+  assert.deepEqual(run, { kind: 'run', command: 'createtoken', args: ['alice'], env: { HOST: 'h', LOG_LEVEL: 'debug', PING_INTERVAL_MS: '5000' } });
 });
