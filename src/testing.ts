@@ -194,7 +194,8 @@ export class DcrfCommunicator {
    */
   async close(code = 1000, reason = ''): Promise<void> {
     try {
-      await this.socket.clientClose(code, reason);
+      this.socket.clientClose(code, reason);
+      await this.session.onClose();
     } finally {
       await this.ownRuntime?.close();
     }

@@ -5,7 +5,7 @@
  * client that stops reading leaves the server's frames in `bufferedAmount`, and a close arrives after
  * the frames sent before it.
  */
-import type { DcrfSocket, SocketListener } from './socket.js';
+import type { DcrfSocket, FrameData } from './socket.js';
 
 /** How the socket closed: the code and reason of the close frame (1006 when cut off). */
 export interface CloseFrame {
@@ -26,7 +26,8 @@ export class MemorySocket implements DcrfSocket {
   bufferedAmount = 0;
   /** Set once the socket closed, by either side. */
   closeFrame: CloseFrame | undefined;
-  private listener: SocketListener | undefined;
+  private messageListener: ((data: FrameData, isBinary: boolean) => void) | undefined;
+  private closeListener: (() => void) | undefined;
   /** Frames the server sent that the client has not read yet, in order. */
   private readonly inbox: string[] = [];
   /** Frames the client sent while the server had paused reading. */
@@ -39,8 +40,12 @@ export class MemorySocket implements DcrfSocket {
   /** Told once the socket closed. */
   private closeWaiters: Array<(frame: CloseFrame) => void> | undefined;
 
-  listen(listener: SocketListener): void {
-    this.listener = listener;
+  on(event: 'message', listener: (data: FrameData, isBinary: boolean) => void): this;
+  on(event: 'close', listener: () => void): this;
+  on(event: 'message' | 'close', listener: ((data: FrameData, isBinary: boolean) => void) | (() => void)): this {
+    if (event === 'message') this.messageListener = listener;
+    else this.closeListener = listener as () => void;
+    return this;
   }
 
   send(text: string, onSent?: () => void): void {
@@ -72,20 +77,21 @@ export class MemorySocket implements DcrfSocket {
 
   resume(): void {
     this.isPaused = false;
-    while (!this.isPaused && !this.closeFrame && this.unread.length > 0) this.listener?.onFrame(this.unread.shift()!);
+    while (!this.isPaused && !this.closeFrame && this.unread.length > 0) this.deliver(this.unread.shift()!);
   }
 
   /** The client sends a frame (its text, or null for a binary one). */
   clientSend(text: string | null): void {
     if (this.closeFrame) throw new Error(`the socket is closed (${describe(this.closeFrame)})`);
     if (this.isPaused) this.unread.push(text);
-    else this.listener?.onFrame(text);
+    else this.deliver(text);
   }
 
-  /** The client closes the socket; resolves once the session has cleaned up. */
-  async clientClose(code = 1000, reason = ''): Promise<void> {
-    if (!this.closeFrame) this.closedWith({ code, reason });
-    await this.listener?.onClose();
+  /** The client closes the socket (unless the server did already). */
+  clientClose(code = 1000, reason = ''): void {
+    if (this.closeFrame) return;
+    this.closedWith({ code, reason });
+    this.closeListener?.();
   }
 
   /** The client stops reading (true) or reads again (false), taking what piled up meanwhile. */
@@ -131,7 +137,11 @@ export class MemorySocket implements DcrfSocket {
     if (this.closeFrame) return;
     this.closedWith(frame);
     // As `ws` does, the close event comes after the call (the session tells itself at once).
-    setImmediate(() => void this.listener?.onClose());
+    setImmediate(() => this.closeListener?.());
+  }
+
+  private deliver(text: string | null): void {
+    this.messageListener?.(text ?? '', text === null);
   }
 
   private closedWith(frame: CloseFrame): void {

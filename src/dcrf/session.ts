@@ -3,7 +3,7 @@
  * keep (subscriptions and their bytes, detached actions, keys) and the re-check of its user. A frame's
  * way in (`Inbound`: order, limits, parsing), to its consumer (`StreamRouter`: single stream or
  * multiplexer) and out (`Outbound`: held events, back-pressure) are parts of their own; the socket is
- * any `DcrfSocket` (`WsSocket` in the gateway, an in-process one in `dcrf-gateway/testing`).
+ * any `DcrfSocket` (a `ws` WebSocket as it is in the gateway, an in-memory one in `dcrf-gateway/testing`).
  */
 import type { ConnectionScope } from '../scope.js';
 import { Inbound, type InboundHost } from './inbound.js';
@@ -11,7 +11,7 @@ import { DEFAULT_DCRF_LIMITS, type DcrfLimits, type SessionObserver, type UserCh
 import { Outbound, type OutboundHost } from './outbound.js';
 import { SESSION_CLOSE } from './protocol.js';
 import { type DcrfRoute, type RouterHost, StreamRouter } from './routing.js';
-import type { DcrfSocket, SocketListener } from './socket.js';
+import type { DcrfSocket, FrameData } from './socket.js';
 
 // The session's configuration, where the gateway, the metrics and the package root have always found it.
 export { DEFAULT_DCRF_LIMITS, type DcrfLimits, type SessionObserver, type UserCheck, type UserCheckAnswer } from './limits.js';
@@ -22,7 +22,7 @@ export const USER_GONE_CLOSE = SESSION_CLOSE.userGone;
 /** How long a peer may take to answer our close before it is cut off. */
 const CLOSE_TIMEOUT_MS = 1000;
 
-export class DcrfSession implements SocketListener, InboundHost, OutboundHost, RouterHost {
+export class DcrfSession implements InboundHost, OutboundHost, RouterHost {
   readonly router: StreamRouter;
   /** True once the socket is closing or closed. */
   closed = false;
@@ -50,7 +50,8 @@ export class DcrfSession implements SocketListener, InboundHost, OutboundHost, R
     private readonly userCheck?: UserCheck,
   ) {
     this.router = new StreamRouter(this, route);
-    socket.listen(this);
+    socket.on('message', (data: FrameData, isBinary: boolean) => this.onFrame(isBinary ? null : data.toString()));
+    socket.on('close', () => void this.onClose());
   }
 
   /** Opens the consumer of a single-stream socket right away (multiplexed ones open on first use). */
@@ -61,10 +62,6 @@ export class DcrfSession implements SocketListener, InboundHost, OutboundHost, R
   /** The socket's output: replies, events held behind a running action, the byte bound. */
   get output(): Outbound {
     return (this.outbound ??= new Outbound(this));
-  }
-
-  onFrame(text: string | null): void {
-    (this.inbound ??= new Inbound(this)).receive(text);
   }
 
   /** The signal a consumer's actions get; aborted when the socket closes. */
@@ -185,6 +182,11 @@ export class DcrfSession implements SocketListener, InboundHost, OutboundHost, R
   /** The socket closed: work under way is aborted, and every consumer told. Resolves once they all were. */
   onClose(): Promise<void> {
     return (this.disconnected ??= this.disconnect());
+  }
+
+  /** A frame arrived: its text, or null for a binary one. */
+  private onFrame(text: string | null): void {
+    (this.inbound ??= new Inbound(this)).receive(text);
   }
 
   private async disconnect(): Promise<void> {

@@ -1,15 +1,12 @@
 /**
  * The socket a DCRF session runs on: the few things it needs from a WebSocket, so the session can be
- * driven by `ws` (`WsSocket`) or in-process by a test (`DcrfCommunicator`), as graphql-ws's
- * `makeServer` runs on any transport that offers its five members.
+ * driven by `ws` (whose WebSocket has this shape as it is: see ws-socket.ts) or in-process by a test
+ * (`DcrfCommunicator`), as graphql-ws's `makeServer` runs on any transport that offers its five members.
  */
 
-/** What the session is told about its socket; given once to `DcrfSocket.listen`. */
-export interface SocketListener {
-  /** A frame arrived: its text, or null for a binary frame (DCRF speaks text only). */
-  onFrame(text: string | null): void;
-  /** The socket closed (by either side); told once. Resolves when the session's cleanup is done. */
-  onClose(): void | Promise<void>;
+/** A frame's payload as the socket hands it over; `toString()` is its text (UTF-8 bytes, or a string). */
+export interface FrameData {
+  toString(): string;
 }
 
 /** One WebSocket as a DCRF session sees it. */
@@ -29,6 +26,8 @@ export interface DcrfSocket {
   pause(): void;
   resume(): void;
   readonly isPaused: boolean;
-  /** Delivers the socket's frames and its close to `listener`; called once, by the session. */
-  listen(listener: SocketListener): void;
+  /** A frame arrived (DCRF reads text frames only: a binary one is answered 400). */
+  on(event: 'message', listener: (data: FrameData, isBinary: boolean) => void): unknown;
+  /** The socket closed, by either side; told once. */
+  on(event: 'close', listener: () => void): unknown;
 }

@@ -10,7 +10,7 @@ import { logger } from '../logger.js';
 import type { ConsumerClass } from '../dcrf/consumer.js';
 import { DcrfSession, DEFAULT_DCRF_LIMITS, type DcrfLimits, type SessionObserver } from '../dcrf/session.js';
 import { connectRoute, type DcrfRoute } from '../dcrf/routing.js';
-import { WsSocket } from '../dcrf/ws-socket.js';
+import { wsSocket } from '../dcrf/ws-socket.js';
 import { CLOSE } from '../dcrf/protocol.js';
 import type { GraphQLAdapter } from '../graphql/gateway-adapter.js';
 import { parseCookies, type ConnectionScope } from '../scope.js';
@@ -321,7 +321,7 @@ export class Gateway {
     const dcrfRoute = await connectRoute(route, scope);
     if (!dcrfRoute) return this.refuse(socket, 403, 'Forbidden');
     return this.accept(request, socket, head, 'dcrf', ip, (ws) => {
-      const session = new DcrfSession(new WsSocket(ws), scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.current);
+      const session = new DcrfSession(wsSocket(ws), scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.current);
       onDrain(ws, session);
       // A peer gone without a FIN never closes: a missed pong cuts it off, and with it its subscriptions.
       ws.once('close', heartbeat(ws, this.limits.pingIntervalMs));
