@@ -1,5 +1,6 @@
 /**
- * `/playground`: serves the built web UI (playground/dist, made by `npm run build`) as static files.
+ * `/playground`: serves the built web UI (playground/dist, made by `npm run build`) as static files,
+ * plus what a browser expects around it: `/` opens it, a favicon, `GET /graphql` from a browser opens its GraphQL tab.
  * Only files under that directory are reachable; hashed assets are cached for good, the page itself
  * is revalidated; compressible files are gzipped once and kept in memory. Every file goes out with
  * the playground's security headers (a CSP its bundle works under, no framing, no referrer).
@@ -59,6 +60,7 @@ export function playgroundRoute(options: PlaygroundOptions = {}): HttpRoute {
 
   return async (request, response, url) => {
     const { pathname } = url;
+    if (browserConvenience(request, response, url)) return true;
     if (pathname !== PLAYGROUND_PATH && !pathname.startsWith(`${PLAYGROUND_PATH}/`)) return false;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
@@ -85,6 +87,46 @@ export function playgroundRoute(options: PlaygroundOptions = {}): HttpRoute {
     send(request, response, file, entry);
     return true;
   };
+}
+
+/** The icon every page of the gateway shows (browsers ask for /favicon.ico on their own). */
+const FAVICON = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0c4b33"/>' +
+    '<path d="M9 8h6a8 8 0 0 1 0 16H9z" fill="none" stroke="#fff" stroke-width="3"/><circle cx="24" cy="9" r="3" fill="#7fd1ae"/></svg>',
+);
+
+/**
+ * What a person typing addresses into a browser expects where the playground is served: `/` opens
+ * it, `/favicon.ico` is an icon (not a 404 in every page's console), and `GET /graphql` from a browser
+ * (it asks for HTML and sends no query) opens the playground's GraphQL tab, as GraphQL servers serve
+ * GraphiQL there. Clients that ask for JSON, and any request with a query, still reach the endpoint.
+ */
+function browserConvenience(request: IncomingMessage, response: ServerResponse, url: URL): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  if (url.pathname === '/') return redirect(response, `${PLAYGROUND_PATH}/`);
+  if (url.pathname === '/favicon.ico') {
+    response.writeHead(200, { ...PLAYGROUND_SECURITY_HEADERS, 'content-type': 'image/svg+xml', 'content-length': FAVICON.length, 'cache-control': 'public, max-age=86400' });
+    response.end(request.method === 'HEAD' ? undefined : FAVICON);
+    return true;
+  }
+  if ((url.pathname === '/graphql' || url.pathname === '/graphql/') && !url.searchParams.has('query') && prefersHtml(request)) {
+    return redirect(response, `${PLAYGROUND_PATH}/#graphql`);
+  }
+  return false;
+}
+
+/** Whether the client lists text/html before any JSON type (a browser's navigation does). */
+function prefersHtml(request: IncomingMessage): boolean {
+  const accept = String(request.headers.accept ?? '');
+  const html = accept.indexOf('text/html');
+  const json = accept.search(/application\/(graphql-response\+)?json/);
+  return html >= 0 && (json < 0 || html < json);
+}
+
+function redirect(response: ServerResponse, location: string): true {
+  response.writeHead(302, { location, 'content-length': 0 });
+  response.end();
+  return true;
 }
 
 /** The file a URL path names under `root`, or undefined when it would leave `root`. */
