@@ -12,6 +12,7 @@ import {
   recordIncoming,
   recordInfo,
   recordOutgoing,
+  resumeFrame,
   unsubscribeFrame,
   type ConsoleState,
   type Subscription,
@@ -137,6 +138,11 @@ export function DcrfConsole({ token }: { token: string }) {
     if (frame) sendOn(subscription.stream, frame);
   };
 
+  const resume = (subscription: Subscription) => {
+    const frame = resumeFrame(subscription);
+    if (frame) sendOn(subscription.stream, frame);
+  };
+
   const connected = status === 'connected';
   const streamLocked = boundStream !== undefined;
   const target = { mode, stream: mode === 'single' ? stream : undefined, token: token || undefined };
@@ -225,7 +231,14 @@ export function DcrfConsole({ token }: { token: string }) {
 
         <FrameLog log={state.log} onClear={() => update((s) => ({ ...s, log: [] }))} />
 
-        <SubscriptionList subscriptions={state.subscriptions} log={state.log} connected={connected} onUnsubscribe={unsubscribe} />
+        <SubscriptionList
+          subscriptions={state.subscriptions}
+          log={state.log}
+          connected={connected}
+          onUnsubscribe={unsubscribe}
+          resumable={state.resumable}
+          onResume={resume}
+        />
       </div>
     </div>
   );

@@ -67,6 +67,7 @@ const LogRow = memo(function LogRow({ entry }: { entry: LogEntry }) {
         {entry.status !== undefined && <span className={`badge status-code ${entry.error ? 'bad' : 'good'}`}>{entry.status}</span>}
         <span className="kind">{kindLabel(entry)}</span>
         {entry.requestId !== undefined && entry.requestId !== null && <span className="request-id">request_id {JSON.stringify(entry.requestId)}</span>}
+        {entry.position !== undefined && <span className="badge position" title="change-log position">position {entry.position}</span>}
         {entry.replies && entry.replies.length > 0 && (
           <span className="replies">
             replied {entry.replies.join(', ')}

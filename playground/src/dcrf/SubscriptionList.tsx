@@ -1,4 +1,8 @@
-/** Subscriptions opened by successful subscribe_* replies, each with its events and an unsubscribe button. */
+/**
+ * Subscriptions opened by successful subscribe_* replies, each with its events (and their positions) and
+ * an unsubscribe button; below them, the subscriptions with a position a closed socket ended, each with
+ * "Resume from here" (enabled once connected again).
+ */
 import type { LogEntry, Subscription } from './frames';
 import { JsonView } from './JsonView';
 
@@ -7,9 +11,12 @@ interface Props {
   log: LogEntry[];
   connected: boolean;
   onUnsubscribe(subscription: Subscription): void;
+  /** Subscriptions a closed socket ended that can resume since their last position. */
+  resumable: Subscription[];
+  onResume(subscription: Subscription): void;
 }
 
-export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe }: Props) {
+export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe, resumable, onResume }: Props) {
   const byId = new Map(log.map((entry) => [entry.id, entry]));
   return (
     <section className="pane subscriptions-pane" aria-label="Subscriptions">
@@ -40,6 +47,7 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe 
               </header>
               <p className="hint">
                 {subscription.events.length} event{subscription.events.length === 1 ? '' : 's'}
+                {subscription.lastPosition !== undefined && <span className="position"> · last position {subscription.lastPosition}</span>}
               </p>
               <ol className="events">
                 {events.map((entry) => (
@@ -47,10 +55,33 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe 
                     <span className="time">{entry.time}</span>
                     <span className="action-name">{entry.action}</span>
                     {entry.status !== undefined && <span className={`badge status-code ${entry.error ? 'bad' : 'good'}`}>{entry.status}</span>}
+                    {entry.position !== undefined && <span className="badge position" title="change-log position">{entry.position}</span>}
                     <JsonView value={(entry.frame as { data?: unknown } | null)?.data ?? entry.frame} />
                   </li>
                 ))}
               </ol>
+            </article>
+          );
+        })}
+        {resumable.map((subscription) => {
+          const { action: _action, request_id: _requestId, since: _since, ...args } = subscription.args;
+          return (
+            <article className="subscription ended" key={`ended/${subscription.key}/${subscription.action}`} data-stream={subscription.stream} data-action={subscription.action}>
+              <header>
+                <span className="badge stream">{subscription.stream}</span>
+                <span className="action-name">{subscription.action}</span>
+                <code className="sub-args">{JSON.stringify(args)}</code>
+                <span className="request-id">request_id {JSON.stringify(subscription.requestId)}</span>
+                <button
+                  className="small"
+                  disabled={!connected}
+                  title={`sends ${subscription.action} since ${subscription.lastPosition}: the events missed while disconnected, then live ones`}
+                  onClick={() => onResume(subscription)}
+                >
+                  Resume from here
+                </button>
+              </header>
+              <p className="hint">Ended when the socket closed, at position {subscription.lastPosition}.</p>
             </article>
           );
         })}

@@ -2,6 +2,8 @@
  * The DCRF console's bookkeeping, free of React and sockets: frames in and out become log entries,
  * replies are matched to their requests by (stream, request_id, action), successful subscribe_*
  * replies open subscriptions, and the events that carry a subscription's request_id are grouped under it.
+ * A subscription made with `since` keeps the last position it saw; when the socket closes it stays
+ * listed as resumable, and "resume from here" subscribes again since that position.
  */
 
 export type Direction = 'out' | 'in' | 'info';
@@ -26,6 +28,8 @@ export interface LogEntry {
   replies?: number[];
   /** For an event: the subscription it was grouped under. */
   subscription?: string;
+  /** The frame's change-log position (an event of a subscription made with `since`, an anchored read). */
+  position?: string;
   text?: string;
 }
 
@@ -40,6 +44,8 @@ export interface Subscription {
   requestId: unknown;
   /** Log ids of its events, oldest first. */
   events: number[];
+  /** The newest position it saw (its subscribe reply's, then each event's): where a resume starts. */
+  lastPosition?: string;
 }
 
 interface PendingRequest {
@@ -58,12 +64,14 @@ export interface ConsoleState {
   nextRequestId: number;
   /** The last object seen per stream, to prefill payloads (its pk, its fields). */
   lastObject: Record<string, Record<string, unknown>>;
+  /** Subscriptions with a position that a closed socket ended: "resume from here" re-subscribes since it. */
+  resumable: Subscription[];
 }
 
 export const MAX_LOG_ENTRIES = 2000;
 
 export function initialState(): ConsoleState {
-  return { log: [], subscriptions: [], pending: {}, nextLogId: 1, nextRequestId: 1, lastObject: {} };
+  return { log: [], subscriptions: [], pending: {}, nextLogId: 1, nextRequestId: 1, lastObject: {}, resumable: [] };
 }
 
 /** The key a request and its replies and events share. */
@@ -78,6 +86,16 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function hasErrors(frame: Record<string, unknown>): boolean {
   const status = typeof frame.response_status === 'number' ? frame.response_status : 0;
   return status >= 400 || (Array.isArray(frame.errors) && frame.errors.length > 0);
+}
+
+/** A frame's top-level `position`, when it has one. */
+function positionOf(frame: Record<string, unknown>): string | undefined {
+  return typeof frame.position === 'string' ? frame.position : undefined;
+}
+
+/** The position a subscribe reply made with `since` carries in its data. */
+function replyPosition(data: unknown): string | undefined {
+  return isObject(data) && typeof data.position === 'string' ? data.position : undefined;
 }
 
 function now(): string {
@@ -128,33 +146,44 @@ export function recordIncoming(state: ConsoleState, stream: string | null, frame
   const status = typeof frame.response_status === 'number' ? frame.response_status : undefined;
   const requestId = frame.request_id;
   const error = hasErrors(frame);
+  const position = positionOf(frame);
   const key = requestKey(stream, requestId);
   // An error reply to a frame without `action` echoes `action: null`.
   const request = (state.pending[key] ?? []).find((p) => p.action === (action ?? ''));
   let next = rememberObject(state, stream, frame.data);
 
   if (request) {
-    const [appended] = append(next, { direction: 'in', kind: 'reply', stream, frame, action, status, requestId, error, replyTo: request.logId });
+    const [appended] = append(next, { direction: 'in', kind: 'reply', stream, frame, action, status, requestId, error, replyTo: request.logId, position });
     next = { ...appended, log: updateEntry(appended.log, request.logId, (e) => ({ ...e, replies: [...(e.replies ?? []), status ?? 0], error: e.error || error })) };
-    if (!error && status !== undefined && status < 300) next = afterSuccess(next, request, actionsOf);
+    if (!error && status !== undefined && status < 300) next = afterSuccess(next, request, actionsOf, replyPosition(frame.data));
     return next;
   }
   const subscription = stream === null ? undefined : next.subscriptions.find((s) => s.key === key);
   if (subscription) {
-    const [appended, entry] = append(next, { direction: 'in', kind: 'event', stream, frame, action, status, requestId, error, subscription: subscription.key });
+    const [appended, entry] = append(next, { direction: 'in', kind: 'event', stream, frame, action, status, requestId, error, subscription: subscription.key, position });
+    const seen = (s: Subscription): Subscription => ({ ...s, events: [...s.events, entry.id], lastPosition: position ?? s.lastPosition });
     return {
       ...appended,
-      subscriptions: appended.subscriptions.map((s) => (s.key === subscription.key ? { ...s, events: [...s.events, entry.id] } : s)),
+      subscriptions: appended.subscriptions.map((s) => (s.key === subscription.key ? seen(s) : s)),
     };
   }
-  return append(next, { direction: 'in', kind: 'frame', stream, frame, action, status, requestId, error })[0];
+  return append(next, { direction: 'in', kind: 'frame', stream, frame, action, status, requestId, error, position })[0];
 }
 
-/** A successful reply: subscribe_* opens a subscription, unsubscribe_* closes the ones it names. */
-function afterSuccess(state: ConsoleState, request: PendingRequest, actionsOf: (stream: string) => string[] | undefined): ConsoleState {
+/**
+ * A successful reply: subscribe_* opens a subscription (a resumed one leaves the resumable list),
+ * unsubscribe_* closes the ones it names.
+ */
+function afterSuccess(
+  state: ConsoleState,
+  request: PendingRequest,
+  actionsOf: (stream: string) => string[] | undefined,
+  position: string | undefined,
+): ConsoleState {
   const key = requestKey(request.stream, request.args.request_id);
   if (/^subscribe/.test(request.action)) {
-    if (state.subscriptions.some((s) => s.key === key && s.action === request.action)) return state;
+    const resumable = state.resumable.filter((s) => !(s.key === key && s.action === request.action));
+    if (state.subscriptions.some((s) => s.key === key && s.action === request.action)) return { ...state, resumable };
     const subscription: Subscription = {
       key,
       stream: request.stream,
@@ -163,8 +192,9 @@ function afterSuccess(state: ConsoleState, request: PendingRequest, actionsOf: (
       args: request.args,
       requestId: request.args.request_id,
       events: [],
+      lastPosition: position,
     };
-    return { ...state, subscriptions: [...state.subscriptions, subscription] };
+    return { ...state, subscriptions: [...state.subscriptions, subscription], resumable };
   }
   if (/^unsubscribe/.test(request.action)) {
     const named = withoutRequestId(request.args);
@@ -218,9 +248,20 @@ export function recordInfo(state: ConsoleState, text: string, error = false): Co
   return append(state, { direction: 'info', kind: 'info', stream: null, frame: null, error, text })[0];
 }
 
-/** The socket closed: the server dropped every subscription and no reply will come. */
+/** The frame that resumes an ended subscription: its subscribe frame, since the last position it saw. */
+export function resumeFrame(subscription: Subscription): Record<string, unknown> | undefined {
+  if (subscription.lastPosition === undefined) return undefined;
+  return { ...subscription.args, since: subscription.lastPosition };
+}
+
+/**
+ * The socket closed: the server dropped every subscription and no reply will come. Those that had a
+ * position stay listed as resumable (one per request id and action, the newest).
+ */
 export function recordDisconnect(state: ConsoleState): ConsoleState {
-  return { ...state, subscriptions: [], pending: {} };
+  const ended = state.subscriptions.filter((s) => s.lastPosition !== undefined);
+  const kept = state.resumable.filter((old) => !ended.some((s) => s.key === old.key && s.action === old.action));
+  return { ...state, subscriptions: [], pending: {}, resumable: [...kept, ...ended] };
 }
 
 /** A starting payload for an action from its argument names and what the stream last showed. */
@@ -229,12 +270,15 @@ export function prefillPayload(action: string, args: string[], lastObject?: Reco
   const pk = lastObject ? (lastObject.pk ?? lastObject.id) : undefined;
   for (const name of args) {
     if (name === 'request_id') continue; // the console assigns one
+    // Opt-in keys of the change feed: today's frames unless the user adds `"since": "latest"` or `"with_position": true`.
+    if (name === 'since' || name === 'with_position') continue;
     if (name === 'pk') payload.pk = pk ?? 1;
     else if (name === 'data') payload.data = dataTemplate(action, lastObject);
     else if (name === 'limit') payload.limit = 10;
     else if (name === 'offset') payload.offset = 0;
     else if (name === 'query') payload.query = {};
     else if (name === 'things') payload.things = pk === undefined ? [] : [pk];
+
     else if (/(_pk|_id)$/.test(name)) payload[name] = 1;
     else payload[name] = '';
   }

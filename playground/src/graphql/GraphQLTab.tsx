@@ -12,8 +12,11 @@ import 'graphiql/style.css';
 const DEFAULT_QUERY = `# Queries and mutations run over HTTP (POST /graphql), subscriptions over a
 # WebSocket (graphql-transport-ws on /graphql). The token in the top bar goes with both.
 # Run a subscription, then change a row from the DCRF console: the event shows up here.
+# Every event has a position. To resume after a reconnect, pass the last one you kept (or the
+# changePosition of your last read) as $after: the missed events come first, then live ones.
 
 query Things {
+  changePosition
   things {
     id
     name
@@ -21,9 +24,10 @@ query Things {
   }
 }
 
-subscription ThingActivity {
-  thingActivity {
+subscription ThingActivity($after: String) {
+  thingActivity(after: $after) {
     action
+    position
     data {
       id
       name
