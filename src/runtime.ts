@@ -17,6 +17,7 @@
 import type { PubSubEngine } from 'graphql-subscriptions';
 import type { Knex } from 'knex';
 import { FastReader } from './db/fast-read.js';
+import { ChangeLog, DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS, parseDuration, type Position } from './events/change-log.js';
 import type { HubHandle } from './events/hub-handle.js';
 import type { ChangeHub } from './events/hub.js';
 import { createHubFor } from './events/pubsub.js';
@@ -33,7 +34,36 @@ export interface RuntimeOptions {
   pubsub?: PubSubEngine;
   /** Whether every subscriber of `pubsub` lives in this process (default false: it may be shared). */
   pubsubInProcess?: boolean;
+  /**
+   * How long the change log keeps entries (`CHANGE_LOG_RETENTION`, e.g. `24h`, the default) and how
+   * many at most (`CHANGE_LOG_MAX_ROWS`, default 1,000,000): older positions expire.
+   */
+  changeLogRetentionMs?: number;
+  changeLogMaxRows?: number;
 }
+
+/** What protocols ask of the change log: the head (anchored reads) and whether a position resumes. */
+export interface PositionSource {
+  /** Whether this app's database has the change log (its migration ran): events then carry positions. */
+  readonly enabled: boolean;
+  /** The log's epoch (its identity). */
+  readonly epoch?: string;
+  /** The newest committed position (the epoch's zero position when the log is empty). */
+  head(): Promise<Position>;
+  /** Throws PositionError unless `position` resumes. */
+  check(position: string): Promise<void>;
+}
+
+/** The change log of an app whose database has none: asking for a position is a setup error. */
+const NO_CHANGE_LOG: PositionSource = {
+  enabled: false,
+  epoch: undefined,
+  head: () => Promise.reject(new Error('This app has no change log: add changeLogMigration to its migrations')),
+  check: () => Promise.reject(new Error('This app has no change log: add changeLogMigration to its migrations')),
+};
+
+/** How often one process prunes the change log and measures it for /metrics. */
+const LOG_MAINTENANCE_MS = 60_000;
 
 /**
  * Each knex client's runtime, keyed by the client's config object: knex gives every client a copy of
@@ -59,6 +89,8 @@ export class Runtime {
   readonly #fastReadable: boolean;
   #fastReader: FastReader | undefined;
   #closed = false;
+  #changeLog: ChangeLog | undefined;
+  #maintenance: NodeJS.Timeout | undefined;
 
   private constructor(database: Knex | undefined, pubsub: HubHandle) {
     this.#database = database;
@@ -75,8 +107,15 @@ export class Runtime {
     const key = options.knex ? clientKey(options.knex) : undefined;
     if (options.knex && !key) throw new TypeError('Runtime.create: `knex` is not a knex instance');
     if (key && runtimes.has(key)) throw new Error('Runtime.create: this knex instance already has a runtime (close it first)');
+    const log = options.knex
+      ? await ChangeLog.open(options.knex, {
+          retentionMs: options.changeLogRetentionMs ?? parseDuration(process.env.CHANGE_LOG_RETENTION, DEFAULT_RETENTION_MS),
+          maxRows: options.changeLogMaxRows ?? (Number(process.env.CHANGE_LOG_MAX_ROWS) || DEFAULT_MAX_ROWS),
+        })
+      : undefined;
     const pubsub = await createHubFor(options.redisUrl, options);
     const runtime = new Runtime(options.knex, pubsub);
+    if (log) runtime.#useLog(log);
     // Checked again: another runtime may have been bound while the PubSub connected.
     if (key && runtimes.has(key)) {
       await pubsub.close();
@@ -84,6 +123,23 @@ export class Runtime {
     }
     if (key) runtimes.set(key, runtime);
     return runtime;
+  }
+
+  #useLog(log: ChangeLog): void {
+    this.#changeLog = log;
+    this.hub.attachLog(log);
+    const maintain = () =>
+      log
+        .prune()
+        .then(() => log.measure())
+        .catch((error: unknown) => logger.warn('change log maintenance failed', { error: String((error as Error)?.message ?? error) }));
+    this.#maintenance = setInterval(maintain, LOG_MAINTENANCE_MS);
+    this.#maintenance.unref();
+  }
+
+  /** The change log: positions of committed changes (`enabled` false when the app's database has none). */
+  get changeLog(): PositionSource {
+    return this.#changeLog ?? NO_CHANGE_LOG;
   }
 
   /** The runtime a knex instance or transaction belongs to (bound by `Runtime.create`); undefined when none. */
@@ -149,6 +205,8 @@ export class Runtime {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#maintenance);
+    this.hub.closeFeed();
     const key = this.#database ? clientKey(this.#database) : undefined;
     try {
       await this.#pubsub.close();

@@ -7,6 +7,7 @@ import { Model } from 'objection';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/knex.js';
 import { migrate } from '../db/migrations.js';
+import { changeLogMigration } from '../events/change-log.js';
 import { Gateway, type GatewayOptions, type HttpRoute } from '../server/gateway.js';
 import { TokenAuthenticator } from './auth.js';
 import { demoStreams } from './consumers.js';
@@ -21,7 +22,7 @@ import { playgroundRoute } from '../server/playground.js';
 import { createDemoGraphQLAdapter } from './graphql.js';
 
 /** The demo's migrations, in order. */
-export const demoMigrations = [initial, notes, tokenHash, products];
+export const demoMigrations = [initial, notes, tokenHash, products, changeLogMigration];
 
 export interface DemoApp {
   gateway: Gateway;

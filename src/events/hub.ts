@@ -5,25 +5,21 @@
  * listen. A runtime owns one hub (see src/runtime.ts).
  */
 import type { PubSubEngine } from 'graphql-subscriptions';
-import { lastState, type ChangeAction, type ChangeRecord, type Row } from './records.js';
+import { lastState, type ChangeMessage, type ChangeRecord } from './records.js';
+
+export type { ChangeMessage } from './records.js';
 import { logger } from '../logger.js';
 import { LostEventReporter } from './lost-events.js';
 import type { ModelInterest } from './interest.js';
 import { UnobservedWrites } from './unobserved-writes.js';
 import { GroupFanout, type RowGrouping } from './groups.js';
+import type { ChangeLog, LogFilter, Position } from './change-log.js';
+import { ChangeFeed, ReplayGate } from './feed.js';
 
 export { relativeGroups, type GroupsForRow, type RowGrouping } from './groups.js';
 
-/** What a topic carries for one row's change. */
-export interface ChangeMessage {
-  model: string;
-  /** Relative to the topic: a row that left a group is a `delete` there, one that entered is a `create`. */
-  action: ChangeAction;
-  pk: unknown;
-  /** The row's new state, or its last state for a delete. */
-  data: Row;
-  before?: Row | null;
-}
+/** A subscription's closer; made with `since`, it carries the head when the subscription went live. */
+export type PositionedUnsubscribe = (() => void) & { position?: Position };
 
 export type TopicHandler = (payload: any) => void;
 
@@ -31,6 +27,8 @@ interface TopicState {
   handlers: Set<TopicHandler>;
   model: string | undefined;
   subscription: Promise<number>;
+  /** Served by the change feed (one engine subscription for every model topic): nothing to unsubscribe. */
+  viaFeed: boolean;
 }
 
 /** One grouping's fan-out of a model and the subscription of the model topic it listens to. */
@@ -81,6 +79,8 @@ export class ChangeHub {
   readonly interest: ModelInterest | undefined;
   private readonly fanouts = new Map<RowGrouping, Map<string, Fanout>>();
   private readonly dispatcher = (handlers: Set<TopicHandler>, payload: unknown) => this.dispatch(handlers, payload);
+  /** Delivery from the change log, once the runtime found one (`attachLog`). */
+  private feed: ChangeFeed | undefined;
 
   constructor(
     readonly engine: PubSubEngine,
@@ -107,6 +107,36 @@ export class ChangeHub {
     return `${this.prefix}signal:${signal}:${String(group)}`;
   }
 
+  /** The change log behind this hub's events, when the app's database has one. */
+  get changeLog(): ChangeLog | undefined {
+    return this.feed?.log;
+  }
+
+  /**
+   * Makes this hub's events durable: logged changes are published once each on the feed topic, and
+   * every model and row topic is served from the feed, in log order, gaps filled from the log.
+   */
+  attachLog(log: ChangeLog): void {
+    if (this.feed) throw new Error('ChangeHub.attachLog: this hub already has a change log');
+    this.feed = new ChangeFeed(log, this.engine, `${this.prefix}changes!`, {
+      route: (message) => this.route(message),
+      observedModels: () => [...this.observedModels.keys()],
+    });
+  }
+
+  /** Checks the log's head at once (the PubSub reconnected: what it dropped meanwhile is read from the log). */
+  catchUp(): void {
+    this.feed?.poll();
+  }
+
+  /** Hands a logged change to the local handlers of its model topic and its row topic. */
+  private route(message: ChangeMessage): void {
+    const model = this.topics.get(this.modelTopic(message.model));
+    if (model) this.dispatch(model.handlers, message);
+    const row = this.topics.get(this.instanceTopic(message.model, message.pk));
+    if (row) this.dispatch(row.handlers, message);
+  }
+
   /** Whether any local handler listens to any topic of this model; writes skip capture when none does. */
   isObserved(model: string): boolean {
     if ((this.observedModels.get(model) ?? 0) > 0) return true;
@@ -120,6 +150,7 @@ export class ChangeHub {
 
   /** Publishes committed records: to the model topic and the row topic (groups are judged on receipt). */
   publishChanges(records: readonly ChangeRecord[]): void {
+    const feed = this.feed;
     for (const record of records) {
       const message: ChangeMessage = {
         model: record.model,
@@ -128,6 +159,13 @@ export class ChangeHub {
         data: lastState(record),
         before: record.before ?? null,
       };
+      if (feed && record.seq !== undefined) {
+        message.position = feed.log.position(record.seq);
+        message.seq = record.seq;
+        // In-process, nobody listens before the feed starts; a shared engine may have listeners elsewhere.
+        if (!this.isLocalEngine || feed.started) this.send(feed.topic, message, true);
+        continue;
+      }
       this.send(this.modelTopic(record.model), message);
       this.send(this.instanceTopic(record.model, record.pk), message);
     }
@@ -138,15 +176,20 @@ export class ChangeHub {
     this.send(topic, payload);
   }
 
-  private send(topic: string, payload: unknown): void {
+  private send(topic: string, payload: unknown, logged = false): void {
     // In-process, a topic nobody here listens to has no listener anywhere: skip it. A shared engine
     // (Redis) may have listeners in other processes, so it always publishes.
-    if (this.isLocalEngine && !this.topics.has(topic)) return;
+    if (!logged && this.isLocalEngine && !this.topics.has(topic)) return;
     this.stats.published++;
     this.inFlight++;
     // An engine that throws instead of rejecting is treated the same as one that rejects.
     new Promise<void>((resolve) => resolve(this.engine.publish(topic, payload)))
       .catch((error: unknown) => {
+        // A logged change is not lost: every process reads it from the log at its next poll.
+        if (logged) {
+          logger.debug('change published late: the PubSub refused it, the log delivers it', { topic });
+          return;
+        }
         // Never silent: a message the PubSub refused is an event its subscribers will not see.
         this.stats.lost++;
         this.lostEvents.report(topic, error);
@@ -167,11 +210,20 @@ export class ChangeHub {
    * the server confirmed the subscription). Returns the function that removes the handler.
    */
   async subscribe(topic: string, handler: TopicHandler, model?: string): Promise<() => void> {
+    const feed = this.feed;
+    if (!feed || model === undefined) return this.subscribeTopic(topic, handler, model);
+    // Served by the feed, whose topic is always live: changes committed before this subscription
+    // (still on their way here) are not for it, so it hears of what commits after it, as before.
+    return this.subscribeTopic(topic, await this.liveFrom(feed, handler), model);
+  }
+
+  private async subscribeTopic(topic: string, handler: TopicHandler, model?: string): Promise<() => void> {
     let state = this.topics.get(topic);
     if (!state) {
       const handlers = new Set<TopicHandler>();
-      const subscription = this.engine.subscribe(topic, (payload: unknown) => this.dispatch(handlers, payload), {});
-      state = { handlers, model, subscription };
+      const viaFeed = this.feed !== undefined && model !== undefined;
+      const subscription = viaFeed ? this.feed!.start() : this.engine.subscribe(topic, (payload: unknown) => this.dispatch(handlers, payload), {});
+      state = { handlers, model, subscription, viaFeed };
       this.topics.set(topic, state);
       if (model !== undefined) {
         const count = this.observedModels.get(model) ?? 0;
@@ -210,13 +262,20 @@ export class ChangeHub {
    * action relative to the group. The grouping's fan-out listens to the model's topic (one handler per
    * grouping, however many groups and sockets): resolves once that topic is live, like `subscribe`.
    */
-  async subscribeGroup(model: string, grouping: RowGrouping, group: string, handler: TopicHandler): Promise<() => void> {
+  async subscribeGroup(model: string, grouping: RowGrouping, group: string, handler: TopicHandler, since?: string): Promise<PositionedUnsubscribe> {
+    const feed = this.feed;
+    if (since !== undefined) return this.subscribeGroupFrom(model, grouping, group, handler, since);
+    if (!feed) return this.subscribeGroupLive(model, grouping, group, handler);
+    return this.subscribeGroupLive(model, grouping, group, await this.liveFrom(feed, handler));
+  }
+
+  private async subscribeGroupLive(model: string, grouping: RowGrouping, group: string, handler: TopicHandler): Promise<() => void> {
     let byModel = this.fanouts.get(grouping);
     if (!byModel) this.fanouts.set(grouping, (byModel = new Map()));
     let fanout = byModel.get(model);
     if (!fanout) {
       const groups = new GroupFanout(model, grouping, this.dispatcher);
-      const created: Fanout = { groups, live: this.subscribe(this.modelTopic(model), groups.onMessage, model) };
+      const created: Fanout = { groups, live: this.subscribeTopic(this.modelTopic(model), groups.onMessage, model) };
       byModel.set(model, created);
       created.live.then(
         (close) => (created.close = close),
@@ -249,6 +308,111 @@ export class ChangeHub {
     return remove;
   }
 
+  /**
+   * `subscribe` to a model's or a row's topic, resuming `since` a position (`"latest"`: live from now).
+   * Resolves once the subscription is live and its replay is scheduled; the closer carries `position`,
+   * the head at that moment. The handler gets the changes after `since` read from the log, then the
+   * live ones, in position order, each once. Throws PositionError for a malformed or expired `since`.
+   * Without `since`, the same as `subscribe`.
+   */
+  async subscribeFrom(topic: string, handler: TopicHandler, model: string, since?: string): Promise<PositionedUnsubscribe> {
+    if (since === undefined) return this.subscribe(topic, handler, model);
+    const feed = this.requireFeed();
+    const after = since === 'latest' ? undefined : await feed.log.resolve(since);
+    const gate = new ReplayGate((message) => this.dispatchOne(handler, message));
+    const unsubscribe = await this.subscribeTopic(topic, gate.onMessage, model);
+    return this.startReplay(feed, gate, unsubscribe, after, this.filterOf(topic, model), gate.replayed);
+  }
+
+  /** `subscribeGroup` resuming `since` a position: past changes judged on their own before/after rows. */
+  private async subscribeGroupFrom(model: string, grouping: RowGrouping, group: string, handler: TopicHandler, since: string): Promise<PositionedUnsubscribe> {
+    const feed = this.requireFeed();
+    const after = since === 'latest' ? undefined : await feed.log.resolve(since);
+    const gate = new ReplayGate((message) => this.dispatchOne(handler, message));
+    const unsubscribe = await this.subscribeGroupLive(model, grouping, group, gate.onMessage);
+    // The replay's own judge: the same grouping, this one group.
+    const judge = new GroupFanout(model, grouping, (handlers, message) => {
+      for (const each of handlers) each(message);
+    });
+    judge.add(group, gate.replayed as (message: unknown) => void);
+    return this.startReplay(feed, gate, unsubscribe, after, { models: [model] }, judge.onMessage);
+  }
+
+  /**
+   * A handler that passes on what comes after everything committed so far. In-process, the cursor
+   * says it (publishing is synchronous); a shared PubSub first lets the feed reach the log's head.
+   */
+  private async liveFrom(feed: ChangeFeed, handler: TopicHandler): Promise<TopicHandler> {
+    await feed.start();
+    if (!this.isLocalEngine) await feed.reachHead();
+    const gate = new ReplayGate(handler);
+    gate.open(feed.cursor);
+    return gate.onMessage;
+  }
+
+  /** Takes the head, schedules the replay up to it, and opens the gate once it is done. */
+  private async startReplay(
+    feed: ChangeFeed,
+    gate: ReplayGate,
+    unsubscribe: () => void,
+    /** The sequence number to replay from; undefined: `"latest"`. */
+    after: number | undefined,
+    filter: LogFilter,
+    replay: (message: ChangeMessage) => void,
+  ): Promise<PositionedUnsubscribe> {
+    let head: number;
+    try {
+      head = await feed.log.headSeq();
+    } catch (error) {
+      unsubscribe();
+      throw error;
+    }
+    const closer: PositionedUnsubscribe = () => {
+      gate.close();
+      unsubscribe();
+    };
+    closer.position = feed.log.position(head);
+    if (after === undefined || after >= head) gate.open(head);
+    else
+      feed.replay(after, head, filter, replay).then(
+        () => gate.open(head),
+        (error: unknown) => {
+          // The subscriber would miss these changes: said loudly; it goes on live from the head.
+          logger.error('replay from the change log failed', { error: String((error as Error)?.stack ?? error) });
+          gate.open(head);
+        },
+      );
+    return closer;
+  }
+
+  /** What to replay for a topic: the model's changes, or one row's (its key as the log spells it). */
+  private filterOf(topic: string, model: string): LogFilter {
+    const rowPrefix = `${this.modelTopic(model)}#`;
+    if (!topic.startsWith(rowPrefix)) return { models: [model] };
+    const pk = topic.slice(rowPrefix.length);
+    return { models: [model], pk: [pk, JSON.stringify(pk)] };
+  }
+
+  private requireFeed(): ChangeFeed {
+    if (!this.feed) throw new Error('This app has no change log: add changeLogMigration to its migrations to resume subscriptions');
+    return this.feed;
+  }
+
+  /** Hands one message to one handler, isolated like `dispatch` (replays, held live messages). */
+  private dispatchOne(handler: TopicHandler, message: unknown): void {
+    try {
+      handler(message);
+    } catch (error) {
+      this.stats.handlerErrors++;
+      logger.error('event handler failed', { error: String((error as Error)?.stack ?? error) });
+    }
+  }
+
+  /** Stops the change feed's poll (runtime close). */
+  closeFeed(): void {
+    this.feed?.close();
+  }
+
   /** Forgets a fan-out if it is still the current one; true when it was. */
   private dropFanout(grouping: RowGrouping, model: string, fanout: Fanout): boolean {
     const byModel = this.fanouts.get(grouping);
@@ -269,6 +433,7 @@ export class ChangeHub {
         this.interest?.forget(state.model);
       }
     }
+    if (state.viaFeed) return;
     state.subscription.then(
       (id) => this.engine.unsubscribe(id),
       () => undefined,

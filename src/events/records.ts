@@ -20,6 +20,23 @@ export interface ChangeRecord {
    * (`before` then stays the state subscribers last saw, which decides the groups it leaves).
    */
   last?: Row | null;
+  /** The change log's sequence number, once the record is logged (set just before its commit). */
+  seq?: number;
+}
+
+/** What a topic carries for one row's change (the model hooks' record, as subscribers receive it). */
+export interface ChangeMessage {
+  model: string;
+  /** Relative to the topic: a row that left a group is a `delete` there, one that entered is a `create`. */
+  action: ChangeAction;
+  pk: unknown;
+  /** The row's new state, or its last state for a delete. */
+  data: Row;
+  before?: Row | null;
+  /** The change's position in the change log (every committed change of a live model, when the app has the log). */
+  position?: string;
+  /** The log's sequence number behind `position` (for ordering; clients see `position`). */
+  seq?: number;
 }
 
 /** The state a subscriber shows for a record: the new row, or the last one for a delete. */

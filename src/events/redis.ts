@@ -138,7 +138,13 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
   let interest: RedisModelInterest | undefined;
   watchConnection('publisher', publisher, () => closing);
   // Announcements of other processes' interest may be missed while the subscriber is away.
-  watchConnection('subscriber', subscriber, () => closing, { down: () => interest?.markStale(), back: () => void interest?.refresh() });
+  let hub: ChangeHub | undefined;
+  // What was published while the subscriber was away is read from the change log at once.
+  const back = () => {
+    void interest?.refresh();
+    hub?.catchUp();
+  };
+  watchConnection('subscriber', subscriber, () => closing, { down: () => interest?.markStale(), back });
   try {
     await Promise.all([publisher.connect(), subscriber.connect()]);
   } catch (error) {
@@ -152,9 +158,10 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
   const unobservedWrites = new UnobservedWrites();
   interest = new RedisModelInterest(publisher, engine, prefix, (model) => unobservedWrites.settled(model));
   await interest.start();
-  const hub = new ChangeHub(engine, { prefix, inProcess: false, interest, unobservedWrites });
+  const created = new ChangeHub(engine, { prefix, inProcess: false, interest, unobservedWrites });
+  hub = created;
   return {
-    hub,
+    hub: created,
     async healthy() {
       if (publisher.status !== 'ready' || subscriber.status !== 'ready') return false;
       try {
@@ -168,7 +175,7 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
       }
     },
     async close() {
-      await hub.drain();
+      await created.drain();
       await interest?.stop();
       closing = true;
       await Promise.all([publisher.quit().catch(() => publisher.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())]);

@@ -13,7 +13,9 @@
  * Limits: a single-column primary key; an update that changes a row's primary key is not reported.
  */
 import { Model, type StaticHookArguments } from 'objection';
-import { deferUntilCommit, isTransaction } from '../events/after-commit.js';
+import type { Knex } from 'knex';
+import { deferUntilCommit, isTransaction, type KnexTransactionLike } from '../events/after-commit.js';
+import type { ChangeLog } from '../events/change-log.js';
 import type { ChangeHub } from '../events/hub.js';
 import type { ChangeRecord, Row } from '../events/records.js';
 import { Runtime } from '../runtime.js';
@@ -211,6 +213,15 @@ async function readRows(modelClass: typeof LiveModel, args: StaticHookArguments<
 function emit(hub: ChangeHub | undefined, args: StaticHookArguments<any>, records: ChangeRecord[]): void {
   if (!hub || records.length === 0) return;
   const publish = (committed: ChangeRecord[]) => hub.publishChanges(committed);
-  if (isTransaction(args.transaction)) deferUntilCommit(args.transaction, records, publish);
+  const log = hub.changeLog;
+  // With a change log, every write runs in a transaction (LiveQueryBuilder opens one for an
+  // autocommit write of an observed model): its records are logged atomically with it.
+  if (isTransaction(args.transaction)) deferUntilCommit(args.transaction, records, publish, log ? (trx, folded) => logRecords(log, trx, folded) : undefined);
   else publish(records);
+}
+
+/** Appends a transaction's folded records to the change log and gives each its sequence number. */
+async function logRecords(log: ChangeLog, trx: KnexTransactionLike, records: ChangeRecord[]): Promise<void> {
+  const seqs = await log.append(trx as unknown as Knex.Transaction, records);
+  records.forEach((record, index) => (record.seq = seqs[index]));
 }

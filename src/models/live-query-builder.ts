@@ -7,6 +7,7 @@
  */
 import { QueryBuilder, type Model, type Page } from 'objection';
 import type { Knex } from 'knex';
+import { Runtime } from '../runtime.js';
 
 /** The parts of Objection's internal insert operation this module reads. */
 interface InsertOperationLike {
@@ -49,6 +50,11 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
   declare PageQueryBuilderType: LiveQueryBuilder<M, Page<M>>;
 
   override async execute(): Promise<R> {
+    // A write outside a transaction of a model whose changes are logged gets one of its own, so the
+    // log entries commit atomically with it (the hooks append them just before COMMIT).
+    if (this.logsOutsideTransaction()) {
+      return (this.knex() as Knex).transaction((trx) => this.transacting(trx).execute()) as Promise<R>;
+    }
     // Child queries share the context object, hence a stack: each execution ends its own callbacks.
     const context = this.context() as unknown as Record<symbol, EndCallbacks[] | undefined>;
     const stack = (context[STATEMENT_ENDS] ??= []);
@@ -61,6 +67,15 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
       if (index >= 0) stack.splice(index, 1);
       for (const end of ends) end();
     }
+  }
+
+  private logsOutsideTransaction(): boolean {
+    if (!(this.isInsert() || this.isUpdate() || this.isDelete())) return false;
+    const knex = this.knex() as Knex & { isTransaction?: boolean };
+    if (knex.isTransaction) return false;
+    const hub = Runtime.of(knex)?.hub;
+    const model = this.modelClass() as unknown as { changeName?: string; name: string };
+    return Boolean(hub?.changeLog && hub.isObserved(model.changeName ?? model.name));
   }
 
   private async executeWrite(): Promise<R> {

@@ -46,6 +46,11 @@ export interface ResourceCall {
    * it overrides its defaults).
    */
   readonly customQueryset?: boolean;
+  /**
+   * For a subscription: resume `since` a position of the change log (`"latest"`: live from now, with
+   * positions). The subscription then replays the changes after it before the live ones.
+   */
+  readonly since?: string;
 }
 
 /** What `resourceCall` takes besides the scope and the arguments. */

@@ -10,6 +10,7 @@ import type { Model, ModelClass, Transaction } from 'objection';
 import { NotFound, PermissionDenied } from '../errors.js';
 import { isInvalidValueError } from '../db/knex.js';
 import type { ChangeMessage } from '../events/hub.js';
+import type { Position } from '../events/change-log.js';
 import type { RowGrouping } from '../events/groups.js';
 import { WrittenRows } from '../models/live-model.js';
 import { carriesRelated, embedRelated } from '../models/related.js';
@@ -55,7 +56,8 @@ export interface ResourceOptions {
 }
 
 
-export type Unsubscribe = () => void;
+/** A subscription's closer; one made with `since` carries `position`, the head when it went live. */
+export type Unsubscribe = (() => void) & { position?: Position };
 
 const INTEGER_TEXT = /^\s*-?\d+\s*$/;
 
@@ -333,17 +335,37 @@ export class Resource {
    */
   async subscribeInstance(call: ResourceCall, pk: unknown, onEvent: (event: ResourceEvent) => void): Promise<Unsubscribe> {
     await this.authorize(call, 'subscribe_instance');
-    const row = await this.getObject(call, pk);
     const hub = call.runtime.hub;
-    const id = row[this.model.idColumn as string];
-    return hub.subscribe(hub.instanceTopic(this.modelName, id), this.events.deliverer(call, onEvent, 'instance'), this.modelName);
+    const since = call.since;
+    if (since !== undefined && since !== 'latest') await call.runtime.changeLog.check(since);
+    const id = await this.instanceId(call, pk, since);
+    return hub.subscribeFrom(hub.instanceTopic(this.modelName, id), this.events.deliverer(call, onEvent, 'instance'), this.modelName, since);
+  }
+
+  /**
+   * The primary key of the row an instance subscription is about. Resuming `since` a position, a row
+   * that no longer exists is still one when the log has its changes after that position (the replay
+   * ends with its delete); otherwise NotFound.
+   */
+  private async instanceId(call: ResourceCall, pk: unknown, since: string | undefined): Promise<unknown> {
+    try {
+      const row = await this.getObject(call, pk);
+      return row[this.model.idColumn as string];
+    } catch (error) {
+      const log = call.runtime.hub.changeLog;
+      if (!(error instanceof NotFound) || since === undefined || since === 'latest' || !log) throw error;
+      if (this.lookupField !== this.model.idColumn) throw error;
+      const id = this.lookupValue(pk);
+      if (await log.hasChangesOf(this.modelName, id, await log.resolve(since))) return id;
+      throw error;
+    }
   }
 
   /** Subscribes to every change of the rows the scope may see (actions relative to that view). */
   async subscribeAll(call: ResourceCall, onEvent: (event: ResourceEvent) => void): Promise<Unsubscribe> {
     await this.authorize(call, 'subscribe');
     const hub = call.runtime.hub;
-    return hub.subscribe(hub.modelTopic(this.modelName), this.events.deliverer(call, onEvent, 'broad'), this.modelName);
+    return hub.subscribeFrom(hub.modelTopic(this.modelName), this.events.deliverer(call, onEvent, 'broad'), this.modelName, call.since);
   }
 
   /**
@@ -352,7 +374,7 @@ export class Resource {
    */
   async subscribeGroup(call: ResourceCall, grouping: RowGrouping, group: string | number, onEvent: (event: ResourceEvent) => void): Promise<Unsubscribe> {
     await this.authorize(call, 'subscribe');
-    return call.runtime.hub.subscribeGroup(this.modelName, grouping, String(group), this.events.deliverer(call, onEvent, 'broad'));
+    return call.runtime.hub.subscribeGroup(this.modelName, grouping, String(group), this.events.deliverer(call, onEvent, 'broad'), call.since);
   }
 
   /** Whether a subscriber's view narrows the events (a row scope, an opaque queryset); false: all are sent as they come. */

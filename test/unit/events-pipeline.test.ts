@@ -276,9 +276,11 @@ test('a write nobody observes costs no extra query; an observed one reads before
   assert.equal(await count(remove), 1, 'unobserved delete: the DELETE alone');
   await listen(hub.instanceTopic('Thing', thing.id));
   assert.equal(hub.isObserved('Thing'), true);
-  assert.equal(await count(write), 3, 'observed patch: read before, UPDATE, re-read');
-  assert.equal(await count(insert), 2, 'observed insert: INSERT, re-read');
-  assert.equal(await count(remove), 2, 'observed delete: read before, DELETE');
+  // An observed write is logged atomically with it (change log): outside a transaction it gets one of
+  // its own, and the log append runs just before its COMMIT.
+  assert.equal(await count(write), 6, 'observed patch: BEGIN, read before, UPDATE, re-read, log append, COMMIT');
+  assert.equal(await count(insert), 5, 'observed insert: BEGIN, INSERT, re-read, log append, COMMIT');
+  assert.equal(await count(remove), 5, 'observed delete: BEGIN, read before, DELETE, log append, COMMIT');
 });
 
 test('topics nobody listens to are not published; dropping the last listener frees the topic', async () => {

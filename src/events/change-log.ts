@@ -1,0 +1,298 @@
+/**
+ * The change log: every committed change of a live (observed) model, written in the transaction that
+ * made it, with a commit-ordered sequence number. It makes events durable (a PubSub outage or a writer
+ * killed after its commit loses nothing: readers fill the gap from here) and replayable (a subscriber
+ * resumes `since` a position).
+ *
+ * Positions are `<epoch>.<seq base36>`: the epoch is made when the log is created (a one-row meta
+ * table), so a position of another database or of a reset log is recognised as expired.
+ * Commit order: SQLite has one writer at a time, so AUTOINCREMENT order is commit order; on PostgreSQL
+ * the append takes a transaction-scoped advisory lock held until COMMIT, so no transaction can take a
+ * later sequence value and commit first (a reader that saw seq N may trust every seq below N is final).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Migration } from '../db/migrations.js';
+import type { ChangeAction, ChangeRecord, Row } from './records.js';
+
+/** An opaque resume token (at most 64 characters): the log's epoch and a commit-ordered sequence number. */
+export type Position = string;
+
+/** A position that cannot be resumed: not one at all (`malformed`), or pruned / of another log (`expired`). */
+export class PositionError extends Error {
+  constructor(
+    readonly kind: 'malformed' | 'expired',
+    /** For `expired`: the log's newest position, how far it is now. */
+    readonly head?: Position,
+  ) {
+    super(kind === 'malformed' ? 'Not a valid position.' : 'Position expired: read again and subscribe since the position of that read.');
+    this.name = 'PositionError';
+  }
+}
+
+/** The log table and its one-row meta table (epoch, how far pruning went). */
+export const CHANGE_LOG_TABLE = 'dcrf_change_log';
+export const CHANGE_LOG_META_TABLE = 'dcrf_change_log_meta';
+
+/** Any constant shared by every process of the app: names the lock that orders log appends on PostgreSQL. */
+const APPEND_LOCK_KEY = 0x64636c67;
+/** Another one for pruning (one process at a time). */
+const PRUNE_LOCK_KEY = 0x64636c70;
+
+const POSITION_PATTERN = /^([0-9a-z]{4,24})\.([0-9a-z]{1,13})$/;
+
+/**
+ * The migration that creates the log: apps list it with their own (`migrate(knex, [...mine, changeLogMigration])`).
+ * Without it, events stay best-effort and carry no positions.
+ */
+export const changeLogMigration: Migration = {
+  name: 'dcrf-0001-change-log',
+  async up(knex) {
+    await knex.schema.createTable(CHANGE_LOG_TABLE, (table) => {
+      table.bigIncrements('seq');
+      table.string('model', 200).notNullable();
+      table.text('pk').notNullable();
+      table.string('action', 8).notNullable();
+      table.text('before_row');
+      table.text('row_data').notNullable();
+      table.bigInteger('committed_at').notNullable();
+    });
+    await knex.schema.createTable(CHANGE_LOG_META_TABLE, (table) => {
+      table.string('epoch', 24).notNullable();
+      table.bigInteger('pruned_through').notNullable().defaultTo(0);
+    });
+    await knex(CHANGE_LOG_META_TABLE).insert({ epoch: newEpoch(), pruned_through: 0 });
+  },
+  async down(knex) {
+    await knex.schema.dropTableIfExists(CHANGE_LOG_TABLE);
+    await knex.schema.dropTableIfExists(CHANGE_LOG_META_TABLE);
+  },
+};
+
+/** A fresh epoch: 12 base36 characters, distinct per log creation. */
+function newEpoch(): string {
+  return BigInt(`0x${randomBytes(8).toString('hex')}`).toString(36).padStart(12, '0').slice(0, 12);
+}
+
+/** One entry read back from the log. */
+export interface LogEntry {
+  seq: number;
+  position: Position;
+  model: string;
+  pk: unknown;
+  action: ChangeAction;
+  before: Row | null;
+  /** The row as the change left it; for a delete, its last state. */
+  data: Row;
+}
+
+/** What to read: which models (undefined = all), optionally one row. */
+export interface LogFilter {
+  models?: readonly string[];
+  /** One row's change: its primary key as the log stores it (JSON), in any of the given spellings. */
+  pk?: readonly string[];
+}
+
+/** Retention settings (`CHANGE_LOG_RETENTION`, `CHANGE_LOG_MAX_ROWS`). */
+export interface RetentionOptions {
+  retentionMs?: number;
+  maxRows?: number;
+}
+
+export const DEFAULT_RETENTION_MS = 24 * 3600_000;
+export const DEFAULT_MAX_ROWS = 1_000_000;
+/** Rows one prune statement deletes at most (keeps each statement short). */
+const PRUNE_BATCH = 10_000;
+
+/** Counters and gauges of the log for `/metrics`. */
+export interface ChangeLogStats {
+  replayed: number;
+  expired: number;
+  /** Newest sequence number seen by this process. */
+  headSeq: number;
+  rows: number;
+  oldestSeconds: number;
+}
+
+/** Parses `24h`, `90m`, `30s`, `2d` or plain milliseconds. */
+export function parseDuration(text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!match) throw new Error(`Not a duration: "${text}" (e.g. 24h, 90m, 30s)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
+  return Number(match[1]) * unit;
+}
+
+export class ChangeLog {
+  /** Always true: the app's database has the log (see Runtime's `changeLog`). */
+  readonly enabled = true;
+  readonly stats: ChangeLogStats = { replayed: 0, expired: 0, headSeq: 0, rows: 0, oldestSeconds: 0 };
+  readonly retentionMs: number;
+  readonly maxRows: number;
+  private readonly postgres: boolean;
+  /** The last known `pruned_through` of the meta table. */
+  private pruned = 0;
+
+  private constructor(
+    private readonly knex: Knex,
+    /** This log's identity: positions of another epoch are expired. */
+    readonly epoch: string,
+    retention: RetentionOptions,
+  ) {
+    const client = (knex.client.config as Knex.Config).client;
+    this.postgres = client === 'pg' || client === 'postgres' || client === 'postgresql';
+    this.retentionMs = retention.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.maxRows = retention.maxRows ?? DEFAULT_MAX_ROWS;
+  }
+
+  /** The log of `knex`'s database, or undefined when its migration has not run (events then carry no positions). */
+  static async open(knex: Knex, retention: RetentionOptions = {}): Promise<ChangeLog | undefined> {
+    if (!(await knex.schema.hasTable(CHANGE_LOG_META_TABLE))) return undefined;
+    const meta = (await knex(CHANGE_LOG_META_TABLE).first('epoch')) as { epoch: string } | undefined;
+    if (!meta) return undefined;
+    const log = new ChangeLog(knex, meta.epoch, retention);
+    await log.prunedThrough();
+    return log;
+  }
+
+  /** The position of a sequence number in this log. */
+  position(seq: number): Position {
+    return `${this.epoch}.${seq.toString(36)}`;
+  }
+
+  /**
+   * Appends a transaction's folded records, inside it, just before its COMMIT; returns their sequence
+   * numbers in order. On PostgreSQL the advisory lock taken here is held until the commit.
+   */
+  async append(trx: Knex.Transaction, records: readonly ChangeRecord[]): Promise<number[]> {
+    if (this.postgres) await trx.raw('select pg_advisory_xact_lock(?)', [APPEND_LOCK_KEY]);
+    const now = Date.now();
+    const values: unknown[] = [];
+    for (const record of records) {
+      const data = record.after ?? record.last ?? record.before ?? {};
+      values.push(record.model, JSON.stringify(record.pk ?? null), record.action, record.before ? JSON.stringify(record.before) : null);
+      values.push(JSON.stringify(data), now);
+    }
+    const placeholders = records.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
+    const sql = `insert into ${CHANGE_LOG_TABLE} (model, pk, action, before_row, row_data, committed_at) values ${placeholders} returning seq`;
+    const result = (await trx.raw(sql, values as Knex.RawBinding[])) as { rows?: Array<{ seq: unknown }> } | Array<{ seq: unknown }>;
+    const rows = Array.isArray(result) ? result : (result.rows ?? []);
+    return rows.map((row) => Number(row.seq)).sort((a, b) => a - b);
+  }
+
+  /** The newest sequence number in the table (0 when empty): one index lookup (the feed's poll). */
+  async newestSeq(): Promise<number> {
+    const row = (await this.knex(CHANGE_LOG_TABLE).max({ seq: 'seq' }).first()) as { seq: unknown } | undefined;
+    return Number(row?.seq ?? 0) || 0;
+  }
+
+  /** The newest committed sequence number (0 for an empty log). */
+  async headSeq(): Promise<number> {
+    // After a prune that emptied the table, the head is still where pruning went.
+    const seq = Math.max(await this.newestSeq(), this.pruned);
+    if (seq > this.stats.headSeq) this.stats.headSeq = seq;
+    return seq;
+  }
+
+  /** The newest committed position (the epoch's zero position when the log is empty). */
+  async head(): Promise<Position> {
+    return this.position(await this.headSeq());
+  }
+
+  /** The sequence number a position names; throws PositionError when it is malformed or cannot resume. */
+  async resolve(position: string): Promise<number> {
+    const match = typeof position === 'string' && position.length <= 64 ? POSITION_PATTERN.exec(position) : null;
+    if (!match) throw new PositionError('malformed');
+    const seq = parseInt(match[2]!, 36);
+    if (!Number.isSafeInteger(seq)) throw new PositionError('malformed');
+    if (match[1] !== this.epoch) return this.expired();
+    const pruned = await this.prunedThrough();
+    const head = await this.headSeq();
+    // Older than what was pruned (entries after it are gone), or newer than anything written here.
+    if (seq < pruned || seq > head) return this.expired();
+    return seq;
+  }
+
+  /** Throws PositionError unless `position` resumes. */
+  async check(position: string): Promise<void> {
+    await this.resolve(position);
+  }
+
+  private async expired(): Promise<never> {
+    this.stats.expired++;
+    throw new PositionError('expired', await this.head());
+  }
+
+  /** How far pruning went (any process's): positions before it are expired. Refreshed on every read of it. */
+  private async prunedThrough(): Promise<number> {
+    const meta = (await this.knex(CHANGE_LOG_META_TABLE).first('pruned_through')) as { pruned_through: unknown } | undefined;
+    this.pruned = Math.max(this.pruned, Number(meta?.pruned_through ?? 0) || 0);
+    return this.pruned;
+  }
+
+  /** Entries with `after < seq <= upTo`, in order, at most `limit`. */
+  async read(after: number, upTo: number, filter: LogFilter = {}, limit = 1000): Promise<LogEntry[]> {
+    let query = this.knex(CHANGE_LOG_TABLE).where('seq', '>', after).andWhere('seq', '<=', upTo);
+    if (filter.models) query = query.whereIn('model', filter.models as string[]);
+    if (filter.pk !== undefined) query = query.whereIn('pk', filter.pk as string[]);
+    const rows = (await query.orderBy('seq').limit(limit)) as Array<Record<string, unknown>>;
+    return rows.map((row) => {
+      const seq = Number(row.seq);
+      return {
+        seq,
+        position: this.position(seq),
+        model: String(row.model),
+        pk: JSON.parse(String(row.pk)),
+        action: row.action as ChangeAction,
+        before: row.before_row ? (JSON.parse(String(row.before_row)) as Row) : null,
+        data: JSON.parse(String(row.row_data)) as Row,
+      };
+    });
+  }
+
+  /** Whether the log has changes of one row after `after` (a resumed instance subscription of a deleted row). */
+  async hasChangesOf(model: string, pk: unknown, after: number): Promise<boolean> {
+    const row = await this.knex(CHANGE_LOG_TABLE).where('seq', '>', after).andWhere({ model, pk: JSON.stringify(pk) }).first('seq');
+    return Boolean(row);
+  }
+
+  /**
+   * Deletes entries past the retention or beyond the row bound, a batch per statement; one process at
+   * a time on PostgreSQL (the others skip). Returns how many were deleted.
+   */
+  async prune(now = Date.now()): Promise<number> {
+    return this.knex.transaction(async (trx) => {
+      if (this.postgres) {
+        const locked = (await trx.raw('select pg_try_advisory_xact_lock(?) as locked', [PRUNE_LOCK_KEY])) as { rows: Array<{ locked: boolean }> };
+        if (!locked.rows[0]?.locked) return 0;
+      }
+      const bounds = (await trx(CHANGE_LOG_TABLE).min({ oldest: 'seq' }).max({ newest: 'seq' }).first()) as { oldest: unknown; newest: unknown };
+      const newest = Number(bounds?.newest ?? 0) || 0;
+      let through = Math.max(0, newest - this.maxRows);
+      const batchEnd = (Number(bounds?.oldest ?? 0) || 0) + PRUNE_BATCH - 1;
+      const old = (await trx(CHANGE_LOG_TABLE)
+        .where('committed_at', '<', now - this.retentionMs)
+        .andWhere('seq', '<=', batchEnd)
+        .max({ seq: 'seq' })
+        .first()) as { seq: unknown } | undefined;
+      through = Math.max(through, Number(old?.seq ?? 0) || 0);
+      if (through <= 0) return 0;
+      const deleted = await trx(CHANGE_LOG_TABLE).where('seq', '<=', through).delete();
+      await trx(CHANGE_LOG_META_TABLE).where('pruned_through', '<', through).update({ pruned_through: through });
+      this.pruned = Math.max(this.pruned, through);
+      return deleted;
+    });
+  }
+
+  /** Refreshes the gauges of `stats` (rows, age of the oldest entry, head). */
+  async measure(now = Date.now()): Promise<ChangeLogStats> {
+    const bounds = (await this.knex(CHANGE_LOG_TABLE).min({ oldest: 'seq' }).max({ newest: 'seq' }).first()) as { oldest: unknown; newest: unknown };
+    const oldest = Number(bounds?.oldest ?? 0) || 0;
+    const newest = Number(bounds?.newest ?? 0) || 0;
+    this.stats.rows = oldest ? newest - oldest + 1 : 0;
+    if (newest > this.stats.headSeq) this.stats.headSeq = newest;
+    const first = oldest ? ((await this.knex(CHANGE_LOG_TABLE).where('seq', oldest).first('committed_at')) as { committed_at: unknown } | undefined) : undefined;
+    this.stats.oldestSeconds = first ? Math.max(0, (now - Number(first.committed_at)) / 1000) : 0;
+    return this.stats;
+  }
+}
