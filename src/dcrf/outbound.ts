@@ -62,7 +62,10 @@ export class Outbound {
       return;
     }
     const answer = host.checkUser();
-    if (answer === true) return this.deliver(text);
+    if (answer === true) {
+      this.deliver(text);
+      return;
+    }
     if (!(answer instanceof Promise)) {
       if (host.acceptUser(answer)) this.deliver(text);
       return;

@@ -92,7 +92,7 @@ export function eventPrefix(action: string, dataJson: string, status: number, er
 
 /** Completes an event prefix with a subscriber's request id. */
 export function withRequestId(prefix: string, requestId: unknown): string {
-  return prefix + encodeValue(requestId) + '}';
+  return `${prefix}${encodeValue(requestId)}}`;
 }
 
 /** JSON for any value, with undefined (and anything JSON cannot hold) as null. */
@@ -150,6 +150,6 @@ export function parseObject(text: string, maxDepth: number): Record<string, unkn
 function shortReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // V8 quotes a slice of the input; keep the reason short and free of the client's text.
-  const cut = message.replace(/,? ?"[^]*$/, '').replace(/\s+in JSON at position.*$/, '');
+  const cut = message.replace(/,? ?"[\s\S]*$/, '').replace(/\s+in JSON at position.*$/, '');
   return (cut || 'not valid JSON').slice(0, 80);
 }
