@@ -39,6 +39,11 @@ export interface RuntimeOptions {
    * many at most (`CHANGE_LOG_MAX_ROWS`, default 1,000,000): older positions expire.
    */
   changeLogRetentionMs?: number;
+  /**
+   * Whether to use the change log when the database has one (default true). False: events are
+   * best-effort and carry no positions, as before the log (benchmarks, tests of that path).
+   */
+  changeLog?: boolean;
   changeLogMaxRows?: number;
 }
 
@@ -107,8 +112,9 @@ export class Runtime {
     const key = options.knex ? clientKey(options.knex) : undefined;
     if (options.knex && !key) throw new TypeError('Runtime.create: `knex` is not a knex instance');
     if (key && runtimes.has(key)) throw new Error('Runtime.create: this knex instance already has a runtime (close it first)');
-    const log = options.knex
-      ? await ChangeLog.open(options.knex, {
+    const log =
+      options.knex && options.changeLog !== false
+        ? await ChangeLog.open(options.knex, {
           retentionMs: options.changeLogRetentionMs ?? parseDuration(process.env.CHANGE_LOG_RETENTION, DEFAULT_RETENTION_MS),
           maxRows: options.changeLogMaxRows ?? (Number(process.env.CHANGE_LOG_MAX_ROWS) || DEFAULT_MAX_ROWS),
         })

@@ -81,6 +81,11 @@ export class ChangeHub {
   private readonly dispatcher = (handlers: Set<TopicHandler>, payload: unknown) => this.dispatch(handlers, payload);
   /** Delivery from the change log, once the runtime found one (`attachLog`). */
   private feed: ChangeFeed | undefined;
+  /**
+   * Models observed here since the log was attached: their writes stay logged after their last
+   * subscriber left, so a subscriber that comes back can resume from its position.
+   */
+  private readonly retained = new Set<string>();
 
   constructor(
     readonly engine: PubSubEngine,
@@ -139,7 +144,7 @@ export class ChangeHub {
 
   /** Whether any local handler listens to any topic of this model; writes skip capture when none does. */
   isObserved(model: string): boolean {
-    if ((this.observedModels.get(model) ?? 0) > 0) return true;
+    if ((this.observedModels.get(model) ?? 0) > 0 || this.retained.has(model)) return true;
     if (this.isLocalEngine) return false;
     // A shared engine: another process may be listening. Its interest registry knows; without one,
     // capture every write.
@@ -222,6 +227,7 @@ export class ChangeHub {
     if (!state) {
       const handlers = new Set<TopicHandler>();
       const viaFeed = this.feed !== undefined && model !== undefined;
+      if (viaFeed) this.retained.add(model);
       const subscription = viaFeed ? this.feed!.start() : this.engine.subscribe(topic, (payload: unknown) => this.dispatch(handlers, payload), {});
       state = { handlers, model, subscription, viaFeed };
       this.topics.set(topic, state);
@@ -430,7 +436,8 @@ export class ChangeHub {
       else {
         this.observedModels.delete(state.model);
         this.announcements.delete(state.model);
-        this.interest?.forget(state.model);
+        // A logged model stays observed (its history must go on for those who resume).
+        if (!this.retained.has(state.model)) this.interest?.forget(state.model);
       }
     }
     if (state.viaFeed) return;
