@@ -102,6 +102,7 @@ const DEMO_ACTIONS: Record<string, string[]> = {
   chat: ['join_chat', 'subscribe_joined', 'unsubscribe_joined'],
   hello: ['retrieve', 'list', 'create'],
   notes: ['list', 'retrieve', 'create', 'patch', 'delete', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
+  products: ['list', 'retrieve', 'create', 'update', 'patch', 'delete', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
 };
 
 test('GET /api/streams describes every stream with the actions of demo-app.md', async () => {
