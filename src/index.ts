@@ -59,7 +59,7 @@ export {
 } from './dcrf/mixins.js';
 export { ObserverModelInstanceMixin, ModelObserver, modelObserver, Signal, SignalObserver, observer, type ObservedEvent, type ModelObserverOptions, type SignalObserverOptions } from './dcrf/observers.js';
 export { viewAsConsumer, type FetchHandler, type ViewAsConsumerOptions } from './dcrf/view-as-consumer.js';
-export { encodeReply, STATUS, MESSAGES, CLOSE, type ActionResult } from './dcrf/protocol.js';
+export { encodeReply, STATUS, MESSAGES, CLOSE, POSITION_KEYS, PositionExpired, type ActionResult } from './dcrf/protocol.js';
 export { DEFAULT_DCRF_LIMITS, USER_GONE_CLOSE, type DcrfLimits, type SessionObserver, type UserCheck, type UserCheckAnswer } from './dcrf/session.js';
 export { GatewayMetrics, combineObservers, type GatewayMetricsOptions, type LimitName, type DropReason } from './server/metrics.js';
 export { UserRecheck } from './auth/user-recheck.js';
@@ -74,7 +74,8 @@ export { migrate, type Migration } from './db/migrations.js';
 export { loadConfig, type Config } from './config.js';
 export { createGraphQLAdapter, GraphQLGatewayAdapter, type GraphQLAdapterOptions } from './graphql/adapter.js';
 export { GRAPHQL_TRANSPORT_WS, GRAPHQL_WS_LEGACY, type GraphQLAdapter, type GraphQLSubprotocol } from './graphql/gateway-adapter.js';
-export { bindResource, buildGraphQLSchema, printSDL, mergeResolverMaps, liveField, eventMapper, asCaller, pkAsId, type ResourceBinding, type ResolverMap, type SchemaDeclaration, type GraphQLChangeEvent } from './graphql/bind.js';
+export { bindResource, buildGraphQLSchema, printSDL, mergeResolverMaps, liveField, eventMapper, subscriptionCall, asCaller, pkAsId, type ResourceBinding, type ResolverMap, type SchemaDeclaration, type GraphQLChangeEvent } from './graphql/bind.js';
+export { changePositionResolvers, CHANGE_POSITION_FIELD, POSITION_EXPIRED } from './graphql/positions.js';
 export { DecimalScalar, DateScalar, DateTimeScalar, UUIDScalar, URLScalar, JSONScalar, drfScalarResolvers } from './graphql/scalars.js';
 export { GraphQLEngine, type GraphQLContext, type OperationParams, type EngineOptions } from './graphql/engine.js';
 export { DEFAULT_GRAPHQL_LIMITS, checkLimits, type GraphQLLimits } from './graphql/limits.js';

@@ -76,6 +76,8 @@ export class AsyncAPIConsumer {
   #closers: Set<() => void> | undefined;
   #groups: Map<string, () => void> | undefined;
   #running: Map<string, Set<AbortController>> | undefined;
+  /** Positions observers' subscriptions went live at, by the frame that asked (made on the first `since`). */
+  #framePositions: WeakMap<object, string> | undefined;
 
   constructor(transport: ConsumerTransport) {
     this.transport = transport;
@@ -137,7 +139,7 @@ export class AsyncAPIConsumer {
         return;
       }
       const result = await this.#invoke(spec, content, requestId, this.transport.signal);
-      this.#sendResult(spec.name, requestId, result);
+      this.#sendResult(spec.name, requestId, this.#withFramePosition(content, result));
     } catch (error) {
       this.#sendFailure(name, requestId, error);
     }
@@ -159,7 +161,7 @@ export class AsyncAPIConsumer {
     set.add(controller);
     try {
       const result = await this.#invoke(spec, args, requestId, controller.signal);
-      if (!controller.signal.aborted) this.#sendResult(spec.name, requestId, result);
+      if (!controller.signal.aborted) this.#sendResult(spec.name, requestId, this.#withFramePosition(args, result));
     } catch (error) {
       if (!controller.signal.aborted) this.#sendFailure(spec.name, requestId, error);
     } finally {
@@ -189,8 +191,8 @@ export class AsyncAPIConsumer {
       this.#observe(actionName, null);
       return;
     }
-    const [data, status] = result;
-    this.transport.sendReply(encodeReply(actionName, data, status, requestId));
+    const [data, status, position] = result;
+    this.transport.sendReply(encodeReply(actionName, data, status, requestId, [], position));
     this.#observe(actionName, status);
   }
 
@@ -210,6 +212,24 @@ export class AsyncAPIConsumer {
     this.#observe(actionName, STATUS.internal);
   }
 
+  /**
+   * Records the position a subscription made for `frame` (an action's arguments) went live at: an
+   * app's own observer subscribe action that answers `[null, 201]` then replies `data: {"position": P}`
+   * (change-feed.md), as the observer machinery's subscriptions made with `since` must.
+   */
+  subscribedAt(frame: object, position: string): void {
+    (this.#framePositions ??= new WeakMap()).set(frame, position);
+  }
+
+  /** A subscribe's `[null, 201]` for a frame an observer recorded a position for: `[{position}, 201]`. */
+  #withFramePosition(frame: object, result: ActionResult): ActionResult {
+    const position = this.#framePositions?.get(frame);
+    if (position === undefined) return result;
+    this.#framePositions!.delete(frame);
+    if (!result || result[0] != null || result[1] !== STATUS.created) return result;
+    return [{ position }, result[1]];
+  }
+
   /** Sends a reply frame in the DCRF envelope (for actions that answer more than once). */
   reply(options: { action: string; data?: unknown; status?: number; requestId?: unknown; errors?: unknown[] }): void {
     this.transport.sendReply(
@@ -222,8 +242,15 @@ export class AsyncAPIConsumer {
    * socket): an action that answers many times waits on it so a slow reader slows it down, instead of
    * the socket's buffer growing until it is closed as a slow consumer.
    */
-  replySent(options: { action: string; data?: unknown; status?: number; requestId?: unknown; errors?: unknown[] }): Promise<void> {
-    const text = encodeReply(options.action, options.data ?? null, options.status ?? STATUS.ok, options.requestId ?? null, options.errors ?? []);
+  replySent(options: { action: string; data?: unknown; status?: number; requestId?: unknown; errors?: unknown[]; position?: string }): Promise<void> {
+    const text = encodeReply(
+      options.action,
+      options.data ?? null,
+      options.status ?? STATUS.ok,
+      options.requestId ?? null,
+      options.errors ?? [],
+      options.position,
+    );
     return new Promise((resolve) => this.transport.sendReply(text, resolve));
   }
 

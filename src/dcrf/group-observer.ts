@@ -9,7 +9,8 @@ import { AllowAny } from '../permissions.js';
 import { InOrder } from '../resources/in-order.js';
 import type { ActionArgs } from './actions.js';
 import type { AsyncAPIConsumer } from './consumer.js';
-import { encodeValue, eventPrefix, STATUS, withRequestId } from './protocol.js';
+import { type PositionedUnsubscribe, sinceOf, sinceWithoutPositions, trackSince } from './positions.js';
+import { encodeValue, eventPrefix, STATUS, withRequestIdAt } from './protocol.js';
 
 /** What a model or signal observer's handler receives. */
 export interface ObservedEvent<Body = unknown> {
@@ -21,6 +22,8 @@ export interface ObservedEvent<Body = unknown> {
   subscribingRequestIds: unknown[];
   /** The group the event came through. */
   group: string;
+  /** The change's position, for a subscription made with `since` (undefined otherwise and for signals). */
+  position?: string;
 }
 
 export interface ObserverOptions<C extends AsyncAPIConsumer, Source> {
@@ -56,11 +59,18 @@ interface GroupSubscription {
   close: () => void;
   /** This subscription's events waiting for a permission check or a re-read (made on first need). */
   queue?: InOrder;
+  /** Made with `since`: its events carry their position (one request id per such subscription). */
+  positioned?: boolean;
 }
+
+/** The key of a subscription made with `since`: one group, one request id. */
+const sinceKey = (group: string, id: string) => `${group}\u0000${id}`;
 
 /** What model and signal observers share: per-consumer group subscriptions and the default handler. */
 export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
   readonly #subscriptions = new WeakMap<C, Map<string, GroupSubscription>>();
+  /** Subscriptions made with `since`, each with its own replay: by group and request id (`sinceKey`). */
+  readonly #resumed = new WeakMap<C, Map<string, GroupSubscription>>();
 
   constructor(protected readonly options: ObserverOptions<C, Source>) {}
 
@@ -73,8 +83,17 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
     return this.options.groupsForSignal ? [...this.options.groupsForSignal(source)].map(String) : [ALL];
   }
 
-  /** Listens to one group's events for `consumer` (on its runtime's hub); resolves with the closer once live. */
-  protected abstract openGroup(consumer: C, group: string, onMessage: (message: any) => void): Promise<() => void>;
+  /** Whether this observer's events are changes of model rows, with positions a subscription may resume from. */
+  protected get hasPositions(): boolean {
+    return false;
+  }
+
+  /**
+   * Listens to one group's events for `consumer` (on its runtime's hub); resolves with the closer once
+   * live. With `since` (only where `hasPositions`), the changes after it are replayed first and the
+   * closer carries the head when it went live.
+   */
+  protected abstract openGroup(consumer: C, group: string, onMessage: (message: any) => void, since?: string): Promise<PositionedUnsubscribe>;
   /** The event as `consumer` may see it (undefined: nothing); a promise when that takes a query. */
   protected abstract eventOf(message: any, group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined>;
 
@@ -82,12 +101,22 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
    * Joins the groups `groupsForConsumer(args)` names, for `requestId`. Resolves once live. Every
    * (group, request id) counts as one subscription against the socket's limits; when one is refused,
    * none of the call's groups is joined.
+   *
+   * With `args.since` (change-feed.md): each group replays the changes after it, then goes live, its
+   * events carrying their `position`; the result's `position` is the head when the first group went
+   * live (also recorded for the action's reply, which then answers `data: {"position": P}`). A custom
+   * signal has no positions: 400. A subscribe of the same group and request id replaces the other kind.
    */
-  async subscribe(consumer: C, args: ActionArgs = {}, requestId: unknown = null): Promise<string[]> {
+  async subscribe(consumer: C, args: ActionArgs = {}, requestId: unknown = null): Promise<string[] & { position?: string }> {
     const id = consumer.clientKey('request_id', requestId ?? null);
+    const since = sinceOf(args);
+    if (since !== undefined && !this.hasPositions) throw sinceWithoutPositions();
     const groups = this.#boundedGroups(consumer, args);
     let byGroup = this.#subscriptions.get(consumer);
     if (!byGroup) this.#subscriptions.set(consumer, (byGroup = new Map()));
+    if (since !== undefined) return this.#subscribeSince(consumer, args, groups, id, since, byGroup);
+    const resumed = this.#resumed.get(consumer);
+    if (resumed) for (const group of groups) this.#leaveResumed(resumed, group, id);
     const joined: string[] = [];
     try {
       for (const group of groups) {
@@ -113,14 +142,65 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
     return groups;
   }
 
+  /** One subscription per (group, request id), each replaying since `since`; none is left open when one is refused. */
+  async #subscribeSince(
+    consumer: C,
+    args: ActionArgs,
+    groups: string[],
+    id: string,
+    since: string,
+    byGroup: Map<string, GroupSubscription>,
+  ): Promise<string[] & { position?: string }> {
+    let resumed = this.#resumed.get(consumer);
+    if (!resumed) this.#resumed.set(consumer, (resumed = new Map()));
+    let position: string | undefined;
+    const opened: string[] = [];
+    try {
+      for (const group of groups) {
+        // Resuming replaces this request id's subscription to the group: both would send live events twice.
+        this.#leave(byGroup, group, id);
+        this.#leaveResumed(resumed, group, id);
+        const entry: GroupSubscription = { requestIds: new Set([id]), releases: new Map(), close: () => undefined, positioned: true };
+        const open = () => this.openGroup(consumer, group, (message) => this.#deliver(consumer, message, group, entry), since);
+        const subscription = await trackSince(consumer, since, open, { bytes: id.length + group.length });
+        entry.close = subscription.close;
+        resumed.set(sinceKey(group, id), entry);
+        opened.push(group);
+        position ??= subscription.position;
+      }
+    } catch (error) {
+      for (const group of opened) this.#leaveResumed(resumed, group, id);
+      throw error;
+    }
+    if (position !== undefined) consumer.subscribedAt(args, position);
+    return Object.assign(groups, { position });
+  }
+
   /** Leaves the groups `groupsForConsumer(args)` names for `requestId` (every request id when undefined). */
   async unsubscribe(consumer: C, args: ActionArgs = {}, requestId?: unknown): Promise<string[]> {
     const groups = this.options.groupsForConsumer ? [...this.options.groupsForConsumer(args, consumer)].map(String) : [ALL];
+    const id = requestId === undefined ? undefined : encodeValue(requestId);
+    const resumed = this.#resumed.get(consumer);
+    if (resumed) for (const group of groups) this.#leaveResumed(resumed, group, id);
     const byGroup = this.#subscriptions.get(consumer);
     if (!byGroup) return groups;
-    const id = requestId === undefined ? undefined : encodeValue(requestId);
     for (const group of groups) this.#leave(byGroup, group, id);
     return groups;
+  }
+
+  /** Closes the subscriptions made with `since` to a group for one request id (every one when undefined). */
+  #leaveResumed(resumed: Map<string, GroupSubscription>, group: string, id: string | undefined): void {
+    if (id !== undefined) {
+      resumed.get(sinceKey(group, id))?.close();
+      resumed.delete(sinceKey(group, id));
+      return;
+    }
+    const prefix = sinceKey(group, '');
+    for (const [key, entry] of resumed) {
+      if (!key.startsWith(prefix)) continue;
+      entry.close();
+      resumed.delete(key);
+    }
   }
 
   /** Drops one request id (every one when undefined) from a group; the last one out closes the topic. */
@@ -172,14 +252,16 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
         });
       try {
         const hub = consumer.scope.runtime.hub;
+        const position: string | undefined = entry.positioned ? message.position : undefined;
         if (this.options.handler) {
           const body = hub.memo(message, event.bodyKey, event.body);
           const observed: ObservedEvent = { body, action: event.action, subscribingRequestIds: requestIds, group };
+          if (position !== undefined) observed.position = position;
           Promise.resolve(this.options.handler(consumer, observed)).catch(failed);
           return;
         }
         const prefix = hub.memo(message, event.frameKey ?? this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
-        for (const id of requestIds) consumer.sendText(withRequestId(prefix, id));
+        for (const id of requestIds) consumer.sendText(withRequestIdAt(prefix, id, position));
       } catch (error) {
         failed(error);
       }

@@ -9,7 +9,8 @@ import type { ResourceEvent } from '../resources/resource.js';
 import { action, type ActionArgs } from './actions.js';
 import { type GenericAsyncAPIConsumer, requireArg, requirePk } from './generic.js';
 import { consumerEventGate, frameKey } from './observer-shared.js';
-import { encodeValue, eventPrefix, STATUS, withRequestId, type ActionResult } from './protocol.js';
+import { callSince, sinceOf, subscribedResult, trackSince } from './positions.js';
+import { encodeValue, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from './protocol.js';
 
 type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
 
@@ -46,30 +47,43 @@ export interface InstanceSubscription {
  * `subscribe_instance {pk, request_id}` → 201 and `unsubscribe_instance {pk, request_id?}` → 204.
  * Events carry the subscribe request's id; updates are re-read through the queryset (404 event if
  * the row left it), deletes are exactly `{"pk": pk}`; nothing is sent when the permission refuses.
+ * With `since`, the reply is `data: {"position": P}`, the changes after `since` are replayed first and
+ * every event carries its `position`; a second subscribe of the same pk and request id with `since`
+ * replaces the first.
  */
 export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
   abstract class ObserverModelInstance extends Base {
     /** Made on first subscribe (idle sockets hold none). */
     #instanceSubscriptions: Map<string, InstanceSubscription> | undefined;
 
-    @action({ args: ['pk', 'request_id'] })
+    @action({ args: ['pk', 'request_id', 'since'] })
     async subscribe_instance(args: ActionArgs): Promise<ActionResult> {
       const pk = requirePk(args);
       const requestId = requireArg(args, 'request_id');
+      const since = sinceOf(args);
       const entry: InstanceSubscription = { pk: String(pk), requestId: this.clientKey('request_id', requestId), close: () => undefined };
       this.clientKey('pk', pk);
       const key = `${entry.pk}\u0000${entry.requestId}`;
+      if (since !== undefined) {
+        // Resuming replaces the subscription: both open at once would send the live events twice.
+        this.#instanceSubscriptions?.get(key)?.close();
+        this.#instanceSubscriptions?.delete(key);
+      }
+      let position: string | undefined;
       if (!this.#instanceSubscriptions?.has(key)) {
         const gate = consumerEventGate(this);
         // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
         const cost = { bytes: key.length + encodeValue(args).length };
-        const close = await this.track(
+        const subscription = await trackSince(
+          this,
+          since,
           () =>
-            this.resource.subscribeInstance(this.resourceCall(args), pk, (event) =>
+            this.resource.subscribeInstance(callSince(this.resourceCall(args), since), pk, (event) =>
               gate(event.action, event.row ?? event.message.data, () => {
                 // A serializer that throws on one row must not end the subscription nor reach the client.
                 try {
-                  this.sendText(withRequestId(instanceEventPrefix(this, event), requestId));
+                  const at = since === undefined ? undefined : event.message.position;
+                  this.sendText(withRequestIdAt(instanceEventPrefix(this, event), requestId, at));
                 } catch (error) {
                   logger.error('instance event failed', {
                     stream: this.scope.stream,
@@ -82,10 +96,16 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
             ),
           cost,
         );
-        if (this.#instanceSubscriptions?.has(key)) close();
-        else (this.#instanceSubscriptions ??= new Map()).set(key, { ...entry, close });
+        position = subscription.position;
+        // A subscribe of the same pk and request id that went live meanwhile wins, unless this one resumes.
+        const rival = this.#instanceSubscriptions?.get(key);
+        if (rival && since === undefined) subscription.close();
+        else {
+          rival?.close();
+          (this.#instanceSubscriptions ??= new Map()).set(key, { ...entry, close: subscription.close });
+        }
       }
-      return [null, STATUS.created];
+      return subscribedResult(position, STATUS.created);
     }
 
     @action({ args: ['pk', 'request_id'] })

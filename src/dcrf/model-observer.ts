@@ -13,6 +13,7 @@ import type { AsyncAPIConsumer } from './consumer.js';
 import { GenericAsyncAPIConsumer } from './generic.js';
 import { BaseObserver, type ObserverEvent, type ObserverOptions } from './group-observer.js';
 import { frameKey } from './observer-shared.js';
+import type { PositionedUnsubscribe } from './positions.js';
 
 export interface ModelObserverOptions<C extends AsyncAPIConsumer> extends ObserverOptions<C, Row> {
   /** Turns the row into the body; a serializer class or a function. Default: `{pk}`. */
@@ -48,8 +49,13 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
     } else this.#serialize = serializer as (row: Row, action: ChangeAction) => unknown;
   }
 
-  protected openGroup(consumer: C, group: string, onMessage: (message: ChangeMessage) => void): Promise<() => void> {
-    return consumer.scope.runtime.hub.subscribeGroup(this.#modelName, this, group, onMessage);
+  /** A model's changes have positions: a subscription may resume `since` one. */
+  protected override get hasPositions(): boolean {
+    return true;
+  }
+
+  protected openGroup(consumer: C, group: string, onMessage: (message: ChangeMessage) => void, since?: string): Promise<PositionedUnsubscribe> {
+    return consumer.scope.runtime.hub.subscribeGroup(this.#modelName, this, group, onMessage, since);
   }
 
   protected eventOf(message: ChangeMessage, _group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined> {

@@ -1,7 +1,7 @@
 /**
  * The DCRF wire protocol's constants and encoders, named once (docs/dcrf-protocol.md).
  */
-import { type APIError, BadRequest } from '../errors.js';
+import { APIError, BadRequest } from '../errors.js';
 
 export const MESSAGES = {
   missingAction: 'Unable to find action in message body.',
@@ -14,7 +14,13 @@ export const MESSAGES = {
   tooManySubscriptions: 'Too many subscriptions.',
   throttled: 'Request was throttled.',
   unknownStream: (stream: string) => `Unknown stream "${stream}".`,
+  positionExpired: 'Position expired: read again and subscribe since the position of that read.',
+  positionMalformed: 'Not a valid position.',
+  noPositions: 'This subscription has no positions.',
 } as const;
+
+/** The frame keys of the change feed (change-feed.md): a subscribe's `since`, a read's `with_position`, a reply's or event's `position`. */
+export const POSITION_KEYS = { since: 'since', withPosition: 'with_position', position: 'position' } as const;
 
 export const STATUS = {
   ok: 200,
@@ -24,6 +30,7 @@ export const STATUS = {
   forbidden: 403,
   notFound: 404,
   methodNotAllowed: 405,
+  gone: 410,
   throttled: 429,
   internal: 500,
 } as const;
@@ -55,11 +62,21 @@ export const DEFAULT_MAX_KEY_BYTES = 256;
 /** The subprotocol a DCRF client may name explicitly. */
 export const DCRF_SUBPROTOCOL = 'dcrf';
 
-/** An action's result: `[data, status]`, as DCRF actions return `(data, status)`. */
-export type ActionResult = [data: unknown, status: number] | undefined | void;
+/**
+ * An action's result: `[data, status]`, as DCRF actions return `(data, status)`; a read asked
+ * `with_position` adds the change-log position it is anchored at, sent as a top-level `"position"`.
+ */
+export type ActionResult = [data: unknown, status: number, position?: string] | undefined | void;
 
-/** Encodes a reply with the five keys in DCRF's order. */
-export function encodeReply(action: unknown, data: unknown, status: number, requestId: unknown, errors: readonly unknown[] = []): string {
+/** Encodes a reply with the five keys in DCRF's order (and `position` after them, for an anchored read). */
+export function encodeReply(
+  action: unknown,
+  data: unknown,
+  status: number,
+  requestId: unknown,
+  errors: readonly unknown[] = [],
+  position?: string,
+): string {
   return (
     '{"errors":' +
     JSON.stringify(errors) +
@@ -71,7 +88,7 @@ export function encodeReply(action: unknown, data: unknown, status: number, requ
     status +
     ',"request_id":' +
     encodeValue(requestId) +
-    '}'
+    (position === undefined ? '}' : ',"position":' + JSON.stringify(position) + '}')
   );
 }
 
@@ -95,6 +112,15 @@ export function withRequestId(prefix: string, requestId: unknown): string {
   return `${prefix}${encodeValue(requestId)}}`;
 }
 
+/**
+ * Completes an event prefix with a subscriber's request id and, for a subscription made with `since`
+ * (`position` given), the change's position beside it; without one, exactly `withRequestId`.
+ */
+export function withRequestIdAt(prefix: string, requestId: unknown, position: string | undefined): string {
+  if (position === undefined) return prefix + encodeValue(requestId) + '}';
+  return prefix + encodeValue(requestId) + ',"position":' + JSON.stringify(position) + '}';
+}
+
 /** JSON for any value, with undefined (and anything JSON cannot hold) as null. */
 export function encodeValue(value: unknown): string {
   if (value === undefined) return 'null';
@@ -110,9 +136,22 @@ export function keyText(value: unknown): string {
   return typeof value === 'string' ? value : encodeValue(value);
 }
 
+/**
+ * 410: a `since` older than the change log keeps (pruned, or of another log). No subscription is made;
+ * the reply's data is `{"position": head}`, how far the log is.
+ */
+export class PositionExpired extends APIError {
+  /** The reply's data: the log's current head. */
+  readonly data: { position: string };
+  constructor(head: string) {
+    super(STATUS.gone, MESSAGES.positionExpired, 'POSITION_EXPIRED');
+    this.data = { position: head };
+  }
+}
+
 /** The reply for an error raised while handling `action`. */
 export function encodeError(action: unknown, requestId: unknown, error: APIError): string {
-  return encodeReply(action, null, error.status, requestId, error.detail);
+  return encodeReply(action, error instanceof PositionExpired ? error.data : null, error.status, requestId, error.detail);
 }
 
 /** Finds the nesting depth of a JSON text without parsing it, stopping once it passes `limit`. */

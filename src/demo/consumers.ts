@@ -19,7 +19,8 @@ import {
   UpdateModelMixin,
 } from '../dcrf/mixins.js';
 import { consumerEventGate, frameKey, modelObserver, ObserverModelInstanceMixin, observer } from '../dcrf/observers.js';
-import { encodeValue, keyText, eventPrefix, STATUS, withRequestId, type ActionResult } from '../dcrf/protocol.js';
+import { callSince, sinceOf, subscribedResult, trackSince } from '../dcrf/positions.js';
+import { encodeValue, keyText, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from '../dcrf/protocol.js';
 import { viewAsConsumer } from '../dcrf/view-as-consumer.js';
 import { pythonTypeName } from '../serializers/fields.js';
 import type { SerializerClass } from '../serializers/serializer.js';
@@ -42,11 +43,12 @@ export class ThingConsumer extends CrudConsumer {
   /** Made on first subscribe_many (idle sockets hold none). */
   #many: Map<string, () => void> | undefined;
 
-  /** `subscribe_many {request_id, things?: [pk...]}`: every Thing change, or those pks only. */
-  @action({ args: ['request_id', 'things'] })
+  /** `subscribe_many {request_id, things?: [pk...], since?}`: every Thing change, or those pks only. */
+  @action({ args: ['request_id', 'things', 'since'] })
   async subscribe_many(args: ActionArgs): Promise<ActionResult> {
     const requestId = requireArg(args, 'request_id');
     const key = this.clientKey('request_id', requestId);
+    const since = sinceOf(args);
     let only: Set<string> | undefined;
     if ('things' in args && args.things !== null) {
       if (!Array.isArray(args.things)) {
@@ -61,9 +63,11 @@ export class ThingConsumer extends CrudConsumer {
     // One frame text per message and serializer in this process, whatever the number of subscribers.
     const memoKey = frameKey(serializer, 'many');
     const gate = consumerEventGate(this);
-    const close = await this.track(
+    const { close, position } = await trackSince(
+      this,
+      since,
       () =>
-        this.resource.subscribeAll(this.resourceCall(args), (event) => {
+        this.resource.subscribeAll(callSince(this.resourceCall(args), since), (event) => {
           if (only && !only.has(keyText(event.pk))) return;
           gate(event.action, event.message.data, () => {
             // A delete carries the row's last state, with DCRF's 204.
@@ -71,14 +75,14 @@ export class ThingConsumer extends CrudConsumer {
             const prefix = event.runtime.hub.memo(event.message, memoKey, () =>
               eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(event.message.data)), status),
             );
-            this.sendText(withRequestId(prefix, requestId));
+            this.sendText(withRequestIdAt(prefix, requestId, since === undefined ? undefined : event.message.position));
           });
         }),
       // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
       { bytes: key.length + encodeValue(args).length },
     );
     (this.#many ??= new Map()).set(key, close);
-    return [null, STATUS.created];
+    return subscribedResult(position, STATUS.created);
   }
 
   /** `unsubscribe_many {request_id}` → 204. */
@@ -102,10 +106,10 @@ const testActivity = modelObserver<TestConsumer>(Test, { name: 'test_activity', 
 export class TestConsumer extends CrudConsumer {
   static override resource = testResource;
 
-  @action({ args: ['request_id'] })
+  @action({ args: ['request_id', 'since'] })
   async subscribe_activity(args: ActionArgs): Promise<ActionResult> {
-    await testActivity.subscribe(this, args, requireArg(args, 'request_id'));
-    return [null, STATUS.created];
+    const { position } = await testActivity.subscribe(this, args, requireArg(args, 'request_id'));
+    return subscribedResult(position, STATUS.created);
   }
 
   @action({ args: ['request_id'] })
@@ -165,11 +169,11 @@ export class ClassroomConsumer extends DeleteModelMixin(
 ) {
   static override resource = classroomResource;
 
-  @action({ args: ['school_pk'] })
+  @action({ args: ['school_pk', 'since'] })
   async subscribe_to_classrooms_in_school(args: ActionArgs): Promise<ActionResult> {
     const school = requireArg(args, 'school_pk');
-    await classroomChanges.subscribe(this, { school_pk: school }, args.request_id ?? null);
-    return [null, STATUS.created];
+    const { position } = await classroomChanges.subscribe(this, { school_pk: school, since: args.since }, args.request_id ?? null);
+    return subscribedResult(position, STATUS.created);
   }
 
   @action({ args: ['school_pk'] })
@@ -179,11 +183,11 @@ export class ClassroomConsumer extends DeleteModelMixin(
     return [null, STATUS.noContent];
   }
 
-  @action({ args: ['classroom_pk'] })
+  @action({ args: ['classroom_pk', 'since'] })
   async subscribe_to_classroom(args: ActionArgs): Promise<ActionResult> {
     const classroom = requireArg(args, 'classroom_pk');
-    await classroomChanges.subscribe(this, { classroom_pk: classroom }, args.request_id ?? null);
-    return [null, STATUS.created];
+    const { position } = await classroomChanges.subscribe(this, { classroom_pk: classroom, since: args.since }, args.request_id ?? null);
+    return subscribedResult(position, STATUS.created);
   }
 
   @action({ args: ['classroom_pk'] })

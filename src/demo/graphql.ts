@@ -12,7 +12,8 @@ import { CHAT_OBSERVER, chatGroup, classroomGrouping, joinedChat, type JoinedCha
 // The DCRF consumers attach the chat observer to the signal; importing them makes sure a join is
 // published to the chat topics below even where no DCRF stream is served.
 import './consumers.js';
-import { bindResource, buildGraphQLSchema, eventMapper, liveField, type GraphQLChangeEvent } from '../graphql/bind.js';
+import { bindResource, buildGraphQLSchema, eventMapper, liveField, subscriptionCall, type GraphQLChangeEvent } from '../graphql/bind.js';
+import { changePositionResolvers } from '../graphql/positions.js';
 import type { GraphQLContext } from '../graphql/engine.js';
 import { createGraphQLAdapter, type GraphQLAdapterOptions, type GraphQLGatewayAdapter } from '../graphql/adapter.js';
 import { demoRelationResolvers } from './graphql-relations.js';
@@ -75,7 +76,7 @@ export function demoResolvers() {
           const groups: string[] = [];
           if (args.schoolId != null) groups.push(`school__${String(args.schoolId)}`);
           if (args.classroomId != null) groups.push(`pk__${String(args.classroomId)}`);
-          const call = resourceCall(ctx.scope, args);
+          const call = subscriptionCall(ctx, args);
           if (!groups.length) return classroomResource.subscribeAll(call, deliver);
           const closers: Array<() => void> = [];
           try {
@@ -98,6 +99,7 @@ export function demoResolvers() {
       },
     },
     demoRelationResolvers(),
+    changePositionResolvers(),
     ...productResolvers(),
   ];
 }

@@ -7,7 +7,8 @@ import { action, type ActionArgs } from '../dcrf/actions.js';
 import { GenericAsyncAPIConsumer, requireArg } from '../dcrf/generic.js';
 import { CreateModelMixin, DeleteModelMixin, ListModelMixin, PatchModelMixin, RetrieveModelMixin } from '../dcrf/mixins.js';
 import { consumerEventGate, frameKey, ObserverModelInstanceMixin } from '../dcrf/observers.js';
-import { encodeValue, eventPrefix, STATUS, withRequestId, type ActionResult } from '../dcrf/protocol.js';
+import { callSince, sinceOf, subscribedResult, trackSince } from '../dcrf/positions.js';
+import { encodeValue, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from '../dcrf/protocol.js';
 import type { ResourceEvent } from '../resources/resource.js';
 import type { Serializer } from '../serializers/serializer.js';
 import { noteResource } from './resources.js';
@@ -34,25 +35,31 @@ export class NoteConsumer extends ObserverModelInstanceMixin(
   /** Made on first subscribe_many (idle sockets hold none). */
   #many: Map<string, () => void> | undefined;
 
-  /** `subscribe_many {request_id}`: every create, update and delete of the caller's notes. */
-  @action({ args: ['request_id'] })
+  /** `subscribe_many {request_id, since?}`: every create, update and delete of the caller's notes. */
+  @action({ args: ['request_id', 'since'] })
   async subscribe_many(args: ActionArgs): Promise<ActionResult> {
     const requestId = requireArg(args, 'request_id');
     const key = this.clientKey('request_id', requestId);
+    const since = sinceOf(args);
     this.#many?.get(key)?.();
     this.#many?.delete(key);
     const serializer = this.getSerializer();
     const gate = consumerEventGate(this);
-    const close = await this.track(
+    const { close, position } = await trackSince(
+      this,
+      since,
       () =>
-        this.resource.subscribeAll(this.resourceCall(args), (event) =>
-          gate(event.action, event.row, () => this.sendText(withRequestId(manyEventPrefix(serializer, event), requestId))),
+        this.resource.subscribeAll(callSince(this.resourceCall(args), since), (event) =>
+          gate(event.action, event.row, () => {
+            const at = since === undefined ? undefined : event.message.position;
+            this.sendText(withRequestIdAt(manyEventPrefix(serializer, event), requestId, at));
+          }),
         ),
       // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
       { bytes: key.length + encodeValue(args).length },
     );
     (this.#many ??= new Map()).set(key, close);
-    return [null, STATUS.created];
+    return subscribedResult(position, STATUS.created);
   }
 
   /** `unsubscribe_many {request_id}` → 204. */

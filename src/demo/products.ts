@@ -8,7 +8,8 @@ import { action, type ActionArgs } from '../dcrf/actions.js';
 import { GenericAsyncAPIConsumer, requireArg } from '../dcrf/generic.js';
 import { CreateModelMixin, DeleteModelMixin, ListModelMixin, PatchModelMixin, RetrieveModelMixin, UpdateModelMixin } from '../dcrf/mixins.js';
 import { consumerEventGate, frameKey, ObserverModelInstanceMixin } from '../dcrf/observers.js';
-import { encodeValue, eventPrefix, STATUS, withRequestId, type ActionResult } from '../dcrf/protocol.js';
+import { callSince, sinceOf, subscribedResult, trackSince } from '../dcrf/positions.js';
+import { encodeValue, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from '../dcrf/protocol.js';
 import { AllowAny } from '../permissions.js';
 import { Resource } from '../resources/resource.js';
 import { formatDecimal, multiplyDecimals, parseDecimal, quantize, toDecimal } from '../serializers/decimal.js';
@@ -71,31 +72,34 @@ export class ProductConsumer extends CrudConsumer {
   #many: Map<string, () => void> | undefined;
 
   /** `subscribe_many {request_id}`: every create, update and delete of a product (a delete carries the last state, 204). */
-  @action({ args: ['request_id'] })
+  @action({ args: ['request_id', 'since'] })
   async subscribe_many(args: ActionArgs): Promise<ActionResult> {
     const requestId = requireArg(args, 'request_id');
     const key = this.clientKey('request_id', requestId);
+    const since = sinceOf(args);
     this.#many?.get(key)?.();
     this.#many?.delete(key);
     const serializer = this.getSerializer();
     // One frame text per message in this process, whatever the number of subscribers.
     const memoKey = frameKey(serializer, 'many');
     const gate = consumerEventGate(this);
-    const close = await this.track(
+    const { close, position } = await trackSince(
+      this,
+      since,
       () =>
-        this.resource.subscribeAll(this.resourceCall(args), (event) =>
+        this.resource.subscribeAll(callSince(this.resourceCall(args), since), (event) =>
           gate(event.action, event.message.data, () => {
             const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
             const prefix = event.runtime.hub.memo(event.message, memoKey, () =>
               eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(event.message.data)), status),
             );
-            this.sendText(withRequestId(prefix, requestId));
+            this.sendText(withRequestIdAt(prefix, requestId, since === undefined ? undefined : event.message.position));
           }),
         ),
       { bytes: key.length + encodeValue(args).length },
     );
     (this.#many ??= new Map()).set(key, close);
-    return [null, STATUS.created];
+    return subscribedResult(position, STATUS.created);
   }
 
   /** `unsubscribe_many {request_id}` → 204. */

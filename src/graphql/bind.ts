@@ -18,6 +18,7 @@ import {
   type AnyQuery,
   type OperationHooks,
   type Resource,
+  type ResourceCall,
   type ResourceEvent,
   type Unsubscribe,
 } from '../resources/resource.js';
@@ -25,6 +26,7 @@ import type { Row } from '../serializers/serializer.js';
 import type { GraphQLContext } from './engine.js';
 import type { PageSize } from './document-measure.js';
 import { openLiveStream } from './live-stream.js';
+import { afterOf, toGraphQLPositionError } from './positions.js';
 
 /** Resolvers by type name, then field name (the shape makeExecutableSchema takes). */
 export type ResolverMap = Record<string, Record<string, unknown>>;
@@ -50,9 +52,12 @@ export interface ResourceBinding {
   patch?: string;
   /** `Mutation.<delete>(id: ID!): ID!`. */
   delete?: string;
-  /** `Subscription.<changed>(id: ID!): {action, data}`: one row's updates and its delete. */
+  /**
+   * `Subscription.<changed>(id: ID!, after: String): {action, position, data}`: one row's updates and its
+   * delete (`after`: replay the changes after that position first).
+   */
   changed?: string;
-  /** `Subscription.<activity>: {action, data}`: every create, update and delete. */
+  /** `Subscription.<activity>(after: String): {action, position, data}`: every create, update and delete. */
   activity?: string;
   /** Turns the serialized row into the GraphQL object. Default: the row, with `pk` renamed `id`. */
   toGraphQL?: (row: Row) => Row;
@@ -63,6 +68,8 @@ export interface ResourceBinding {
 /** A change event as the demo's `XEvent` types show it. */
 export interface GraphQLChangeEvent {
   action: 'CREATE' | 'UPDATE' | 'DELETE';
+  /** The change's position in the change log (`position: String!`): what a client resumes `after`. */
+  position?: string;
   data: Row;
 }
 
@@ -89,7 +96,8 @@ export async function asCaller<T>(context: GraphQLContext, work: () => Promise<T
 
 /**
  * A subscription field's resolvers over resource events: `subscribe` opens the topics (permission
- * checked now; the resource checks it again for every event) and `resolve` passes each event on.
+ * checked now; the resource checks it again for every event) and `resolve` passes each event on. An
+ * `after` the change log refuses is one error: BAD_USER_INPUT (malformed) or POSITION_EXPIRED (410).
  */
 export function liveField<Args, Out>(
   open: (context: GraphQLContext, args: Args, push: (value: Out) => void) => Promise<Unsubscribe | Unsubscribe[]>,
@@ -97,14 +105,31 @@ export function liveField<Args, Out>(
 ): { subscribe: (root: unknown, args: Args, context: GraphQLContext) => Promise<AsyncIterable<Out>>; resolve: (value: Out) => Out } {
   return {
     subscribe: (_root, args, context) =>
-      asCaller(context, () => openLiveStream<Out>(context.streams, (push) => open(context, args, push)), requireUser),
+      asCaller(
+        context,
+        () => openLiveStream<Out>(context.streams, (push) => open(context, args, push)).catch((error: unknown) => {
+          throw toGraphQLPositionError(error);
+        }),
+        requireUser,
+      ),
     resolve: (value) => value,
   };
 }
 
 /**
- * Turns resource events into `{action, data}`: one object per message and action, serialized once,
- * so every subscriber of the message gets the same event (and the same shared result, see EventDelivery).
+ * The resource call of a subscription field: the caller's scope and the field's arguments, subscribing
+ * since `after` when the field was given one.
+ */
+export function subscriptionCall(context: GraphQLContext, args: Record<string, unknown>): ResourceCall {
+  const call = resourceCall(context.scope, args);
+  const since = afterOf(args);
+  return since === undefined ? call : { ...call, since };
+}
+
+/**
+ * Turns resource events into `{action, position, data}`: one object per message and action, serialized
+ * once, so every subscriber of the message gets the same event (and the same shared result, see
+ * EventDelivery; the position is the message's own, so sharing keeps it right).
  */
 export function eventMapper(
   resource: Resource,
@@ -115,7 +140,11 @@ export function eventMapper(
     // A row that left the subscriber's queryset: the subscriber may no longer see it.
     if (event.row === null) return undefined;
     const action = event.action.toUpperCase() as GraphQLChangeEvent['action'];
-    const toEvent = () => ({ action, data: toGraphQL(resource.serializer.toRepresentation(event.row as Row)) });
+    const toEvent = () => ({
+      action,
+      position: event.message.position,
+      data: toGraphQL(resource.serializer.toRepresentation(event.row as Row)),
+    });
     // A row re-read for this subscriber (its own queryset), or its state before, is its own event.
     if (event.rowFrom !== 'data') return toEvent();
     let key = memoKeys.get(action);
@@ -201,7 +230,7 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
   if (binding.changed) {
     subscription[binding.changed] = liveField<Args, GraphQLChangeEvent>(
       (ctx, args, push) =>
-        resource.subscribeInstance(resourceCall(ctx.scope, args), args.id, (event) => {
+        resource.subscribeInstance(subscriptionCall(ctx, args), args.id, (event) => {
           const value = toEvent(event);
           if (value) push(value);
         }),
@@ -211,7 +240,7 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
   if (binding.activity) {
     subscription[binding.activity] = liveField<Args, GraphQLChangeEvent>(
       (ctx, args, push) =>
-        resource.subscribeAll(resourceCall(ctx.scope, args), (event) => {
+        resource.subscribeAll(subscriptionCall(ctx, args), (event) => {
           const value = toEvent(event);
           if (value) push(value);
         }),

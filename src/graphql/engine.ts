@@ -16,6 +16,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type OperationTypeNode,
   type Token,
   type ValidationRule,
@@ -26,6 +27,7 @@ import { PARSE_FAILED, requestError, VALIDATION_FAILED } from './errors.js';
 import { checkLimits, DEFAULT_GRAPHQL_LIMITS, limitError, limitOf, markLimit, type GraphQLLimitName, type GraphQLLimits } from './limits.js';
 import { EventDelivery, type DeliveryTarget } from './event-delivery.js';
 import { StreamBudget } from './live-stream.js';
+import { anchoredRoot, selectsChangePosition } from './positions.js';
 
 /** What every resolver receives as its context. */
 export interface GraphQLContext {
@@ -60,6 +62,10 @@ export class GraphQLEngine {
   readonly cache: DocumentCache<DocumentNode | readonly GraphQLError[]>;
   private readonly rules: readonly ValidationRule[];
   private readonly shareEventResults: boolean;
+  /** Whether each query operation of a cached document selects `changePosition` (decided once per operation). */
+  private readonly anchoring = new WeakMap<OperationDefinitionNode, boolean>();
+  /** Operations to run once the change log's head is taken (they select `changePosition`). */
+  private readonly anchored = new WeakSet<ExecutionArgs>();
   /** Told of every operation a limit refuses (cached refusals included): the gateway counts them. */
   onLimitHit: ((limit: GraphQLLimitName) => void) | undefined;
 
@@ -130,13 +136,34 @@ export class GraphQLEngine {
       variableValues: (params.variables as Record<string, unknown> | null | undefined) ?? undefined,
       contextValue,
     };
+    if (operation.operation === 'query') {
+      let anchoring = this.anchoring.get(operation);
+      if (anchoring === undefined) this.anchoring.set(operation, (anchoring = selectsChangePosition(doc, operation)));
+      if (anchoring) this.anchored.add(args);
+    }
     return { args, type: operation.operation };
   }
 
-  /** Executes a query or mutation, or opens a subscription's event stream. */
+  /**
+   * Executes a query or mutation, or opens a subscription's event stream. A query that selects
+   * `changePosition` first takes the change log's head, so it is the head when the operation began:
+   * every root field's data reflects every change at or before it (change-feed.md).
+   */
   run(args: ExecutionArgs, type: OperationTypeNode): Promise<ExecutionResult | AsyncGenerator<ExecutionResult>> | ExecutionResult {
     if (type === 'subscription') return subscribe(args) as Promise<ExecutionResult | AsyncGenerator<ExecutionResult>>;
+    if (this.anchored.has(args)) return this.runAnchored(args);
     return execute(args) as Promise<ExecutionResult> | ExecutionResult;
+  }
+
+  private async runAnchored(args: ExecutionArgs): Promise<ExecutionResult> {
+    const context = args.contextValue as GraphQLContext;
+    let head: string;
+    try {
+      head = await context.scope.runtime.changeLog.head();
+    } catch (error) {
+      return { errors: [new GraphQLError('The change log could not be read.', { originalError: error as Error })] };
+    }
+    return execute({ ...args, rootValue: anchoredRoot(head) });
   }
 
   /** A subscription's event stream (before any execution), or the errors that refused it. */
