@@ -142,9 +142,17 @@ export class ChangeHub {
     if (row) this.dispatch(row.handlers, message);
   }
 
+  /**
+   * Whether writes of this model are captured: someone listens (`isObserved`), or the model has
+   * been observed here since the change log was attached (its history goes on for those who resume).
+   */
+  captures(model: string): boolean {
+    return this.retained.has(model) || this.isObserved(model);
+  }
+
   /** Whether any local handler listens to any topic of this model; writes skip capture when none does. */
   isObserved(model: string): boolean {
-    if ((this.observedModels.get(model) ?? 0) > 0 || this.retained.has(model)) return true;
+    if ((this.observedModels.get(model) ?? 0) > 0) return true;
     if (this.isLocalEngine) return false;
     // A shared engine: another process may be listening. Its interest registry knows; without one,
     // capture every write.

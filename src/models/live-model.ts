@@ -98,7 +98,7 @@ function recordWritten(args: StaticHookArguments<any>, rows: Row[], pkColumn: st
 /** The hub a write of `modelClass` publishes to: its runtime's, when anyone listens to the model. */
 function observingHub(modelClass: typeof LiveModel, args: StaticHookArguments<any>): ChangeHub | undefined {
   const hub = Runtime.hubForWrite(args.transaction, modelClass.changeName);
-  return hub?.isObserved(modelClass.changeName) ? hub : undefined;
+  return hub?.captures(modelClass.changeName) ? hub : undefined;
 }
 
 export class LiveModel extends Model {

@@ -75,7 +75,7 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
     if (knex.isTransaction) return false;
     const hub = Runtime.of(knex)?.hub;
     const model = this.modelClass() as unknown as { changeName?: string; name: string };
-    return Boolean(hub?.changeLog && hub.isObserved(model.changeName ?? model.name));
+    return Boolean(hub?.changeLog && hub.captures(model.changeName ?? model.name));
   }
 
   private async executeWrite(): Promise<R> {
