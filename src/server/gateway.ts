@@ -16,6 +16,7 @@ import type { GraphQLAdapter } from '../graphql/gateway-adapter.js';
 import { parseCookies, type ConnectionScope } from '../scope.js';
 import { resolveToken, type Authenticator, type AuthResult } from '../auth/authenticator.js';
 import { tokenFromRequest } from '../auth/tokens.js';
+import { applyCors } from './cors.js';
 import { OriginPolicy } from './origin.js';
 import { combineObservers, GatewayMetrics, type LimitName } from './metrics.js';
 import { MetricsServer, serveMetrics } from './metrics-access.js';
@@ -223,6 +224,7 @@ export class Gateway {
         return;
       }
       if ((url.pathname === '/graphql' || url.pathname === '/graphql/') && this.options.graphql) {
+        if (applyCors(this.origins, request, response)) return;
         const scope = this.scopeFor(request, url, 'http');
         const auth = await resolveToken(this.options.authenticator, this.tokenOf(request, url, scope));
         if (auth.kind === 'invalid') {
