@@ -7,7 +7,7 @@
 import { GraphQLError, Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { ValidationError } from '../errors.js';
 import { PositionError } from '../events/change-log.js';
-import type { GraphQLContext } from './engine.js';
+import type { ConnectionScope } from '../scope.js';
 
 /** The root field that answers the head when the operation began. */
 export const CHANGE_POSITION_FIELD = 'changePosition';
@@ -43,7 +43,7 @@ export function toGraphQLPositionError(error: unknown): unknown {
 export function changePositionResolvers(): Record<string, Record<string, unknown>> {
   return {
     Query: {
-      [CHANGE_POSITION_FIELD]: (root: unknown, _args: unknown, context: GraphQLContext) => {
+      [CHANGE_POSITION_FIELD]: (root: unknown, _args: unknown, context: { scope: ConnectionScope }) => {
         const anchored = (root as Record<symbol, string> | null | undefined)?.[ANCHOR];
         return anchored ?? context.scope.runtime.changeLog.head();
       },
