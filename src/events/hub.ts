@@ -129,6 +129,11 @@ export class ChangeHub {
     });
   }
 
+  /** The last log sequence number delivered by this process (0 without a log). */
+  get feedCursor(): number {
+    return this.feed?.cursor ?? 0;
+  }
+
   /** Checks the log's head at once (the PubSub reconnected: what it dropped meanwhile is read from the log). */
   catchUp(): void {
     this.feed?.poll();

@@ -84,6 +84,24 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
     hubCounter('events_delivered_total', 'Change messages handed to local subscription handlers.', (hub) => hub.stats.delivered);
     hubCounter('events_lost_total', 'Change messages the PubSub refused (their subscribers never see them).', (hub) => (hub.stats as { lost?: number }).lost ?? 0);
     hubCounter('event_handler_errors_total', 'Subscription handlers that threw (logged, never fatal).', (hub) => hub.stats.handlerErrors);
+    // The change log (docs/positions.md): counters kept by the log, gauges measured at scrape time.
+    hubCounter('events_replayed_total', 'Changes read back from the change log: resumed subscriptions and gaps filled.', (hub) => hub.changeLog?.stats.replayed ?? 0);
+    hubCounter('positions_expired_total', 'Positions refused as expired (pruned, or of another log).', (hub) => hub.changeLog?.stats.expired ?? 0);
+    const logGauge = (name: string, help: string, read: (hub: ChangeHub) => Promise<number>) =>
+      new Gauge({
+        name: `${p}${name}`,
+        help,
+        registers,
+        async collect(this: Gauge) {
+          const hub = options.hub?.();
+          this.set(hub?.changeLog ? await read(hub).catch(() => 0) : 0);
+        },
+      });
+    logGauge('change_log_position', 'The newest position this process knows of, as its sequence number.', async (hub) =>
+      Math.max(hub.feedCursor, hub.changeLog!.stats.headSeq),
+    );
+    logGauge('change_log_rows', 'Entries in the change log (newest minus oldest sequence number, plus one).', async (hub) => (await hub.changeLog!.measure()).rows);
+    logGauge('change_log_oldest_seconds', 'Age of the oldest change log entry.', async (hub) => (await hub.changeLog!.measure()).oldestSeconds);
     const watchPubSub = (hub: ChangeHub) => this.watchPubSub(hub);
     new Gauge({
       name: `${p}pubsub_topics`,

@@ -19,6 +19,7 @@ import { CHANGE_LOG_TABLE, PositionError, type ChangeLog } from '../../src/event
 import type { ChangeMessage } from '../../src/events/hub.js';
 import { resourceCall, type ResourceEvent } from '../../src/resources/resource.js';
 import { Runtime } from '../../src/runtime.js';
+import { GatewayMetrics } from '../../src/server/metrics.js';
 import type { ConnectionScope } from '../../src/scope.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
@@ -276,4 +277,23 @@ test('retention: pruning past the row bound expires older positions; newer ones 
   const head = await runtime.changeLog.head();
   await runtime.changeLog.check(head);
   assert.equal(log.stats.expired >= 2, true);
+});
+
+test('/metrics: the log\'s position, rows, oldest age, replayed and expired counts', async () => {
+  const metrics = new GatewayMetrics({ hub: () => runtime.hub });
+  const figure = async (name: string) => Number(new RegExp(`^dcrf_gateway_${name} (\\S+)$`, 'm').exec(await metrics.text())?.[1]);
+  await listen(runtime.hub.modelTopic('Thing'));
+  const start = await runtime.changeLog.head();
+  const thing = await Thing.query().insert({ name: 'measured' });
+  await Thing.query().patch({ counter: 1 }).findById(thing.id);
+  const replayed = await figure('events_replayed_total');
+  const resumed = await listen(runtime.hub.modelTopic('Thing'), start);
+  await until(() => resumed.inbox.length === 2);
+  assert.equal((await figure('events_replayed_total')) - replayed, 2);
+  assert.ok((await figure('change_log_rows')) >= 2);
+  assert.ok((await figure('change_log_oldest_seconds')) >= 0);
+  assert.equal(await figure('change_log_position'), Number.parseInt((await runtime.changeLog.head()).split('.')[1]!, 36));
+  const expired = await figure('positions_expired_total');
+  await assert.rejects(runtime.changeLog.check(`zzzzzzzzzzzz.1`));
+  assert.equal((await figure('positions_expired_total')) - expired, 1);
 });
