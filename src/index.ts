@@ -34,12 +34,13 @@ export {
   type AnyQuery,
 } from './resources/resource.js';
 export { InOrder } from './resources/in-order.js';
-export { Runtime, type RuntimeOptions } from './runtime.js';
+export { Runtime, type PositionSource, type RuntimeOptions } from './runtime.js';
 export { equalityScope, scopedChange, type RowScope, type RowScopeOption, type RowFilter, type ColumnValue, type ScopedChange } from './resources/row-scope.js';
 export { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './resources/pagination.js';
 export { LiveModel, WrittenRows } from './models/live-model.js';
 export { LiveQueryBuilder } from './models/live-query-builder.js';
-export { ChangeHub, type ChangeHubOptions, type ChangeMessage, type HubStats } from './events/hub.js';
+export { ChangeHub, type ChangeHubOptions, type ChangeMessage, type HubStats, type PositionedUnsubscribe } from './events/hub.js';
+export { ChangeLog, changeLogMigration, PositionError, type ChangeLogStats, type LogEntry, type Position } from './events/change-log.js';
 export { relativeGroups, relativeGroupsOf, type RowGrouping, type GroupsForRow } from './events/groups.js';
 export { RedisModelInterest, type ModelInterest } from './events/interest.js';
 export { isInvalidValueError } from './db/knex.js';
