@@ -7,6 +7,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, TestSocket, reply, type TestApp } from '../helpers/app.js';
+import { action, type ActionArgs } from '../../src/dcrf/actions.js';
+import { AsyncAPIConsumer } from '../../src/dcrf/consumer.js';
+import { modelObserver, type ObservedEvent } from '../../src/dcrf/observers.js';
+import type { ActionResult } from '../../src/dcrf/protocol.js';
+import { Thing } from '../../src/demo/models.js';
+import { DcrfCommunicator } from '../../src/testing.js';
 
 let app: TestApp;
 let alice: string;
@@ -380,4 +386,55 @@ describe('anchored reads', () => {
       reader.close();
     }
   });
+});
+
+/** An app's own observers, written as before positions existed: they resume through the observer machinery. */
+const ownThings = modelObserver<OwnObserverConsumer>(Thing, { name: 'own_things' });
+const handled: Array<ObservedEvent & { consumer: string }> = [];
+const ownHandled = modelObserver<OwnObserverConsumer>(Thing, {
+  name: 'own_things_handled',
+  handler: (_consumer, event) => {
+    handled.push({ ...event, consumer: 'own' });
+  },
+});
+
+class OwnObserverConsumer extends AsyncAPIConsumer {
+  @action({ args: ['request_id'] })
+  async subscribe_own(args: ActionArgs): Promise<ActionResult> {
+    await ownThings.subscribe(this, args, args.request_id);
+    return [null, 201];
+  }
+
+  @action({ args: ['request_id'] })
+  async subscribe_handled(args: ActionArgs): Promise<ActionResult> {
+    await ownHandled.subscribe(this, args, args.request_id);
+    return [null, 201];
+  }
+}
+
+test("an app's own observer action resumes unchanged: 201 data {position}, the missed events with positions; its handler gets event.position", async () => {
+  const writer = await open('things');
+  const plain = await DcrfCommunicator.connect(OwnObserverConsumer, { runtime: app.runtime });
+  plain.send({ action: 'subscribe_own', request_id: 'plain' });
+  assert.deepEqual(await plain.receive(), reply('subscribe_own', null, 201, 'plain'), 'without since: today’s reply');
+  const p0 = (await writer.request({ action: 'list', request_id: 0, with_position: true })).position;
+  const row = (await writer.request({ action: 'create', data: { name: 'own' }, request_id: 1 })).data;
+  assert.deepEqual(await plain.receive(), reply('create', { pk: row.pk }, 200, 'plain'), 'without since: no position');
+
+  const own = await DcrfCommunicator.connect(OwnObserverConsumer, { runtime: app.runtime });
+  own.send({ action: 'subscribe_own', request_id: 'r', since: p0 });
+  const answer = await own.receive();
+  assert.deepEqual([answer.response_status, typeof answer.data.position], [201, 'string']);
+  positionedEvent(await own.receive(), 'create', { pk: row.pk }, 200, 'r');
+
+  own.send({ action: 'subscribe_handled', request_id: 'h', since: p0 });
+  assert.equal((await own.receive()).response_status, 201);
+  for (let i = 0; i < 50 && handled.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(
+    handled.map((event) => [event.action, event.subscribingRequestIds, typeof event.position]),
+    [['create', ['h'], 'string']],
+  );
+  await plain.close();
+  await own.close();
+  writer.close();
 });
