@@ -53,8 +53,12 @@ export interface PositionSource {
   readonly enabled: boolean;
   /** The log's epoch (its identity). */
   readonly epoch?: string;
-  /** The newest committed position (the epoch's zero position when the log is empty). */
-  head(): Promise<Position>;
+  /**
+   * The newest committed position (the epoch's zero position when the log is empty). Name the models
+   * a read is about: they are captured from then on (as by a first subscription), so every change of
+   * theirs after this position is in the log for the subscribe that follows the read.
+   */
+  head(models?: string | readonly string[]): Promise<Position>;
   /** Throws PositionError unless `position` resumes. */
   check(position: string): Promise<void>;
 }
@@ -95,6 +99,7 @@ export class Runtime {
   #fastReader: FastReader | undefined;
   #closed = false;
   #changeLog: ChangeLog | undefined;
+  #positions: PositionSource | undefined;
   #maintenance: NodeJS.Timeout | undefined;
 
   private constructor(database: Knex | undefined, pubsub: HubHandle) {
@@ -134,6 +139,16 @@ export class Runtime {
   #useLog(log: ChangeLog): void {
     this.#changeLog = log;
     this.hub.attachLog(log);
+    const hub = this.hub;
+    this.#positions = {
+      enabled: true,
+      epoch: log.epoch,
+      async head(models) {
+        if (models !== undefined) await Promise.all((typeof models === 'string' ? [models] : models).map((model) => hub.retain(model)));
+        return log.head();
+      },
+      check: (position) => log.check(position),
+    };
     const maintain = () =>
       log
         .prune()
@@ -145,7 +160,7 @@ export class Runtime {
 
   /** The change log: positions of committed changes (`enabled` false when the app's database has none). */
   get changeLog(): PositionSource {
-    return this.#changeLog ?? NO_CHANGE_LOG;
+    return this.#positions ?? NO_CHANGE_LOG;
   }
 
   /** The runtime a knex instance or transaction belongs to (bound by `Runtime.create`); undefined when none. */

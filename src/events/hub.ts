@@ -86,6 +86,8 @@ export class ChangeHub {
    * subscriber left, so a subscriber that comes back can resume from its position.
    */
   private readonly retained = new Set<string>();
+  /** Models being made captured by `retain` (announced to the other processes, open unobserved writes awaited). */
+  private readonly retaining = new Map<string, Promise<void>>();
 
   constructor(
     readonly engine: PubSubEngine,
@@ -153,6 +155,29 @@ export class ChangeHub {
    */
   captures(model: string): boolean {
     return this.retained.has(model) || this.isObserved(model);
+  }
+
+  /**
+   * Makes a model captured (and logged) from now on, as a first subscription would: resolves once the
+   * other processes capture it too and this process's writes of it that began unobserved have ended.
+   * An anchored read calls it before taking the head, so the writes between the read and the subscribe
+   * that follows it are in the log.
+   */
+  retain(model: string): Promise<void> {
+    if (!this.feed) return Promise.resolve();
+    let retaining = this.retaining.get(model);
+    if (!retaining) {
+      const wasCaptured = this.captures(model) && this.retained.has(model);
+      this.retained.add(model);
+      retaining = wasCaptured
+        ? Promise.resolve()
+        : (async () => {
+            if (this.interest) await this.interest.observe(model);
+            await this.unobservedWrites.settled(model);
+          })();
+      this.retaining.set(model, retaining);
+    }
+    return retaining;
   }
 
   /** Whether any local handler listens to any topic of this model; writes skip capture when none does. */

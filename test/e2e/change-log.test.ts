@@ -297,3 +297,12 @@ test('/metrics: the log\'s position, rows, oldest age, replayed and expired coun
   await assert.rejects(runtime.changeLog.check(`zzzzzzzzzzzz.1`));
   assert.equal((await figure('positions_expired_total')) - expired, 1);
 });
+
+test('an anchored read of a model nobody observed yet: head(model) makes it logged, so the subscribe since it replays', async () => {
+  assert.equal(runtime.hub.captures('Thing'), false, 'a fresh runtime: nobody observed Thing');
+  const position = await runtime.changeLog.head('Thing');
+  const thing = await Thing.query().insert({ name: 'between read and subscribe' });
+  const resumed = await listen(runtime.hub.modelTopic('Thing'), position);
+  await until(() => resumed.inbox.length === 1);
+  assert.deepEqual(summary(resumed.inbox), [['create', thing.id, 0]]);
+});
