@@ -101,6 +101,8 @@ export interface RetentionOptions {
 
 export const DEFAULT_RETENTION_MS = 24 * 3600_000;
 export const DEFAULT_MAX_ROWS = 1_000_000;
+/** Records one INSERT appends at most (6 parameters each: SQLite allows 32766, PostgreSQL 65535). */
+const APPEND_CHUNK = 1000;
 /** Rows one prune statement deletes at most (keeps each statement short). */
 const PRUNE_BATCH = 10_000;
 
@@ -167,6 +169,15 @@ export class ChangeLog {
   async append(trx: Knex.Transaction, records: readonly ChangeRecord[]): Promise<number[]> {
     if (this.postgres) await trx.raw('select pg_advisory_xact_lock(?)', [APPEND_LOCK_KEY]);
     const now = Date.now();
+    const seqs: number[] = [];
+    for (let start = 0; start < records.length; start += APPEND_CHUNK) {
+      seqs.push(...(await this.appendChunk(trx, records.slice(start, start + APPEND_CHUNK), now)));
+    }
+    return seqs;
+  }
+
+  /** One multi-row INSERT (its sequence numbers are consecutive in insertion order). */
+  private async appendChunk(trx: Knex.Transaction, records: readonly ChangeRecord[], now: number): Promise<number[]> {
     const values: unknown[] = [];
     for (const record of records) {
       const data = record.after ?? record.last ?? record.before ?? {};

@@ -117,6 +117,12 @@ test('a bulk write of N rows gets N positions, increasing', async () => {
     [...seqs].sort((a, b) => a - b),
   );
   assert.equal(new Set(inbox.map((message) => message.position)).size, 6);
+  // One transaction writing more rows than one INSERT of the log may carry.
+  await Thing.transaction(async (trx) => {
+    for (let start = 0; start < 1500; start += 500) await Thing.query(trx).insert(Array.from({ length: 500 }, (_, k) => ({ name: `bulk-${start + k}` })));
+  });
+  await until(() => inbox.length === 1506, 10_000);
+  assert.equal(new Set(inbox.map((message) => message.position)).size, 1506);
 });
 
 test('positions follow commit order: the transaction that commits first has the smaller position', async () => {
