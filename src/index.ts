@@ -60,7 +60,8 @@ export {
 } from './dcrf/mixins.js';
 export { ObserverModelInstanceMixin, ModelObserver, modelObserver, Signal, SignalObserver, observer, type ObservedEvent, type ModelObserverOptions, type SignalObserverOptions } from './dcrf/observers.js';
 export { viewAsConsumer, type FetchHandler, type ViewAsConsumerOptions } from './dcrf/view-as-consumer.js';
-export { encodeReply, STATUS, MESSAGES, CLOSE, POSITION_KEYS, PositionExpired, type ActionResult } from './dcrf/protocol.js';
+export { encodeReply, eventPrefix, withRequestId, withRequestIdAt, STATUS, MESSAGES, CLOSE, POSITION_KEYS, PositionExpired, type ActionResult } from './dcrf/protocol.js';
+export { sinceOf, callSince, trackSince, subscribedResult, readAnchor, anchoredResult, type TrackedSubscription } from './dcrf/positions.js';
 export { DEFAULT_DCRF_LIMITS, USER_GONE_CLOSE, type DcrfLimits, type SessionObserver, type UserCheck, type UserCheckAnswer } from './dcrf/session.js';
 export { GatewayMetrics, combineObservers, type GatewayMetricsOptions, type LimitName, type DropReason } from './server/metrics.js';
 export { UserRecheck } from './auth/user-recheck.js';

@@ -3,13 +3,14 @@
  * (group, request id) counted against the socket's limits, events kept in order while permission
  * checks are pending, and the default handler that frames a body once per message.
  */
+import type { PositionedUnsubscribe } from '../events/hub.js';
 import type { Row } from '../events/records.js';
 import { logger } from '../logger.js';
 import { AllowAny } from '../permissions.js';
 import { InOrder } from '../resources/in-order.js';
 import type { ActionArgs } from './actions.js';
 import type { AsyncAPIConsumer } from './consumer.js';
-import { type PositionedUnsubscribe, sinceOf, sinceWithoutPositions, trackSince } from './positions.js';
+import { sinceOf, sinceWithoutPositions, trackSince } from './positions.js';
 import { encodeValue, eventPrefix, STATUS, withRequestIdAt } from './protocol.js';
 
 /** What a model or signal observer's handler receives. */

@@ -5,7 +5,7 @@
  * with `groupsOf(before)` / `groupsOf(after)` where it is received (events/groups.ts).
  */
 import type { Model, ModelClass } from 'objection';
-import type { ChangeMessage } from '../events/hub.js';
+import type { ChangeMessage, PositionedUnsubscribe } from '../events/hub.js';
 import type { ChangeAction, Row } from '../events/records.js';
 import { resourceCall, type Resource, type ResourceCall, type ResourceEvent } from '../resources/resource.js';
 import { serializerInstance, type SerializerClass } from '../serializers/serializer.js';
@@ -13,7 +13,6 @@ import type { AsyncAPIConsumer } from './consumer.js';
 import { GenericAsyncAPIConsumer } from './generic.js';
 import { BaseObserver, type ObserverEvent, type ObserverOptions } from './group-observer.js';
 import { frameKey } from './observer-shared.js';
-import type { PositionedUnsubscribe } from './positions.js';
 
 export interface ModelObserverOptions<C extends AsyncAPIConsumer> extends ObserverOptions<C, Row> {
   /** Turns the row into the body; a serializer class or a function. Default: `{pk}`. */

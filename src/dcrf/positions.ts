@@ -5,13 +5,11 @@
  */
 import { ValidationError } from '../errors.js';
 import { PositionError, type Position } from '../events/change-log.js';
-import type { ResourceCall, Unsubscribe } from '../resources/resource.js';
+import type { PositionedUnsubscribe } from '../events/hub.js';
+import type { ResourceCall } from '../resources/resource.js';
 import type { ActionArgs } from './actions.js';
 import type { AsyncAPIConsumer, SubscriptionCost } from './consumer.js';
 import { MESSAGES, POSITION_KEYS, PositionExpired, type ActionResult } from './protocol.js';
-
-/** An unsubscribe of a subscription made with `since`: it carries the head when it went live. */
-export type PositionedUnsubscribe = Unsubscribe & { position?: Position };
 
 /**
  * A frame's `since` as the resource layer takes it: undefined when the frame has none (today's
