@@ -23,6 +23,8 @@ before(async () => {
     [client, 'subscription { thingActivity { action } }'],
     [client, 'subscription { classroomActivity { action } }'],
     [alice, 'subscription { noteActivity { action } }'],
+    [client, 'subscription { testActivity { action } }'],
+    [client, 'subscription { productActivity { action } }'],
   ] as const) {
     (await subscribeLive(on, query)).dispose();
   }
@@ -141,6 +143,31 @@ describe('resume after a position', () => {
     recorded.dispose();
     await alice.dispose();
     await bob.dispose();
+  });
+
+  test('testActivity, testChanged, productActivity, productChanged, classroomActivity(classroomId): each replays what it missed', async () => {
+    const testId = (await run('mutation { createTest(input: {name: "t"}) { id } }')).createTest.id;
+    const productId = (await run('mutation { createProduct(input: {name: "P", slug: "p-feed", price: "2.00"}) { id } }')).createProduct.id;
+    const school = (await run('mutation { createSchool(input: {name: "gc"}) { id } }')).createSchool.id;
+    const room = (await run('mutation($s: ID!) { createClassroom(input: {name: "c", school: $s}) { id } }', { s: school })).createClassroom.id;
+    const p0 = await head();
+    await run('mutation($id: ID!) { patchTest(id: $id, input: {name: "t2"}) { id } }', { id: testId });
+    await run('mutation($id: ID!) { patchProduct(id: $id, input: {name: "P2"}) { id } }', { id: productId });
+    await run('mutation($id: ID!) { patchClassroom(id: $id, input: {name: "c2"}) { id } }', { id: room });
+    const cases: Array<[string, string, Record<string, unknown>]> = [
+      ['testActivity', 'subscription($p: String) { testActivity(after: $p) { action position data { id } } }', {}],
+      ['testChanged', 'subscription($p: String, $id: ID!) { testChanged(id: $id, after: $p) { action position data { id } } }', { id: testId }],
+      ['productActivity', 'subscription($p: String) { productActivity(after: $p) { action position data { id } } }', {}],
+      ['productChanged', 'subscription($p: String, $id: ID!) { productChanged(id: $id, after: $p) { action position data { id } } }', { id: productId }],
+      ['classroomActivity', 'subscription($p: String, $id: ID) { classroomActivity(classroomId: $id, after: $p) { action position data { id } } }', { id: room }],
+    ];
+    for (const [field, query, variables] of cases) {
+      const recorded = await subscribeLive(client, query, { ...variables, p: p0 });
+      const [event] = await events(recorded, field, 1);
+      assert.equal(event.action, 'UPDATE', field);
+      assert.equal(recorded.unread, 0, field);
+      recorded.dispose();
+    }
   });
 
   test('every event has a position, with or without after; "latest" is live from now', async () => {
