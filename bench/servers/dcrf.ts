@@ -16,6 +16,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-bench-'));
 // the default caps (256 per IP, 10,000 in all), so this server lifts them (0 = no cap).
 const app = await startDemo(
   loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: `sqlite:${path.join(dir, 'bench.sqlite3')}`, MAX_SOCKETS_PER_IP: '0', MAX_SOCKETS: '0' }),
+  // BENCH_CHANGE_LOG=off: the best-effort event path without the change log, to compare side by side.
+  { runtime: { changeLog: process.env.BENCH_CHANGE_LOG !== 'off' } },
 );
 await app.knex('things').insert(Array.from({ length: things }, (_, i) => ({ name: `thing ${i + 1}`, counter: 0 })));
 

@@ -383,15 +383,15 @@ export class ChangeHub {
   }
 
   /**
-   * A handler that passes on what comes after everything committed so far. In-process, the cursor
-   * says it (publishing is synchronous); a shared PubSub first lets the feed reach the log's head.
+   * Readies the feed for a subscription that hears of what commits after it: the feed only ever routes
+   * changes past its cursor, so a handler added now gets exactly those. In-process the cursor is
+   * current (publishing is synchronous); with a shared PubSub the feed first reaches the log's head,
+   * so changes committed before this subscription (still on their way here) are not for it.
    */
   private async liveFrom(feed: ChangeFeed, handler: TopicHandler): Promise<TopicHandler> {
     await feed.start();
     if (!this.isLocalEngine) await feed.reachHead();
-    const gate = new ReplayGate(handler);
-    gate.open(feed.cursor);
-    return gate.onMessage;
+    return handler;
   }
 
   /** Takes the head, schedules the replay up to it, and opens the gate once it is done. */
