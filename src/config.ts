@@ -39,7 +39,7 @@ export interface Config {
   limits: Partial<DcrfLimits>;
 }
 
-/** Environment variables of the per-socket limits (dcrf-protocol.md section 5). */
+/** Environment variables of the per-socket limits (docs/dcrf-protocol.md). */
 const LIMIT_VARIABLES: Record<string, keyof DcrfLimits> = {
   RATE_LIMIT_PER_SECOND: 'ratePerSecond',
   RATE_LIMIT_BURST: 'rateBurst',

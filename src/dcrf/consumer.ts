@@ -215,7 +215,7 @@ export class AsyncAPIConsumer {
   /**
    * Records the position a subscription made for `frame` (an action's arguments) went live at: an
    * app's own observer subscribe action that answers `[null, 201]` then replies `data: {"position": P}`
-   * (change-feed.md), as the observer machinery's subscriptions made with `since` must.
+   * (docs/positions.md), as the observer machinery's subscriptions made with `since` must.
    */
   subscribedAt(frame: object, position: string): void {
     (this.#framePositions ??= new WeakMap()).set(frame, position);

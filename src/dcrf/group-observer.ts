@@ -103,7 +103,7 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
    * (group, request id) counts as one subscription against the socket's limits; when one is refused,
    * none of the call's groups is joined.
    *
-   * With `args.since` (change-feed.md): each group replays the changes after it, then goes live, its
+   * With `args.since` (docs/positions.md): each group replays the changes after it, then goes live, its
    * events carrying their `position`; the result's `position` is the head when the first group went
    * live (also recorded for the action's reply, which then answers `data: {"position": P}`). A custom
    * signal has no positions: 400. A subscribe of the same group and request id replaces the other kind.

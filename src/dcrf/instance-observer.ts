@@ -1,5 +1,5 @@
 /**
- * Instance observers (dcrf-protocol.md section 7): `subscribe_instance` / `unsubscribe_instance`. Every
+ * Instance observers (docs/dcrf-protocol.md): `subscribe_instance` / `unsubscribe_instance`. Every
  * event is serialized once per message in this process; each subscribing request id only appends
  * itself to the shared frame text.
  */

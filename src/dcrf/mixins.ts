@@ -12,7 +12,7 @@ type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
 
 /**
  * Every read below answers `"with_position": true` with a top-level `"position"`: the change log's head
- * taken before the read ran, so every change at or before it is in the data (change-feed.md).
+ * taken before the read ran, so every change at or before it is in the data (docs/positions.md).
  */
 
 /** `list`: every row of the queryset, 200. */

@@ -23,7 +23,7 @@ export function frameKey(owner: object, kind: string): object {
 }
 
 /**
- * Runs `send` for an event only when the consumer's own permission allows it (dcrf-protocol.md 7:
+ * Runs `send` for an event only when the consumer's own permission allows it (docs/dcrf-protocol.md, "Events":
  * nothing is sent when denied), keeping the consumer's events in order while checks are pending.
  * The resource checks its own permission already; this adds the consumer's when it is a different one.
  */

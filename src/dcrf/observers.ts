@@ -1,5 +1,5 @@
 /**
- * Observers (dcrf-protocol.md section 7), one module per kind: instance subscriptions
+ * Observers (docs/dcrf-protocol.md), one module per kind: instance subscriptions
  * (instance-observer.ts), model observers with groups (model-observer.ts) and custom signals
  * (signals.ts), over what they share (group-observer.ts, observer-shared.ts).
  */

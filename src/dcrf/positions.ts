@@ -1,5 +1,5 @@
 /**
- * The change feed on the DCRF wire (change-feed.md, "DCRF"): a subscribe's `since`, a read's
+ * The change feed on the DCRF wire (docs/positions.md, "DCRF"): a subscribe's `since`, a read's
  * `with_position`, and the change log's refusals as the protocol's replies (400 for a malformed
  * position, 410 with the head for an expired one). Opt-in: a frame without these keys is served as today.
  */

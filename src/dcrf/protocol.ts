@@ -19,7 +19,7 @@ export const MESSAGES = {
   noPositions: 'This subscription has no positions.',
 } as const;
 
-/** The frame keys of the change feed (change-feed.md): a subscribe's `since`, a read's `with_position`, a reply's or event's `position`. */
+/** The frame keys of the change feed (docs/positions.md): a subscribe's `since`, a read's `with_position`, a reply's or event's `position`. */
 export const POSITION_KEYS = { since: 'since', withPosition: 'with_position', position: 'position' } as const;
 
 export const STATUS = {

@@ -5,7 +5,7 @@
  * gets (a leaked backup, an injection elsewhere) authenticates nobody. A fast hash is enough, no slow
  * KDF: a token is 256 bits of HMAC output, not a password, so there is nothing to guess against it.
  *
- * `createtoken` must print the same token on a second call (demo-app.md) without the database holding
+ * `createtoken` must print the same token on a second call (docs/demo.md) without the database holding
  * it: a token is HMAC-SHA256(secret, "<user id>:<salt>"), the salt random per token and stored, the
  * secret outside the database (TOKEN_SECRET, or a file: token-secret.ts). Re-deriving a token needs
  * both; either alone gives nothing. Deleting a user's token row revokes it; the next `createtoken`

@@ -1,5 +1,5 @@
 /**
- * The demo's DCRF streams (demo-app.md): things, things_with_id, tests, users, schools, classrooms,
+ * The demo's DCRF streams (docs/demo.md): things, things_with_id, tests, users, schools, classrooms,
  * chat, hello and notes (its own module).
  */
 import { ValidationError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * The demo app's models (demo-app.md): Thing, Test, User, School, Classroom, Note, Product, and auth tokens.
+ * The demo app's models (docs/demo.md): Thing, Test, User, School, Classroom, Note, Product, and auth tokens.
  */
 import { randomUUID } from 'node:crypto';
 import { Model } from 'objection';
@@ -104,7 +104,7 @@ export class Note extends LiveModel {
 const storedNow = () => new Date().toISOString().replace('Z', '000Z');
 
 /**
- * A product (demo-app.md): the DRF field set. `price` is exact decimal text (SQLite TEXT, PostgreSQL
+ * A product (docs/demo.md): the DRF field set. `price` is exact decimal text (SQLite TEXT, PostgreSQL
  * numeric(8,2)), `tags` a JSON list, `uuid` made on insert, `updated_at` set by every write; every row
  * read for a reply or an event carries its school (`selectRelated`).
  */

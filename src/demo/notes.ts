@@ -1,5 +1,5 @@
 /**
- * `notes` (demo-app.md): each user's own notes. The resource's row scope narrows every query, reply
+ * `notes` (docs/demo.md): each user's own notes. The resource's row scope narrows every query, reply
  * and event to the caller's notes and its permission (IsAuthenticated) applies to every action, so
  * this consumer is the plain CRUD and subscriptions over it.
  */

@@ -1,5 +1,5 @@
 /**
- * The `Product` GraphQL fields (demo-app.md): the same resource as the DCRF `products` stream, field
+ * The `Product` GraphQL fields (docs/demo.md): the same resource as the DCRF `products` stream, field
  * names in camelCase (`updatedAt`, `priceWithTax`; inputs take `schoolId`), the DRF scalars showing what
  * the stream shows, and DRF's messages in `extensions.fields` under the GraphQL input names.
  */

@@ -1,5 +1,5 @@
 /**
- * `products` (demo-app.md): the DRF field set on one model. The serializer is what a DRF
+ * `products` (docs/demo.md): the DRF field set on one model. The serializer is what a DRF
  * `ModelSerializer` with a nested read-only school, a write-only `school_id` and a method field
  * would be; the consumer is full CRUD, instance subscriptions and `subscribe_many` (shaped like the
  * `things` stream's).

@@ -26,7 +26,7 @@ export const classroomResource = new Resource({ model: Classroom, serializer: Cl
 /**
  * Notes: each user sees, changes and hears of their own notes only (lists, lookups, every subscription
  * kind); a create always belongs to the caller. Another user's note is a miss like a missing one, with
- * the message demo-app.md gives this stream.
+ * the message docs/demo.md gives this stream.
  */
 export const noteResource = new Resource({
   model: Note,

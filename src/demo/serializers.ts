@@ -1,5 +1,5 @@
 /**
- * The demo's serialized shapes (demo-app.md): Thing as `{pk, name, counter}` or `{id, name, counter}`,
+ * The demo's serialized shapes (docs/demo.md): Thing as `{pk, name, counter}` or `{id, name, counter}`,
  * Test `{id, name}`, User `{id, username, email}`, School `{id, name}`, Classroom `{id, name, school}`,
  * Note `{id, owner, text}` (the owner is the caller, never written by the client).
  */

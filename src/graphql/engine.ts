@@ -147,7 +147,7 @@ export class GraphQLEngine {
   /**
    * Executes a query or mutation, or opens a subscription's event stream. A query that selects
    * `changePosition` first takes the change log's head, so it is the head when the operation began:
-   * every root field's data reflects every change at or before it (change-feed.md).
+   * every root field's data reflects every change at or before it (docs/positions.md).
    */
   run(args: ExecutionArgs, type: OperationTypeNode): Promise<ExecutionResult | AsyncGenerator<ExecutionResult>> | ExecutionResult {
     if (type === 'subscription') return subscribe(args) as Promise<ExecutionResult | AsyncGenerator<ExecutionResult>>;

@@ -1,5 +1,5 @@
 /**
- * The change feed in GraphQL (change-feed.md, "GraphQL"): a subscription field's `after` argument,
+ * The change feed in GraphQL (docs/positions.md, "GraphQL"): a subscription field's `after` argument,
  * the change log's refusals as errors (`BAD_USER_INPUT`/400 for a malformed position,
  * `POSITION_EXPIRED`/410 with the head in `extensions.position` for an expired one), and
  * `Query.changePosition`, the head taken once per operation before its root fields run.

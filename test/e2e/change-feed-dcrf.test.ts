@@ -1,5 +1,5 @@
 /**
- * The change feed over DCRF (change-feed.md, "DCRF"), over real sockets: every subscription kind of the
+ * The change feed over DCRF (docs/positions.md, "DCRF"), over real sockets: every subscription kind of the
  * demo resumes `since` a position (a client subscribes, disconnects, writes happen, it resubscribes
  * and gets exactly the missed events in commit order, then live ones, nothing twice), reads anchor a
  * later subscribe with `with_position`, and refused positions answer 400 / 410.

@@ -1,5 +1,5 @@
 /**
- * The change feed over GraphQL (change-feed.md, "GraphQL"), over real sockets: `Query.changePosition`
+ * The change feed over GraphQL (docs/positions.md, "GraphQL"), over real sockets: `Query.changePosition`
  * anchors a read, every subscription field over model rows resumes `after` it (the missed events in
  * commit order, then live ones, nothing twice), every event has its `position`, and refused positions
  * are BAD_USER_INPUT (400) or POSITION_EXPIRED (410, with the head).

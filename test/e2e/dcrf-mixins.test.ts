@@ -1,5 +1,5 @@
 /**
- * Each built-in mixin on the demo streams (dcrf-protocol.md section 3): list, retrieve, create (201),
+ * Each built-in mixin on the demo streams (docs/dcrf-protocol.md): list, retrieve, create (201),
  * update (full), patch, delete (204); PaginatedList on `users`; StreamedPaginatedList and list_cancel
  * on `schools`; and `hello`, an HTTP handler served through viewAsConsumer.
  */

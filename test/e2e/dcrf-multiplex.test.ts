@@ -1,5 +1,5 @@
 /**
- * dcrf-protocol.md section 6: the multiplexer on /ws. Every frame in and out is
+ * docs/dcrf-protocol.md: the multiplexer on /ws. Every frame in and out is
  * `{"stream", "payload"}`; bad wrappers, unknown streams and unreadable frames are answered (DCRF
  * closes the whole socket) and the socket keeps working.
  */

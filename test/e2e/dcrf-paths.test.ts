@@ -1,5 +1,5 @@
 /**
- * Upgrade routing and authentication of DCRF sockets (demo-app.md "Endpoints" and "Authentication"):
+ * Upgrade routing and authentication of DCRF sockets (docs/demo.md "Endpoints" and "Authentication"):
  * which paths open, which are refused 404, where a token is read from, and 401 for an unknown token.
  */
 import { after, before, test } from 'node:test';
@@ -88,7 +88,7 @@ test('a client offering the dcrf subprotocol gets it; one offering none gets DCR
   plain.close();
 });
 
-/** The action table of demo-app.md ("DCRF streams"). */
+/** The action table of docs/demo.md ("DCRF streams"). */
 const DEMO_ACTIONS: Record<string, string[]> = {
   things: ['list', 'create', 'update', 'patch', 'delete', 'retrieve', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
   things_with_id: ['list', 'create', 'update', 'patch', 'delete', 'retrieve', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
@@ -105,7 +105,7 @@ const DEMO_ACTIONS: Record<string, string[]> = {
   products: ['list', 'retrieve', 'create', 'update', 'patch', 'delete', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
 };
 
-test('GET /api/streams describes every stream with the actions of demo-app.md', async () => {
+test('GET /api/streams describes every stream with the actions of docs/demo.md', async () => {
   const response = await fetch(`${app.url}/api/streams`);
   assert.equal(response.status, 200);
   const { streams } = (await response.json()) as { streams: Array<{ name: string; actions: Array<{ name: string; detached: boolean }> }> };

@@ -1,7 +1,7 @@
 /**
  * dcrf-protocol.md sections 2–5 over real sockets on bare-frame paths (/ws/<stream>/): the reply
  * envelope, request_id echo, error statuses and strings, validation shapes, and the frames DCRF would
- * close the socket on, which we answer. Expected frames follow dcrf-reference-frames.md.
+ * close the socket on, which we answer. Expected frames follow the frames recorded from DCRF.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Each limit of dcrf-protocol.md section 5 gives its documented answer, over real sockets, with small
+ * Each limit of docs/dcrf-protocol.md gives its documented answer, over real sockets, with small
  * limits so the tests stay quick: Origin (403), sockets per IP (429), frame size (close 1009),
  * subscriptions per socket (429 "Too many subscriptions."), frames per second (429 then close 1008),
  * slow consumer (close 1013, others unaffected), and every hit shows in /metrics.

@@ -1,7 +1,7 @@
 /**
  * Live data on `tests` (subscribe_activity), `users` (authenticated subscribe_instance, written
  * through the ORM as another process would), `classrooms` (group-relative events) and `chat` (a custom
- * signal), as dcrf-reference-frames.md captured them from real DCRF.
+ * signal), as the frames recorded from DCRF captured them from real DCRF.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Live data on `things` and `things_with_id`, frame for frame as dcrf-reference-frames.md captured
+ * Live data on `things` and `things_with_id`, frame for frame as DCRF itself sends them (recorded frames)
  * them from real DCRF: subscribe_instance / unsubscribe_instance (A subscribes, B writes) and
  * subscribe_many / unsubscribe_many (with and without `things`).
  */

@@ -1,5 +1,5 @@
 /**
- * The `products` stream (demo-app.md) over real sockets, DCRF and GraphQL: every DRF field type
+ * The `products` stream (docs/demo.md) over real sockets, DCRF and GraphQL: every DRF field type
  * with DRF's representations and messages (DRF 3.15), decimals exact on SQLite and PostgreSQL,
  * datetimes in UTC with `Z`, the nested school in replies and events.
  */

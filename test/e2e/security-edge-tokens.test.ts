@@ -1,6 +1,6 @@
 /**
  * Tokens are not stored in plain text: the database holds only their SHA-256 (the lookup key), yet
- * `createtoken` prints the same token on a second call (demo-app.md), derived from a secret kept
+ * `createtoken` prints the same token on a second call (docs/demo.md), derived from a secret kept
  * outside the database. Existing plain-text tokens are hashed by migration 0003 and keep working.
  */
 import { after, before, describe, test } from 'node:test';

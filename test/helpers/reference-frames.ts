@@ -1,6 +1,6 @@
 /**
  * Excerpts of the reference transcript (frames captured from the real DCRF serving the demo app's
- * streams, dcrf-reference-frames.md), verbatim, for sections whose frames are deterministic on one
+ * streams, the frames recorded from DCRF), verbatim, for sections whose frames are deterministic on one
  * socket: replayed by test/e2e/dcrf-reference.test.ts. Notation: `X → ` a frame the client sent,
  * `X ← ` a frame received, `⇢ CONNECT` the upgrade; `# ...` comments; `(other process)` a write made
  * outside the socket.
