@@ -74,6 +74,11 @@ function newEpoch(): string {
   return BigInt(`0x${randomBytes(8).toString('hex')}`).toString(36).padStart(12, '0').slice(0, 12);
 }
 
+/** The part of a better-sqlite3 connection the SQLite append uses. */
+interface SqliteConnection {
+  prepare(sql: string): { all(...values: unknown[]): unknown[] };
+}
+
 /** One entry read back from the log. */
 export interface LogEntry {
   seq: number;
@@ -184,8 +189,15 @@ export class ChangeLog {
       values.push(record.model, JSON.stringify(record.pk ?? null), record.action, record.before ? JSON.stringify(record.before) : null);
       values.push(JSON.stringify(data), now);
     }
-    const placeholders = records.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
+    const placeholders = records.length === 1 ? '(?, ?, ?, ?, ?, ?)' : records.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
     const sql = `insert into ${CHANGE_LOG_TABLE} (model, pk, action, before_row, row_data, committed_at) values ${placeholders} returning seq`;
+    if (!this.postgres) {
+      // SQLite: straight on the transaction's connection (its prepared statements are cached), without
+      // knex's per-query work: this runs on every logged write.
+      const connection = (await (trx.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
+      const rows = connection.prepare(sql).all(...values) as Array<{ seq: unknown }>;
+      return rows.map((row) => Number(row.seq)).sort((a, b) => a - b);
+    }
     const result = (await trx.raw(sql, values as Knex.RawBinding[])) as { rows?: Array<{ seq: unknown }> } | Array<{ seq: unknown }>;
     const rows = Array.isArray(result) ? result : (result.rows ?? []);
     return rows.map((row) => Number(row.seq)).sort((a, b) => a - b);
