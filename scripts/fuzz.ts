@@ -50,10 +50,19 @@ function finding(kind: string, detail: unknown): void {
 }
 
 function checkEnvelope(frame: unknown, raw: string): void {
-  if (!frame || typeof frame !== 'object' || Array.isArray(frame)) return finding('not an object', raw);
-  if (Object.keys(frame).sort().join(',') !== ENVELOPE) return finding('envelope keys', raw);
+  if (!frame || typeof frame !== 'object' || Array.isArray(frame)) {
+    finding('not an object', raw);
+    return;
+  }
+  if (Object.keys(frame).sort().join(',') !== ENVELOPE) {
+    finding('envelope keys', raw);
+    return;
+  }
   const reply = frame as { errors: unknown; response_status: unknown };
-  if (!Array.isArray(reply.errors) || !Number.isInteger(reply.response_status)) return finding('envelope types', raw);
+  if (!Array.isArray(reply.errors) || !Number.isInteger(reply.response_status)) {
+    finding('envelope types', raw);
+    return;
+  }
   const status = reply.response_status as number;
   statuses.set(status, (statuses.get(status) ?? 0) + 1);
   if (status >= 500) finding('status 500', raw);
@@ -84,15 +93,24 @@ class FuzzSocket {
   onFrame(data: RawData, isBinary: boolean): void {
     this.received++;
     const raw = data.toString();
-    if (isBinary) return finding('binary frame from the server', raw);
+    if (isBinary) {
+    finding('binary frame from the server', raw);
+    return;
+  }
     let frame: any;
     try {
       frame = JSON.parse(raw);
     } catch {
-      return finding('invalid JSON from the server', raw);
+      {
+    finding('invalid JSON from the server', raw);
+    return;
+  }
     }
     if (this.multiplexed) {
-      if (!frame || typeof frame !== 'object' || Object.keys(frame).sort().join(',') !== 'payload,stream') return finding('multiplex wrapper', raw);
+      if (!frame || typeof frame !== 'object' || Object.keys(frame).sort().join(',') !== 'payload,stream') {
+    finding('multiplex wrapper', raw);
+    return;
+  }
       frame = frame.payload;
     }
     checkEnvelope(frame, raw);

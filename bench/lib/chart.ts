@@ -10,7 +10,7 @@ interface Bar {
   goal?: { op: string; value: number };
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function ratiosChart(results: CaseResult[]): string {
   const bars: Bar[] = [];
@@ -43,7 +43,7 @@ export function ratiosChart(results: CaseResult[]): string {
     const finite = Number.isFinite(bar.value);
     const met = bar.goal ? (bar.goal.op === '>=' ? bar.value >= bar.goal.value : bar.value <= bar.goal.value) : undefined;
     const fill = met === undefined ? '#6b8fc7' : met ? '#3a9d5d' : '#d9822b';
-    parts.push(`<text x="${labelWidth - 8}" y="${y + barHeight / 2 + 4}" text-anchor="end">${escape(bar.label)}</text>`);
+    parts.push(`<text x="${labelWidth - 8}" y="${y + barHeight / 2 + 4}" text-anchor="end">${escapeXml(bar.label)}</text>`);
     if (finite) {
       parts.push(`<rect x="${labelWidth}" y="${y}" width="${Math.max(1, x(bar.value) - labelWidth).toFixed(1)}" height="${barHeight}" fill="${fill}"/>`);
       const textX = Math.max(x(bar.value), bar.goal ? x(bar.goal.value) : 0) + 6;

@@ -42,7 +42,9 @@ function operate(client: LegacyClient, query: string, variables?: Record<string,
   const waiters: Array<() => void> = [];
   let done = false;
   let failure: unknown;
-  const wake = () => waiters.splice(0).forEach((waiter) => waiter());
+  const wake = () => {
+    for (const waiter of waiters.splice(0)) waiter();
+  };
   const subscription = client.request({ query, variables }).subscribe({
     next: (value: unknown) => {
       results.push(value);

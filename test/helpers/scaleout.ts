@@ -44,7 +44,7 @@ export class GatewayProcess {
     let buffer = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
-      let newline;
+      let newline: number;
       while ((newline = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);

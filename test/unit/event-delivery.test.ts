@@ -25,7 +25,10 @@ function recorder(autoFlush = true) {
       else unflushed.push(flushed);
     },
   };
-  return { frames, target, flush: () => unflushed.splice(0).forEach((flushed) => flushed()) };
+  return { frames, target, flush: () => {
+      for (const flushed of unflushed.splice(0)) flushed();
+    },
+  };
 }
 
 // The subscription field's resolver is the identity here: the root value is the event `{tick}`.
