@@ -11,12 +11,16 @@
 // Prints the numbers; exit code 1 when a check fails.
 //
 // Example: SOAK_SOCKETS=2000 SOAK_SECONDS=20 npm run soak
+// `npm run soak -- --chaos`: two processes, resumes at random, Redis unreachable twice (scripts/soak-chaos.ts).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { WebSocket, type RawData } from 'ws';
+
+// `npm run soak -- --chaos`: the change feed under chaos instead (scripts/soak-chaos.ts; it exits when done).
+if (process.argv.includes('--chaos')) await import('./soak-chaos.js');
 
 /** One subscriber socket: its row, the counters it received, its latencies before [0] and with [1] the stalled clients. */
 interface Subscriber {
