@@ -36,14 +36,14 @@ export function App() {
         <span className="brand">
           dcrf-gateway <span className="brand-sub">playground</span>
         </span>
-        <nav className="tabs" role="tablist">
-          <button role="tab" aria-selected={tab === 'dcrf'} className={tab === 'dcrf' ? 'tab active' : 'tab'} onClick={() => open('dcrf')}>
+        <div className="tabs" role="tablist">
+          <button type="button" role="tab" aria-selected={tab === 'dcrf'} className={tab === 'dcrf' ? 'tab active' : 'tab'} onClick={() => open('dcrf')}>
             DCRF console
           </button>
-          <button role="tab" aria-selected={tab === 'graphql'} className={tab === 'graphql' ? 'tab active' : 'tab'} onClick={() => open('graphql')}>
+          <button type="button" role="tab" aria-selected={tab === 'graphql'} className={tab === 'graphql' ? 'tab active' : 'tab'} onClick={() => open('graphql')}>
             GraphQL
           </button>
-        </nav>
+        </div>
         <label className="token">
           Token
           <input

@@ -74,7 +74,7 @@ A ← {"errors": ["Method \"LIST\" not allowed."], "data": null, "action": "LIST
   },
   {
     title: "users: anonymous (IsAuthenticated: connect allowed, every action 403)",
-    transcript: String.raw`U0 ⇢ CONNECT /ws/users/
+    transcript: `U0 ⇢ CONNECT /ws/users/
 U0 ⇠ OPEN (101)
 U0 → {"action":"list","request_id":1}
 U0 ← {"errors": ["You do not have permission to perform this action."], "data": null, "action": "list", "response_status": 403, "request_id": 1}
@@ -131,7 +131,7 @@ U ✕ CLOSED code=1000
   },
   {
     title: "schools: create, retrieve, streamed list pages, list_cancel (S)",
-    transcript: String.raw`S ⇢ CONNECT /ws/schools/
+    transcript: `S ⇢ CONNECT /ws/schools/
 S ⇠ OPEN (101)
 S → {"action":"list","request_id":1}   # empty: one page
 S ← {"errors": [], "data": {"count": 0, "results": [], "limit": 10, "offset": 0}, "action": "list", "response_status": 200, "request_id": 1}

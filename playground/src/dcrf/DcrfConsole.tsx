@@ -162,11 +162,11 @@ export function DcrfConsole({ token }: { token: string }) {
           {token ? '?token=…' : ''}
         </code>
         {status === 'disconnected' ? (
-          <button className="primary" onClick={connect} disabled={mode === 'single' && !stream}>
+          <button type="button" className="primary" onClick={connect} disabled={mode === 'single' && !stream}>
             Connect
           </button>
         ) : (
-          <button onClick={disconnect}>Disconnect</button>
+          <button type="button" onClick={disconnect}>Disconnect</button>
         )}
         <span className={`status status-${status}`} role="status" aria-label="Connection status">
           {status}
@@ -222,7 +222,7 @@ export function DcrfConsole({ token }: { token: string }) {
           </label>
           {parsed.error && <p className="error-text">{parsed.error}</p>}
           <div className="row">
-            <button className="primary" onClick={send} disabled={!connected || !parsed.frame} title="Ctrl+Enter">
+            <button type="button" className="primary" onClick={send} disabled={!connected || !parsed.frame} title="Ctrl+Enter">
               Send
             </button>
             {!connected && <span className="hint">Connect first.</span>}

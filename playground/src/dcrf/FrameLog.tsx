@@ -10,7 +10,8 @@ export function FrameLog({ log, onClear }: { log: LogEntry[]; onClear(): void })
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
 
-  // Follow new frames unless the reader has scrolled up.
+  // Follow new frames unless the reader has scrolled up (the effect runs on each new log, not reading it).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `log` is the trigger, not an input
   useEffect(() => {
     if (stick.current) bottom.current?.scrollIntoView({ block: 'end' });
   }, [log]);
@@ -20,7 +21,7 @@ export function FrameLog({ log, onClear }: { log: LogEntry[]; onClear(): void })
       <div className="pane-head">
         <h2>Frames</h2>
         <span className="hint">{log.length} shown</span>
-        <button className="small" onClick={onClear}>
+        <button type="button" className="small" onClick={onClear}>
           Clear
         </button>
       </div>

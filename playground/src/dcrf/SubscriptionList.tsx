@@ -36,7 +36,7 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
                 <span className="action-name">{subscription.action}</span>
                 <code className="sub-args">{JSON.stringify(args)}</code>
                 <span className="request-id">request_id {JSON.stringify(subscription.requestId)}</span>
-                <button
+                <button type="button"
                   className="small"
                   disabled={!connected || !subscription.unsubscribeAction}
                   title={subscription.unsubscribeAction ? `sends ${subscription.unsubscribeAction}` : 'this stream has no matching unsubscribe action'}
@@ -72,7 +72,7 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
                 <span className="action-name">{subscription.action}</span>
                 <code className="sub-args">{JSON.stringify(args)}</code>
                 <span className="request-id">request_id {JSON.stringify(subscription.requestId)}</span>
-                <button
+                <button type="button"
                   className="small"
                   disabled={!connected}
                   title={`sends ${subscription.action} since ${subscription.lastPosition}: the events missed while disconnected, then live ones`}
