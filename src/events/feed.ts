@@ -8,7 +8,7 @@
  *   that never committed (a failed PostgreSQL commit) are simply absent and skipped;
  * - a poll of the log's head (every `FEED_POLL_MS`, and at once after a PubSub reconnect) delivers what
  *   no message announced (a PubSub outage, a crashed writer).
- * Replays of a subscription made `since` a position meet the live changes at a `ReplayGate`.
+ * Replays of a subscription made `since` a position meet the live changes at a `ReplayGate` (resume.ts).
  */
 import type { PubSubEngine } from 'graphql-subscriptions';
 import { logger } from '../logger.js';
@@ -228,45 +228,5 @@ export class ChangeFeed {
     this.closed = true;
     clearInterval(this.timer);
     this.timer = undefined;
-  }
-}
-
-/**
- * Where a subscription made `since` a position meets the live changes: live messages are held while
- * the replay runs; once it has, those newer than the head it replayed to are handed on (the others
- * were part of the replay), then every live message newer than that head.
- */
-export class ReplayGate {
-  private held: ChangeMessage[] | undefined = [];
-  private from = Number.POSITIVE_INFINITY;
-  private closed = false;
-
-  constructor(private readonly deliver: (message: ChangeMessage) => void) {}
-
-  /** The replay's handler (nothing once the subscription closed). */
-  readonly replayed = (message: ChangeMessage): void => {
-    if (!this.closed) this.deliver(message);
-  };
-
-  /** The subscription closed: a replay still running delivers nothing more. */
-  close(): void {
-    this.closed = true;
-  }
-
-  /** The live handler. */
-  readonly onMessage = (message: ChangeMessage): void => {
-    if (this.held) {
-      this.held.push(message);
-      return;
-    }
-    if (!this.closed && (message.seq ?? Number.POSITIVE_INFINITY) > this.from) this.deliver(message);
-  };
-
-  /** The replay reached `head`: goes live. */
-  open(head: number): void {
-    this.from = head;
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const message of held) this.onMessage(message);
   }
 }

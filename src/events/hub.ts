@@ -13,13 +13,13 @@ import { LostEventReporter } from './lost-events.js';
 import type { ModelInterest } from './interest.js';
 import { UnobservedWrites } from './unobserved-writes.js';
 import { GroupFanout, type RowGrouping } from './groups.js';
-import type { ChangeLog, LogFilter, Position } from './change-log.js';
-import { ChangeFeed, ReplayGate } from './feed.js';
+import type { ChangeLog } from './change-log.js';
+import { ChangeFeed } from './feed.js';
+import { ReplayGate, replayFilter, startReplay, type PositionedUnsubscribe } from './resume.js';
 
 export { relativeGroups, type GroupsForRow, type RowGrouping } from './groups.js';
 
-/** A subscription's closer; made with `since`, it carries the head when the subscription went live. */
-export type PositionedUnsubscribe = (() => void) & { position?: Position };
+export type { PositionedUnsubscribe } from './resume.js';
 
 export type TopicHandler = (payload: any) => void;
 
@@ -365,7 +365,7 @@ export class ChangeHub {
     const after = since === 'latest' ? undefined : await feed.log.resolve(since);
     const gate = new ReplayGate((message) => this.dispatchOne(handler, message));
     const unsubscribe = await this.subscribeTopic(topic, gate.onMessage, model);
-    return this.startReplay(feed, gate, unsubscribe, after, this.filterOf(topic, model), gate.replayed);
+    return startReplay(feed, gate, unsubscribe, after, replayFilter(this.modelTopic(model), topic, model), gate.replayed);
   }
 
   /** `subscribeGroup` resuming `since` a position: past changes judged on their own before/after rows. */
@@ -379,7 +379,7 @@ export class ChangeHub {
       for (const each of handlers) each(message);
     });
     judge.add(group, gate.replayed as (message: unknown) => void);
-    return this.startReplay(feed, gate, unsubscribe, after, { models: [model] }, judge.onMessage);
+    return startReplay(feed, gate, unsubscribe, after, { models: [model] }, judge.onMessage);
   }
 
   /**
@@ -392,49 +392,6 @@ export class ChangeHub {
     await feed.start();
     if (!this.isLocalEngine) await feed.reachHead();
     return handler;
-  }
-
-  /** Takes the head, schedules the replay up to it, and opens the gate once it is done. */
-  private async startReplay(
-    feed: ChangeFeed,
-    gate: ReplayGate,
-    unsubscribe: () => void,
-    /** The sequence number to replay from; undefined: `"latest"`. */
-    after: number | undefined,
-    filter: LogFilter,
-    replay: (message: ChangeMessage) => void,
-  ): Promise<PositionedUnsubscribe> {
-    let head: number;
-    try {
-      head = await feed.log.headSeq();
-    } catch (error) {
-      unsubscribe();
-      throw error;
-    }
-    const closer: PositionedUnsubscribe = () => {
-      gate.close();
-      unsubscribe();
-    };
-    closer.position = feed.log.position(head);
-    if (after === undefined || after >= head) gate.open(head);
-    else
-      feed.replay(after, head, filter, replay).then(
-        () => gate.open(head),
-        (error: unknown) => {
-          // The subscriber would miss these changes: said loudly; it goes on live from the head.
-          logger.error('replay from the change log failed', { error: String((error as Error)?.stack ?? error) });
-          gate.open(head);
-        },
-      );
-    return closer;
-  }
-
-  /** What to replay for a topic: the model's changes, or one row's (its key as the log spells it). */
-  private filterOf(topic: string, model: string): LogFilter {
-    const rowPrefix = `${this.modelTopic(model)}#`;
-    if (!topic.startsWith(rowPrefix)) return { models: [model] };
-    const pk = topic.slice(rowPrefix.length);
-    return { models: [model], pk: [pk, JSON.stringify(pk)] };
   }
 
   private requireFeed(): ChangeFeed {
