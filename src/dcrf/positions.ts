@@ -85,7 +85,19 @@ export function subscribedResult(position: Position | undefined, status: number)
  * runs (every change at or before it is in the data); undefined otherwise.
  */
 export function readAnchor(consumer: AsyncAPIConsumer, args: ActionArgs): Promise<Position> | undefined {
-  return args[POSITION_KEYS.withPosition] === true ? consumer.scope.runtime.changeLog.head() : undefined;
+  if (args[POSITION_KEYS.withPosition] !== true) return undefined;
+  // Naming the read's model starts logging it if nobody observed it yet, so the changes between this
+  // read and a later `since` subscribe are in the log.
+  return consumer.scope.runtime.changeLog.head(modelOf(consumer));
+}
+
+/** The model a consumer's reads are about, when it serves one (a generic consumer's resource). */
+function modelOf(consumer: AsyncAPIConsumer): string | undefined {
+  try {
+    return (consumer as unknown as { resource?: { modelName?: string } }).resource?.modelName;
+  } catch {
+    return undefined; // a consumer without a queryset: nothing to name
+  }
 }
 
 /** A read's result, with the position it is anchored at when it was asked for one. */
