@@ -112,9 +112,14 @@ async function measure(withLog: boolean): Promise<Figures> {
       const t0 = performance.now();
       const caughtUp = new Promise<void>((resolve) => {
         void runtime.hub
-          .subscribeFrom(runtime.hub.modelTopic('Thing'), (message: ChangeMessage) => {
-            if (message.action === 'create' && ++replayed === RESUME) resolve();
-          }, 'Thing', position)
+          .subscribeFrom(
+            runtime.hub.modelTopic('Thing'),
+            (message: ChangeMessage) => {
+              if (message.action === 'create' && ++replayed === RESUME) resolve();
+            },
+            'Thing',
+            position,
+          )
           .then((closer) => closers.push(closer));
       });
       await caughtUp;
@@ -140,9 +145,16 @@ const ratio = (a: number, b: number) => (a / b).toFixed(3);
 console.log(`database: ${DB}; patches: ${PATCHES}; subscribers: ${SUBSCRIBERS}`);
 console.log(`| figure | without log | with log | ratio |`);
 console.log(`|---|---|---|---|`);
-console.log(`| CPU per subscribed patch (µs) | ${without.patchCpuUs.toFixed(0)} | ${withLog.patchCpuUs.toFixed(0)} | ${ratio(withLog.patchCpuUs, without.patchCpuUs)} |`);
+console.log(
+  `| CPU per subscribed patch (µs) | ${without.patchCpuUs.toFixed(0)} | ${withLog.patchCpuUs.toFixed(0)} | ${ratio(withLog.patchCpuUs, without.patchCpuUs)} |`,
+);
 console.log(
   `| fan-out deliveries/s (${SUBSCRIBERS} subscribers) | ${without.deliveriesPerSecond.toFixed(0)} | ${withLog.deliveriesPerSecond.toFixed(0)} | ${ratio(withLog.deliveriesPerSecond, without.deliveriesPerSecond)} |`,
 );
-console.log(`| write→delivery p50 (ms) | ${without.latencyP50Ms.toFixed(2)} | ${withLog.latencyP50Ms.toFixed(2)} | +${(withLog.latencyP50Ms - without.latencyP50Ms).toFixed(2)} ms |`);
-if (withLog.resume) console.log(`resume of ${withLog.resume.events} missed changes: ${withLog.resume.ms.toFixed(0)} ms, ${withLog.resume.cpuMs.toFixed(0)} ms CPU`);
+console.log(
+  `| write→delivery p50 (ms) | ${without.latencyP50Ms.toFixed(2)} | ${withLog.latencyP50Ms.toFixed(2)} | +${(withLog.latencyP50Ms - without.latencyP50Ms).toFixed(2)} ms |`,
+);
+if (withLog.resume)
+  console.log(
+    `resume of ${withLog.resume.events} missed changes: ${withLog.resume.ms.toFixed(0)} ms, ${withLog.resume.cpuMs.toFixed(0)} ms CPU`,
+  );

@@ -81,7 +81,8 @@ function smokeProblems(result: CaseResult): string[] {
   for (const row of result.rows) {
     for (const target of [row.system, ...row.baselines]) {
       const runs = row.runs[target] ?? [];
-      if (!runs.length || runs.some((run) => !Number.isFinite(run[row.primary] as number))) problems.push(`${row.id}: no ${row.primary} for ${target}`);
+      if (!runs.length || runs.some((run) => !Number.isFinite(run[row.primary] as number)))
+        problems.push(`${row.id}: no ${row.primary} for ${target}`);
     }
   }
   return problems;

@@ -171,7 +171,10 @@ const rows: Array<[string, { p50: number; p99: number }]> = [
   ['same process, via Redis', await latency(ONE_REDIS, 0)],
   ['other process, via Redis', await latency(TWO_REDIS, 1)],
 ];
-for (const [name, { p50, p99 }] of rows) console.log(`  ${name.padEnd(32)} p50 ${p50.toFixed(2).padStart(6)}  p99 ${p99.toFixed(2).padStart(6)}`);
+for (const [name, { p50, p99 }] of rows)
+  console.log(`  ${name.padEnd(32)} p50 ${p50.toFixed(2).padStart(6)}  p99 ${p99.toFixed(2).padStart(6)}`);
 const base = rows[0]![1];
 const hop = rows[2]![1];
-console.log(`  added by the Redis hop (other process vs in-process): p50 +${(hop.p50 - base.p50).toFixed(2)} ms, p99 +${(hop.p99 - base.p99).toFixed(2)} ms`);
+console.log(
+  `  added by the Redis hop (other process vs in-process): p50 +${(hop.p50 - base.p50).toFixed(2)} ms, p99 +${(hop.p99 - base.p99).toFixed(2)} ms`,
+);

@@ -94,23 +94,21 @@ class FuzzSocket {
     this.received++;
     const raw = data.toString();
     if (isBinary) {
-    finding('binary frame from the server', raw);
-    return;
-  }
+      finding('binary frame from the server', raw);
+      return;
+    }
     let frame: any;
     try {
       frame = JSON.parse(raw);
     } catch {
-      {
-    finding('invalid JSON from the server', raw);
-    return;
-  }
+      finding('invalid JSON from the server', raw);
+      return;
     }
     if (this.multiplexed) {
       if (!frame || typeof frame !== 'object' || Object.keys(frame).sort().join(',') !== 'payload,stream') {
-    finding('multiplex wrapper', raw);
-    return;
-  }
+        finding('multiplex wrapper', raw);
+        return;
+      }
       frame = frame.payload;
     }
     checkEnvelope(frame, raw);
@@ -165,7 +163,9 @@ const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort().join(','
 const sockets: FuzzSocket[] = [];
 for (let i = 0; i < SOCKETS; i++) {
   const multiplexed = i % 2 === 0;
-  const url = multiplexed ? `${base}/ws${i % 4 === 0 ? `?token=${token}` : ''}` : `${base}/ws/${FUZZ_STREAMS[i % FUZZ_STREAMS.length]}/${i % 3 === 0 ? `?token=${token}` : ''}`;
+  const url = multiplexed
+    ? `${base}/ws${i % 4 === 0 ? `?token=${token}` : ''}`
+    : `${base}/ws/${FUZZ_STREAMS[i % FUZZ_STREAMS.length]}/${i % 3 === 0 ? `?token=${token}` : ''}`;
   const socket = new FuzzSocket(url, multiplexed);
   await socket.open();
   sockets.push(socket);
@@ -178,8 +178,12 @@ function memory(): { rss: number; heapUsed: number } {
   return { rss: usage.rss, heapUsed: usage.heapUsed };
 }
 const memoryBefore = memory();
-console.log(`fuzz: seed ${SEED}, ${FRAMES} frames over ${SOCKETS} sockets, ${GRAPHQL_DOCS} GraphQL requests per protocol, at most ${SECONDS} s`);
-console.log(`memory before: rss ${mb(memoryBefore.rss)}, heap used ${mb(memoryBefore.heapUsed)}${globalThis.gc ? '' : ' (no --expose-gc: not collected first)'}`);
+console.log(
+  `fuzz: seed ${SEED}, ${FRAMES} frames over ${SOCKETS} sockets, ${GRAPHQL_DOCS} GraphQL requests per protocol, at most ${SECONDS} s`,
+);
+console.log(
+  `memory before: rss ${mb(memoryBefore.rss)}, heap used ${mb(memoryBefore.heapUsed)}${globalThis.gc ? '' : ' (no --expose-gc: not collected first)'}`,
+);
 
 const started = Date.now();
 const deadline = started + SECONDS * 1000;
@@ -198,7 +202,9 @@ async function drive(socket: FuzzSocket): Promise<void> {
     if (sent >= nextReport) {
       nextReport += 10_000;
       const seconds = (Date.now() - started) / 1000;
-      console.log(`  ${sent} frames, ${seconds.toFixed(1)} s, ${Math.round(sent / seconds)} frames/s, findings ${findings.length}, rss ${mb(process.memoryUsage().rss)}`);
+      console.log(
+        `  ${sent} frames, ${seconds.toFixed(1)} s, ${Math.round(sent / seconds)} frames/s, findings ${findings.length}, rss ${mb(process.memoryUsage().rss)}`,
+      );
     }
   }
 }
@@ -219,10 +225,15 @@ const seconds = (Date.now() - started) / 1000;
 const probe = new FuzzSocket(`${base}/ws/things/`, false);
 await probe.open();
 await probe.sync('final').catch((error: Error) => finding('fresh socket not answered', error.message));
-const health = await fetch(`http://127.0.0.1:${app.port}/healthz`).then((response) => response.status, () => 0);
+const health = await fetch(`http://127.0.0.1:${app.port}/healthz`).then(
+  (response) => response.status,
+  () => 0,
+);
 if (health !== 200) finding('healthz', health);
-if (Object.getOwnPropertyNames(Object.prototype).sort().join(',') !== protoBefore || ({} as Record<string, unknown>).polluted !== undefined) finding('prototype pollution', Object.getOwnPropertyNames(Object.prototype));
-for (const table of ['things', 'tests', 'users', 'tokens', 'schools', 'classrooms']) if (!(await app.knex.schema.hasTable(table))) finding('table dropped', table);
+if (Object.getOwnPropertyNames(Object.prototype).sort().join(',') !== protoBefore || ({} as Record<string, unknown>).polluted !== undefined)
+  finding('prototype pollution', Object.getOwnPropertyNames(Object.prototype));
+for (const table of ['things', 'tests', 'users', 'tokens', 'schools', 'classrooms'])
+  if (!(await app.knex.schema.hasTable(table))) finding('table dropped', table);
 for (const line of errorLines.slice(0, 20)) finding('error logged', line);
 for (const error of crashes) finding('crash', (error as Error)?.stack ?? error);
 
@@ -238,13 +249,24 @@ if (globalThis.gc && memoryAfter.heapUsed - memoryBefore.heapUsed > HEAP_SLACK) 
   finding('memory not back to baseline', `heap used ${mb(memoryBefore.heapUsed)} before, ${mb(memoryAfter.heapUsed)} after`);
 }
 
-console.log(`\nfuzz: ${sent} frames in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} frames/s), ${sockets.reduce((n, s) => n + s.received, 0)} frames received`);
+console.log(
+  `\nfuzz: ${sent} frames in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} frames/s), ${sockets.reduce((n, s) => n + s.received, 0)} frames received`,
+);
 const graphqlResult = results.at(-1) as PromiseSettledResult<Awaited<typeof graphql>>;
 if (graphqlResult.status === 'fulfilled' && graphqlResult.value) {
-  console.log(`graphql: ${graphqlResult.value.sent} requests over 3 protocols, slowest /healthz meanwhile ${graphqlResult.value.slowestHealthMs.toFixed(1)} ms`);
+  console.log(
+    `graphql: ${graphqlResult.value.sent} requests over 3 protocols, slowest /healthz meanwhile ${graphqlResult.value.slowestHealthMs.toFixed(1)} ms`,
+  );
 }
-console.log(`statuses: ${[...statuses].sort((a, b) => a[0] - b[0]).map(([status, count]) => `${status}×${count}`).join(' ')}`);
-console.log(`memory after:  rss ${mb(memoryAfter.rss)}, heap used ${mb(memoryAfter.heapUsed)} (heap ${memoryAfter.heapUsed >= memoryBefore.heapUsed ? '+' : ''}${mb(memoryAfter.heapUsed - memoryBefore.heapUsed)})`);
+console.log(
+  `statuses: ${[...statuses]
+    .sort((a, b) => a[0] - b[0])
+    .map(([status, count]) => `${status}×${count}`)
+    .join(' ')}`,
+);
+console.log(
+  `memory after:  rss ${mb(memoryAfter.rss)}, heap used ${mb(memoryAfter.heapUsed)} (heap ${memoryAfter.heapUsed >= memoryBefore.heapUsed ? '+' : ''}${mb(memoryAfter.heapUsed - memoryBefore.heapUsed)})`,
+);
 if (sent < FRAMES) console.log(`stopped at the time bound (${SECONDS} s) before ${FRAMES} frames`);
 if (findings.length) {
   console.log(`\n${findings.length} finding(s) (seed ${SEED}):`);

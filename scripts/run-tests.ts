@@ -46,11 +46,10 @@ function runPass(label: string, listed: string[], env: NodeJS.ProcessEnv): Promi
   const files = listed.filter((file) => fs.existsSync(file));
   process.stdout.write(`\n# ---- ${label}: ${files.length} file(s) ----\n`);
   return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
-      { stdio: ['ignore', 'pipe', 'inherit'], env: { LOG_LEVEL: 'silent', ...env } },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { LOG_LEVEL: 'silent', ...env },
+    });
     let tail = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
@@ -61,7 +60,13 @@ function runPass(label: string, listed: string[], env: NodeJS.ProcessEnv): Promi
         const match = new RegExp(`^(?:#|ℹ) ${name} (\\d+)\\s*$`, 'm').exec(tail);
         return match ? Number(match[1]) : undefined;
       };
-      resolve({ code: code ?? (signal ? 1 : 0), pass: count('pass'), fail: count('fail'), skipped: count('skipped'), cancelled: count('cancelled') });
+      resolve({
+        code: code ?? (signal ? 1 : 0),
+        pass: count('pass'),
+        fail: count('fail'),
+        skipped: count('skipped'),
+        cancelled: count('cancelled'),
+      });
     });
   });
 }
@@ -92,7 +97,9 @@ function redisProblem(url: string): Promise<string | undefined> {
     socket.setTimeout(3000, () => done(`Redis at ${url} did not answer within 3 s`));
     socket.once('error', (error) => done(`Redis at ${url} is unreachable (${error.message})`));
     socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(/^\+PONG/.test(data.toString()) ? undefined : `Redis at ${url} answered ${JSON.stringify(data.toString().trim())}`));
+    socket.once('data', (data) =>
+      done(/^\+PONG/.test(data.toString()) ? undefined : `Redis at ${url} answered ${JSON.stringify(data.toString().trim())}`),
+    );
   });
 }
 

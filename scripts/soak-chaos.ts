@@ -121,15 +121,23 @@ const proxy = await TcpProxy.start({ host: redis.hostname || '127.0.0.1', port: 
 const proxied = new URL(redisUrl);
 proxied.hostname = '127.0.0.1';
 proxied.port = String(proxy.port);
-const gatewayEnv = { DATABASE_URL: database.url, REDIS_URL: proxied.toString(), REDIS_PREFIX: uniqueRedisPrefix(), MAX_SOCKETS_PER_IP: '0', MAX_SOCKETS: '0' };
+const gatewayEnv = {
+  DATABASE_URL: database.url,
+  REDIS_URL: proxied.toString(),
+  REDIS_PREFIX: uniqueRedisPrefix(),
+  MAX_SOCKETS_PER_IP: '0',
+  MAX_SOCKETS: '0',
+};
 const gateways = [await GatewayProcess.start(gatewayEnv), await GatewayProcess.start(gatewayEnv)];
 let failed = false;
 try {
   const writer = new Subscriber(gateways[0]!.wsUrl);
   await writer.connect();
-  const writerRequest = (frame: Record<string, unknown>) => (writer as unknown as { request(f: Record<string, unknown>): Promise<Frame> }).request(frame);
+  const writerRequest = (frame: Record<string, unknown>) =>
+    (writer as unknown as { request(f: Record<string, unknown>): Promise<Frame> }).request(frame);
   const pks: number[] = [];
-  for (let i = 0; i < ROWS; i++) pks.push(((await writerRequest({ action: 'create', data: { name: `chaos ${i}` } })).data as { pk: number }).pk);
+  for (let i = 0; i < ROWS; i++)
+    pks.push(((await writerRequest({ action: 'create', data: { name: `chaos ${i}` } })).data as { pk: number }).pk);
 
   const subscribers = Array.from({ length: SOCKETS }, (_, i) => new Subscriber(gateways[i % 2]!.wsUrl));
   for (let i = 0; i < subscribers.length; i += 100) await Promise.all(subscribers.slice(i, i + 100).map((s) => s.connect()));

@@ -62,9 +62,15 @@ async function serve(): Promise<void> {
   const { loadConfig } = await import('../src/config.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-gateway-soak-'));
   // SOAK_SOCKETS (up to 10,000 and more) all come from loopback: no socket caps (0), the defaults would refuse past 256.
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: `sqlite:${path.join(dir, 'soak.sqlite3')}`, MAX_SOCKETS_PER_IP: '0', MAX_SOCKETS: '0' });
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: `sqlite:${path.join(dir, 'soak.sqlite3')}`,
+    MAX_SOCKETS_PER_IP: '0',
+    MAX_SOCKETS: '0',
+  });
   const app = await startDemo(config, { gateway: { limits: { maxBufferedBytes: BUFFER_BYTES } } });
-  process.stdout.write(JSON.stringify({ port: app.port }) + '\n');
+  process.stdout.write(`${JSON.stringify({ port: app.port })}\n`);
   const stop = async () => {
     await app.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -121,10 +127,13 @@ async function soak(): Promise<void> {
   let started = performance.now();
   const failures: string[] = [];
   try {
-    console.log(`soak: ${SOCKETS} subscribers on ${ROWS} rows, ${RATE} writes/s for ${SECONDS} s, ${STALLED} stalled client(s) × ${STALLED_SUBS} subscriptions, server buffer bound ${BUFFER_BYTES} bytes`);
+    console.log(
+      `soak: ${SOCKETS} subscribers on ${ROWS} rows, ${RATE} writes/s for ${SECONDS} s, ${STALLED} stalled client(s) × ${STALLED_SUBS} subscriptions, server buffer bound ${BUFFER_BYTES} bytes`,
+    );
     const writer = await open(`${base}/ws/things/`);
     const rows: number[] = [];
-    for (let i = 0; i < ROWS; i++) rows.push((await request(writer, { action: 'create', data: { name: `soak ${i}` }, request_id: `create-${i}` })).data.pk);
+    for (let i = 0; i < ROWS; i++)
+      rows.push((await request(writer, { action: 'create', data: { name: `soak ${i}` }, request_id: `create-${i}` })).data.pk);
 
     // Subscribers, opened in batches; each records the counters it receives and when.
     const sendTimes = rows.map(() => new Map<number, SendTime>());
@@ -133,27 +142,29 @@ async function soak(): Promise<void> {
     for (let start = 0; start < SOCKETS; start += 250) {
       const batch: Array<Promise<void>> = [];
       for (let i = start; i < Math.min(SOCKETS, start + 250); i++) {
-        batch.push((async () => {
-          const multiplexed = i % 4 === 3;
-          const ws = await open(multiplexed ? `${base}/ws` : `${base}/ws/things/`);
-          const row = i % ROWS;
-          const subscriber: Subscriber = { ws, row, received: [], latencies: [[], []] };
-          const frame = { action: 'subscribe_instance', pk: rows[row], request_id: 'sub' };
-          const reply = await request(ws, multiplexed ? { stream: 'things', payload: frame } : frame).catch(() => null);
-          ws.on('message', (data: RawData) => {
-            const now = performance.now();
-            let event = JSON.parse(String(data));
-            if (multiplexed) event = event.payload;
-            if (event.action !== 'update' || event.request_id !== 'sub') return;
-            const counter = event.data.counter;
-            subscriber.received.push(counter);
-            const sent = sendTimes[row]?.get(counter);
-            if (sent && sent.phase >= 0) subscriber.latencies[sent.phase as 0 | 1].push(now - sent.at);
-            if (sent && process.env.SOAK_DEBUG) debugBuckets.push([Math.floor((sent.at - started) / 1000), now - sent.at]);
-          });
-          subscriber.ok = (multiplexed ? reply?.payload?.response_status : reply?.response_status) === 201;
-          subscribers.push(subscriber);
-        })());
+        batch.push(
+          (async () => {
+            const multiplexed = i % 4 === 3;
+            const ws = await open(multiplexed ? `${base}/ws` : `${base}/ws/things/`);
+            const row = i % ROWS;
+            const subscriber: Subscriber = { ws, row, received: [], latencies: [[], []] };
+            const frame = { action: 'subscribe_instance', pk: rows[row], request_id: 'sub' };
+            const reply = await request(ws, multiplexed ? { stream: 'things', payload: frame } : frame).catch(() => null);
+            ws.on('message', (data: RawData) => {
+              const now = performance.now();
+              let event = JSON.parse(String(data));
+              if (multiplexed) event = event.payload;
+              if (event.action !== 'update' || event.request_id !== 'sub') return;
+              const counter = event.data.counter;
+              subscriber.received.push(counter);
+              const sent = sendTimes[row]?.get(counter);
+              if (sent && sent.phase >= 0) subscriber.latencies[sent.phase as 0 | 1].push(now - sent.at);
+              if (sent && process.env.SOAK_DEBUG) debugBuckets.push([Math.floor((sent.at - started) / 1000), now - sent.at]);
+            });
+            subscriber.ok = (multiplexed ? reply?.payload?.response_status : reply?.response_status) === 201;
+            subscribers.push(subscriber);
+          })(),
+        );
       }
       await Promise.all(batch);
     }
@@ -242,7 +253,9 @@ async function soak(): Promise<void> {
     const [before, during] = phases as [number[], number[]];
     const [p50a, p99a, p50b, p99b] = [percentile(before, 50), percentile(before, 99), percentile(during, 50), percentile(during, 99)];
     const rise = (p99b - p99a) / p99a;
-    console.log(`writes: ${writes} sent, ${committedTotal} committed (${(committedTotal / SECONDS).toFixed(0)}/s); events received: ${events} (${(events / SECONDS).toFixed(0)}/s)`);
+    console.log(
+      `writes: ${writes} sent, ${committedTotal} committed (${(committedTotal / SECONDS).toFixed(0)}/s); events received: ${events} (${(events / SECONDS).toFixed(0)}/s)`,
+    );
     if (process.env.SOAK_DEBUG) {
       const by = new Map<number, number[]>();
       for (const [second, latency] of debugBuckets) by.set(second, [...(by.get(second) ?? []), latency]);
@@ -253,13 +266,16 @@ async function soak(): Promise<void> {
     }
     console.log(`lost: ${lost}, duplicated: ${duplicated}, out of order: ${outOfOrder}`);
     console.log(`latency, before the stalled clients: p50 ${p50a.toFixed(1)} ms, p99 ${p99a.toFixed(1)} ms (${before.length} events)`);
-    console.log(`latency, with the stalled clients:   p50 ${p50b.toFixed(1)} ms, p99 ${p99b.toFixed(1)} ms (${during.length} events); p99 change ${(rise * 100).toFixed(1)}%`);
+    console.log(
+      `latency, with the stalled clients:   p50 ${p50b.toFixed(1)} ms, p99 ${p99b.toFixed(1)} ms (${during.length} events); p99 change ${(rise * 100).toFixed(1)}%`,
+    );
     console.log(`stalled clients: ${stalled.length}; server slow-consumer closes (1013): ${slowCloses}`);
     console.log(`rss of this (client) process: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB`);
     if (lost) failures.push(`${lost} events lost`);
     if (duplicated) failures.push(`${duplicated} events duplicated`);
     if (outOfOrder) failures.push(`${outOfOrder} events out of order`);
-    if (!(rise <= MAX_P99_RISE)) failures.push(`p99 rose ${(rise * 100).toFixed(1)}% (> ${MAX_P99_RISE * 100}%) while clients were stalled`);
+    if (!(rise <= MAX_P99_RISE))
+      failures.push(`p99 rose ${(rise * 100).toFixed(1)}% (> ${MAX_P99_RISE * 100}%) while clients were stalled`);
     for (const s of [...subscribers.map((x) => x.ws), writer, ...stalled.map((x) => x.ws)]) s.terminate();
   } finally {
     server.kill('SIGTERM');

@@ -12,7 +12,7 @@ export const COMMANDS = {
   serve: 'run pending migrations, then serve the demo app (HOST, PORT)',
   migrate: 'run pending migrations',
   createtoken: 'print a token for <username> (creating the user <username>@example.com if missing)',
-  help: 'print this help, or a command\'s: help <command>',
+  help: "print this help, or a command's: help <command>",
 } as const;
 
 export type Command = keyof typeof COMMANDS;

@@ -34,14 +34,18 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const app = await startDemo(config);
       if (isWildcard(config.host) && config.publicOrigins.length === 0 && config.allowedHosts.length === 0) {
-        logger.warn('HOST listens on every address but only loopback Host names are served: set PUBLIC_ORIGIN or ALLOWED_HOSTS', { host: config.host });
+        logger.warn('HOST listens on every address but only loopback Host names are served: set PUBLIC_ORIGIN or ALLOWED_HOSTS', {
+          host: config.host,
+        });
       }
       logger.info('dcrf-gateway listening', {
         http: app.url,
         dcrf: `ws://${config.host}:${app.port}/ws`,
         graphql: `${app.url}/graphql`,
         playground: `${app.url}/playground`,
-        ...(app.gateway.metricsPort !== undefined ? { metrics: `http://${config.metricsHost ?? '127.0.0.1'}:${app.gateway.metricsPort}/metrics` } : {}),
+        ...(app.gateway.metricsPort !== undefined
+          ? { metrics: `http://${config.metricsHost ?? '127.0.0.1'}:${app.gateway.metricsPort}/metrics` }
+          : {}),
         database: config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@'),
         pubsub: config.redisUrl ? 'redis' : 'in-process',
       });
@@ -89,7 +93,10 @@ async function main(argv: string[]): Promise<number> {
       const knex = await openDemoDatabase(config.databaseUrl);
       try {
         const { token, replaced } = await issueToken(username, secret);
-        if (replaced) process.stderr.write(`${username}'s earlier token cannot be shown again (stored before tokens were hashed, or under another secret): it was replaced\n`);
+        if (replaced)
+          process.stderr.write(
+            `${username}'s earlier token cannot be shown again (stored before tokens were hashed, or under another secret): it was replaced\n`,
+          );
         process.stdout.write(`${token}\n`);
       } finally {
         await knex.destroy();

@@ -17,7 +17,8 @@ export const NON_FIELD_ERRORS = 'non_field_errors';
 
 /** Every message of an error detail, depth first (for logs and error messages). */
 export function flattenDetail(detail: ErrorDetail): string[] {
-  if (Array.isArray(detail)) return (detail as unknown[]).flatMap((item) => (typeof item === 'string' ? [item] : flattenDetail(item as ErrorDetail)));
+  if (Array.isArray(detail))
+    return (detail as unknown[]).flatMap((item) => (typeof item === 'string' ? [item] : flattenDetail(item as ErrorDetail)));
   return Object.values(detail).flatMap(flattenDetail);
 }
 

@@ -1,25 +1,117 @@
 /**
  * dcrf-gateway: the public API. Everything exported here is documented in the README.
  */
-export { APIError, ValidationError, NON_FIELD_ERRORS, flattenDetail, type ErrorDetail, NotFound, PermissionDenied, NotAuthenticated, MethodNotAllowed, Throttled, BadRequest, type FieldErrors } from './errors.js';
-export { BasePermission, AllowAny, IsAuthenticated, allOf, anyOf, not, toPermission, type PermissionLike, type PermissionRequest } from './permissions.js';
+export {
+  APIError,
+  ValidationError,
+  NON_FIELD_ERRORS,
+  flattenDetail,
+  type ErrorDetail,
+  NotFound,
+  PermissionDenied,
+  NotAuthenticated,
+  MethodNotAllowed,
+  Throttled,
+  BadRequest,
+  type FieldErrors,
+} from './errors.js';
+export {
+  BasePermission,
+  AllowAny,
+  IsAuthenticated,
+  allOf,
+  anyOf,
+  not,
+  toPermission,
+  type PermissionLike,
+  type PermissionRequest,
+} from './permissions.js';
 export type { ConnectionScope, AuthUser } from './scope.js';
 export {
-  Field, FieldError, ContextDefault, SKIP, CharField, EmailField, RegexField, SlugField, URLField, IPAddressField, IntegerField, FloatField,
-  DecimalField, DateField, DateTimeField, TimeField, DurationField, ChoiceField, MultipleChoiceField, ListField, DictField, JSONField,
-  BooleanField, UUIDField, ReadOnlyField, HiddenField, SerializerMethodField, CurrentUserDefault, CreateOnlyDefault, PrimaryKeyRelatedField,
-  INTEGER_RANGE, UniqueValidator, UniqueTogetherValidator, UniqueCheck, pythonTypeName,
-  type FieldOptions, type FieldValidator, type ValidationContext, type BoundField, type CharFieldOptions, type RegexFieldOptions,
-  type SlugFieldOptions, type IPAddressFieldOptions, type IntegerFieldOptions, type FloatFieldOptions, type DecimalFieldOptions,
-  type DateFieldOptions, type DateTimeFieldOptions, type TimeFieldOptions, type DurationFieldOptions, type ChoiceFieldOptions,
-  type MultipleChoiceFieldOptions, type Choices, type ListFieldOptions, type DictFieldOptions, type JSONFieldOptions, type UUIDFieldOptions,
-  type SerializerMethodFieldOptions, type PrimaryKeyRelatedFieldOptions, type Queryset, type SerializerValidator,
-  type SerializerValidationContext, type UniqueValidatorOptions, type UniqueTogetherValidatorOptions,
+  Field,
+  FieldError,
+  ContextDefault,
+  SKIP,
+  CharField,
+  EmailField,
+  RegexField,
+  SlugField,
+  URLField,
+  IPAddressField,
+  IntegerField,
+  FloatField,
+  DecimalField,
+  DateField,
+  DateTimeField,
+  TimeField,
+  DurationField,
+  ChoiceField,
+  MultipleChoiceField,
+  ListField,
+  DictField,
+  JSONField,
+  BooleanField,
+  UUIDField,
+  ReadOnlyField,
+  HiddenField,
+  SerializerMethodField,
+  CurrentUserDefault,
+  CreateOnlyDefault,
+  PrimaryKeyRelatedField,
+  INTEGER_RANGE,
+  UniqueValidator,
+  UniqueTogetherValidator,
+  UniqueCheck,
+  pythonTypeName,
+  type FieldOptions,
+  type FieldValidator,
+  type ValidationContext,
+  type BoundField,
+  type CharFieldOptions,
+  type RegexFieldOptions,
+  type SlugFieldOptions,
+  type IPAddressFieldOptions,
+  type IntegerFieldOptions,
+  type FloatFieldOptions,
+  type DecimalFieldOptions,
+  type DateFieldOptions,
+  type DateTimeFieldOptions,
+  type TimeFieldOptions,
+  type DurationFieldOptions,
+  type ChoiceFieldOptions,
+  type MultipleChoiceFieldOptions,
+  type Choices,
+  type ListFieldOptions,
+  type DictFieldOptions,
+  type JSONFieldOptions,
+  type UUIDFieldOptions,
+  type SerializerMethodFieldOptions,
+  type PrimaryKeyRelatedFieldOptions,
+  type Queryset,
+  type SerializerValidator,
+  type SerializerValidationContext,
+  type UniqueValidatorOptions,
+  type UniqueTogetherValidatorOptions,
 } from './serializers/fields.js';
-export { parseDecimal, formatDecimal, quantize, compareDecimals, multiplyDecimals, toDecimal, type Decimal, type Rounding } from './serializers/decimal.js';
+export {
+  parseDecimal,
+  formatDecimal,
+  quantize,
+  compareDecimals,
+  multiplyDecimals,
+  toDecimal,
+  type Decimal,
+  type Rounding,
+} from './serializers/decimal.js';
 export type { Infer, InferInput, FieldType } from './serializers/infer.js';
 export { Serializer, serializerInstance, type SerializerClass, type SerializerOptions, type Row } from './serializers/serializer.js';
-export { modelSerializer, type ModelSerializerOptions, type ModelColumns, type ColumnInfo, type ModelSerializerClass } from './serializers/model-serializer.js';
+export {
+  modelSerializer,
+  type ModelSerializerOptions,
+  type ModelColumns,
+  type ColumnInfo,
+  type ModelSerializerClass,
+} from './serializers/model-serializer.js';
 export { embedRelated, carriesRelated } from './models/related.js';
 export {
   Resource,
@@ -35,7 +127,15 @@ export {
 } from './resources/resource.js';
 export { InOrder } from './resources/in-order.js';
 export { Runtime, type PositionSource, type RuntimeOptions } from './runtime.js';
-export { equalityScope, scopedChange, type RowScope, type RowScopeOption, type RowFilter, type ColumnValue, type ScopedChange } from './resources/row-scope.js';
+export {
+  equalityScope,
+  scopedChange,
+  type RowScope,
+  type RowScopeOption,
+  type RowFilter,
+  type ColumnValue,
+  type ScopedChange,
+} from './resources/row-scope.js';
 export { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './resources/pagination.js';
 export { LiveModel, WrittenRows } from './models/live-model.js';
 export { LiveQueryBuilder } from './models/live-query-builder.js';
@@ -45,7 +145,15 @@ export { relativeGroups, relativeGroupsOf, type RowGrouping, type GroupsForRow }
 export { RedisModelInterest, type ModelInterest } from './events/interest.js';
 export { isInvalidValueError } from './db/knex.js';
 export { ChangeSet, mergeRecords, type ChangeRecord, type ChangeAction } from './events/records.js';
-export { action, registerAction, groupHandler, registerGroupHandler, type ActionOptions, type ActionContext, type ActionArgs } from './dcrf/actions.js';
+export {
+  action,
+  registerAction,
+  groupHandler,
+  registerGroupHandler,
+  type ActionOptions,
+  type ActionContext,
+  type ActionArgs,
+} from './dcrf/actions.js';
 export { AsyncAPIConsumer, type ConsumerClass, type ConsumerTransport, type GroupMessage, type SubscriptionCost } from './dcrf/consumer.js';
 export { GenericAsyncAPIConsumer, requirePk, requireArg } from './dcrf/generic.js';
 export {
@@ -58,11 +166,47 @@ export {
   PatchModelMixin,
   DeleteModelMixin,
 } from './dcrf/mixins.js';
-export { ObserverModelInstanceMixin, ModelObserver, modelObserver, Signal, SignalObserver, observer, type ObservedEvent, type ModelObserverOptions, type SignalObserverOptions } from './dcrf/observers.js';
+export {
+  ObserverModelInstanceMixin,
+  ModelObserver,
+  modelObserver,
+  Signal,
+  SignalObserver,
+  observer,
+  type ObservedEvent,
+  type ModelObserverOptions,
+  type SignalObserverOptions,
+} from './dcrf/observers.js';
 export { viewAsConsumer, type FetchHandler, type ViewAsConsumerOptions } from './dcrf/view-as-consumer.js';
-export { encodeReply, eventPrefix, withRequestId, withRequestIdAt, STATUS, MESSAGES, CLOSE, POSITION_KEYS, PositionExpired, type ActionResult } from './dcrf/protocol.js';
-export { sinceOf, callSince, trackSince, subscribedResult, readAnchor, anchoredResult, type TrackedSubscription } from './dcrf/positions.js';
-export { DEFAULT_DCRF_LIMITS, USER_GONE_CLOSE, type DcrfLimits, type SessionObserver, type UserCheck, type UserCheckAnswer } from './dcrf/session.js';
+export {
+  encodeReply,
+  eventPrefix,
+  withRequestId,
+  withRequestIdAt,
+  STATUS,
+  MESSAGES,
+  CLOSE,
+  POSITION_KEYS,
+  PositionExpired,
+  type ActionResult,
+} from './dcrf/protocol.js';
+export {
+  sinceOf,
+  callSince,
+  trackSince,
+  subscribedResult,
+  readAnchor,
+  anchoredResult,
+  type TrackedSubscription,
+} from './dcrf/positions.js';
+export {
+  DEFAULT_DCRF_LIMITS,
+  USER_GONE_CLOSE,
+  type DcrfLimits,
+  type SessionObserver,
+  type UserCheck,
+  type UserCheckAnswer,
+} from './dcrf/session.js';
 export { GatewayMetrics, combineObservers, type GatewayMetricsOptions, type LimitName, type DropReason } from './server/metrics.js';
 export { UserRecheck } from './auth/user-recheck.js';
 export { redactUrl } from './auth/redact.js';
@@ -76,7 +220,21 @@ export { migrate, type Migration } from './db/migrations.js';
 export { loadConfig, type Config } from './config.js';
 export { createGraphQLAdapter, GraphQLGatewayAdapter, type GraphQLAdapterOptions } from './graphql/adapter.js';
 export { GRAPHQL_TRANSPORT_WS, GRAPHQL_WS_LEGACY, type GraphQLAdapter, type GraphQLSubprotocol } from './graphql/gateway-adapter.js';
-export { bindResource, buildGraphQLSchema, printSDL, mergeResolverMaps, liveField, eventMapper, subscriptionCall, asCaller, pkAsId, type ResourceBinding, type ResolverMap, type SchemaDeclaration, type GraphQLChangeEvent } from './graphql/bind.js';
+export {
+  bindResource,
+  buildGraphQLSchema,
+  printSDL,
+  mergeResolverMaps,
+  liveField,
+  eventMapper,
+  subscriptionCall,
+  asCaller,
+  pkAsId,
+  type ResourceBinding,
+  type ResolverMap,
+  type SchemaDeclaration,
+  type GraphQLChangeEvent,
+} from './graphql/bind.js';
 export { changePositionResolvers, CHANGE_POSITION_FIELD, POSITION_EXPIRED } from './graphql/positions.js';
 export { DecimalScalar, DateScalar, DateTimeScalar, UUIDScalar, URLScalar, JSONScalar, drfScalarResolvers } from './graphql/scalars.js';
 export { GraphQLEngine, type GraphQLContext, type OperationParams, type EngineOptions } from './graphql/engine.js';

@@ -15,7 +15,7 @@ let minimum = threshold();
 function write(level: Exclude<Level, 'silent'>, message: string, fields?: Record<string, unknown>): void {
   if (LEVELS[level] < minimum) return;
   const line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields });
-  process.stderr.write(line + '\n');
+  process.stderr.write(`${line}\n`);
 }
 
 /** The process logger. */

@@ -120,10 +120,10 @@ export class Runtime {
     const log =
       options.knex && options.changeLog !== false
         ? await ChangeLog.open(options.knex, {
-          retentionMs: options.changeLogRetentionMs ?? parseDuration(process.env.CHANGE_LOG_RETENTION, DEFAULT_RETENTION_MS),
-          maxRows: options.changeLogMaxRows ?? (Number(process.env.CHANGE_LOG_MAX_ROWS) || DEFAULT_MAX_ROWS),
-        })
-      : undefined;
+            retentionMs: options.changeLogRetentionMs ?? parseDuration(process.env.CHANGE_LOG_RETENTION, DEFAULT_RETENTION_MS),
+            maxRows: options.changeLogMaxRows ?? (Number(process.env.CHANGE_LOG_MAX_ROWS) || DEFAULT_MAX_ROWS),
+          })
+        : undefined;
     const pubsub = await createHubFor(options.redisUrl, options);
     const runtime = new Runtime(options.knex, pubsub);
     if (log) runtime.#useLog(log);

@@ -43,7 +43,14 @@ function deliveredEverywhere(subscribers: Child[], write: number, timeoutMs: num
 let writeNumber = 0;
 
 /** Measures deliveries to `subscribedSockets` sockets; the writer must be open already. */
-export async function measureWrites(target: string, server: RunningServer, subscribers: Child[], writer: Child, subscribedSockets: number, plan: WritePlan): Promise<TargetRun> {
+export async function measureWrites(
+  target: string,
+  server: RunningServer,
+  subscribers: Child[],
+  writer: Child,
+  subscribedSockets: number,
+  plan: WritePlan,
+): Promise<TargetRun> {
   let missed = 0;
   const writeOnce = async () => {
     const write = ++writeNumber;

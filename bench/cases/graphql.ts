@@ -7,7 +7,19 @@
  *           that sends one frame per subscriber
  */
 import { Child } from '../lib/child.js';
-import { log, sleep, sourceAddress, split, startClients, startServer, stopAll, TARGETS, urlFor, type RunningServer, type Settings } from '../lib/harness.js';
+import {
+  log,
+  sleep,
+  sourceAddress,
+  split,
+  startClients,
+  startServer,
+  stopAll,
+  TARGETS,
+  urlFor,
+  type RunningServer,
+  type Settings,
+} from '../lib/harness.js';
 import type { CaseResult, TargetRun } from '../lib/results.js';
 import { fanoutWritePlan, measureWrites } from './fanout-writes.js';
 import { requestRows } from './request-reply.js';
@@ -17,7 +29,8 @@ const FANOUT_TARGETS = [...GQL_TARGETS, TARGETS.broadcast];
 const FANOUT_SOCKETS = (settings: Settings) => (settings.smoke ? 100 : 500);
 
 export async function graphqlCase(settings: Settings): Promise<CaseResult> {
-  if (!(await graphqlWired(settings))) return { name: 'graphql', available: false, note: 'the demo app (startDemo) serves no GraphQL endpoint', rows: [] };
+  if (!(await graphqlWired(settings)))
+    return { name: 'graphql', available: false, note: 'the demo app (startDemo) serves no GraphQL endpoint', rows: [] };
 
   const sockets = settings.smoke ? 20 : 100;
   const queryRuns = await requestRows(
@@ -74,14 +87,14 @@ async function graphqlFanout(settings: Settings): Promise<Record<string, TargetR
           const shares = split(sockets, subscribers.length);
           const subscription = raw ? 'raw' : 'graphql-thing';
           await Promise.all(
-            subscribers.map((client, i) => client.call('open', { url, sockets: shares[i], localAddress: sourceAddress(i), subscription }, 300_000)),
+            subscribers.map((client, i) =>
+              client.call('open', { url, sockets: shares[i], localAddress: sourceAddress(i), subscription }, 300_000),
+            ),
           );
           await writer.call('open', { url, kind: raw ? 'raw-graphql' : 'graphql' });
           // graphql-ws does not acknowledge a subscribe: give the subscriptions a moment to go live.
           if (!raw) await sleep(1000);
-          runs[target]!.push(
-            await measureWrites(target, server, subscribers, writer, sockets, fanoutWritePlan(settings.smoke)),
-          );
+          runs[target]!.push(await measureWrites(target, server, subscribers, writer, sockets, fanoutWritePlan(settings.smoke)));
           await writer.call('close');
         } finally {
           await Promise.all(subscribers.map((client) => client.call('close').catch(() => undefined)));

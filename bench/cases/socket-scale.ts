@@ -54,14 +54,18 @@ async function measure(settings: Settings, idle: boolean, fanout: boolean): Prom
           const started = Date.now();
           const shares = split(sockets, subscribers.length);
           await Promise.all(
-            subscribers.map((client, i) => client.call('open', { url, sockets: shares[i], localAddress: sourceAddress(i), subscription: 'none' }, 300_000)),
+            subscribers.map((client, i) =>
+              client.call('open', { url, sockets: shares[i], localAddress: sourceAddress(i), subscription: 'none' }, 300_000),
+            ),
           );
           log(`  ${target}: ${sockets} sockets open in ${((Date.now() - started) / 1000).toFixed(1)} s`);
           if (idle) {
             await sleep(300);
             const after = await server.child.call('memory', { gc: true });
             const perSocketKB = (after.rssBytes - before.rssBytes) / sockets / 1024;
-            log(`  ${target}: ${perSocketKB.toFixed(2)} KiB RSS per idle socket (heap ${((after.heapUsedBytes - before.heapUsedBytes) / sockets / 1024).toFixed(2)} KiB)`);
+            log(
+              `  ${target}: ${perSocketKB.toFixed(2)} KiB RSS per idle socket (heap ${((after.heapUsedBytes - before.heapUsedBytes) / sockets / 1024).toFixed(2)} KiB)`,
+            );
             result.idle[target]!.push(idleRun(after.rssBytes, perSocketKB));
           }
           if (fanout) {
@@ -69,7 +73,11 @@ async function measure(settings: Settings, idle: boolean, fanout: boolean): Prom
             let subscribed = 0;
             for (const [i, step] of steps.entries()) {
               const adding = split(step - subscribed, subscribers.length);
-              await Promise.all(subscribers.map((client, j) => client.call('subscribe', { count: adding[j], subscription: system ? 'dcrf-instance' : 'raw' }, 300_000)));
+              await Promise.all(
+                subscribers.map((client, j) =>
+                  client.call('subscribe', { count: adding[j], subscription: system ? 'dcrf-instance' : 'raw' }, 300_000),
+                ),
+              );
               subscribed = step;
               result.fanout[i]![target]!.push(
                 await measureWrites(target, server, subscribers, writer, step, fanoutWritePlan(settings.smoke)),

@@ -76,10 +76,15 @@ export function nextMessage(ws: WebSocket, timeoutMs = 10_000): Promise<string> 
 /** Closes every socket and waits (bounded) for the closes to finish. */
 export async function closeSockets(sockets: readonly (WebSocket | undefined)[], timeoutMs = 3000): Promise<void> {
   const open = sockets.filter((ws): ws is WebSocket => Boolean(ws) && ws!.readyState !== WebSocket.CLOSED);
-  const closed = Promise.all(open.map((ws) => new Promise<void>((resolve) => {
-    ws.once('close', () => resolve());
-    ws.close();
-  })));
+  const closed = Promise.all(
+    open.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.once('close', () => resolve());
+          ws.close();
+        }),
+    ),
+  );
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
   for (const ws of open) if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
 }

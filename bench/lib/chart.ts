@@ -20,7 +20,11 @@ export function ratiosChart(results: CaseResult[]): string {
       for (const baseline of row.baselines) {
         const goal = summary.goals.find((g) => g.metric === 'ratio' && g.baseline === baseline);
         const lowerIsBetter = row.primary === 'perSocketKB';
-        bars.push({ label: `${row.id} vs ${baseline}${lowerIsBetter ? ' (lower is better)' : ''}`, value: summary.ratios[baseline] ?? Number.NaN, goal: goal && { op: goal.op, value: goal.value } });
+        bars.push({
+          label: `${row.id} vs ${baseline}${lowerIsBetter ? ' (lower is better)' : ''}`,
+          value: summary.ratios[baseline] ?? Number.NaN,
+          goal: goal && { op: goal.op, value: goal.value },
+        });
       }
     }
   }
@@ -29,7 +33,8 @@ export function ratiosChart(results: CaseResult[]): string {
   const barHeight = 22;
   const top = 40;
   const height = top + bars.length * (barHeight + 8) + 40;
-  const maxValue = Math.max(1.5, ...bars.map((bar) => (Number.isFinite(bar.value) ? bar.value : 0)), ...bars.map((bar) => bar.goal?.value ?? 0)) * 1.1;
+  const maxValue =
+    Math.max(1.5, ...bars.map((bar) => (Number.isFinite(bar.value) ? bar.value : 0)), ...bars.map((bar) => bar.goal?.value ?? 0)) * 1.1;
   const x = (value: number) => labelWidth + (value / maxValue) * plotWidth;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 90}" height="${height}" font-family="sans-serif" font-size="12">`,
@@ -45,7 +50,9 @@ export function ratiosChart(results: CaseResult[]): string {
     const fill = met === undefined ? '#6b8fc7' : met ? '#3a9d5d' : '#d9822b';
     parts.push(`<text x="${labelWidth - 8}" y="${y + barHeight / 2 + 4}" text-anchor="end">${escapeXml(bar.label)}</text>`);
     if (finite) {
-      parts.push(`<rect x="${labelWidth}" y="${y}" width="${Math.max(1, x(bar.value) - labelWidth).toFixed(1)}" height="${barHeight}" fill="${fill}"/>`);
+      parts.push(
+        `<rect x="${labelWidth}" y="${y}" width="${Math.max(1, x(bar.value) - labelWidth).toFixed(1)}" height="${barHeight}" fill="${fill}"/>`,
+      );
       const textX = Math.max(x(bar.value), bar.goal ? x(bar.goal.value) : 0) + 6;
       parts.push(`<text x="${textX.toFixed(1)}" y="${y + barHeight / 2 + 4}">${bar.value.toFixed(2)}×</text>`);
     } else parts.push(`<text x="${labelWidth + 6}" y="${y + barHeight / 2 + 4}" fill="#999">n/a</text>`);
@@ -55,5 +62,5 @@ export function ratiosChart(results: CaseResult[]): string {
     }
   });
   parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }

@@ -33,10 +33,18 @@ export function writeFrame(kind: WriterKind, write: number, atUs: number): strin
   const name = stampedName(write, atUs);
   if (kind === 'dcrf') return JSON.stringify({ action: 'patch', pk: WATCHED_PK, data: { name }, request_id: `w${write}` });
   if (kind === 'graphql') {
-    return JSON.stringify({ id: `w${write}`, type: 'subscribe', payload: { query: PATCH_THING, variables: { id: String(WATCHED_PK), name } } });
+    return JSON.stringify({
+      id: `w${write}`,
+      type: 'subscribe',
+      payload: { query: PATCH_THING, variables: { id: String(WATCHED_PK), name } },
+    });
   }
   if (kind === 'raw-graphql') {
-    return JSON.stringify({ id: '1', type: 'next', payload: { data: { thingChanged: { action: 'UPDATE', data: { id: String(WATCHED_PK), name, counter: 0 } } } } });
+    return JSON.stringify({
+      id: '1',
+      type: 'next',
+      payload: { data: { thingChanged: { action: 'UPDATE', data: { id: String(WATCHED_PK), name, counter: 0 } } } },
+    });
   }
   return JSON.stringify({ errors: [], data: { pk: WATCHED_PK, name, counter: 0 }, action: 'update', response_status: 200, request_id: 0 });
 }

@@ -46,7 +46,9 @@ export interface RunningServer {
 export async function startServer(target: string, settings: Settings, extraNodeArgs: string[] = []): Promise<RunningServer> {
   let child: Child;
   if (target === TARGETS.system) {
-    const env: Record<string, string> = settings.profileDir ? { BENCH_PROFILE_DIR: settings.profileDir, BENCH_PROFILE_NAME: `${settings.caseName ?? 'case'}` } : {};
+    const env: Record<string, string> = settings.profileDir
+      ? { BENCH_PROFILE_DIR: settings.profileDir, BENCH_PROFILE_NAME: `${settings.caseName ?? 'case'}` }
+      : {};
     child = Child.start(target, 'servers/dcrf.ts', [], { nodeArgs: extraNodeArgs, env });
   } else if (target === TARGETS.echo) child = Child.start(target, 'servers/raw.ts', ['echo'], { nodeArgs: extraNodeArgs });
   else if (target === TARGETS.sqlite) child = Child.start(target, 'servers/raw.ts', ['sqlite'], { nodeArgs: extraNodeArgs });

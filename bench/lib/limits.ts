@@ -28,7 +28,9 @@ export function ensureFileLimit(needed: number): void {
   if (current >= needed) return;
   if (process.getuid?.() !== 0 || process.env.BENCH_RAISED_LIMIT) giveUp(current, needed);
   process.stderr.write(`Raising the open-file limit from ${current} to ${needed} for the 10,000-socket cases.\n`);
-  const quoted = [process.execPath, ...process.execArgv, ...process.argv.slice(1)].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+  const quoted = [process.execPath, ...process.execArgv, ...process.argv.slice(1)]
+    .map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
   const result = spawnSync('sh', ['-c', `ulimit -n ${needed} 2>/dev/null || exit ${LIMIT_REFUSED}; exec ${quoted}`], {
     stdio: 'inherit',
     env: { ...process.env, BENCH_RAISED_LIMIT: '1' },

@@ -32,15 +32,37 @@ function rowTable(row: Row, summary: RowSummary): string[][] {
   const idle = row.primary === 'perSocketKB';
   const header = idle
     ? ['target', 'KiB/socket', 'server RSS MB', ...row.baselines.map((b) => `vs ${b}`)]
-    : ['target', row.unit, 'p50 ms', 'p90 ms', 'p99 ms', 'server CPU µs/op', 'server RSS MB', 'errors', ...row.baselines.map((b) => `vs ${b}`)];
+    : [
+        'target',
+        row.unit,
+        'p50 ms',
+        'p90 ms',
+        'p99 ms',
+        'server CPU µs/op',
+        'server RSS MB',
+        'errors',
+        ...row.baselines.map((b) => `vs ${b}`),
+      ];
   const lines = [header];
   for (const target of [row.system, ...row.baselines]) {
     const m = summary.medians[target] ?? {};
-    const ratios = row.baselines.map((baseline) => (target === row.system ? ratio(summary.ratios[baseline]) : target === baseline ? '1.00×' : ''));
+    const ratios = row.baselines.map((baseline) =>
+      target === row.system ? ratio(summary.ratios[baseline]) : target === baseline ? '1.00×' : '',
+    );
     lines.push(
       idle
         ? [target, number(m.perSocketKB, 2), number(m.rssMB), ...ratios]
-        : [target, number(m.throughput), number(m.p50Ms, 2), number(m.p90Ms, 2), number(m.p99Ms, 2), number(m.cpuUsPerOp, 1), number(m.rssMB), number(m.errors), ...ratios],
+        : [
+            target,
+            number(m.throughput),
+            number(m.p50Ms, 2),
+            number(m.p90Ms, 2),
+            number(m.p99Ms, 2),
+            number(m.cpuUsPerOp, 1),
+            number(m.rssMB),
+            number(m.errors),
+            ...ratios,
+          ],
     );
   }
   return lines;
@@ -48,17 +70,24 @@ function rowTable(row: Row, summary: RowSummary): string[][] {
 
 function textTable(lines: string[][]): string {
   const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => (line[column] ?? '').length)));
-  return lines.map((line) => line.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
+  return lines
+    .map((line) => line.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '))
+    .join('\n');
 }
 
 function markdownTable(lines: string[][]): string {
   const [header, ...body] = lines;
-  return [`| ${header!.join(' | ')} |`, `|${header!.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...body.map((line) => `| ${line.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header!.join(' | ')} |`,
+    `|${header!.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...body.map((line) => `| ${line.join(' | ')} |`),
+  ].join('\n');
 }
 
 function goalLines(summary: RowSummary): string[] {
   return summary.goals.map((goal) => {
-    const measured = goal.metric === 'ratio' ? ratio(goal.measured) : `${number(goal.measured, 1)}${goal.metric.endsWith('Ms') ? ' ms' : ''}`;
+    const measured =
+      goal.metric === 'ratio' ? ratio(goal.measured) : `${number(goal.measured, 1)}${goal.metric.endsWith('Ms') ? ' ms' : ''}`;
     return `goal ${goalText(goal)}: ${goal.met ? 'met' : 'NOT met'} (median ${measured})`;
   });
 }
@@ -70,9 +99,14 @@ export function printCase(result: CaseResult): void {
   else if (!result.available) out.push(`not available: ${result.note ?? ''}`);
   for (const row of result.rows) {
     const summary = summarize(row);
-    out.push(`${row.title} (median of ${summary.runs} run${summary.runs === 1 ? '' : 's'})`, textTable(rowTable(row, summary)), ...goalLines(summary), '');
+    out.push(
+      `${row.title} (median of ${summary.runs} run${summary.runs === 1 ? '' : 's'})`,
+      textTable(rowTable(row, summary)),
+      ...goalLines(summary),
+      '',
+    );
   }
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 /** One line per row and baseline: the system's and the baseline's medians, the ratio, the goal. */
@@ -93,7 +127,15 @@ export function summaryTable(results: CaseResult[]): string {
       for (const baseline of row.baselines) {
         const goals = summary.goals.filter((g) => g.metric !== 'ratio' || g.baseline === baseline);
         const goal = goals.map((g) => `${goalText(g)}: ${g.met ? 'met' : 'not met'}`).join('; ');
-        lines.push([row.id, row.primary === 'perSocketKB' ? 'RSS per idle socket' : `${row.unit} (p99, CPU/op)`, figure(row.system), baseline, figure(baseline), ratio(summary.ratios[baseline]), goal || '–']);
+        lines.push([
+          row.id,
+          row.primary === 'perSocketKB' ? 'RSS per idle socket' : `${row.unit} (p99, CPU/op)`,
+          figure(row.system),
+          baseline,
+          figure(baseline),
+          ratio(summary.ratios[baseline]),
+          goal || '–',
+        ]);
       }
     }
   }

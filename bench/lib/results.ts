@@ -90,7 +90,7 @@ export function summarize(row: Row): RowSummary {
     ratios[baseline] = median(perRun);
   }
   const goals = row.goals.map((goal): GoalVerdict => {
-    const measured = goal.metric === 'ratio' ? ratios[goal.baseline!] ?? Number.NaN : medians[row.system]?.[goal.metric] ?? Number.NaN;
+    const measured = goal.metric === 'ratio' ? (ratios[goal.baseline!] ?? Number.NaN) : (medians[row.system]?.[goal.metric] ?? Number.NaN);
     const met = Number.isFinite(measured) && (goal.op === '>=' ? measured >= goal.value : measured <= goal.value);
     return { ...goal, measured, met };
   });

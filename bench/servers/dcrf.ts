@@ -15,7 +15,13 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-bench-'));
 // The idle and fan-out cases open 10,000 sockets (and their writer) from loopback addresses: more than
 // the default caps (256 per IP, 10,000 in all), so this server lifts them (0 = no cap).
 const app = await startDemo(
-  loadConfig({ HOST: '127.0.0.1', PORT: '0', DATABASE_URL: `sqlite:${path.join(dir, 'bench.sqlite3')}`, MAX_SOCKETS_PER_IP: '0', MAX_SOCKETS: '0' }),
+  loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: `sqlite:${path.join(dir, 'bench.sqlite3')}`,
+    MAX_SOCKETS_PER_IP: '0',
+    MAX_SOCKETS: '0',
+  }),
   // BENCH_CHANGE_LOG=off: the best-effort event path without the change log, to compare side by side.
   { runtime: { changeLog: process.env.BENCH_CHANGE_LOG !== 'off' } },
 );

@@ -37,10 +37,22 @@ export function App() {
           dcrf-gateway <span className="brand-sub">playground</span>
         </span>
         <div className="tabs" role="tablist">
-          <button type="button" role="tab" aria-selected={tab === 'dcrf'} className={tab === 'dcrf' ? 'tab active' : 'tab'} onClick={() => open('dcrf')}>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={tab === 'dcrf'}
+            className={tab === 'dcrf' ? 'tab active' : 'tab'}
+            onClick={() => open('dcrf')}
+          >
             DCRF console
           </button>
-          <button type="button" role="tab" aria-selected={tab === 'graphql'} className={tab === 'graphql' ? 'tab active' : 'tab'} onClick={() => open('graphql')}>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={tab === 'graphql'}
+            className={tab === 'graphql' ? 'tab active' : 'tab'}
+            onClick={() => open('graphql')}
+          >
             GraphQL
           </button>
         </div>

@@ -147,7 +147,10 @@ export class AsyncAPIConsumer {
 
   #invoke(spec: ActionSpec, args: Record<string, unknown>, requestId: unknown, signal: AbortSignal): ActionResult | Promise<ActionResult> {
     const context: ActionContext = { action: spec.name, requestId, signal };
-    return (this as unknown as Record<string, (a: unknown, c: ActionContext) => ActionResult | Promise<ActionResult>>)[spec.method]!(args, context);
+    return (this as unknown as Record<string, (a: unknown, c: ActionContext) => ActionResult | Promise<ActionResult>>)[spec.method]!(
+      args,
+      context,
+    );
   }
 
   async #runDetached(spec: ActionSpec, args: Record<string, unknown>, requestId: unknown): Promise<void> {
@@ -242,7 +245,14 @@ export class AsyncAPIConsumer {
    * socket): an action that answers many times waits on it so a slow reader slows it down, instead of
    * the socket's buffer growing until it is closed as a slow consumer.
    */
-  replySent(options: { action: string; data?: unknown; status?: number; requestId?: unknown; errors?: unknown[]; position?: string }): Promise<void> {
+  replySent(options: {
+    action: string;
+    data?: unknown;
+    status?: number;
+    requestId?: unknown;
+    errors?: unknown[];
+    position?: string;
+  }): Promise<void> {
     const text = encodeReply(
       options.action,
       options.data ?? null,

@@ -94,7 +94,12 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
    * live. With `since` (only where `hasPositions`), the changes after it are replayed first and the
    * closer carries the head when it went live.
    */
-  protected abstract openGroup(consumer: C, group: string, onMessage: (message: any) => void, since?: string): Promise<PositionedUnsubscribe>;
+  protected abstract openGroup(
+    consumer: C,
+    group: string,
+    onMessage: (message: any) => void,
+    since?: string,
+  ): Promise<PositionedUnsubscribe>;
   /** The event as `consumer` may see it (undefined: nothing); a promise when that takes a query. */
   protected abstract eventOf(message: any, group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined>;
 

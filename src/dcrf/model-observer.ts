@@ -53,7 +53,12 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
     return true;
   }
 
-  protected openGroup(consumer: C, group: string, onMessage: (message: ChangeMessage) => void, since?: string): Promise<PositionedUnsubscribe> {
+  protected openGroup(
+    consumer: C,
+    group: string,
+    onMessage: (message: ChangeMessage) => void,
+    since?: string,
+  ): Promise<PositionedUnsubscribe> {
     return consumer.scope.runtime.hub.subscribeGroup(this.#modelName, this, group, onMessage, since);
   }
 

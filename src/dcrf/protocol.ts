@@ -66,7 +66,7 @@ export const DCRF_SUBPROTOCOL = 'dcrf';
  * An action's result: `[data, status]`, as DCRF actions return `(data, status)`; a read asked
  * `with_position` adds the change-log position it is anchored at, sent as a top-level `"position"`.
  */
-export type ActionResult = [data: unknown, status: number, position?: string] | undefined | void;
+export type ActionResult = [data: unknown, status: number, position?: string] | undefined | undefined;
 
 /** Encodes a reply with the five keys in DCRF's order (and `position` after them, for an anchored read). */
 export function encodeReply(
@@ -88,7 +88,7 @@ export function encodeReply(
     status +
     ',"request_id":' +
     encodeValue(requestId) +
-    (position === undefined ? '}' : ',"position":' + JSON.stringify(position) + '}')
+    (position === undefined ? '}' : `,"position":${JSON.stringify(position)}}`)
   );
 }
 
@@ -117,8 +117,8 @@ export function withRequestId(prefix: string, requestId: unknown): string {
  * (`position` given), the change's position beside it; without one, exactly `withRequestId`.
  */
 export function withRequestIdAt(prefix: string, requestId: unknown, position: string | undefined): string {
-  if (position === undefined) return prefix + encodeValue(requestId) + '}';
-  return prefix + encodeValue(requestId) + ',"position":' + JSON.stringify(position) + '}';
+  if (position === undefined) return `${prefix + encodeValue(requestId)}}`;
+  return `${prefix + encodeValue(requestId)},"position":${JSON.stringify(position)}}`;
 }
 
 /** JSON for any value, with undefined (and anything JSON cannot hold) as null. */

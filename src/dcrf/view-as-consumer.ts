@@ -71,7 +71,11 @@ export function viewAsConsumer(handler: FetchHandler, options: ViewAsConsumerOpt
   for (const name of Object.keys(mapped)) {
     // What the playground and /api/streams show: a query string for reads, a JSON body for writes.
     const bodyless = ['GET', 'HEAD'].includes(mapped[name]!.toUpperCase());
-    const method = action({ name, args: bodyless ? ['query'] : ['data'] })(function (this: ViewConsumer, args: ActionArgs, context: ActionContext) {
+    const method = action({ name, args: bodyless ? ['query'] : ['data'] })(function (
+      this: ViewConsumer,
+      args: ActionArgs,
+      context: ActionContext,
+    ) {
       return this.callView(args, context);
     });
     Object.defineProperty(ViewConsumer.prototype, name, { value: method, writable: true, configurable: true });

@@ -30,7 +30,10 @@ export function hashToken(token: string): string {
 
 /** The token of a user id and salt under a secret (hex, 64 characters). */
 export function deriveToken(secret: string, userId: unknown, salt: string): string {
-  return crypto.createHmac('sha256', secret).update(`${String(userId)}:${salt}`).digest('hex');
+  return crypto
+    .createHmac('sha256', secret)
+    .update(`${String(userId)}:${salt}`)
+    .digest('hex');
 }
 
 export class TokenAuthenticator implements Authenticator {
@@ -52,7 +55,7 @@ export class TokenAuthenticator implements Authenticator {
 
   async refresh(user: AuthUser): Promise<AuthUser | null> {
     const row = (await User.query(this.knex).findById(user.id as number)) as unknown as Record<string, unknown> | undefined;
-    return row && row.is_active ? asUser(row) : null;
+    return row?.is_active ? asUser(row) : null;
   }
 }
 

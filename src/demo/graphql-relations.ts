@@ -50,7 +50,9 @@ async function classroomsOfSchools(
   limit: number,
   offset: number,
 ): Promise<Map<number, Row[]>> {
-  const rows = await classroomResource.list(resourceCall(ctx.scope, {}, { hooks: { filterQueryset: (query) => pageEachSchool(query, schoolIds, limit, offset) } }));
+  const rows = await classroomResource.list(
+    resourceCall(ctx.scope, {}, { hooks: { filterQueryset: (query) => pageEachSchool(query, schoolIds, limit, offset) } }),
+  );
   const bySchool = new Map<number, Row[]>();
   for (const row of rows) {
     const school = Number(row.school);
@@ -78,6 +80,8 @@ function pageEachSchool(query: AnyQuery, schoolIds: readonly number[], limit: nu
 
 /** The caller's schools with these ids, by id. */
 async function schoolsById(ctx: GraphQLContext, ids: readonly number[]): Promise<Map<number, Row>> {
-  const rows = await schoolResource.list(resourceCall(ctx.scope, {}, { hooks: { filterQueryset: (query) => query.whereIn('schools.id', [...ids]) as AnyQuery } }));
+  const rows = await schoolResource.list(
+    resourceCall(ctx.scope, {}, { hooks: { filterQueryset: (query) => query.whereIn('schools.id', [...ids]) as AnyQuery } }),
+  );
   return new Map(rows.map((row) => [Number(row.id), row]));
 }

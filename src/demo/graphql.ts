@@ -51,19 +51,48 @@ type Args = Record<string, unknown>;
 export function demoResolvers() {
   const classroomEvent = eventMapper(classroomResource);
   return [
-    bindResource(thingResource, { list: 'things', get: 'thing', create: 'createThing', patch: 'patchThing', delete: 'deleteThing', changed: 'thingChanged', activity: 'thingActivity' }),
-    bindResource(testResource, { page: 'tests', get: 'test', create: 'createTest', update: 'updateTest', patch: 'patchTest', delete: 'deleteTest', changed: 'testChanged', activity: 'testActivity' }),
+    bindResource(thingResource, {
+      list: 'things',
+      get: 'thing',
+      create: 'createThing',
+      patch: 'patchThing',
+      delete: 'deleteThing',
+      changed: 'thingChanged',
+      activity: 'thingActivity',
+    }),
+    bindResource(testResource, {
+      page: 'tests',
+      get: 'test',
+      create: 'createTest',
+      update: 'updateTest',
+      patch: 'patchTest',
+      delete: 'deleteTest',
+      changed: 'testChanged',
+      activity: 'testActivity',
+    }),
     bindResource(userResource, { get: 'user', changed: 'userChanged', requireUser: true }),
     bindResource(schoolResource, { list: 'schools', get: 'school', create: 'createSchool' }),
     bindResource(classroomResource, { get: 'classroom', create: 'createClassroom', patch: 'patchClassroom', delete: 'deleteClassroom' }),
-    bindResource(noteResource, { list: 'notes', get: 'note', create: 'createNote', patch: 'patchNote', delete: 'deleteNote', activity: 'noteActivity', requireUser: true }),
+    bindResource(noteResource, {
+      list: 'notes',
+      get: 'note',
+      create: 'createNote',
+      patch: 'patchNote',
+      delete: 'deleteNote',
+      activity: 'noteActivity',
+      requireUser: true,
+    }),
     {
       Query: {
-        me: (_: unknown, _args: Args, ctx: GraphQLContext) => (ctx.scope.user ? userResource.retrieve(resourceCall(ctx.scope), ctx.scope.user.id).catch(() => null) : null),
+        me: (_: unknown, _args: Args, ctx: GraphQLContext) =>
+          ctx.scope.user ? userResource.retrieve(resourceCall(ctx.scope), ctx.scope.user.id).catch(() => null) : null,
       },
       Mutation: {
         joinChat: (_: unknown, args: Args, ctx: GraphQLContext) => {
-          joinedChat.send(ctx.scope.runtime, { username: ctx.scope.user?.username ?? 'anonymous', chat_id: chatIdValue(String(args.chatId)) });
+          joinedChat.send(ctx.scope.runtime, {
+            username: ctx.scope.user?.username ?? 'anonymous',
+            chat_id: chatIdValue(String(args.chatId)),
+          });
           return true;
         },
       },
@@ -90,7 +119,8 @@ export function demoResolvers() {
         joinedChat: liveField<Args, { username: string; chatId: unknown }>(async (ctx, args, push) => {
           const id = String(args.chatId);
           const spellings = new Set<unknown>([id, chatIdValue(id)]);
-          const onMessage = (message: { payload: JoinedChat }) => push({ username: message.payload.username, chatId: message.payload.chat_id });
+          const onMessage = (message: { payload: JoinedChat }) =>
+            push({ username: message.payload.username, chatId: message.payload.chat_id });
           const closers: Array<() => void> = [];
           const hub = ctx.scope.runtime.hub;
           for (const spelling of spellings) closers.push(await hub.subscribe(chatTopic(hub, spelling), onMessage));

@@ -57,10 +57,16 @@ export function productResolvers(): ResolverMap[] {
     {
       Mutation: {
         createProduct: (_: unknown, args: Args, ctx: GraphQLContext) =>
-          asCaller(ctx, () => withInputNames(async () => productToGraphQL(await productResource.create(resourceCall(ctx.scope, args), productInput(args.input))))),
+          asCaller(ctx, () =>
+            withInputNames(async () =>
+              productToGraphQL(await productResource.create(resourceCall(ctx.scope, args), productInput(args.input))),
+            ),
+          ),
         patchProduct: (_: unknown, args: Args, ctx: GraphQLContext) =>
           asCaller(ctx, () =>
-            withInputNames(async () => productToGraphQL(await productResource.patch(resourceCall(ctx.scope, args), args.id, productInput(args.input)))),
+            withInputNames(async () =>
+              productToGraphQL(await productResource.patch(resourceCall(ctx.scope, args), args.id, productInput(args.input))),
+            ),
           ),
       },
     },

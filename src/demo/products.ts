@@ -6,7 +6,14 @@
  */
 import { action, type ActionArgs } from '../dcrf/actions.js';
 import { GenericAsyncAPIConsumer, requireArg } from '../dcrf/generic.js';
-import { CreateModelMixin, DeleteModelMixin, ListModelMixin, PatchModelMixin, RetrieveModelMixin, UpdateModelMixin } from '../dcrf/mixins.js';
+import {
+  CreateModelMixin,
+  DeleteModelMixin,
+  ListModelMixin,
+  PatchModelMixin,
+  RetrieveModelMixin,
+  UpdateModelMixin,
+} from '../dcrf/mixins.js';
 import { consumerEventGate, frameKey, ObserverModelInstanceMixin } from '../dcrf/observers.js';
 import { callSince, sinceOf, subscribedResult, trackSince } from '../dcrf/positions.js';
 import { encodeValue, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from '../dcrf/protocol.js';
@@ -39,7 +46,22 @@ const TAX = parseDecimal('1.2')!;
  *           return str((obj.price * Decimal('1.2')).quantize(Decimal('0.01')))
  */
 export class ProductSerializer extends modelSerializer(Product, {
-  fields: ['id', 'uuid', 'name', 'slug', 'price', 'rating', 'kind', 'tags', 'released', 'homepage', 'school', 'school_id', 'updated_at', 'price_with_tax'],
+  fields: [
+    'id',
+    'uuid',
+    'name',
+    'slug',
+    'price',
+    'rating',
+    'kind',
+    'tags',
+    'released',
+    'homepage',
+    'school',
+    'school_id',
+    'updated_at',
+    'price_with_tax',
+  ],
   declared: {
     school: SchoolSerializer.field({ readOnly: true }),
     school_id: new PrimaryKeyRelatedField(() => School, { writeOnly: true, allowNull: true, required: false }),

@@ -71,7 +71,10 @@ export const changeLogMigration: Migration = {
 
 /** A fresh epoch: 12 base36 characters, distinct per log creation. */
 function newEpoch(): string {
-  return BigInt(`0x${randomBytes(8).toString('hex')}`).toString(36).padStart(12, '0').slice(0, 12);
+  return BigInt(`0x${randomBytes(8).toString('hex')}`)
+    .toString(36)
+    .padStart(12, '0')
+    .slice(0, 12);
 }
 
 /** The part of a better-sqlite3 connection the SQLite append uses. */
@@ -275,7 +278,10 @@ export class ChangeLog {
 
   /** Whether the log has changes of one row after `after` (a resumed instance subscription of a deleted row). */
   async hasChangesOf(model: string, pk: unknown, after: number): Promise<boolean> {
-    const row = await this.knex(CHANGE_LOG_TABLE).where('seq', '>', after).andWhere({ model, pk: JSON.stringify(pk) }).first('seq');
+    const row = await this.knex(CHANGE_LOG_TABLE)
+      .where('seq', '>', after)
+      .andWhere({ model, pk: JSON.stringify(pk) })
+      .first('seq');
     return Boolean(row);
   }
 
@@ -286,10 +292,15 @@ export class ChangeLog {
   async prune(now = Date.now()): Promise<number> {
     return this.knex.transaction(async (trx) => {
       if (this.postgres) {
-        const locked = (await trx.raw('select pg_try_advisory_xact_lock(?) as locked', [PRUNE_LOCK_KEY])) as { rows: Array<{ locked: boolean }> };
+        const locked = (await trx.raw('select pg_try_advisory_xact_lock(?) as locked', [PRUNE_LOCK_KEY])) as {
+          rows: Array<{ locked: boolean }>;
+        };
         if (!locked.rows[0]?.locked) return 0;
       }
-      const bounds = (await trx(CHANGE_LOG_TABLE).min({ oldest: 'seq' }).max({ newest: 'seq' }).first()) as { oldest: unknown; newest: unknown };
+      const bounds = (await trx(CHANGE_LOG_TABLE).min({ oldest: 'seq' }).max({ newest: 'seq' }).first()) as {
+        oldest: unknown;
+        newest: unknown;
+      };
       const newest = Number(bounds?.newest ?? 0) || 0;
       let through = Math.max(0, newest - this.maxRows);
       const batchEnd = (Number(bounds?.oldest ?? 0) || 0) + PRUNE_BATCH - 1;
@@ -309,12 +320,17 @@ export class ChangeLog {
 
   /** Refreshes the gauges of `stats` (rows, age of the oldest entry, head). */
   async measure(now = Date.now()): Promise<ChangeLogStats> {
-    const bounds = (await this.knex(CHANGE_LOG_TABLE).min({ oldest: 'seq' }).max({ newest: 'seq' }).first()) as { oldest: unknown; newest: unknown };
+    const bounds = (await this.knex(CHANGE_LOG_TABLE).min({ oldest: 'seq' }).max({ newest: 'seq' }).first()) as {
+      oldest: unknown;
+      newest: unknown;
+    };
     const oldest = Number(bounds?.oldest ?? 0) || 0;
     const newest = Number(bounds?.newest ?? 0) || 0;
     this.stats.rows = oldest ? newest - oldest + 1 : 0;
     if (newest > this.stats.headSeq) this.stats.headSeq = newest;
-    const first = oldest ? ((await this.knex(CHANGE_LOG_TABLE).where('seq', oldest).first('committed_at')) as { committed_at: unknown } | undefined) : undefined;
+    const first = oldest
+      ? ((await this.knex(CHANGE_LOG_TABLE).where('seq', oldest).first('committed_at')) as { committed_at: unknown } | undefined)
+      : undefined;
     this.stats.oldestSeconds = first ? Math.max(0, (now - Number(first.committed_at)) / 1000) : 0;
     return this.stats;
   }

@@ -266,7 +266,9 @@ export class ChangeHub {
       const handlers = new Set<TopicHandler>();
       const viaFeed = this.feed !== undefined && model !== undefined;
       if (viaFeed) this.retained.add(model);
-      const subscription = viaFeed ? this.feed!.start() : this.engine.subscribe(topic, (payload: unknown) => this.dispatch(handlers, payload), {});
+      const subscription = viaFeed
+        ? this.feed!.start()
+        : this.engine.subscribe(topic, (payload: unknown) => this.dispatch(handlers, payload), {});
       state = { handlers, model, subscription, viaFeed };
       this.topics.set(topic, state);
       if (model !== undefined) {
@@ -306,7 +308,13 @@ export class ChangeHub {
    * action relative to the group. The grouping's fan-out listens to the model's topic (one handler per
    * grouping, however many groups and sockets): resolves once that topic is live, like `subscribe`.
    */
-  async subscribeGroup(model: string, grouping: RowGrouping, group: string, handler: TopicHandler, since?: string): Promise<PositionedUnsubscribe> {
+  async subscribeGroup(
+    model: string,
+    grouping: RowGrouping,
+    group: string,
+    handler: TopicHandler,
+    since?: string,
+  ): Promise<PositionedUnsubscribe> {
     const feed = this.feed;
     if (since !== undefined) return this.subscribeGroupFrom(model, grouping, group, handler, since);
     if (!feed) return this.subscribeGroupLive(model, grouping, group, handler);
@@ -369,7 +377,13 @@ export class ChangeHub {
   }
 
   /** `subscribeGroup` resuming `since` a position: past changes judged on their own before/after rows. */
-  private async subscribeGroupFrom(model: string, grouping: RowGrouping, group: string, handler: TopicHandler, since: string): Promise<PositionedUnsubscribe> {
+  private async subscribeGroupFrom(
+    model: string,
+    grouping: RowGrouping,
+    group: string,
+    handler: TopicHandler,
+    since: string,
+  ): Promise<PositionedUnsubscribe> {
     const feed = this.requireFeed();
     const after = since === 'latest' ? undefined : await feed.log.resolve(since);
     const gate = new ReplayGate((message) => this.dispatchOne(handler, message));

@@ -87,7 +87,7 @@ export async function startReplay(
 
 /** What to replay for a topic (`modelTopic` is the model's): the model's changes, or one row's (its key as the log spells it). */
 export function replayFilter(modelTopic: string, topic: string, model: string): LogFilter {
-const rowPrefix = `${modelTopic}#`;
+  const rowPrefix = `${modelTopic}#`;
   if (!topic.startsWith(rowPrefix)) return { models: [model] };
   const pk = topic.slice(rowPrefix.length);
   return { models: [model], pk: [pk, JSON.stringify(pk)] };

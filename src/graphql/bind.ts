@@ -107,9 +107,10 @@ export function liveField<Args, Out>(
     subscribe: (_root, args, context) =>
       asCaller(
         context,
-        () => openLiveStream<Out>(context.streams, (push) => open(context, args, push)).catch((error: unknown) => {
-          throw toGraphQLPositionError(error);
-        }),
+        () =>
+          openLiveStream<Out>(context.streams, (push) => open(context, args, push)).catch((error: unknown) => {
+            throw toGraphQLPositionError(error);
+          }),
         requireUser,
       ),
     resolve: (value) => value,

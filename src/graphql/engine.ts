@@ -24,7 +24,15 @@ import {
 import type { ConnectionScope } from '../scope.js';
 import { DocumentCache } from './cache.js';
 import { PARSE_FAILED, requestError, VALIDATION_FAILED } from './errors.js';
-import { checkLimits, DEFAULT_GRAPHQL_LIMITS, limitError, limitOf, markLimit, type GraphQLLimitName, type GraphQLLimits } from './limits.js';
+import {
+  checkLimits,
+  DEFAULT_GRAPHQL_LIMITS,
+  limitError,
+  limitOf,
+  markLimit,
+  type GraphQLLimitName,
+  type GraphQLLimits,
+} from './limits.js';
 import { EventDelivery, type DeliveryTarget } from './event-delivery.js';
 import { StreamBudget } from './live-stream.js';
 import { anchoredRoot, selectsChangePosition } from './positions.js';
@@ -115,10 +123,15 @@ export class GraphQLEngine {
   }
 
   /** Execution arguments for a client's operation, or the errors that refuse it before execution. */
-  operation(params: OperationParams, contextValue: GraphQLContext): { args: ExecutionArgs; type: OperationTypeNode } | readonly GraphQLError[] {
+  operation(
+    params: OperationParams,
+    contextValue: GraphQLContext,
+  ): { args: ExecutionArgs; type: OperationTypeNode } | readonly GraphQLError[] {
     if (typeof params.query !== 'string') return [badRequest('A query string is required.')];
-    if (params.variables != null && (typeof params.variables !== 'object' || Array.isArray(params.variables))) return [badRequest('Variables must be an object.')];
-    if (params.operationName != null && typeof params.operationName !== 'string') return [badRequest('The operation name must be a string.')];
+    if (params.variables != null && (typeof params.variables !== 'object' || Array.isArray(params.variables)))
+      return [badRequest('Variables must be an object.')];
+    if (params.operationName != null && typeof params.operationName !== 'string')
+      return [badRequest('The operation name must be a string.')];
     const document = this.prepare(params.query);
     if (Array.isArray(document)) {
       const limit = limitOf((document as readonly GraphQLError[])[0]!);
@@ -128,7 +141,14 @@ export class GraphQLEngine {
     const doc = document as DocumentNode;
     const operationName = (params.operationName as string | null | undefined) ?? undefined;
     const operation = getOperationAST(doc, operationName);
-    if (!operation) return [badRequest(operationName ? `Unknown operation named "${operationName}".` : 'Must provide operation name if query contains multiple operations.')];
+    if (!operation)
+      return [
+        badRequest(
+          operationName
+            ? `Unknown operation named "${operationName}".`
+            : 'Must provide operation name if query contains multiple operations.',
+        ),
+      ];
     const args: ExecutionArgs = {
       schema: this.schema,
       document: doc,

@@ -19,12 +19,14 @@ export const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
  * nodes (a node keeps the whole parsed document, every token, alive), and it has no stack.
  */
 export function requestError(error: GraphQLError, code: string): GraphQLError {
-  return withoutStack(new GraphQLError(error.message, {
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    extensions: { ...error.extensions, code: error.extensions.code ?? code, status: error.extensions.status ?? 400 },
-  }));
+  return withoutStack(
+    new GraphQLError(error.message, {
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { ...error.extensions, code: error.extensions.code ?? code, status: error.extensions.status ?? 400 },
+    }),
+  );
 }
 
 /**
@@ -51,7 +53,12 @@ export function formatError(error: unknown): GraphQLFormattedError {
     return { ...base, message: original.message, extensions };
   }
   if (original instanceof GraphQLError) return { ...formatError(original), ...(error.path ? { path: error.path } : {}) };
-  if (original) return { ...internal(original), ...(error.locations ? { locations: error.locations } : {}), ...(error.path ? { path: error.path } : {}) };
+  if (original)
+    return {
+      ...internal(original),
+      ...(error.locations ? { locations: error.locations } : {}),
+      ...(error.path ? { path: error.path } : {}),
+    };
   // Errors graphql-js raised itself during execution: variable coercion, a missing operation name.
   const extensions = { ...error.extensions };
   extensions.code ??= 'BAD_USER_INPUT';
@@ -65,7 +72,9 @@ function internal(error: unknown): GraphQLFormattedError {
 }
 
 /** A result's errors, formatted; the result itself untouched otherwise. */
-export function formatResult<T extends { errors?: readonly unknown[] }>(result: T): Omit<T, 'errors'> & { errors?: GraphQLFormattedError[] } {
+export function formatResult<T extends { errors?: readonly unknown[] }>(
+  result: T,
+): Omit<T, 'errors'> & { errors?: GraphQLFormattedError[] } {
   if (!result.errors) return result as Omit<T, 'errors'>;
   return { ...result, errors: result.errors.map(formatError) };
 }

@@ -37,7 +37,9 @@ export class GraphQLHttpHandler {
       // graphql-http hands plain Errors only for requests it cannot read (bad JSON, no query): the
       // client's mistake, said as such; everything from execution is a GraphQLError and is masked.
       formatError: ((error: Error) =>
-        error instanceof GraphQLError ? formatError(error) : { message: error.message, extensions: { code: 'BAD_REQUEST', status: 400 } }) as unknown as FormatError,
+        error instanceof GraphQLError
+          ? formatError(error)
+          : { message: error.message, extensions: { code: 'BAD_REQUEST', status: 400 } }) as unknown as FormatError,
     });
   }
 
@@ -49,7 +51,9 @@ export class GraphQLHttpHandler {
       } catch (error) {
         if (!(error instanceof BodyTooLarge)) throw error;
         response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-        response.end(JSON.stringify({ errors: [{ message: 'Request body too large.', extensions: { code: 'BAD_REQUEST', status: 413 } }] }));
+        response.end(
+          JSON.stringify({ errors: [{ message: 'Request body too large.', extensions: { code: 'BAD_REQUEST', status: 413 } }] }),
+        );
         return;
       }
     }

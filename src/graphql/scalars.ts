@@ -17,12 +17,19 @@ import { DecimalField } from '../serializers/fields/numbers.js';
 type Show = (value: unknown) => unknown;
 
 /** A scalar taking graphql-scalars' name, description and extensions, with the DCRF representation. */
-function drfScalar(base: GraphQLScalarTypeConfig<unknown, unknown>, show: Show, literalKinds: readonly Kind[], numbers = false): GraphQLScalarType {
+function drfScalar(
+  base: GraphQLScalarTypeConfig<unknown, unknown>,
+  show: Show,
+  literalKinds: readonly Kind[],
+  numbers = false,
+): GraphQLScalarType {
   const name = base.name;
   const text = (value: unknown): string => {
     if (typeof value === 'string') return value;
     if (numbers && typeof value === 'number' && Number.isFinite(value)) return String(value);
-    throw new GraphQLError(`${name} cannot represent ${JSON.stringify(value)}: give it as ${numbers ? 'a string or a number' : 'a string'}`);
+    throw new GraphQLError(
+      `${name} cannot represent ${JSON.stringify(value)}: give it as ${numbers ? 'a string or a number' : 'a string'}`,
+    );
   };
   return new GraphQLScalarType({
     name,

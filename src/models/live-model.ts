@@ -119,7 +119,11 @@ export class LiveModel extends Model {
     if (!captured || captured.rows.length === 0) return;
     const before = captured.rows;
     const pkColumn = this.idColumn as string;
-    const after = await readRows(this, args, before.map((row) => row[pkColumn]));
+    const after = await readRows(
+      this,
+      args,
+      before.map((row) => row[pkColumn]),
+    );
     recordWritten(args, after, pkColumn);
     const byPk = new Map(after.map((row) => [String(row[pkColumn]), row]));
     const records: ChangeRecord[] = [];
@@ -216,12 +220,15 @@ function emit(hub: ChangeHub | undefined, args: StaticHookArguments<any>, record
   const log = hub.changeLog;
   // With a change log, every write runs in a transaction (LiveQueryBuilder opens one for an
   // autocommit write of an observed model): its records are logged atomically with it.
-  if (isTransaction(args.transaction)) deferUntilCommit(args.transaction, records, publish, log ? (trx, folded) => logRecords(log, trx, folded) : undefined);
+  if (isTransaction(args.transaction))
+    deferUntilCommit(args.transaction, records, publish, log ? (trx, folded) => logRecords(log, trx, folded) : undefined);
   else publish(records);
 }
 
 /** Appends a transaction's folded records to the change log and gives each its sequence number. */
 async function logRecords(log: ChangeLog, trx: KnexTransactionLike, records: ChangeRecord[]): Promise<void> {
   const seqs = await log.append(trx as unknown as Knex.Transaction, records);
-  records.forEach((record, index) => (record.seq = seqs[index]));
+  records.forEach((record, index) => {
+    record.seq = seqs[index];
+  });
 }

@@ -25,11 +25,14 @@ export async function embedRelated(model: ModelClass<Model>, rows: readonly Row[
   const relations = model.getRelations();
   for (const name of names) {
     const relation = relations[name];
-    if (!(relation instanceof Model.BelongsToOneRelation)) throw new Error(`${model.name}.selectRelated: "${name}" is not a belongs-to-one relation`);
+    if (!(relation instanceof Model.BelongsToOneRelation))
+      throw new Error(`${model.name}.selectRelated: "${name}" is not a belongs-to-one relation`);
     const ownerColumn = (relation.ownerProp as unknown as { cols: string[] }).cols[0] as string;
     const relatedColumn = (relation.relatedProp as unknown as { cols: string[] }).cols[0] as string;
     const keys = [...new Set(rows.map((row) => row[ownerColumn]).filter((key) => key !== null && key !== undefined))];
-    const related = keys.length ? ((await knex(relation.relatedModelClass.tableName).whereIn(relatedColumn, keys as never[])) as Row[]) : [];
+    const related = keys.length
+      ? ((await knex(relation.relatedModelClass.tableName).whereIn(relatedColumn, keys as never[])) as Row[])
+      : [];
     const byKey = new Map(related.map((row) => [String(row[relatedColumn]), row]));
     for (const row of rows) {
       const key = row[ownerColumn];

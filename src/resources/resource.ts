@@ -55,7 +55,6 @@ export interface ResourceOptions {
   name?: string;
 }
 
-
 /** A subscription's closer; one made with `since` carries `position`, the head when it went live. */
 export type Unsubscribe = (() => void) & { position?: Position };
 
@@ -94,7 +93,7 @@ export class Resource {
     this.createWith = options.createWith;
     this.notFoundDetail = options.notFoundDetail;
     this.name = options.name ?? this.model.name;
-    const property = (this.model.jsonSchema?.properties ?? {})[this.lookupField] as { type?: unknown } | undefined;
+    const property = this.model.jsonSchema?.properties?.[this.lookupField] as { type?: unknown } | undefined;
     this.integerLookup = property?.type === 'integer' || (property === undefined && this.lookupField === 'id');
     this.related = carriesRelated(this.model);
     this.events = new ResourceEvents({
@@ -205,7 +204,9 @@ export class Resource {
     await this.authorize(call, 'list');
     // Nothing narrows or orders the rows: the whole table by primary key, without the query builder.
     const reader = !this.narrowed && !narrowsRows(call) && typeof this.model.idColumn === 'string' ? call.runtime.fastReader : undefined;
-    const rows = reader ? reader.all(this.model.tableName, this.model.idColumn as string) : await this.ordered(this.queryset(call)).toKnexQuery();
+    const rows = reader
+      ? reader.all(this.model.tableName, this.model.idColumn as string)
+      : await this.ordered(this.queryset(call)).toKnexQuery();
     if (this.related) await this.withRelated(rows as Row[], call.runtime.knex);
     const serializer = this.serializerFor(call);
     return (rows as Row[]).map((row) => serializer.toRepresentation(row));
@@ -245,7 +246,9 @@ export class Resource {
   }
 
   private async reread(trx: Transaction, pk: unknown): Promise<Row> {
-    const row = await trx(this.model.tableName).where(this.model.idColumn as string, pk as any).first();
+    const row = await trx(this.model.tableName)
+      .where(this.model.idColumn as string, pk as any)
+      .first();
     if (!row) throw this.notFound();
     if (this.related) await this.withRelated([row], trx);
     return row as Row;
@@ -308,7 +311,11 @@ export class Resource {
       const written = new WrittenRows();
       if (perform) await perform.call(call.hooks, instance, values, trx);
       else if (Object.keys(values).length) {
-        await this.model.query(trx).context(written.context).patch(this.validated(values, true)).where(this.model.idColumn as string, id as any);
+        await this.model
+          .query(trx)
+          .context(written.context)
+          .patch(this.validated(values, true))
+          .where(this.model.idColumn as string, id as any);
       }
       return serializer.toRepresentation(written.get(id) ?? (await this.reread(trx, id)));
     });
@@ -321,7 +328,11 @@ export class Resource {
     return this.transaction(call.runtime, async (trx) => {
       const instance = await this.getObject(call, pk, trx);
       if (performDelete) await performDelete.call(call.hooks, instance, trx);
-      else await this.model.query(trx).delete().where(this.model.idColumn as string, instance[this.model.idColumn as string] as any);
+      else
+        await this.model
+          .query(trx)
+          .delete()
+          .where(this.model.idColumn as string, instance[this.model.idColumn as string] as any);
       return instance;
     });
   }
@@ -339,7 +350,12 @@ export class Resource {
     const since = call.since;
     if (since !== undefined && since !== 'latest') await call.runtime.changeLog.check(since);
     const id = await this.instanceId(call, pk, since);
-    return hub.subscribeFrom(hub.instanceTopic(this.modelName, id), this.events.deliverer(call, onEvent, 'instance'), this.modelName, since);
+    return hub.subscribeFrom(
+      hub.instanceTopic(this.modelName, id),
+      this.events.deliverer(call, onEvent, 'instance'),
+      this.modelName,
+      since,
+    );
   }
 
   /**
@@ -372,9 +388,20 @@ export class Resource {
    * Subscribes to one group of `grouping` (an observer's `groupsOf`): the model's changes that concern
    * the group, each with the action relative to the group, then to the scope's view.
    */
-  async subscribeGroup(call: ResourceCall, grouping: RowGrouping, group: string | number, onEvent: (event: ResourceEvent) => void): Promise<Unsubscribe> {
+  async subscribeGroup(
+    call: ResourceCall,
+    grouping: RowGrouping,
+    group: string | number,
+    onEvent: (event: ResourceEvent) => void,
+  ): Promise<Unsubscribe> {
     await this.authorize(call, 'subscribe');
-    return call.runtime.hub.subscribeGroup(this.modelName, grouping, String(group), this.events.deliverer(call, onEvent, 'broad'), call.since);
+    return call.runtime.hub.subscribeGroup(
+      this.modelName,
+      grouping,
+      String(group),
+      this.events.deliverer(call, onEvent, 'broad'),
+      call.since,
+    );
   }
 
   /** Whether a subscriber's view narrows the events (a row scope, an opaque queryset); false: all are sent as they come. */
@@ -387,7 +414,11 @@ export class Resource {
    * memory by the row scope, then (only with an opaque queryset, the resource's or the hooks') re-read
    * for the subscriber, which makes the answer a promise. Permissions are not checked here.
    */
-  eventFor(call: ResourceCall, message: ChangeMessage, kind: SubscriptionKind): ResourceEvent | undefined | Promise<ResourceEvent | undefined> {
+  eventFor(
+    call: ResourceCall,
+    message: ChangeMessage,
+    kind: SubscriptionKind,
+  ): ResourceEvent | undefined | Promise<ResourceEvent | undefined> {
     return this.events.eventFor(call, message, kind);
   }
 }

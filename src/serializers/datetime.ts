@@ -226,7 +226,10 @@ export function parseDuration(text: string): bigint | undefined {
   match = ISO_DURATION.exec(text);
   if (match && text !== 'P' && !text.endsWith('T')) {
     const sign = match[1] === '-' ? -1n : 1n;
-    return sign * (scaled(match[2], MICROS.day) + scaled(match[3], MICROS.hour) + scaled(match[4], MICROS.minute) + scaled(match[5], MICROS.second));
+    return (
+      sign *
+      (scaled(match[2], MICROS.day) + scaled(match[3], MICROS.hour) + scaled(match[4], MICROS.minute) + scaled(match[5], MICROS.second))
+    );
   }
   match = POSTGRES_DURATION.exec(text);
   if (match && text !== '') {

@@ -11,7 +11,14 @@ export interface Decimal {
 }
 
 /** Python's rounding modes (`decimal.ROUND_*`); DRF's default is the context's, ROUND_HALF_EVEN. */
-export type Rounding = 'ROUND_HALF_EVEN' | 'ROUND_HALF_UP' | 'ROUND_HALF_DOWN' | 'ROUND_UP' | 'ROUND_DOWN' | 'ROUND_CEILING' | 'ROUND_FLOOR';
+export type Rounding =
+  | 'ROUND_HALF_EVEN'
+  | 'ROUND_HALF_UP'
+  | 'ROUND_HALF_DOWN'
+  | 'ROUND_UP'
+  | 'ROUND_DOWN'
+  | 'ROUND_CEILING'
+  | 'ROUND_FLOOR';
 
 // What `decimal.Decimal(text)` accepts for finite numbers: digits with an optional point, an optional
 // exponent, and underscores between digits (Python 3.6+).

@@ -57,7 +57,14 @@ export {
   type Choices,
   type MultipleChoiceFieldOptions,
 } from './fields/choices.js';
-export { DictField, JSONField, ListField, type DictFieldOptions, type JSONFieldOptions, type ListFieldOptions } from './fields/structured.js';
+export {
+  DictField,
+  JSONField,
+  ListField,
+  type DictFieldOptions,
+  type JSONFieldOptions,
+  type ListFieldOptions,
+} from './fields/structured.js';
 export { INTEGER_RANGE, PrimaryKeyRelatedField, type PrimaryKeyRelatedFieldOptions } from './fields/relations.js';
 export {
   BooleanField,

@@ -9,7 +9,11 @@ type FieldsOf<S> = S extends { fields: infer F } ? F : never;
 type OptionsOf<F> = F extends { readonly options: infer O } ? O : never;
 
 /** The JSON type of one field's values (`| null` when it allows null). */
-export type FieldType<F> = F extends { readonly $type: infer T; readonly options: infer O } ? (O extends { allowNull: true } ? T | null : T) : never;
+export type FieldType<F> = F extends { readonly $type: infer T; readonly options: infer O }
+  ? O extends { allowNull: true }
+    ? T | null
+    : T
+  : never;
 
 /** The object a serializer shows: every field but the write-only ones. */
 export type Infer<S> = {

@@ -59,7 +59,10 @@ export type ModelColumns = Record<string, ColumnInfo>;
 /** Any field's options (for `extraKwargs`). */
 export type AnyFieldOptions = FieldOptions & Record<string, unknown>;
 
-export interface ModelSerializerOptions<Names extends readonly string[] = readonly string[], Declared extends Record<string, Field> = Record<string, Field>> {
+export interface ModelSerializerOptions<
+  Names extends readonly string[] = readonly string[],
+  Declared extends Record<string, Field> = Record<string, Field>,
+> {
   /** Field names in output order (after renaming the primary key), or `__all__`: the id column, then jsonSchema's properties, then `declared`. */
   fields?: Names | '__all__';
   /** Names left out of `__all__`. */
@@ -94,7 +97,10 @@ type Make = (options: AnyFieldOptions) => Field;
 function fieldKind(property: SchemaProperty, column: ColumnInfo): { make: Make; options: AnyFieldOptions } {
   const types = Array.isArray(property.type) ? property.type : [property.type];
   const choices = column.choices ?? property.enum?.filter((value) => value !== null);
-  const bounds = (min: unknown, max: unknown) => ({ ...(min !== undefined ? { minValue: min } : {}), ...(max !== undefined ? { maxValue: max } : {}) });
+  const bounds = (min: unknown, max: unknown) => ({
+    ...(min !== undefined ? { minValue: min } : {}),
+    ...(max !== undefined ? { maxValue: max } : {}),
+  });
   const text = {
     ...(property.maxLength !== undefined ? { maxLength: property.maxLength } : {}),
     ...(property.minLength !== undefined ? { minLength: property.minLength } : {}),
@@ -103,17 +109,29 @@ function fieldKind(property: SchemaProperty, column: ColumnInfo): { make: Make; 
   if (column.type === 'decimal') {
     return {
       make: (o) => new DecimalField(o as never),
-      options: { maxDigits: column.maxDigits ?? null, decimalPlaces: column.decimalPlaces ?? null, ...bounds(column.minValue, column.maxValue) },
+      options: {
+        maxDigits: column.maxDigits ?? null,
+        decimalPlaces: column.decimalPlaces ?? null,
+        ...bounds(column.minValue, column.maxValue),
+      },
     };
   }
-  if (choices) return { make: (o) => new ChoiceField(o as never), options: { choices, allowBlank: column.blank ?? (Array.isArray(choices) && choices.includes('')) } };
+  if (choices)
+    return {
+      make: (o) => new ChoiceField(o as never),
+      options: { choices, allowBlank: column.blank ?? (Array.isArray(choices) && choices.includes('')) },
+    };
   if (column.type === 'json' || types.includes('object')) return { make: (o) => new JSONField(o), options: {} };
   if (types.includes('integer')) {
     // Without bounds, the column's own range (Django's IntegerField has the same validators).
-    const range = bounds(column.minValue ?? property.minimum ?? INTEGER_RANGE.min, column.maxValue ?? property.maximum ?? INTEGER_RANGE.max);
+    const range = bounds(
+      column.minValue ?? property.minimum ?? INTEGER_RANGE.min,
+      column.maxValue ?? property.maximum ?? INTEGER_RANGE.max,
+    );
     return { make: (o) => new IntegerField(o), options: range };
   }
-  if (types.includes('number')) return { make: (o) => new FloatField(o), options: bounds(column.minValue ?? property.minimum, column.maxValue ?? property.maximum) };
+  if (types.includes('number'))
+    return { make: (o) => new FloatField(o), options: bounds(column.minValue ?? property.minimum, column.maxValue ?? property.maximum) };
   if (types.includes('boolean')) return { make: (o) => new BooleanField(o), options: {} };
   if (types.includes('array')) {
     const child = property.items ? fieldKind(property.items, {}) : undefined;
@@ -178,10 +196,11 @@ export type ModelFields<M, Names extends readonly string[], Declared> = {
 type InstanceOf<M> = M extends abstract new (...args: any) => infer I ? I : never;
 
 /** Builds a Serializer class for an Objection model (subclass it for `get_<field>` and `validate` hooks). */
-export function modelSerializer<M extends ModelClass<Model>, const Names extends readonly string[] = readonly string[], const Declared extends Record<string, Field> = {}>(
-  model: M,
-  options: ModelSerializerOptions<Names, Declared> = {},
-): ModelSerializerClass<ModelFields<M, Names, Declared>> {
+export function modelSerializer<
+  M extends ModelClass<Model>,
+  const Names extends readonly string[] = readonly string[],
+  const Declared extends Record<string, Field> = {},
+>(model: M, options: ModelSerializerOptions<Names, Declared> = {}): ModelSerializerClass<ModelFields<M, Names, Declared>> {
   const idColumn = model.idColumn as string;
   const schema = (model.jsonSchema ?? {}) as { properties?: Record<string, SchemaProperty>; required?: string[] };
   const columns = ((model as unknown as { columns?: ModelColumns }).columns ?? {}) as ModelColumns;
@@ -225,7 +244,10 @@ export function modelSerializer<M extends ModelClass<Model>, const Names extends
   Object.assign(available, options.extra ?? {}, options.declared ?? {});
 
   const excluded = new Set(options.exclude ?? []);
-  const names = options.fields === undefined || options.fields === '__all__' ? Object.keys(available).filter((name) => !excluded.has(name)) : options.fields;
+  const names =
+    options.fields === undefined || options.fields === '__all__'
+      ? Object.keys(available).filter((name) => !excluded.has(name))
+      : options.fields;
   const fields: Record<string, Field> = {};
   for (const name of names) {
     const field = available[name];

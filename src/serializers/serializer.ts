@@ -9,7 +9,7 @@ import { Field, FieldError, SKIP, pythonTypeName, type BoundField, type FieldOpt
 import { HiddenField, SerializerMethodField } from './fields/misc.js';
 import type { Infer } from './infer.js';
 import type { Row } from './row.js';
-import { UniqueCheck, type SerializerValidationContext, type SerializerValidator } from './validators.js';
+import type { UniqueCheck, SerializerValidationContext, SerializerValidator } from './validators.js';
 
 export type { Row } from './row.js';
 
@@ -89,7 +89,10 @@ export class Serializer<const O extends SerializerOptions = SerializerOptions> e
   /** Database uniqueness checks by field name, run once every field is valid (the older form of UniqueValidator). */
   static uniqueChecks: Record<string, UniqueCheck> = {};
 
-  static override defaultErrorMessages: Record<string, string> = { invalid: 'Invalid data. Expected a dictionary, but got {datatype}.', ...LIST_MESSAGES };
+  static override defaultErrorMessages: Record<string, string> = {
+    invalid: 'Invalid data. Expected a dictionary, but got {datatype}.',
+    ...LIST_MESSAGES,
+  };
 
   /** With `many`: shows and validates a list of objects. */
   readonly many: boolean;
@@ -242,7 +245,11 @@ export class Serializer<const O extends SerializerOptions = SerializerOptions> e
           }
         }
       }
-      if (entry.hook) value = await (this as unknown as Record<string, (value: unknown, context: ValidationContext) => unknown>)[entry.hook]!(value, context);
+      if (entry.hook)
+        value = await (this as unknown as Record<string, (value: unknown, context: ValidationContext) => unknown>)[entry.hook]!(
+          value,
+          context,
+        );
       return value;
     } catch (error) {
       errors[name] = detailOf(error);
@@ -270,7 +277,8 @@ export class Serializer<const O extends SerializerOptions = SerializerOptions> e
 
   /** DRF's ListSerializer validation: a list of objects, each this serializer's; item errors in a list (`[{}, {"name": [...]}]`). */
   private async validateList(data: unknown, context: ValidationContext): Promise<Row[]> {
-    const listError = (key: string, params?: Record<string, unknown>) => new ValidationError({ [NON_FIELD_ERRORS]: [this.message(key, params)] });
+    const listError = (key: string, params?: Record<string, unknown>) =>
+      new ValidationError({ [NON_FIELD_ERRORS]: [this.message(key, params)] });
     if (!Array.isArray(data)) throw listError('not_a_list', { input_type: pythonTypeName(data) });
     const { allowEmpty, maxLength, minLength } = this.options;
     if (allowEmpty === false && data.length === 0) throw listError('empty');

@@ -51,7 +51,11 @@ export class UniqueValidator {
     const column = field.source.split('.').at(-1) as string;
     let query = queryOf(this.options.queryset, context);
     const qualified = `${query.modelClass().tableName}.${column}`;
-    query = (this.options.lookup === 'iexact' ? query.whereRaw('lower(??) = lower(?)', [qualified, value as string]) : query.where(qualified, value as never)) as AnyQuery;
+    query = (
+      this.options.lookup === 'iexact'
+        ? query.whereRaw('lower(??) = lower(?)', [qualified, value as string])
+        : query.where(qualified, value as never)
+    ) as AnyQuery;
     if (await exists(excludingInstance(query, context))) throw new FieldError([this.message]);
   };
 }
@@ -120,7 +124,11 @@ export class UniqueCheck {
 
   async check(value: unknown, context: ValidationContext): Promise<void> {
     const model = this.model();
-    const query = model.query(context.trx).where(this.column, value as string).select(model.idColumn as string).first();
+    const query = model
+      .query(context.trx)
+      .where(this.column, value as string)
+      .select(model.idColumn as string)
+      .first();
     const idColumn = model.idColumn as string;
     if (context.instance && context.instance[idColumn] !== undefined) {
       query.whereNot(idColumn, context.instance[idColumn] as number);

@@ -14,7 +14,7 @@ import { wsSocket } from '../dcrf/ws-socket.js';
 import { CLOSE } from '../dcrf/protocol.js';
 import type { GraphQLAdapter } from '../graphql/gateway-adapter.js';
 import { parseCookies, type ConnectionScope } from '../scope.js';
-import { resolveToken, type Authenticator, type AuthResult } from '../auth/authenticator.js';
+import { resolveToken, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromRequest } from '../auth/tokens.js';
 import { applyCors } from './cors.js';
 import { OriginPolicy } from './origin.js';
@@ -106,7 +106,7 @@ export class Gateway {
   constructor(readonly options: GatewayOptions) {
     this.streams = new Map(Object.entries(options.streams));
     this.limits = { ...DEFAULT_DCRF_LIMITS, ...options.limits };
-    this.metrics = options.metrics === false ? undefined : options.metrics ?? new GatewayMetrics({ hub: () => options.runtime.hub });
+    this.metrics = options.metrics === false ? undefined : (options.metrics ?? new GatewayMetrics({ hub: () => options.runtime.hub }));
     this.sessionObserver = this.metrics || options.sessionObserver ? combineObservers(this.metrics, options.sessionObserver) : undefined;
     if (this.sessionObserver) options.graphql?.observe?.(this.sessionObserver);
     this.userRecheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
@@ -126,7 +126,8 @@ export class Gateway {
   /** Starts listening (and the metrics listener, when it has a port of its own); resolves with the bound port. */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     this.origins.listeningOn(host);
-    if (this.metricsServer) this.metricsPort = await this.metricsServer.listen(this.options.metricsPort!, this.options.metricsHost ?? '127.0.0.1');
+    if (this.metricsServer)
+      this.metricsPort = await this.metricsServer.listen(this.options.metricsPort!, this.options.metricsHost ?? '127.0.0.1');
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -154,7 +155,8 @@ export class Gateway {
     this.server.closeIdleConnections?.();
     const drained = Promise.all([this.requests.idle(), ...[...this.sockets].map((ws) => drainSocket(ws))]);
     const finished = await settlesWithin(drained, this.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
-    if (!finished) logger.warn('shutdown grace ended with work still under way', { sockets: this.sockets.size, requests: this.requests.size });
+    if (!finished)
+      logger.warn('shutdown grace ended with work still under way', { sockets: this.sockets.size, requests: this.requests.size });
     for (const ws of this.sockets) {
       // Frames sent since the drain began are not handled; reading resumes only so that the peer's
       // close frame completes the closing handshake.
@@ -237,7 +239,10 @@ export class Gateway {
       }
       sendJson(response, 404, { detail: 'Not found.' });
     } catch (error) {
-      logger.error('http request failed', { url: redactUrl(request.url), error: redactSecret(String((error as Error)?.stack ?? error), requestToken(request)) });
+      logger.error('http request failed', {
+        url: redactUrl(request.url),
+        error: redactSecret(String((error as Error)?.stack ?? error), requestToken(request)),
+      });
       if (!response.headersSent) sendJson(response, 500, { detail: 'Internal server error' });
       else response.destroy();
     }
@@ -297,7 +302,10 @@ export class Gateway {
       // An accepted socket gives its slot back when it closes (track); any other outcome, here.
       if (await this.upgrade(request, socket, head, url, route, ip)) slotHeld = false;
     } catch (error) {
-      logger.error('upgrade failed', { url: redactUrl(request.url), error: redactSecret(String((error as Error)?.stack ?? error), requestToken(request)) });
+      logger.error('upgrade failed', {
+        url: redactUrl(request.url),
+        error: redactSecret(String((error as Error)?.stack ?? error), requestToken(request)),
+      });
       this.refuse(socket, 500, 'Internal Server Error');
     } finally {
       if (slotHeld) this.slots.release(ip);
@@ -305,7 +313,14 @@ export class Gateway {
   }
 
   /** Authenticates, checks and accepts an upgrade that holds a socket slot of `ip`; false when it was refused. */
-  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, url: URL, route: DcrfRoute | 'graphql', ip: string): Promise<boolean> {
+  private async upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    route: DcrfRoute | 'graphql',
+    ip: string,
+  ): Promise<boolean> {
     const offered = parseProtocols(request.headers['sec-websocket-protocol']);
     const negotiated = negotiate(offered);
     const scope = this.scopeFor(request, url, negotiated);
@@ -314,7 +329,9 @@ export class Gateway {
 
     if (negotiated !== 'dcrf') {
       if (!this.options.graphql) return this.refuse(socket, 400, 'GraphQL is not enabled');
-      return this.accept(request, socket, head, negotiated, ip, (ws) => this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request, this.graphqlLimits()));
+      return this.accept(request, socket, head, negotiated, ip, (ws) =>
+        this.options.graphql!.handleSocket(ws, negotiated, scope, auth, request, this.graphqlLimits()),
+      );
     }
     if (route === 'graphql') return this.refuse(socket, 400, 'Bad Request: offer the graphql-transport-ws or graphql-ws subprotocol');
     if (auth.kind === 'invalid') return this.refuse(socket, 401, 'Unauthorized');
@@ -346,7 +363,14 @@ export class Gateway {
    * of `ip`), false when the connection is gone, the handshake failed or the shutdown began meanwhile.
    * Without `verifyClient`, ws completes a handshake (or fails it) before `handleUpgrade` returns.
    */
-  private accept(request: IncomingMessage, socket: Duplex, head: Buffer, protocol: Negotiated, ip: string, serve: (ws: WebSocket) => void): boolean {
+  private accept(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    protocol: Negotiated,
+    ip: string,
+    serve: (ws: WebSocket) => void,
+  ): boolean {
     if (socket.destroyed) return false;
     if (this.closing) return this.refuse(socket, 503, 'Service Unavailable');
     let accepted = false;
@@ -402,7 +426,13 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
-    return await Promise.race([work.then(() => true, () => true), timeout]);
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

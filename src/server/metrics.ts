@@ -9,9 +9,27 @@ import type { ChangeHub } from '../events/hub.js';
 import type { SessionObserver } from '../dcrf/session.js';
 
 /** Limits whose hits are counted (`dcrf_gateway_limit_hits_total{limit=...}`). */
-export type LimitName = 'frame_size' | 'rate' | 'rate_close' | 'subscriptions' | 'slow_consumer' | 'sockets_per_ip' | 'origin' | 'inbound_queue'
-  | 'retained_bytes' | 'key_length' | 'detached_actions' | 'sockets' | 'host'
-  | 'graphql_length' | 'graphql_tokens' | 'graphql_nodes' | 'graphql_aliases' | 'graphql_depth' | 'graphql_cost' | 'graphql_introspection';
+export type LimitName =
+  | 'frame_size'
+  | 'rate'
+  | 'rate_close'
+  | 'subscriptions'
+  | 'slow_consumer'
+  | 'sockets_per_ip'
+  | 'origin'
+  | 'inbound_queue'
+  | 'retained_bytes'
+  | 'key_length'
+  | 'detached_actions'
+  | 'sockets'
+  | 'host'
+  | 'graphql_length'
+  | 'graphql_tokens'
+  | 'graphql_nodes'
+  | 'graphql_aliases'
+  | 'graphql_depth'
+  | 'graphql_cost'
+  | 'graphql_introspection';
 
 /** Why an event meant for a socket was not sent. */
 export type DropReason = 'socket_closed' | 'slow_consumer' | 'user_inactive';
@@ -24,12 +42,12 @@ export interface GatewayMetricsOptions {
 }
 
 /** Every counter one gateway reports; also the session observer the gateway hands to DCRF sessions. */
-export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled' | 'slowConsumerClosed' | 'actionCompleted' | 'eventDropped' | 'limitHit'>> {
+export class GatewayMetrics
+  implements Required<Pick<SessionObserver, 'throttled' | 'slowConsumerClosed' | 'actionCompleted' | 'eventDropped' | 'limitHit'>>
+{
   readonly registry = new Registry();
   private readonly socketsOpen: Gauge<'protocol'>;
   private readonly socketsTotal: Counter<'protocol'>;
-  private readonly framesIn: Counter<'protocol'>;
-  private readonly framesOut: Counter<'protocol'>;
   private readonly actions: Counter<'stream' | 'action' | 'status'>;
   private readonly limitHits: Counter<'limit'>;
   private readonly upgradesRefused: Counter<'status'>;
@@ -38,11 +56,21 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
   private readonly pubsubReconnects: Counter<'client'>;
   private readonly watchedEngines = new WeakSet<object>();
 
-  constructor(private readonly options: GatewayMetricsOptions = {}) {
+  constructor(options: GatewayMetricsOptions = {}) {
     const p = options.prefix ?? 'dcrf_gateway_';
     const registers = [this.registry];
-    this.socketsOpen = new Gauge({ name: `${p}sockets_open`, help: 'Open WebSocket connections by negotiated protocol.', labelNames: ['protocol'], registers });
-    this.socketsTotal = new Counter({ name: `${p}sockets_opened_total`, help: 'WebSocket connections accepted, by protocol.', labelNames: ['protocol'], registers });
+    this.socketsOpen = new Gauge({
+      name: `${p}sockets_open`,
+      help: 'Open WebSocket connections by negotiated protocol.',
+      labelNames: ['protocol'],
+      registers,
+    });
+    this.socketsTotal = new Counter({
+      name: `${p}sockets_opened_total`,
+      help: 'WebSocket connections accepted, by protocol.',
+      labelNames: ['protocol'],
+      registers,
+    });
     // Frames are counted in plain numbers on the hot path and handed to prom-client at scrape time.
     const frameCounter = (name: string, help: string, counts: Map<string, { in: number; out: number }>, side: 'in' | 'out') =>
       new Counter({
@@ -55,19 +83,44 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
           for (const [protocol, count] of counts) if (count[side]) this.inc({ protocol }, count[side]);
         },
       });
-    this.framesIn = frameCounter('frames_in_total', 'Frames received, by protocol.', this.frameCounts, 'in');
-    this.framesOut = frameCounter('frames_out_total', 'Frames sent, by protocol.', this.frameCounts, 'out');
+    // Registered with the registry, which reads them at scrape time from the plain frame counts.
+    frameCounter('frames_in_total', 'Frames received, by protocol.', this.frameCounts, 'in');
+    frameCounter('frames_out_total', 'Frames sent, by protocol.', this.frameCounts, 'out');
     this.actions = new Counter({
       name: `${p}dcrf_actions_total`,
       help: 'DCRF actions answered, by stream, action and response status ("none" when the action sent no reply).',
       labelNames: ['stream', 'action', 'status'],
       registers,
     });
-    this.limitHits = new Counter({ name: `${p}limit_hits_total`, help: 'Frames, subscriptions or sockets refused by a limit.', labelNames: ['limit'], registers });
-    this.upgradesRefused = new Counter({ name: `${p}upgrades_refused_total`, help: 'WebSocket upgrades refused, by HTTP status.', labelNames: ['status'], registers });
-    this.slowConsumerCloses = new Counter({ name: `${p}slow_consumer_closes_total`, help: 'Sockets closed 1013 because their unsent output passed the bound.', registers });
-    this.eventsDropped = new Counter({ name: `${p}events_dropped_total`, help: 'Events not sent to a socket, by reason.', labelNames: ['reason'], registers });
-    this.pubsubReconnects = new Counter({ name: `${p}pubsub_reconnects_total`, help: 'Reconnections of the shared PubSub (Redis) clients.', labelNames: ['client'], registers });
+    this.limitHits = new Counter({
+      name: `${p}limit_hits_total`,
+      help: 'Frames, subscriptions or sockets refused by a limit.',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.upgradesRefused = new Counter({
+      name: `${p}upgrades_refused_total`,
+      help: 'WebSocket upgrades refused, by HTTP status.',
+      labelNames: ['status'],
+      registers,
+    });
+    this.slowConsumerCloses = new Counter({
+      name: `${p}slow_consumer_closes_total`,
+      help: 'Sockets closed 1013 because their unsent output passed the bound.',
+      registers,
+    });
+    this.eventsDropped = new Counter({
+      name: `${p}events_dropped_total`,
+      help: 'Events not sent to a socket, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.pubsubReconnects = new Counter({
+      name: `${p}pubsub_reconnects_total`,
+      help: 'Reconnections of the shared PubSub (Redis) clients.',
+      labelNames: ['client'],
+      registers,
+    });
     // The hub keeps plain numbers; they are read at scrape time so publishing pays nothing extra.
     const hubCounter = (name: string, help: string, read: (hub: ChangeHub) => number) =>
       new Counter({
@@ -82,11 +135,23 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
       });
     hubCounter('events_published_total', 'Change messages published to the PubSub by this process.', (hub) => hub.stats.published);
     hubCounter('events_delivered_total', 'Change messages handed to local subscription handlers.', (hub) => hub.stats.delivered);
-    hubCounter('events_lost_total', 'Change messages the PubSub refused (their subscribers never see them).', (hub) => (hub.stats as { lost?: number }).lost ?? 0);
+    hubCounter(
+      'events_lost_total',
+      'Change messages the PubSub refused (their subscribers never see them).',
+      (hub) => (hub.stats as { lost?: number }).lost ?? 0,
+    );
     hubCounter('event_handler_errors_total', 'Subscription handlers that threw (logged, never fatal).', (hub) => hub.stats.handlerErrors);
     // The change log (docs/positions.md): counters kept by the log, gauges measured at scrape time.
-    hubCounter('events_replayed_total', 'Changes read back from the change log: resumed subscriptions and gaps filled.', (hub) => hub.changeLog?.stats.replayed ?? 0);
-    hubCounter('positions_expired_total', 'Positions refused as expired (pruned, or of another log).', (hub) => hub.changeLog?.stats.expired ?? 0);
+    hubCounter(
+      'events_replayed_total',
+      'Changes read back from the change log: resumed subscriptions and gaps filled.',
+      (hub) => hub.changeLog?.stats.replayed ?? 0,
+    );
+    hubCounter(
+      'positions_expired_total',
+      'Positions refused as expired (pruned, or of another log).',
+      (hub) => hub.changeLog?.stats.expired ?? 0,
+    );
     const logGauge = (name: string, help: string, read: (hub: ChangeHub) => Promise<number>) =>
       new Gauge({
         name: `${p}${name}`,
@@ -100,8 +165,16 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
     logGauge('change_log_position', 'The newest position this process knows of, as its sequence number.', async (hub) =>
       Math.max(hub.feedCursor, hub.changeLog!.stats.headSeq),
     );
-    logGauge('change_log_rows', 'Entries in the change log (newest minus oldest sequence number, plus one).', async (hub) => (await hub.changeLog!.measure()).rows);
-    logGauge('change_log_oldest_seconds', 'Age of the oldest change log entry.', async (hub) => (await hub.changeLog!.measure()).oldestSeconds);
+    logGauge(
+      'change_log_rows',
+      'Entries in the change log (newest minus oldest sequence number, plus one).',
+      async (hub) => (await hub.changeLog!.measure()).rows,
+    );
+    logGauge(
+      'change_log_oldest_seconds',
+      'Age of the oldest change log entry.',
+      async (hub) => (await hub.changeLog!.measure()).oldestSeconds,
+    );
     const watchPubSub = (hub: ChangeHub) => this.watchPubSub(hub);
     new Gauge({
       name: `${p}pubsub_topics`,
@@ -123,7 +196,10 @@ export class GatewayMetrics implements Required<Pick<SessionObserver, 'throttled
     const engine = hub.engine as unknown as { getPublisher?: () => EventSource; getSubscriber?: () => EventSource };
     if (this.watchedEngines.has(engine) || typeof engine.getSubscriber !== 'function') return;
     this.watchedEngines.add(engine);
-    for (const [client, source] of [['publisher', engine.getPublisher?.()], ['subscriber', engine.getSubscriber()]] as const) {
+    for (const [client, source] of [
+      ['publisher', engine.getPublisher?.()],
+      ['subscriber', engine.getSubscriber()],
+    ] as const) {
       source?.on?.('reconnecting', () => this.pubsubReconnects.inc({ client }));
     }
   }

@@ -105,7 +105,12 @@ function browserConvenience(request: IncomingMessage, response: ServerResponse, 
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
   if (url.pathname === '/') return redirect(response, `${PLAYGROUND_PATH}/`);
   if (url.pathname === '/favicon.ico') {
-    response.writeHead(200, { ...PLAYGROUND_SECURITY_HEADERS, 'content-type': 'image/svg+xml', 'content-length': FAVICON.length, 'cache-control': 'public, max-age=86400' });
+    response.writeHead(200, {
+      ...PLAYGROUND_SECURITY_HEADERS,
+      'content-type': 'image/svg+xml',
+      'content-length': FAVICON.length,
+      'cache-control': 'public, max-age=86400',
+    });
     response.end(request.method === 'HEAD' ? undefined : FAVICON);
     return true;
   }
@@ -141,7 +146,13 @@ export function resolveInside(root: string, urlPath: string): string | undefined
   const file = path.resolve(root, `.${path.posix.sep}${decoded}`);
   if (!file.startsWith(root + path.sep)) return undefined;
   // Dotfiles are never part of a build.
-  if (path.relative(root, file).split(path.sep).some((part) => part.startsWith('.'))) return undefined;
+  if (
+    path
+      .relative(root, file)
+      .split(path.sep)
+      .some((part) => part.startsWith('.'))
+  )
+    return undefined;
   return file;
 }
 

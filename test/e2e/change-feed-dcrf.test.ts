@@ -176,7 +176,12 @@ describe('resume since a position, every subscription kind', () => {
     const s2 = (await schools.request({ action: 'create', data: { name: 'feed school 2' }, request_id: 2 })).data.id;
     const writer = await open('classrooms');
     const first = await open('classrooms');
-    const p0 = await subscribeSince(first, { action: 'subscribe_to_classrooms_in_school', school_pk: s1, request_id: 'g', since: 'latest' });
+    const p0 = await subscribeSince(first, {
+      action: 'subscribe_to_classrooms_in_school',
+      school_pk: s1,
+      request_id: 'g',
+      since: 'latest',
+    });
     first.close();
 
     const room = (await writer.request({ action: 'create', data: { name: 'r', school: s1 }, request_id: 3 })).data;
@@ -343,11 +348,12 @@ describe('anchored reads', () => {
   test('list with_position while a writer runs, then subscribe_many since it: the rebuilt state equals the table (5 seeded runs)', async () => {
     for (let seed = 1; seed <= 5; seed++) {
       let state = seed * 7919;
-      const random = () => ((state = (state * 48271) % 2147483647) / 2147483647);
+      const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
       const writer = await open('things');
       const reader = await open('things');
       const pks: unknown[] = [];
-      for (let i = 0; i < 3; i++) pks.push((await writer.request({ action: 'create', data: { name: `s${seed}-${i}` }, request_id: i })).data.pk);
+      for (let i = 0; i < 3; i++)
+        pks.push((await writer.request({ action: 'create', data: { name: `s${seed}-${i}` }, request_id: i })).data.pk);
       let stop = false;
       const writes = (async () => {
         for (let n = 0; !stop && n < 40; n++) {

@@ -73,7 +73,10 @@ describe('the change feed under two gateway processes', { skip: 'skip' in servic
     let counter = 0;
     while (Date.now() - started < 10_000) {
       counter++;
-      assert.equal((await writer.request({ action: 'patch', pk: row.pk, data: { counter }, request_id: `p${counter}` })).response_status, 200);
+      assert.equal(
+        (await writer.request({ action: 'patch', pk: row.pk, data: { counter }, request_id: `p${counter}` })).response_status,
+        200,
+      );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     proxy.restore();

@@ -119,7 +119,8 @@ test('a bulk write of N rows gets N positions, increasing', async () => {
   assert.equal(new Set(inbox.map((message) => message.position)).size, 6);
   // One transaction writing more rows than one INSERT of the log may carry.
   await Thing.transaction(async (trx) => {
-    for (let start = 0; start < 1500; start += 500) await Thing.query(trx).insert(Array.from({ length: 500 }, (_, k) => ({ name: `bulk-${start + k}` })));
+    for (let start = 0; start < 1500; start += 500)
+      await Thing.query(trx).insert(Array.from({ length: 500 }, (_, k) => ({ name: `bulk-${start + k}` })));
   });
   await until(() => inbox.length === 1506, 10_000);
   assert.equal(new Set(inbox.map((message) => message.position)).size, 1506);
@@ -218,10 +219,13 @@ test('resume since a position on a row topic; a row deleted since resumes with i
     events.map((event) => event.action),
     ['update', 'delete'],
   );
-  await assert.rejects(thingResource.subscribeInstance({ ...resourceCall(scope), since: position }, 999_999, () => undefined), { name: 'NotFound' });
+  await assert.rejects(
+    thingResource.subscribeInstance({ ...resourceCall(scope), since: position }, 999_999, () => undefined),
+    { name: 'NotFound' },
+  );
 });
 
-test('resume a group since a position: a row leaving and entering the group, judged on each change\'s own rows', async () => {
+test("resume a group since a position: a row leaving and entering the group, judged on each change's own rows", async () => {
   // Writes are logged once someone observes the model (and from then on).
   await listen(runtime.hub.modelTopic('Classroom'), undefined, 'Classroom');
   const [north, south] = [await School.query().insert({ name: 'north' }), await School.query().insert({ name: 'south' })];
@@ -231,7 +235,13 @@ test('resume a group since a position: a row leaving and entering the group, jud
   await Classroom.query().patch({ name: 'r1b' }).findById(room.id); // not in north
   await Classroom.query().patch({ school: north.id }).findById(room.id); // enters north again
   const inbox: ChangeMessage[] = [];
-  const close = await runtime.hub.subscribeGroup('Classroom', classroomGrouping, `school__${north.id}`, (message: ChangeMessage) => inbox.push(message), position);
+  const close = await runtime.hub.subscribeGroup(
+    'Classroom',
+    classroomGrouping,
+    `school__${north.id}`,
+    (message: ChangeMessage) => inbox.push(message),
+    position,
+  );
   closers.push(close);
   await Classroom.query().patch({ name: 'r1c' }).findById(room.id); // live, in north
   await until(() => inbox.length === 3);
@@ -251,15 +261,22 @@ test('expired and malformed positions', async () => {
   await Thing.query().insert({ name: 'x' });
   const head = await runtime.changeLog.head();
   for (const garbage of ['', 'nope', 'a.b.c', `${head}!`, 'x'.repeat(80)]) {
-    await assert.rejects(runtime.changeLog.check(garbage), (error: unknown) => error instanceof PositionError && error.kind === 'malformed', garbage);
+    await assert.rejects(
+      runtime.changeLog.check(garbage),
+      (error: unknown) => error instanceof PositionError && error.kind === 'malformed',
+      garbage,
+    );
   }
   // Another log (another database, a reset log): expired, with the head.
   const foreign = `zzzzzzzzzzzz.${head.split('.')[1]}`;
-  await assert.rejects(runtime.hub.subscribeFrom(runtime.hub.modelTopic('Thing'), () => undefined, 'Thing', foreign), (error: unknown) => {
-    assert.ok(error instanceof PositionError && error.kind === 'expired');
-    assert.equal(error.head, head);
-    return true;
-  });
+  await assert.rejects(
+    runtime.hub.subscribeFrom(runtime.hub.modelTopic('Thing'), () => undefined, 'Thing', foreign),
+    (error: unknown) => {
+      assert.ok(error instanceof PositionError && error.kind === 'expired');
+      assert.equal(error.head, head);
+      return true;
+    },
+  );
   // Newer than anything written: expired too.
   await assert.rejects(runtime.changeLog.check(log.position(Number.parseInt(head.split('.')[1]!, 36) + 1000)), { kind: 'expired' });
   await runtime.changeLog.check(head);
@@ -285,7 +302,7 @@ test('retention: pruning past the row bound expires older positions; newer ones 
   assert.equal(log.stats.expired >= 2, true);
 });
 
-test('/metrics: the log\'s position, rows, oldest age, replayed and expired counts', async () => {
+test("/metrics: the log's position, rows, oldest age, replayed and expired counts", async () => {
   const metrics = new GatewayMetrics({ hub: () => runtime.hub });
   const figure = async (name: string) => Number(new RegExp(`^dcrf_gateway_${name} (\\S+)$`, 'm').exec(await metrics.text())?.[1]);
   await listen(runtime.hub.modelTopic('Thing'));

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { connectDcrfClient, type DcrfClient as Client } from '../helpers/dcrf-client.js';
 
-
 let app: TestApp;
 
 before(async () => {
@@ -52,9 +51,16 @@ for (const [stream, pkField] of [
       assert.deepEqual(await client.retrieve(stream, pk), created);
       const list = await client.list(stream);
       assert.ok(Array.isArray(list));
-      assert.deepEqual(list.find((row: Record<string, unknown>) => row[pkField] === pk), created);
+      assert.deepEqual(
+        list.find((row: Record<string, unknown>) => row[pkField] === pk),
+        created,
+      );
 
-      assert.deepEqual(await client.update(stream, pk, { name: `${stream} two`, counter: 4 }), { [pkField]: pk, name: `${stream} two`, counter: 4 });
+      assert.deepEqual(await client.update(stream, pk, { name: `${stream} two`, counter: 4 }), {
+        [pkField]: pk,
+        name: `${stream} two`,
+        counter: 4,
+      });
       assert.deepEqual(await client.patch(stream, pk, { counter: 5 }), { [pkField]: pk, name: `${stream} two`, counter: 5 });
       assert.deepEqual(await client.retrieve(stream, pk), { [pkField]: pk, name: `${stream} two`, counter: 5 });
 
@@ -73,7 +79,9 @@ for (const [stream, pkField] of [
       assert.deepEqual(invalid.errors, [{ name: ['This field is required.'] }]);
       assert.equal(typeof invalid.request_id, 'string', 'the client’s own request id came back');
 
-      const tooLong = await rejection(client.patch(stream, (await client.create(stream, { name: 'ok' }))[pkField], { name: 'x'.repeat(65) }));
+      const tooLong = await rejection(
+        client.patch(stream, (await client.create(stream, { name: 'ok' }))[pkField], { name: 'x'.repeat(65) }),
+      );
       assert.deepEqual(tooLong.errors, [{ name: ['Ensure this field has no more than 64 characters.'] }]);
 
       const missing = await rejection(client.update(stream, 999_999, { name: 'x' }));
@@ -87,7 +95,10 @@ for (const [stream, pkField] of [
     test('concurrent requests are matched to their replies by request_id', async () => {
       const names = Array.from({ length: 20 }, (_, i) => `${stream} parallel ${i}`);
       const created = await Promise.all(names.map((name) => client.create(stream, { name })));
-      assert.deepEqual(created.map((row) => row.name), names);
+      assert.deepEqual(
+        created.map((row) => row.name),
+        names,
+      );
       const retrieved = await Promise.all(created.map((row) => client.retrieve(stream, row[pkField])));
       assert.deepEqual(retrieved, created);
     });

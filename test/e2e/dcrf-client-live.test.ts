@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { connectDcrfClient, type DcrfClient as Client } from '../helpers/dcrf-client.js';
 
-
 let app: TestApp;
 before(async () => {
   app = await startTestApp();
@@ -46,7 +45,10 @@ class Inbox<T> {
   }
 }
 
-for (const [stream, pkField] of [['things', 'pk'], ['things_with_id', 'id']] as const) {
+for (const [stream, pkField] of [
+  ['things', 'pk'],
+  ['things_with_id', 'id'],
+] as const) {
   test(`${stream}: subscribe, update, then delete reaches the callback as {${pkField}: id}`, async () => {
     const client = await connect(pkField);
     const row = await client.create(stream, { name: 'watched' });

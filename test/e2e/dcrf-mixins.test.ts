@@ -29,11 +29,11 @@ describe('CRUD mixins', () => {
     const gamma = await socket.request({ action: 'create', data: { name: 'gamma', pk: 500, id: 500, bogus: 1 }, request_id: 4 });
     assert.equal(gamma.response_status, 201);
     assert.notEqual(gamma.data.pk, 500);
+    assert.deepEqual(await socket.request({ action: 'list', request_id: 10 }), reply('list', [alpha.data, beta.data, gamma.data], 200, 10));
     assert.deepEqual(
-      await socket.request({ action: 'list', request_id: 10 }),
-      reply('list', [alpha.data, beta.data, gamma.data], 200, 10),
+      await socket.request({ action: 'retrieve', pk: alpha.data.pk, request_id: 11 }),
+      reply('retrieve', alpha.data, 200, 11),
     );
-    assert.deepEqual(await socket.request({ action: 'retrieve', pk: alpha.data.pk, request_id: 11 }), reply('retrieve', alpha.data, 200, 11));
 
     const pk = alpha.data.pk;
     assert.deepEqual(
@@ -49,7 +49,10 @@ describe('CRUD mixins', () => {
       await socket.request({ action: 'patch', pk, data: { counter: 3 }, request_id: 17 }),
       reply('patch', { pk, name: 'alpha3', counter: 3 }, 200, 17),
     );
-    assert.deepEqual(await socket.request({ action: 'patch', pk, data: {}, request_id: 18 }), reply('patch', { pk, name: 'alpha3', counter: 3 }, 200, 18));
+    assert.deepEqual(
+      await socket.request({ action: 'patch', pk, data: {}, request_id: 18 }),
+      reply('patch', { pk, name: 'alpha3', counter: 3 }, 200, 18),
+    );
     assert.deepEqual(
       await socket.request({ action: 'patch', pk, data: { counter: 'x' }, request_id: 19 }),
       reply('patch', null, 400, 19, [{ counter: ['A valid integer is required.'] }]),
@@ -61,8 +64,14 @@ describe('CRUD mixins', () => {
     );
 
     assert.deepEqual(await socket.request({ action: 'delete', pk: beta.data.pk, request_id: 21 }), reply('delete', null, 204, 21));
-    assert.deepEqual(await socket.request({ action: 'delete', pk: beta.data.pk, request_id: 22 }), reply('delete', null, 404, 22, ['Not found']));
-    assert.deepEqual(await socket.request({ action: 'retrieve', pk: beta.data.pk, request_id: 23 }), reply('retrieve', null, 404, 23, ['Not found']));
+    assert.deepEqual(
+      await socket.request({ action: 'delete', pk: beta.data.pk, request_id: 22 }),
+      reply('delete', null, 404, 22, ['Not found']),
+    );
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', pk: beta.data.pk, request_id: 23 }),
+      reply('retrieve', null, 404, 23, ['Not found']),
+    );
     socket.close();
   });
 
@@ -70,7 +79,10 @@ describe('CRUD mixins', () => {
     const socket = await TestSocket.open(`${app.wsUrl}/ws/things_with_id`);
     const created = await socket.request({ action: 'create', data: { name: 'eps' }, request_id: 3 });
     assert.deepEqual(created, reply('create', { id: created.data.id, name: 'eps', counter: 0 }, 201, 3));
-    assert.deepEqual(await socket.request({ action: 'retrieve', pk: created.data.id, request_id: 4 }), reply('retrieve', created.data, 200, 4));
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', pk: created.data.id, request_id: 4 }),
+      reply('retrieve', created.data, 200, 4),
+    );
     const list = await socket.request({ action: 'list', request_id: 5 });
     assert.ok(list.data.every((row: object) => Object.keys(row).join() === 'id,name,counter'));
     assert.deepEqual(
@@ -86,12 +98,18 @@ describe('CRUD mixins', () => {
     const created = await socket.request({ action: 'create', data: { name: 't1' }, request_id: 1 });
     assert.deepEqual(created, reply('create', { id: created.data.id, name: 't1' }, 201, 1));
     const id = created.data.id;
-    assert.deepEqual(await socket.request({ action: 'update', pk: id, data: { name: 't1b' }, request_id: 2 }), reply('update', { id, name: 't1b' }, 200, 2));
+    assert.deepEqual(
+      await socket.request({ action: 'update', pk: id, data: { name: 't1b' }, request_id: 2 }),
+      reply('update', { id, name: 't1b' }, 200, 2),
+    );
     assert.deepEqual(
       await socket.request({ action: 'patch', pk: id, data: { name: 'y'.repeat(101) }, request_id: 3 }),
       reply('patch', null, 400, 3, [{ name: ['Ensure this field has no more than 100 characters.'] }]),
     );
-    assert.deepEqual(await socket.request({ action: 'patch', pk: id, data: { name: 't1c' }, request_id: 4 }), reply('patch', { id, name: 't1c' }, 200, 4));
+    assert.deepEqual(
+      await socket.request({ action: 'patch', pk: id, data: { name: 't1c' }, request_id: 4 }),
+      reply('patch', { id, name: 't1c' }, 200, 4),
+    );
     assert.deepEqual(await socket.request({ action: 'list', request_id: 5 }), reply('list', [{ id, name: 't1c' }], 200, 5));
     assert.deepEqual(await socket.request({ action: 'delete', pk: id, request_id: 6 }), reply('delete', null, 204, 6));
     assert.deepEqual(await socket.request({ action: 'list', request_id: 7 }), reply('list', [], 200, 7));
@@ -115,7 +133,10 @@ describe('CRUD mixins', () => {
       await socket.request({ action: 'update', pk: id, data: { name: 'x', school: one.id }, request_id: 3 }),
       reply('update', null, 405, 3, ['Method "update" not allowed.']),
     );
-    assert.deepEqual(await socket.request({ action: 'retrieve', pk: id, request_id: 4 }), reply('retrieve', { id, name: 'room', school: two.id }, 200, 4));
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', pk: id, request_id: 4 }),
+      reply('retrieve', { id, name: 'room', school: two.id }, 200, 4),
+    );
     assert.deepEqual(await socket.request({ action: 'delete', pk: id, request_id: 5 }), reply('delete', null, 204, 5));
     socket.close();
   });
@@ -156,7 +177,10 @@ describe('PaginatedModelListMixin on users (default limit 2, max 100)', () => {
       await users.request({ action: 'list', limit: 0, offset: -4, request_id: 4 }),
       reply('list', page(everyone.slice(0, 2), 2, 0), 200, 4),
     );
-    assert.deepEqual(await users.request({ action: 'list', limit: -3, request_id: 5 }), reply('list', page(everyone.slice(0, 2), 2, 0), 200, 5));
+    assert.deepEqual(
+      await users.request({ action: 'list', limit: -3, request_id: 5 }),
+      reply('list', page(everyone.slice(0, 2), 2, 0), 200, 5),
+    );
   });
 
   test('an offset past the end: no results, the offset echoed', async () => {
@@ -191,13 +215,19 @@ describe('PaginatedModelListMixin on users (default limit 2, max 100)', () => {
     assert.deepEqual(await users.request({ action: 'retrieve', pk: 1, request_id: 6 }), reply('retrieve', everyone[0], 200, 6));
     assert.deepEqual(await users.request({ action: 'retrieve', pk: 9999, request_id: 7 }), reply('retrieve', null, 404, 7, ['Not found']));
     assert.deepEqual(await users.request({ action: 'me', request_id: 8 }), reply('me', everyone[0], 200, 8));
-    assert.deepEqual(await users.request({ action: 'send_email', pk: 1, to: 'x@example.com', request_id: 9 }), reply('send_email', {}, 200, 9));
+    assert.deepEqual(
+      await users.request({ action: 'send_email', pk: 1, to: 'x@example.com', request_id: 9 }),
+      reply('send_email', {}, 200, 9),
+    );
     assert.deepEqual(
       await users.request({ action: 'send_email', pk: 9999, to: 'x@example.com', request_id: 10 }),
       reply('send_email', null, 404, 10, ['Not found']),
     );
     assert.deepEqual(await users.request({ action: 'publish', pk: 1, request_id: 11 }), reply('publish', { pk: 1 }, 200, 11));
-    assert.deepEqual(await users.request({ action: 'publish', pk: 'whatever', request_id: 12 }), reply('publish', { pk: 'whatever' }, 200, 12));
+    assert.deepEqual(
+      await users.request({ action: 'publish', pk: 'whatever', request_id: 12 }),
+      reply('publish', { pk: 'whatever' }, 200, 12),
+    );
   });
 });
 
@@ -217,7 +247,10 @@ describe('StreamedPaginatedListMixin on schools (default limit 10)', () => {
   after(() => schools.close());
 
   test('an empty table is one page', async () => {
-    assert.deepEqual(await schools.request({ action: 'list', request_id: 1 }), reply('list', { count: 0, results: [], limit: 10, offset: 0 }, 200, 1));
+    assert.deepEqual(
+      await schools.request({ action: 'list', request_id: 1 }),
+      reply('list', { count: 0, results: [], limit: 10, offset: 0 }, 200, 1),
+    );
     assert.ok(await schools.quiet(100));
   });
 
@@ -245,7 +278,10 @@ describe('StreamedPaginatedListMixin on schools (default limit 10)', () => {
   });
 
   test('an offset past the end: one empty page', async () => {
-    assert.deepEqual(await schools.request({ action: 'list', offset: 40, request_id: 7 }), reply('list', { count: 23, results: [], limit: 10, offset: 40 }, 200, 7));
+    assert.deepEqual(
+      await schools.request({ action: 'list', offset: 40, request_id: 7 }),
+      reply('list', { count: 23, results: [], limit: 10, offset: 40 }, 200, 7),
+    );
     assert.ok(await schools.quiet(100));
   });
 
@@ -302,7 +338,10 @@ describe('StreamedPaginatedListMixin on schools (default limit 10)', () => {
 
   test('retrieve and create validation on schools', async () => {
     assert.deepEqual(await schools.request({ action: 'retrieve', pk: school(1).id, request_id: 3 }), reply('retrieve', school(1), 200, 3));
-    assert.deepEqual(await schools.request({ action: 'retrieve', pk: 9999, request_id: 4 }), reply('retrieve', null, 404, 4, ['Not found']));
+    assert.deepEqual(
+      await schools.request({ action: 'retrieve', pk: 9999, request_id: 4 }),
+      reply('retrieve', null, 404, 4, ['Not found']),
+    );
     assert.deepEqual(
       await schools.request({ action: 'create', data: {}, request_id: 2 }),
       reply('create', null, 400, 2, [{ name: ['This field is required.'] }]),
@@ -313,10 +352,16 @@ describe('StreamedPaginatedListMixin on schools (default limit 10)', () => {
 describe('hello: an HTTP handler through viewAsConsumer', () => {
   test('retrieve/list call GET with query, create calls POST (201), update is not mapped (405)', async () => {
     const socket = await TestSocket.open(`${app.wsUrl}/ws/hello/`);
-    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: 'x' }, request_id: 1 }), reply('retrieve', { hello: 'x' }, 200, 1));
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', query: { name: 'x' }, request_id: 1 }),
+      reply('retrieve', { hello: 'x' }, 200, 1),
+    );
     assert.deepEqual(await socket.request({ action: 'retrieve', request_id: 2 }), reply('retrieve', { hello: 'world' }, 200, 2));
     assert.deepEqual(await socket.request({ action: 'list', query: { name: 'y' }, request_id: 3 }), reply('list', { hello: 'y' }, 200, 3));
-    assert.deepEqual(await socket.request({ action: 'create', data: { name: 'z' }, request_id: 4 }), reply('create', { hello: 'z' }, 201, 4));
+    assert.deepEqual(
+      await socket.request({ action: 'create', data: { name: 'z' }, request_id: 4 }),
+      reply('create', { hello: 'z' }, 201, 4),
+    );
     assert.deepEqual(await socket.request({ action: 'create', request_id: 5 }), reply('create', { hello: 'world' }, 201, 5));
     assert.deepEqual(
       await socket.request({ action: 'update', data: { name: 'z' }, request_id: 6 }),
@@ -325,9 +370,18 @@ describe('hello: an HTTP handler through viewAsConsumer', () => {
     assert.deepEqual(await socket.request({ action: 'nope', request_id: 7 }), reply('nope', null, 405, 7, ['Method "nope" not allowed.']));
     assert.deepEqual(await socket.request({ request_id: 8 }), reply(null, null, 405, 8, ['Unable to find action in message body.']));
     // Odd query shapes are read, not crashed on.
-    assert.deepEqual(await socket.request({ action: 'retrieve', query: 'name=q', request_id: 9 }), reply('retrieve', { hello: 'world' }, 200, 9));
-    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: ['a', 'b'] }, request_id: 10 }), reply('retrieve', { hello: 'a' }, 200, 10));
-    assert.deepEqual(await socket.request({ action: 'create', data: 'text', request_id: 11 }), reply('create', { hello: 'world' }, 201, 11));
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', query: 'name=q', request_id: 9 }),
+      reply('retrieve', { hello: 'world' }, 200, 9),
+    );
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', query: { name: ['a', 'b'] }, request_id: 10 }),
+      reply('retrieve', { hello: 'a' }, 200, 10),
+    );
+    assert.deepEqual(
+      await socket.request({ action: 'create', data: 'text', request_id: 11 }),
+      reply('create', { hello: 'world' }, 201, 11),
+    );
     socket.close();
   });
 });

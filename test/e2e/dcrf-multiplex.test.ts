@@ -85,16 +85,16 @@ test('streamed pages come back wrapped, one per page, with the same request_id',
     assert.equal(page.stream, 'schools');
     assert.equal(page.payload.request_id, 10);
   }
-  assert.deepEqual(pages.map((page) => (page.payload.data as { offset: number }).offset), [3, 8]);
+  assert.deepEqual(
+    pages.map((page) => (page.payload.data as { offset: number }).offset),
+    [3, 8],
+  );
   assert.deepEqual((pages[1]!.payload.data as { results: unknown[] }).results.length, 4);
   assert.ok(await mux.quiet());
 });
 
 test('a frame without stream or payload: 400 in a wrapper, stream as sent or null', async () => {
-  assert.deepEqual(
-    await mux.request({ payload: { action: 'list', request_id: 1 } }),
-    wrapped(null, reply('list', null, 400, 1, [SHAPE])),
-  );
+  assert.deepEqual(await mux.request({ payload: { action: 'list', request_id: 1 } }), wrapped(null, reply('list', null, 400, 1, [SHAPE])));
   assert.deepEqual(await mux.request({ stream: 'things' }), wrapped('things', reply(null, null, 400, null, [SHAPE])));
   assert.deepEqual(await mux.request({ stream: 'things', payload: 'x' }), wrapped('things', reply(null, null, 400, null, [SHAPE])));
   assert.deepEqual(await mux.request({ stream: 'things', payload: [1] }), wrapped('things', reply(null, null, 400, null, [SHAPE])));
@@ -133,7 +133,7 @@ test('invalid JSON, binary and non-object frames on /ws: 400 with stream null; t
   invalid(await mux.request('[1,2]'));
   mux.ws.send(Buffer.from(JSON.stringify(wrapped('things', { action: 'list', request_id: 1 }))), { binary: true });
   invalid(await mux.next());
-  const deep = '{"stream":"things","payload":' + '['.repeat(70) + ']'.repeat(70) + '}';
+  const deep = `{"stream":"things","payload":${'['.repeat(70)}${']'.repeat(70)}}`;
   assert.deepEqual(await mux.request(deep), wrapped(null, reply(null, null, 400, null, ['Invalid message: nested too deeply'])));
   const ok = await mux.request(wrapped('things', { action: 'list', request_id: 3 }));
   assert.equal(ok.payload.response_status, 200);

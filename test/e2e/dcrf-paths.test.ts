@@ -31,12 +31,29 @@ test('the single-stream paths answer bare frames, the multiplexed ones wrapped f
   assert.deepEqual(await bare.request({ action: 'list', request_id: 1 }), reply('list', [], 200, 1));
   bare.close();
   const mux = await TestSocket.open(`${app.wsUrl}/ws/`);
-  assert.deepEqual(await mux.request({ stream: 'things', payload: { action: 'list', request_id: 1 } }), { stream: 'things', payload: reply('list', [], 200, 1) });
+  assert.deepEqual(await mux.request({ stream: 'things', payload: { action: 'list', request_id: 1 } }), {
+    stream: 'things',
+    payload: reply('list', [], 200, 1),
+  });
   mux.close();
 });
 
 test('unknown paths are refused 404 at the upgrade', async () => {
-  for (const path of ['/ws/nope/', '/ws/nope', '/nope', '/', '/ws/things/extra', '/ws//', '/wsx', '/ws/%2e%2e', '/ws/__proto__', '/ws/constructor/', '/ws/%zz', '/ws/%E0%A4%A/', '/ws/things%2F']) {
+  for (const path of [
+    '/ws/nope/',
+    '/ws/nope',
+    '/nope',
+    '/',
+    '/ws/things/extra',
+    '/ws//',
+    '/wsx',
+    '/ws/%2e%2e',
+    '/ws/__proto__',
+    '/ws/constructor/',
+    '/ws/%zz',
+    '/ws/%E0%A4%A/',
+    '/ws/things%2F',
+  ]) {
     assert.equal(await upgradeStatus(`${app.wsUrl}${path}`), 404, path);
   }
 });
@@ -90,19 +107,80 @@ test('a client offering the dcrf subprotocol gets it; one offering none gets DCR
 
 /** The action table of docs/demo.md ("DCRF streams"). */
 const DEMO_ACTIONS: Record<string, string[]> = {
-  things: ['list', 'create', 'update', 'patch', 'delete', 'retrieve', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
-  things_with_id: ['list', 'create', 'update', 'patch', 'delete', 'retrieve', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
-  tests: ['list', 'retrieve', 'create', 'update', 'patch', 'delete', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_activity', 'unsubscribe_activity'],
+  things: [
+    'list',
+    'create',
+    'update',
+    'patch',
+    'delete',
+    'retrieve',
+    'subscribe_instance',
+    'unsubscribe_instance',
+    'subscribe_many',
+    'unsubscribe_many',
+  ],
+  things_with_id: [
+    'list',
+    'create',
+    'update',
+    'patch',
+    'delete',
+    'retrieve',
+    'subscribe_instance',
+    'unsubscribe_instance',
+    'subscribe_many',
+    'unsubscribe_many',
+  ],
+  tests: [
+    'list',
+    'retrieve',
+    'create',
+    'update',
+    'patch',
+    'delete',
+    'subscribe_instance',
+    'unsubscribe_instance',
+    'subscribe_activity',
+    'unsubscribe_activity',
+  ],
   users: ['list', 'retrieve', 'subscribe_instance', 'unsubscribe_instance', 'send_email', 'publish', 'me'],
   schools: ['list', 'list_cancel', 'retrieve', 'create'],
   classrooms: [
-    'list', 'retrieve', 'create', 'patch', 'delete', 'subscribe_to_classrooms_in_school', 'subscribe_to_classroom',
-    'unsubscribe_from_classrooms_in_school', 'unsubscribe_from_classroom',
+    'list',
+    'retrieve',
+    'create',
+    'patch',
+    'delete',
+    'subscribe_to_classrooms_in_school',
+    'subscribe_to_classroom',
+    'unsubscribe_from_classrooms_in_school',
+    'unsubscribe_from_classroom',
   ],
   chat: ['join_chat', 'subscribe_joined', 'unsubscribe_joined'],
   hello: ['retrieve', 'list', 'create'],
-  notes: ['list', 'retrieve', 'create', 'patch', 'delete', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
-  products: ['list', 'retrieve', 'create', 'update', 'patch', 'delete', 'subscribe_instance', 'unsubscribe_instance', 'subscribe_many', 'unsubscribe_many'],
+  notes: [
+    'list',
+    'retrieve',
+    'create',
+    'patch',
+    'delete',
+    'subscribe_instance',
+    'unsubscribe_instance',
+    'subscribe_many',
+    'unsubscribe_many',
+  ],
+  products: [
+    'list',
+    'retrieve',
+    'create',
+    'update',
+    'patch',
+    'delete',
+    'subscribe_instance',
+    'unsubscribe_instance',
+    'subscribe_many',
+    'unsubscribe_many',
+  ],
 };
 
 test('GET /api/streams describes every stream with the actions of docs/demo.md', async () => {

@@ -169,7 +169,11 @@ before(async () => {
   database = process.env.TEST_DATABASE_URL ? await createTestDatabase(process.env.TEST_DATABASE_URL) : undefined;
   knex = await openDemoDatabase(database?.url ?? `sqlite:${path.join(dir, 'test.sqlite3')}`);
   runtime = await Runtime.create({ knex });
-  gateway = new Gateway({ runtime, streams, authenticator: { authenticate: async (token) => (token === 'good' ? { id: 1, username: 'good' } : null) } });
+  gateway = new Gateway({
+    runtime,
+    streams,
+    authenticator: { authenticate: async (token) => (token === 'good' ? { id: 1, username: 'good' } : null) },
+  });
   url = `ws://127.0.0.1:${await gateway.listen(0)}`;
 });
 after(async () => {
@@ -216,11 +220,14 @@ describe('connect', () => {
 
   test('on /ws every stream is checked: a refused stream answers 403 per frame, the others work', async () => {
     const mux = await TestSocket.open(`${url}/ws`);
-    assert.deepEqual(await mux.request({ stream: 'refuse_connect', payload: { action: 'ping', request_id: 1 } }), { stream: 'refuse_connect', payload: REFUSED });
-    assert.deepEqual(
-      await mux.request({ stream: 'refuse_connect', payload: { action: 'nope', request_id: 2 } }),
-      { stream: 'refuse_connect', payload: reply('nope', null, 403, 2, [DENIED]) },
-    );
+    assert.deepEqual(await mux.request({ stream: 'refuse_connect', payload: { action: 'ping', request_id: 1 } }), {
+      stream: 'refuse_connect',
+      payload: REFUSED,
+    });
+    assert.deepEqual(await mux.request({ stream: 'refuse_connect', payload: { action: 'nope', request_id: 2 } }), {
+      stream: 'refuse_connect',
+      payload: reply('nope', null, 403, 2, [DENIED]),
+    });
     assert.deepEqual(await mux.request({ stream: 'open', payload: { action: 'ping', request_id: 1 } }), { stream: 'open', payload: PONG });
     mux.close();
   });
@@ -330,7 +337,10 @@ describe('errors raised by user code', () => {
   test('an unexpected error is 500 "Internal server error", with no stack or SQL, and the socket stays open', async () => {
     const socket = await TestSocket.open(`${url}/ws/open/`);
     assert.deepEqual(await socket.request({ action: 'explode', request_id: 1 }), reply('explode', null, 500, 1, ['Internal server error']));
-    assert.deepEqual(await socket.request({ action: 'explode_later', request_id: 2 }), reply('explode_later', null, 500, 2, ['Internal server error']));
+    assert.deepEqual(
+      await socket.request({ action: 'explode_later', request_id: 2 }),
+      reply('explode_later', null, 500, 2, ['Internal server error']),
+    );
     assert.deepEqual(await socket.request({ action: 'ping', request_id: 1 }), PONG);
     socket.close();
   });
@@ -353,7 +363,9 @@ describe('validation on a model stream of a test-only app', () => {
     );
     assert.deepEqual(
       await ask('users_admin', { action: 'create', data: { username: 'x'.repeat(151), email: 'nope' }, request_id: 3 }),
-      reply('create', null, 400, 3, [{ username: ['Ensure this field has no more than 150 characters.'], email: ['Enter a valid email address.'] }]),
+      reply('create', null, 400, 3, [
+        { username: ['Ensure this field has no more than 150 characters.'], email: ['Enter a valid email address.'] },
+      ]),
     );
   });
 });
@@ -365,13 +377,28 @@ describe('viewAsConsumer', () => {
       await socket.request({ action: 'retrieve', query: { name: 'x' }, request_id: 1 }),
       reply('retrieve', { method: 'GET', name: 'x', auth: 'Bearer good' }, 200, 1),
     );
-    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: 'missing' }, request_id: 2 }), reply('retrieve', null, 404, 2, [{ detail: 'Not found.' }]));
-    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: 'list' }, request_id: 3 }), reply('retrieve', null, 400, 3, ['a', 'b']));
-    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: 'text' }, request_id: 4 }), reply('retrieve', 'plain words', 200, 4));
-    assert.deepEqual(await socket.request({ action: 'retrieve', query: { name: 'boom' }, request_id: 5 }), reply('retrieve', null, 500, 5, ['Internal server error']));
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', query: { name: 'missing' }, request_id: 2 }),
+      reply('retrieve', null, 404, 2, [{ detail: 'Not found.' }]),
+    );
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', query: { name: 'list' }, request_id: 3 }),
+      reply('retrieve', null, 400, 3, ['a', 'b']),
+    );
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', query: { name: 'text' }, request_id: 4 }),
+      reply('retrieve', 'plain words', 200, 4),
+    );
+    assert.deepEqual(
+      await socket.request({ action: 'retrieve', query: { name: 'boom' }, request_id: 5 }),
+      reply('retrieve', null, 500, 5, ['Internal server error']),
+    );
     assert.deepEqual(await socket.request({ action: 'delete', request_id: 6 }), reply('delete', null, 204, 6));
     assert.deepEqual(await socket.request({ action: 'remove', request_id: 7 }), reply('remove', null, 204, 7));
-    assert.deepEqual(await socket.request({ action: 'create', data: {}, request_id: 8 }), reply('create', null, 405, 8, ['Method "create" not allowed.']));
+    assert.deepEqual(
+      await socket.request({ action: 'create', data: {}, request_id: 8 }),
+      reply('create', null, 405, 8, ['Method "create" not allowed.']),
+    );
     socket.close();
   });
 });
@@ -381,13 +408,24 @@ describe('pagination without a maximum', () => {
     await knex('tests').insert([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
     const page = await ask('unbounded', { action: 'list', limit: 1e300, request_id: 1 });
     assert.equal(page.response_status, 200);
-    assert.deepEqual(page.data.results.map((row: { name: string }) => row.name), ['a', 'b', 'c']);
+    assert.deepEqual(
+      page.data.results.map((row: { name: string }) => row.name),
+      ['a', 'b', 'c'],
+    );
     assert.equal(page.data.limit, Number.MAX_SAFE_INTEGER);
     const huge = await ask('unbounded', { action: 'list', limit: '9'.repeat(30), offset: '9'.repeat(30), request_id: 2 });
     assert.deepEqual(huge.data, { count: 3, results: [], limit: Number.MAX_SAFE_INTEGER, offset: 1e30 });
     // Past what a double holds, the text is unreadable: the defaults apply.
     const unreadable = await ask('unbounded', { action: 'list', limit: '9'.repeat(400), offset: '9'.repeat(400), request_id: 2 });
-    assert.deepEqual(unreadable.data, { count: 3, results: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }], limit: 2, offset: 0 });
+    assert.deepEqual(unreadable.data, {
+      count: 3,
+      results: [
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+      ],
+      limit: 2,
+      offset: 0,
+    });
     assert.deepEqual((await ask('unbounded', { action: 'list', request_id: 3 })).data.limit, 2);
   });
 });
@@ -400,8 +438,14 @@ describe('throttling', () => {
     for (let i = 1; i <= 6; i++) socket.send({ action: 'ping', request_id: i });
     const frames = [];
     for (let i = 1; i <= 6; i++) frames.push(await socket.next());
-    assert.deepEqual(frames.slice(0, 3), [1, 2, 3].map((id) => reply('ping', { pong: true }, 200, id)));
-    assert.deepEqual(frames.slice(3), [4, 5, 6].map((id) => reply('ping', null, 429, id, ['Request was throttled.'])));
+    assert.deepEqual(
+      frames.slice(0, 3),
+      [1, 2, 3].map((id) => reply('ping', { pong: true }, 200, id)),
+    );
+    assert.deepEqual(
+      frames.slice(3),
+      [4, 5, 6].map((id) => reply('ping', null, 429, id, ['Request was throttled.'])),
+    );
     assert.equal(socket.closeCode, undefined);
     socket.close();
     await throttled.close();

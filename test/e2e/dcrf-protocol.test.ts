@@ -64,8 +64,14 @@ describe('section 2: frames and the reply envelope', () => {
 
 describe('section 4: errors (exact strings and statuses)', () => {
   test('no action key: 405, action null, request_id echoed', async () => {
-    assert.deepEqual(await things.request({ pk: 1, request_id: 23 }), reply(null, null, 405, 23, ['Unable to find action in message body.']));
-    assert.deepEqual(await things.request({ action: null, request_id: 'x' }), reply(null, null, 405, 'x', ['Unable to find action in message body.']));
+    assert.deepEqual(
+      await things.request({ pk: 1, request_id: 23 }),
+      reply(null, null, 405, 23, ['Unable to find action in message body.']),
+    );
+    assert.deepEqual(
+      await things.request({ action: null, request_id: 'x' }),
+      reply(null, null, 405, 'x', ['Unable to find action in message body.']),
+    );
     assert.deepEqual(await things.request({}), reply(null, null, 405, null, ['Unable to find action in message body.']));
   });
 
@@ -76,20 +82,38 @@ describe('section 4: errors (exact strings and statuses)', () => {
   });
 
   test('unknown action: 405 with the exact string; names are case-sensitive', async () => {
-    assert.deepEqual(await things.request({ action: 'nope', request_id: 22 }), reply('nope', null, 405, 22, ['Method "nope" not allowed.']));
-    assert.deepEqual(await things.request({ action: 'LIST', request_id: 25 }), reply('LIST', null, 405, 25, ['Method "LIST" not allowed.']));
-    assert.deepEqual(await things.request({ action: 'List', request_id: 26 }), reply('List', null, 405, 26, ['Method "List" not allowed.']));
+    assert.deepEqual(
+      await things.request({ action: 'nope', request_id: 22 }),
+      reply('nope', null, 405, 22, ['Method "nope" not allowed.']),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'LIST', request_id: 25 }),
+      reply('LIST', null, 405, 25, ['Method "LIST" not allowed.']),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'List', request_id: 26 }),
+      reply('List', null, 405, 26, ['Method "List" not allowed.']),
+    );
     // Names that exist on every JavaScript object are not actions.
     for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'receiveJson', 'getObject']) {
-      assert.deepEqual(await things.request({ action: name, request_id: 27 }), reply(name, null, 405, 27, [`Method "${name}" not allowed.`]));
+      assert.deepEqual(
+        await things.request({ action: name, request_id: 27 }),
+        reply(name, null, 405, 27, [`Method "${name}" not allowed.`]),
+      );
     }
   });
 
   test('an action that is not a string: echoed as sent, 405 naming its JSON; 403 first where permissions refuse', async () => {
     assert.deepEqual(await things.request({ action: 5, request_id: 1 }), reply(5, null, 405, 1, ['Method "5" not allowed.']));
-    assert.deepEqual(await things.request({ action: ['list'], request_id: 2 }), reply(['list'], null, 405, 2, ['Method "["list"]" not allowed.']));
+    assert.deepEqual(
+      await things.request({ action: ['list'], request_id: 2 }),
+      reply(['list'], null, 405, 2, ['Method "["list"]" not allowed.']),
+    );
     const tricky = { toString: 1, valueOf: 2 };
-    assert.deepEqual(await things.request({ action: tricky, request_id: 3 }), reply(tricky, null, 405, 3, ['Method "{"toString":1,"valueOf":2}" not allowed.']));
+    assert.deepEqual(
+      await things.request({ action: tricky, request_id: 3 }),
+      reply(tricky, null, 405, 3, ['Method "{"toString":1,"valueOf":2}" not allowed.']),
+    );
     const users = await TestSocket.open(`${app.wsUrl}/ws/users/`);
     assert.deepEqual(await users.request({ action: tricky, request_id: 4 }), reply(tricky, null, 403, 4, [DENIED]));
     users.close();
@@ -105,7 +129,10 @@ describe('section 4: errors (exact strings and statuses)', () => {
     // With a token the same unknown action is a 405.
     const token = await app.token('alice');
     const authed = await TestSocket.open(`${app.wsUrl}/ws/users/`, { headers: { Authorization: `Bearer ${token}` } });
-    assert.deepEqual(await authed.request({ action: 'nope', request_id: 14 }), reply('nope', null, 405, 14, ['Method "nope" not allowed.']));
+    assert.deepEqual(
+      await authed.request({ action: 'nope', request_id: 14 }),
+      reply('nope', null, 405, 14, ['Method "nope" not allowed.']),
+    );
     authed.close();
   });
 
@@ -114,14 +141,22 @@ describe('section 4: errors (exact strings and statuses)', () => {
     assert.deepEqual(await things.request({ action: 'retrieve', pk: 9999, request_id: 12 }), notFound('retrieve', 12));
     assert.deepEqual(await things.request({ action: 'retrieve', pk: 'abc', request_id: 13 }), notFound('retrieve', 13));
     for (const pk of [null, true, 1.5, [alpha.pk], { pk: alpha.pk }, -1, 0, 1e300, '1e3', '99999999999999999999999']) {
-      assert.deepEqual(await things.request({ action: 'retrieve', pk, request_id: 14 }), notFound('retrieve', 14), `pk ${JSON.stringify(pk)}`);
+      assert.deepEqual(
+        await things.request({ action: 'retrieve', pk, request_id: 14 }),
+        notFound('retrieve', 14),
+        `pk ${JSON.stringify(pk)}`,
+      );
     }
     assert.deepEqual(await things.request({ action: 'update', pk: 9999, data: { name: 'zz' }, request_id: 16 }), notFound('update', 16));
     assert.deepEqual(await things.request({ action: 'delete', pk: 9999, request_id: 21 }), notFound('delete', 21));
     // A list or object pk is a miss for every lookup action, even one carrying its own `toString`.
     for (const action of ['retrieve', 'update', 'patch', 'delete', 'subscribe_instance', 'unsubscribe_instance']) {
       for (const pk of [{ toString: 1 }, [{ toString: 1 }], [alpha.pk]]) {
-        assert.deepEqual(await things.request({ action, pk, data: { name: 'x' }, request_id: 30 }), notFound(action, 30), `${action} ${JSON.stringify(pk)}`);
+        assert.deepEqual(
+          await things.request({ action, pk, data: { name: 'x' }, request_id: 30 }),
+          notFound(action, 30),
+          `${action} ${JSON.stringify(pk)}`,
+        );
       }
     }
     // A numeric string names the same row, as Django's lookups do.
@@ -137,7 +172,10 @@ describe('section 4: errors (exact strings and statuses)', () => {
       await things.request({ action: 'update', pk: 9999, data: { counter: 'x' }, request_id: 20 }),
       reply('update', null, 404, 20, ['Not found']),
     );
-    assert.deepEqual(await things.request({ action: 'update', pk: 9999, data: 'str', request_id: 21 }), reply('update', null, 404, 21, ['Not found']));
+    assert.deepEqual(
+      await things.request({ action: 'update', pk: 9999, data: 'str', request_id: 21 }),
+      reply('update', null, 404, 21, ['Not found']),
+    );
     assert.deepEqual(await things.request({ action: 'patch', pk: 9999, request_id: 22 }), reply('patch', null, 404, 22, ['Not found']));
   });
 
@@ -148,12 +186,27 @@ describe('section 4: errors (exact strings and statuses)', () => {
       await things.request({ action: 'create', data: { name: 'x'.repeat(65), counter: 'abc' }, request_id: 5 }),
       invalid('create', 5, { name: ['Ensure this field has no more than 64 characters.'], counter: ['A valid integer is required.'] }),
     );
-    assert.deepEqual(await things.request({ action: 'create', data: { name: '' }, request_id: 6 }), invalid('create', 6, { name: ['This field may not be blank.'] }));
-    assert.deepEqual(await things.request({ action: 'create', data: { name: '   ' }, request_id: 7 }), invalid('create', 7, { name: ['This field may not be blank.'] }));
-    assert.deepEqual(await things.request({ action: 'create', data: { name: 'n', counter: 1.5 }, request_id: 8 }), invalid('create', 8, { counter: ['A valid integer is required.'] }));
-    assert.deepEqual(await things.request({ action: 'create', data: { name: null }, request_id: 9 }), invalid('create', 9, { name: ['This field may not be null.'] }));
+    assert.deepEqual(
+      await things.request({ action: 'create', data: { name: '' }, request_id: 6 }),
+      invalid('create', 6, { name: ['This field may not be blank.'] }),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'create', data: { name: '   ' }, request_id: 7 }),
+      invalid('create', 7, { name: ['This field may not be blank.'] }),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'create', data: { name: 'n', counter: 1.5 }, request_id: 8 }),
+      invalid('create', 8, { counter: ['A valid integer is required.'] }),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'create', data: { name: null }, request_id: 9 }),
+      invalid('create', 9, { name: ['This field may not be null.'] }),
+    );
     for (const name of [true, ['x'], { a: 1 }]) {
-      assert.deepEqual(await things.request({ action: 'create', data: { name }, request_id: 11 }), invalid('create', 11, { name: ['Not a valid string.'] }));
+      assert.deepEqual(
+        await things.request({ action: 'create', data: { name }, request_id: 11 }),
+        invalid('create', 11, { name: ['Not a valid string.'] }),
+      );
     }
     // A number is a valid string, as in DRF.
     assert.equal((await things.request({ action: 'create', data: { name: 5 }, request_id: 12 })).data.name, '5');
@@ -318,7 +371,7 @@ describe('section 5: frames DCRF closes the socket on are answered, and the sock
     const socket = await TestSocket.open(`${app.wsUrl}/ws/things/`);
     const pad = (size: number) => {
       const head = JSON.stringify({ action: 'retrieve', pk: alpha.pk, request_id: 1, pad: '' });
-      return head.slice(0, -2) + 'x'.repeat(size - head.length) + '"}';
+      return `${head.slice(0, -2) + 'x'.repeat(size - head.length)}"}`;
     };
     const under = pad(1024 * 1024);
     assert.equal(Buffer.byteLength(under), 1024 * 1024);

@@ -24,7 +24,9 @@ let database: string;
 before(async () => {
   fs.mkdirSync(DIR, { recursive: true });
   const markdown = fs.readFileSync(path.join(ROOT, 'docs/getting-started.md'), 'utf8');
-  const source = typescriptBlocks(markdown).join('\n').replace(/from 'dcrf-gateway'/g, `from '${path.join(ROOT, 'src/index.ts')}'`);
+  const source = typescriptBlocks(markdown)
+    .join('\n')
+    .replace(/from 'dcrf-gateway'/g, `from '${path.join(ROOT, 'src/index.ts')}'`);
   fs.writeFileSync(path.join(DIR, 'app.mts'), source);
   database = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'getting-started-')), 'todos.sqlite3');
   app = spawn(process.execPath, ['--import', 'tsx', path.join(DIR, 'app.mts')], {
@@ -61,8 +63,20 @@ test('alice creates, subscribes and patches her todo: the reply, then the update
   alice.send({ action: 'patch', pk, data: { done: true }, request_id: 3 });
   const reply = await alice.next();
   const event = await alice.next();
-  assert.deepEqual(reply, { errors: [], data: { id: pk, title: 'write docs', done: true, owner: 1 }, action: 'patch', response_status: 200, request_id: 3 });
-  assert.deepEqual(event, { errors: [], data: { id: pk, title: 'write docs', done: true, owner: 1 }, action: 'update', response_status: 200, request_id: 2 });
+  assert.deepEqual(reply, {
+    errors: [],
+    data: { id: pk, title: 'write docs', done: true, owner: 1 },
+    action: 'patch',
+    response_status: 200,
+    request_id: 3,
+  });
+  assert.deepEqual(event, {
+    errors: [],
+    data: { id: pk, title: 'write docs', done: true, owner: 1 },
+    action: 'update',
+    response_status: 200,
+    request_id: 2,
+  });
 
   const bob = await TestSocket.open(`ws://127.0.0.1:${port}/ws/todos?token=bob-token`);
   assert.equal((await bob.request({ action: 'retrieve', pk, request_id: 4 })).response_status, 404);

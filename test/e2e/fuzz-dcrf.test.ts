@@ -155,7 +155,7 @@ test('oversized frames close 1009; invalid UTF-8 in a text frame closes 1007 (RF
   const bystander = await TestSocket.open(`${app.wsUrl}/ws/things/`);
   for (const path of ['/ws', '/ws/things/']) {
     const big = await TestSocket.open(`${app.wsUrl}${path}`);
-    big.send('{"action":"list","x":"' + 'x'.repeat(1024 * 1024) + '"}');
+    big.send(`{"action":"list","x":"${'x'.repeat(1024 * 1024)}"}`);
     assert.equal(await big.closed, 1009, path);
   }
   const broken = await TestSocket.open(`${app.wsUrl}/ws/things/`);

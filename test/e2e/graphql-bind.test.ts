@@ -24,7 +24,12 @@ const typeDefs = `
 const schema = buildGraphQLSchema({
   typeDefs,
   resolvers: [
-    bindResource(testResource, { list: 'notes', get: 'note', activity: 'noteActivity', toGraphQL: (row) => ({ id: row.id, title: row.name }) }),
+    bindResource(testResource, {
+      list: 'notes',
+      get: 'note',
+      activity: 'noteActivity',
+      toGraphQL: (row) => ({ id: row.id, title: row.name }),
+    }),
     {
       // A field over your own event source: pushes `from` events at once, faster than any client reads.
       Subscription: {
@@ -45,7 +50,15 @@ const schema = buildGraphQLSchema({
 
 let app: TestApp;
 before(async () => {
-  app = await startTestApp({ gateway: { graphql: createGraphQLAdapter({ schema, authenticator: new TokenAuthenticator(), limits: { maxQueuedEvents: 3, maxPendingMessages: 3 } }) } });
+  app = await startTestApp({
+    gateway: {
+      graphql: createGraphQLAdapter({
+        schema,
+        authenticator: new TokenAuthenticator(),
+        limits: { maxQueuedEvents: 3, maxPendingMessages: 3 },
+      }),
+    },
+  });
 });
 after(async () => {
   await app.close();
@@ -73,9 +86,16 @@ test('bound fields serve the resource: queries, validation, live events shared w
   assert.deepEqual((await activity.next()).data, { noteActivity: { action: 'CREATE', data: note } });
   assert.deepEqual(await tests.next(), reply('create', { id: Number(note.id), name: 'hello' }, 200, 1));
 
-  assert.deepEqual((await execute(client, '{ notes { id title } missing: note(id: "999") { id } }')).data, { notes: [note], missing: null });
+  assert.deepEqual((await execute(client, '{ notes { id title } missing: note(id: "999") { id } }')).data, {
+    notes: [note],
+    missing: null,
+  });
   const blank = await post(app, 'mutation { writeNote(input: {title: ""}) { id } }');
-  assert.deepEqual(blank.body.errors[0].extensions, { code: 'BAD_USER_INPUT', status: 400, fields: { name: ['This field may not be blank.'] } });
+  assert.deepEqual(blank.body.errors[0].extensions, {
+    code: 'BAD_USER_INPUT',
+    status: 400,
+    fields: { name: ['This field may not be blank.'] },
+  });
   activity.dispose();
   tests.close();
   await client.dispose();
@@ -94,7 +114,10 @@ test('events beyond the queue bound end the subscription with SLOW_CONSUMER; the
   assert.deepEqual(dropped.payload[0].extensions, { code: 'SLOW_CONSUMER', status: 503 });
   assert.deepEqual(await current.request({ type: 'ping' }), { type: 'pong' });
   // The failed id is free again: no `complete` came after the error, and no 4409 now.
-  assert.equal((await current.request({ id: 'slow', type: 'subscribe', payload: { query: 'subscription { countdown(from: 1) }' } })).type, 'next');
+  assert.equal(
+    (await current.request({ id: 'slow', type: 'subscribe', payload: { query: 'subscription { countdown(from: 1) }' } })).type,
+    'next',
+  );
   current.close();
 
   const legacy = await TestSocket.open(`${app.wsUrl}/graphql`, { protocols: ['graphql-ws'] });

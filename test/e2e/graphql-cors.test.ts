@@ -28,10 +28,18 @@ test('a preflight from an allowed origin is answered 204 with the methods and he
 
 test('a query from an allowed origin carries its CORS header; another origin gets none, and its preflight 403', async () => {
   const body = JSON.stringify({ query: '{ things { id } }' });
-  const allowed = await fetch(`${app.url}/graphql`, { method: 'POST', body, headers: { origin: ALLOWED, 'content-type': 'application/json' } });
+  const allowed = await fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    body,
+    headers: { origin: ALLOWED, 'content-type': 'application/json' },
+  });
   assert.equal(allowed.status, 200);
   assert.equal(allowed.headers.get('access-control-allow-origin'), ALLOWED);
-  const other = await fetch(`${app.url}/graphql`, { method: 'POST', body, headers: { origin: 'https://evil.example', 'content-type': 'application/json' } });
+  const other = await fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    body,
+    headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+  });
   assert.equal(other.headers.get('access-control-allow-origin'), null);
   const preflight = await fetch(`${app.url}/graphql`, {
     method: 'OPTIONS',

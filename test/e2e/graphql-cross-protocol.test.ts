@@ -23,16 +23,23 @@ after(async () => {
 test('a GraphQL mutation produces the DCRF events on /ws/things/', async () => {
   const things = await TestSocket.open(`${app.wsUrl}/ws/things/`);
   assert.deepEqual(await things.request({ action: 'subscribe_many', request_id: 'many' }), reply('subscribe_many', null, 201, 'many'));
-  const created = (await execute(client, 'mutation { createThing(input: {name: "from-graphql", counter: 1}) { id name counter } }')).data.createThing;
+  const created = (await execute(client, 'mutation { createThing(input: {name: "from-graphql", counter: 1}) { id name counter } }')).data
+    .createThing;
   const pk = Number(created.id);
   assert.deepEqual(await things.next(), reply('create', { pk, name: 'from-graphql', counter: 1 }, 200, 'many'));
 
-  assert.deepEqual(await things.request({ action: 'subscribe_instance', pk, request_id: 'one' }), reply('subscribe_instance', null, 201, 'one'));
+  assert.deepEqual(
+    await things.request({ action: 'subscribe_instance', pk, request_id: 'one' }),
+    reply('subscribe_instance', null, 201, 'one'),
+  );
   await execute(client, 'mutation($id: ID!) { patchThing(id: $id, input: {counter: 2}) { id } }', { id: created.id });
   const updates = [await things.next(), await things.next()];
   assert.deepEqual(
     updates.sort((a, b) => String(a.request_id).localeCompare(String(b.request_id))),
-    [reply('update', { pk, name: 'from-graphql', counter: 2 }, 200, 'many'), reply('update', { pk, name: 'from-graphql', counter: 2 }, 200, 'one')],
+    [
+      reply('update', { pk, name: 'from-graphql', counter: 2 }, 200, 'many'),
+      reply('update', { pk, name: 'from-graphql', counter: 2 }, 200, 'one'),
+    ],
   );
   await execute(client, 'mutation($id: ID!) { deleteThing(id: $id) }', { id: created.id });
   const deletes = [await things.next(), await things.next()];
@@ -47,12 +54,25 @@ test('GraphQL writes reach DCRF group and signal observers (classrooms, tests, c
   const school = (await execute(client, 'mutation { createSchool(input: {name: "X"}) { id } }')).data.createSchool.id;
   const multiplexed = await TestSocket.open(`${app.wsUrl}/ws/`);
   const send = (stream: string, payload: object) => multiplexed.request({ stream, payload });
-  assert.deepEqual(await send('classrooms', { action: 'subscribe_to_classrooms_in_school', school_pk: Number(school), request_id: 1 }), { stream: 'classrooms', payload: reply('subscribe_to_classrooms_in_school', null, 201, 1) });
-  assert.deepEqual(await send('tests', { action: 'subscribe_activity', request_id: 2 }), { stream: 'tests', payload: reply('subscribe_activity', null, 201, 2) });
-  assert.deepEqual(await send('chat', { action: 'subscribe_joined', chat_id: 7, request_id: 3 }), { stream: 'chat', payload: reply('subscribe_joined', null, 201, 3) });
+  assert.deepEqual(await send('classrooms', { action: 'subscribe_to_classrooms_in_school', school_pk: Number(school), request_id: 1 }), {
+    stream: 'classrooms',
+    payload: reply('subscribe_to_classrooms_in_school', null, 201, 1),
+  });
+  assert.deepEqual(await send('tests', { action: 'subscribe_activity', request_id: 2 }), {
+    stream: 'tests',
+    payload: reply('subscribe_activity', null, 201, 2),
+  });
+  assert.deepEqual(await send('chat', { action: 'subscribe_joined', chat_id: 7, request_id: 3 }), {
+    stream: 'chat',
+    payload: reply('subscribe_joined', null, 201, 3),
+  });
 
-  const room = (await execute(client, 'mutation($s: ID!) { createClassroom(input: {name: "R", school: $s}) { id } }', { s: school })).data.createClassroom;
-  assert.deepEqual(await multiplexed.next(), { stream: 'classrooms', payload: reply('create', { id: Number(room.id), name: 'R', school: Number(school) }, 200, 1) });
+  const room = (await execute(client, 'mutation($s: ID!) { createClassroom(input: {name: "R", school: $s}) { id } }', { s: school })).data
+    .createClassroom;
+  assert.deepEqual(await multiplexed.next(), {
+    stream: 'classrooms',
+    payload: reply('create', { id: Number(room.id), name: 'R', school: Number(school) }, 200, 1),
+  });
   const row = (await execute(client, 'mutation { createTest(input: {name: "T"}) { id } }')).data.createTest;
   assert.deepEqual(await multiplexed.next(), { stream: 'tests', payload: reply('create', { id: Number(row.id), name: 'T' }, 200, 2) });
   const token = await app.token('erin');
@@ -70,7 +90,9 @@ test('DCRF actions produce the GraphQL subscription events with the same data', 
   assert.equal(created.response_status, 201);
   const id = String(created.data.id);
   assert.deepEqual((await activity.next()).data, { thingActivity: { action: 'CREATE', data: { ...created.data, id } } });
-  const changed = await subscribeLive(client, 'subscription($id: ID!) { thingChanged(id: $id) { action data { id name counter } } }', { id });
+  const changed = await subscribeLive(client, 'subscription($id: ID!) { thingChanged(id: $id) { action data { id name counter } } }', {
+    id,
+  });
   const patched = await things.request({ action: 'patch', pk: created.data.id, data: { counter: 4 }, request_id: 2 });
   assert.deepEqual((await activity.next()).data, { thingActivity: { action: 'UPDATE', data: { ...patched.data, id } } });
   assert.deepEqual((await changed.next()).data, { thingChanged: { action: 'UPDATE', data: { ...patched.data, id } } });
@@ -97,13 +119,27 @@ test('DCRF chat joins and classroom moves reach GraphQL subscribers', async () =
   const schools = await TestSocket.open(`${app.wsUrl}/ws/schools/`);
   const s1 = (await schools.request({ action: 'create', data: { name: 'A' }, request_id: 1 })).data.id;
   const s2 = (await schools.request({ action: 'create', data: { name: 'B' }, request_id: 2 })).data.id;
-  const first = await subscribeLive(client, 'subscription($s: ID) { classroomActivity(schoolId: $s) { action data { id name school { id } } } }', { s: String(s1) });
-  const second = await subscribeLive(client, 'subscription($s: ID) { classroomActivity(schoolId: $s) { action data { id name school { id } } } }', { s: String(s2) });
+  const first = await subscribeLive(
+    client,
+    'subscription($s: ID) { classroomActivity(schoolId: $s) { action data { id name school { id } } } }',
+    { s: String(s1) },
+  );
+  const second = await subscribeLive(
+    client,
+    'subscription($s: ID) { classroomActivity(schoolId: $s) { action data { id name school { id } } } }',
+    { s: String(s2) },
+  );
   const room = (await classrooms.request({ action: 'create', data: { name: 'Lab', school: s1 }, request_id: 3 })).data;
-  assert.deepEqual((await first.next()).data, { classroomActivity: { action: 'CREATE', data: { id: String(room.id), name: 'Lab', school: { id: String(s1) } } } });
+  assert.deepEqual((await first.next()).data, {
+    classroomActivity: { action: 'CREATE', data: { id: String(room.id), name: 'Lab', school: { id: String(s1) } } },
+  });
   await classrooms.request({ action: 'patch', pk: room.id, data: { school: s2 }, request_id: 4 });
-  assert.deepEqual((await first.next()).data, { classroomActivity: { action: 'DELETE', data: { id: String(room.id), name: 'Lab', school: { id: String(s2) } } } });
-  assert.deepEqual((await second.next()).data, { classroomActivity: { action: 'CREATE', data: { id: String(room.id), name: 'Lab', school: { id: String(s2) } } } });
+  assert.deepEqual((await first.next()).data, {
+    classroomActivity: { action: 'DELETE', data: { id: String(room.id), name: 'Lab', school: { id: String(s2) } } },
+  });
+  assert.deepEqual((await second.next()).data, {
+    classroomActivity: { action: 'CREATE', data: { id: String(room.id), name: 'Lab', school: { id: String(s2) } } },
+  });
   for (const sub of [chats, numeric, first, second]) sub.dispose();
   classrooms.close();
   schools.close();
@@ -126,13 +162,20 @@ test('the real dcrf-client and the real graphql-ws client on one server at once'
     dcrfEvents.push([data, action]);
     wake();
   });
-  const graphqlEvents = await subscribeLive(client, 'subscription($id: ID!) { thingChanged(id: $id) { action data { id name counter } } }', { id: String(row.id) });
-  const patched = (await execute(client, 'mutation($id: ID!) { patchThing(id: $id, input: {name: "both2"}) { id name counter } }', { id: String(row.id) })).data.patchThing;
+  const graphqlEvents = await subscribeLive(
+    client,
+    'subscription($id: ID!) { thingChanged(id: $id) { action data { id name counter } } }',
+    { id: String(row.id) },
+  );
+  const patched = (
+    await execute(client, 'mutation($id: ID!) { patchThing(id: $id, input: {name: "both2"}) { id name counter } }', { id: String(row.id) })
+  ).data.patchThing;
   assert.deepEqual((await graphqlEvents.next()).data, { thingChanged: { action: 'UPDATE', data: patched } });
-  if (!dcrfEvents.length) await new Promise<void>((resolve, reject) => {
-    wake = resolve;
-    setTimeout(() => reject(new Error('no dcrf-client event within 3000 ms')), 3000).unref();
-  });
+  if (!dcrfEvents.length)
+    await new Promise<void>((resolve, reject) => {
+      wake = resolve;
+      setTimeout(() => reject(new Error('no dcrf-client event within 3000 ms')), 3000).unref();
+    });
   assert.deepEqual(dcrfEvents, [[{ id: row.id, name: 'both2', counter: row.counter }, 'update']]);
   graphqlEvents.dispose();
   dcrf.close();

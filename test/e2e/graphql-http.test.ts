@@ -65,14 +65,25 @@ test('authentication: Bearer header; an unknown token is 401', async () => {
 });
 
 test('errors: validation with fields, not found, syntax; graphql-response+json gives 400 for a bad document', async () => {
-  const tooLong = await post(app, 'mutation { createTest(input: {name: "' + 'y'.repeat(101) + '"}) { id } }');
-  assert.deepEqual(tooLong.body.errors[0].extensions, { code: 'BAD_USER_INPUT', status: 400, fields: { name: ['Ensure this field has no more than 100 characters.'] } });
+  const tooLong = await post(app, `mutation { createTest(input: {name: "${'y'.repeat(101)}"}) { id } }`);
+  assert.deepEqual(tooLong.body.errors[0].extensions, {
+    code: 'BAD_USER_INPUT',
+    status: 400,
+    fields: { name: ['Ensure this field has no more than 100 characters.'] },
+  });
   const missing = await post(app, 'mutation { patchTest(id: "424242", input: {name: "z"}) { id } }');
   assert.deepEqual(missing.body.errors[0].extensions, { code: 'NOT_FOUND', status: 404 });
-  const lookups = await post(app, '{ test(id: "424242") { id } thing(id: "nope") { id } classroom(id: "1") { id } school(id: "9") { id } }');
+  const lookups = await post(
+    app,
+    '{ test(id: "424242") { id } thing(id: "nope") { id } classroom(id: "1") { id } school(id: "9") { id } }',
+  );
   assert.deepEqual(lookups.body, { data: { test: null, thing: null, classroom: null, school: null } });
   for (const body of ['{bad json', '{"query": 1}', '{}']) {
-    const unreadable = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body });
+    const unreadable = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body,
+    });
     assert.equal(unreadable.status, 400);
     assert.deepEqual(((await unreadable.json()) as any).errors[0].extensions, { code: 'BAD_REQUEST', status: 400 });
   }
@@ -91,14 +102,19 @@ test('an internal failure is INTERNAL_SERVER_ERROR/500 with no SQL and no stack'
   // A real database failure: the table is gone under the running server.
   await app.knex.schema.dropTable('classrooms');
   const school = await post(app, 'mutation { createSchool(input: {name: "S"}) { id } }');
-  const failed = await post(app, 'query($id: ID!) { school(id: $id) { name classrooms { id } } }', { id: school.body.data.createSchool.id });
+  const failed = await post(app, 'query($id: ID!) { school(id: $id) { name classrooms { id } } }', {
+    id: school.body.data.createSchool.id,
+  });
   assert.equal(failed.status, 200);
   assert.deepEqual(failed.body.data, { school: null });
   const [error] = failed.body.errors;
-  assert.deepEqual({ message: error.message, path: error.path, extensions: error.extensions }, {
-    message: 'Internal server error',
-    path: ['school', 'classrooms'],
-    extensions: { code: 'INTERNAL_SERVER_ERROR', status: 500 },
-  });
+  assert.deepEqual(
+    { message: error.message, path: error.path, extensions: error.extensions },
+    {
+      message: 'Internal server error',
+      path: ['school', 'classrooms'],
+      extensions: { code: 'INTERNAL_SERVER_ERROR', status: 500 },
+    },
+  );
   assert.doesNotMatch(JSON.stringify(failed.body), /classrooms"? (?:where|from)|SQLITE|select|stack|at /i);
 });

@@ -25,11 +25,16 @@ after(async () => {
 function connect(connectionParams: Record<string, unknown> = {}): Promise<LegacyClient> {
   return new Promise((resolve, reject) => {
     let closed: Promise<number> | undefined;
-    const client: LegacyClient = new SubscriptionClient(url, {
-      connectionParams,
-      reconnect: false,
-      connectionCallback: (error: unknown) => (error ? reject(Object.assign(new Error('connection_error'), { payload: error, client, closed })) : resolve(client)),
-    }, WebSocket);
+    const client: LegacyClient = new SubscriptionClient(
+      url,
+      {
+        connectionParams,
+        reconnect: false,
+        connectionCallback: (error: unknown) =>
+          error ? reject(Object.assign(new Error('connection_error'), { payload: error, client, closed })) : resolve(client),
+      },
+      WebSocket,
+    );
     // The client's own socket (a `ws` instance): the test reads its close code.
     const raw = (client as unknown as { client: WebSocket }).client;
     closed = new Promise((resolveClose) => raw.once('close', (code: number) => resolveClose(code)));
@@ -142,7 +147,11 @@ test('legacy client: subscription events, errors as data, stop ends the events',
   assert.deepEqual(await changed.next(), { data: { thingChanged: { action: 'UPDATE', data: { id: thing.id, name: 'sub', counter: 9 } } } });
   const failing = operate(client, 'mutation { createThing(input: {name: ""}) { id } }');
   const failed = await failing.next();
-  assert.deepEqual(failed.errors[0].extensions, { code: 'BAD_USER_INPUT', status: 400, fields: { name: ['This field may not be blank.'] } });
+  assert.deepEqual(failed.errors[0].extensions, {
+    code: 'BAD_USER_INPUT',
+    status: 400,
+    fields: { name: ['This field may not be blank.'] },
+  });
   const topics = app.hub.hub.topicCount;
   changed.stop();
   await operate(client, '{ __typename }').next();
@@ -159,7 +168,11 @@ test('frames: ack then ka (never before the ack), start/data/complete, error for
   assert.equal(await socket.quiet(100), true);
   assert.deepEqual(await socket.request({ type: 'connection_init', payload: {} }), { type: 'connection_ack' });
   assert.deepEqual(await socket.next(), { type: 'ka' });
-  assert.deepEqual(await socket.request({ id: '1', type: 'start', payload: { query: '{ me { id } }' } }), { id: '1', type: 'data', payload: { data: { me: null } } });
+  assert.deepEqual(await socket.request({ id: '1', type: 'start', payload: { query: '{ me { id } }' } }), {
+    id: '1',
+    type: 'data',
+    payload: { data: { me: null } },
+  });
   assert.deepEqual(await socket.next(), { id: '1', type: 'complete' });
   const invalid = await socket.request({ id: '2', type: 'start', payload: { query: '{ nope }' } });
   assert.equal(invalid.type, 'error');
@@ -169,8 +182,17 @@ test('frames: ack then ka (never before the ack), start/data/complete, error for
   socket.send({ id: '3', type: 'start', payload: { query: 'subscription { joinedChat(chatId: "legacy") { username chatId } }' } });
   socket.send({ id: '4', type: 'start', payload: { query: 'mutation { joinChat(chatId: "legacy") }' } });
   const frames = [await socket.next(), await socket.next(), await socket.next()];
-  assert.deepEqual(frames.find((frame) => frame.id === '3'), { id: '3', type: 'data', payload: { data: { joinedChat: { username: 'anonymous', chatId: 'legacy' } } } });
-  assert.deepEqual(frames.filter((frame) => frame.id === '4'), [{ id: '4', type: 'data', payload: { data: { joinChat: true } } }, { id: '4', type: 'complete' }]);
+  assert.deepEqual(
+    frames.find((frame) => frame.id === '3'),
+    { id: '3', type: 'data', payload: { data: { joinedChat: { username: 'anonymous', chatId: 'legacy' } } } },
+  );
+  assert.deepEqual(
+    frames.filter((frame) => frame.id === '4'),
+    [
+      { id: '4', type: 'data', payload: { data: { joinChat: true } } },
+      { id: '4', type: 'complete' },
+    ],
+  );
   assert.equal(app.hub.hub.topicCount, topics + 1);
   assert.deepEqual(await socket.request({ id: '3', type: 'stop' }), { id: '3', type: 'complete' });
   assert.equal(app.hub.hub.topicCount, topics);
@@ -184,6 +206,9 @@ test('frames: ack then ka (never before the ack), start/data/complete, error for
 
 test('frames: an unknown token on the upgrade gets connection_error at init, then close 4403', async () => {
   const socket = await TestSocket.open(`${url}?token=nope`, { protocols: ['graphql-ws'] });
-  assert.deepEqual(await socket.request({ type: 'connection_init', payload: {} }), { type: 'connection_error', payload: { message: 'Invalid token.' } });
+  assert.deepEqual(await socket.request({ type: 'connection_init', payload: {} }), {
+    type: 'connection_error',
+    payload: { message: 'Invalid token.' },
+  });
   assert.equal(await socket.closed, 4403);
 });

@@ -42,9 +42,15 @@ test('depth, aliases and cost are refused before execution (nothing is written)'
   assert.deepEqual(codes(costly.body), ['QUERY_TOO_COMPLEX']);
   assert.match(costly.body.errors[0].message, /costs more than 100/);
   const school = (await post(app, 'mutation { createSchool(input: {name: "s"}) { id } }')).body.data.createSchool.id;
-  const mutationTooDeep = await post(app, 'mutation($s: ID!) { createClassroom(input: {name: "c", school: $s}) { school { classrooms { school { id } } } } }', { s: school });
+  const mutationTooDeep = await post(
+    app,
+    'mutation($s: ID!) { createClassroom(input: {name: "c", school: $s}) { school { classrooms { school { id } } } } }',
+    { s: school },
+  );
   assert.deepEqual(codes(mutationTooDeep.body), ['QUERY_TOO_COMPLEX']);
-  assert.deepEqual((await post(app, 'query($s: ID!) { school(id: $s) { classrooms(limit: 5) { id } } }', { s: school })).body, { data: { school: { classrooms: [] } } });
+  assert.deepEqual((await post(app, 'query($s: ID!) { school(id: $s) { classrooms(limit: 5) { id } } }', { s: school })).body, {
+    data: { school: { classrooms: [] } },
+  });
   const cheap = await post(app, '{ things(limit: 5) { id name counter } }');
   assert.equal(cheap.body.errors, undefined);
 });
@@ -101,7 +107,10 @@ test('a subscription whose reader falls behind ends with SLOW_CONSUMER and frees
   stream.push(2);
   assert.equal(budget.active, 1);
   stream.push(3);
-  await assert.rejects(stream.next(), (error: { code?: string; status?: number }) => error.code === 'SLOW_CONSUMER' && error.status === 503);
+  await assert.rejects(
+    stream.next(),
+    (error: { code?: string; status?: number }) => error.code === 'SLOW_CONSUMER' && error.status === 503,
+  );
   assert.equal(unsubscribed, 1);
   assert.equal(budget.active, 0);
   assert.deepEqual(await stream.next(), { value: undefined, done: true });

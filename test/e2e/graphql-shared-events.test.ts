@@ -54,9 +54,13 @@ const unshared = { seenBy: 0 };
 let app: TestApp;
 let unsharedApp: TestApp;
 before(async () => {
-  app = await startTestApp({ gateway: { graphql: createGraphQLAdapter({ schema: makeSchema(shared), authenticator: new TokenAuthenticator() }) } });
+  app = await startTestApp({
+    gateway: { graphql: createGraphQLAdapter({ schema: makeSchema(shared), authenticator: new TokenAuthenticator() }) },
+  });
   unsharedApp = await startTestApp({
-    gateway: { graphql: createGraphQLAdapter({ schema: makeSchema(unshared), authenticator: new TokenAuthenticator(), shareEventResults: false }) },
+    gateway: {
+      graphql: createGraphQLAdapter({ schema: makeSchema(unshared), authenticator: new TokenAuthenticator(), shareEventResults: false }),
+    },
   });
 });
 after(async () => {
@@ -68,7 +72,14 @@ const ACTIVITY = 'subscription { noteActivity { action data { title seenBy } } }
 test('subscribers of the same operation and user share one execution; each user still sees its own view', async () => {
   const aliceToken = await app.token('alice');
   const bobToken = await app.token('bob');
-  const clients = [graphqlClient(app), graphqlClient(app), graphqlClient(app), graphqlClient(app, { token: aliceToken }), graphqlClient(app, { token: aliceToken }), graphqlClient(app, { token: bobToken })];
+  const clients = [
+    graphqlClient(app),
+    graphqlClient(app),
+    graphqlClient(app),
+    graphqlClient(app, { token: aliceToken }),
+    graphqlClient(app, { token: aliceToken }),
+    graphqlClient(app, { token: bobToken }),
+  ];
   try {
     const streams = await Promise.all(clients.map((client) => subscribeLive(client, ACTIVITY)));
     // The same document under another variable-free spelling is another operation: its own execution.
@@ -77,7 +88,14 @@ test('subscribers of the same operation and user share one execution; each user 
     assert.equal((await post(app, 'mutation { writeNote(input: {title: "shared"}) { id } }')).status, 200);
     const seen = await Promise.all(streams.map(async (stream) => (await stream.next()).data));
     const expected = (who: string) => ({ noteActivity: { action: 'CREATE', data: { title: 'shared', seenBy: who } } });
-    assert.deepEqual(seen, [expected('anonymous'), expected('anonymous'), expected('anonymous'), expected('alice'), expected('alice'), expected('bob')]);
+    assert.deepEqual(seen, [
+      expected('anonymous'),
+      expected('anonymous'),
+      expected('anonymous'),
+      expected('alice'),
+      expected('alice'),
+      expected('bob'),
+    ]);
     assert.deepEqual((await other.next()).data, expected('anonymous'));
     // anonymous, alice, bob, and the other document: four executions for seven subscribers.
     assert.equal(shared.seenBy - before, 4);

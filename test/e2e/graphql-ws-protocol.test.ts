@@ -14,7 +14,11 @@ let app: TestApp;
 let url: string;
 
 before(async () => {
-  app = await startTestApp({ gateway: { graphql: createDemoGraphQLAdapter({ authenticator: new TokenAuthenticator(), connectionInitWaitTimeout: 300, userRecheckMs: 0 }) } });
+  app = await startTestApp({
+    gateway: {
+      graphql: createDemoGraphQLAdapter({ authenticator: new TokenAuthenticator(), connectionInitWaitTimeout: 300, userRecheckMs: 0 }),
+    },
+  });
   url = `${app.wsUrl}/graphql`;
 });
 after(async () => {
@@ -33,7 +37,11 @@ test('a query: next then complete; ping gets pong before and after the ack', asy
   assert.deepEqual(await socket.request({ type: 'ping', payload: { n: 1 } }), { type: 'pong', payload: { n: 1 } });
   assert.deepEqual(await socket.request({ type: 'connection_init' }), { type: 'connection_ack' });
   assert.deepEqual(await socket.request({ type: 'ping' }), { type: 'pong' });
-  assert.deepEqual(await socket.request({ id: 'q1', type: 'subscribe', payload: { query: '{ me { id } }' } }), { id: 'q1', type: 'next', payload: { data: { me: null } } });
+  assert.deepEqual(await socket.request({ id: 'q1', type: 'subscribe', payload: { query: '{ me { id } }' } }), {
+    id: 'q1',
+    type: 'next',
+    payload: { data: { me: null } },
+  });
   assert.deepEqual(await socket.next(), { id: 'q1', type: 'complete' });
   socket.close();
 });
@@ -77,7 +85,9 @@ test('4403: an unknown token in the init payload or on the upgrade', async () =>
 test('the graphql-ws client sees 4403 for a bad token', async () => {
   let closeCode: number | undefined;
   const client = graphqlClient(app, { connectionParams: { token: 'nope' }, onClose: (code) => (closeCode = code) });
-  const outcome = await new Promise<unknown>((resolve) => client.subscribe({ query: '{ __typename }' }, { next: () => undefined, error: resolve, complete: () => resolve('complete') }));
+  const outcome = await new Promise<unknown>((resolve) =>
+    client.subscribe({ query: '{ __typename }' }, { next: () => undefined, error: resolve, complete: () => resolve('complete') }),
+  );
   assert.equal(closeCode, 4403);
   assert.equal((outcome as { code?: number }).code, 4403);
   await client.dispose();
@@ -96,7 +106,11 @@ test('4409: a subscribe whose id is active, even while the first is still being 
 
   const later = await acknowledged();
   later.send({ id: 'same', type: 'subscribe', payload: { query: 'subscription { thingActivity { action } }' } });
-  assert.deepEqual(await later.request({ id: 'q', type: 'subscribe', payload: { query: '{ __typename }' } }), { id: 'q', type: 'next', payload: { data: { __typename: 'Query' } } });
+  assert.deepEqual(await later.request({ id: 'q', type: 'subscribe', payload: { query: '{ __typename }' } }), {
+    id: 'q',
+    type: 'next',
+    payload: { data: { __typename: 'Query' } },
+  });
   await later.next();
   later.send({ id: 'same', type: 'subscribe', payload: { query: 'subscription { thingActivity { action } }' } });
   assert.equal(await later.closed, 4409);
@@ -127,7 +141,10 @@ test('complete sent right behind its subscribe releases the subscription', async
   await socket.next();
   assert.equal(app.hub.hub.topicCount, before);
   // Nothing arrives for the completed id when a test row is written.
-  assert.equal((await socket.request({ id: 'm', type: 'subscribe', payload: { query: 'mutation { createTest(input: {name: "x"}) { id } }' } })).id, 'm');
+  assert.equal(
+    (await socket.request({ id: 'm', type: 'subscribe', payload: { query: 'mutation { createTest(input: {name: "x"}) { id } }' } })).id,
+    'm',
+  );
   assert.deepEqual(await socket.next(), { id: 'm', type: 'complete' });
   assert.equal(await socket.quiet(200), true);
   socket.close();
@@ -149,7 +166,10 @@ test('closing the socket releases its subscriptions', async () => {
 
 test('a user deactivated after connect: the next operation closes the socket 4403 (both protocols)', async () => {
   const { User } = await import('../../src/demo/models.js');
-  for (const [username, protocol] of [['gina', 'graphql-transport-ws'], ['hank', 'graphql-ws']] as const) {
+  for (const [username, protocol] of [
+    ['gina', 'graphql-transport-ws'],
+    ['hank', 'graphql-ws'],
+  ] as const) {
     const token = await app.token(username);
     const socket = await TestSocket.open(url, { protocols: [protocol] });
     assert.equal((await socket.request({ type: 'connection_init', payload: { token } })).type, 'connection_ack');
@@ -163,6 +183,9 @@ test('a user deactivated after connect: the next operation closes the socket 440
     const frames: unknown[] = [];
     socket.ws.on('message', (data) => frames.push(JSON.parse(data.toString())));
     assert.equal(await socket.closed, 4403);
-    assert.deepEqual(frames.filter((frame) => (frame as { type: string }).type === 'data' || (frame as { type: string }).type === 'next'), []);
+    assert.deepEqual(
+      frames.filter((frame) => (frame as { type: string }).type === 'data' || (frame as { type: string }).type === 'next'),
+      [],
+    );
   }
 });

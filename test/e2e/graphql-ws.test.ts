@@ -22,17 +22,25 @@ after(async () => {
 });
 
 test('queries and mutations round-trip with the serialized shapes', async () => {
-  const created = await execute(client, 'mutation($input: ThingInput!) { createThing(input: $input) { id name counter } }', { input: { name: 'ws-thing', counter: 2 } });
+  const created = await execute(client, 'mutation($input: ThingInput!) { createThing(input: $input) { id name counter } }', {
+    input: { name: 'ws-thing', counter: 2 },
+  });
   assert.equal(created.errors, undefined);
   const thing = created.data.createThing;
   assert.deepEqual(thing, { id: thing.id, name: 'ws-thing', counter: 2 });
-  const read = await execute(client, 'query($id: ID!) { thing(id: $id) { id name counter } things { id } missing: thing(id: "999999") { id } }', { id: thing.id });
+  const read = await execute(
+    client,
+    'query($id: ID!) { thing(id: $id) { id name counter } things { id } missing: thing(id: "999999") { id } }',
+    { id: thing.id },
+  );
   assert.deepEqual(read.data.thing, thing);
   assert.ok(read.data.things.some((row: { id: string }) => row.id === thing.id));
   assert.equal(read.data.missing, null);
   assert.equal(read.errors, undefined);
 
-  const patched = await execute(client, 'mutation($id: ID!) { patchThing(id: $id, input: {counter: 5}) { id name counter } }', { id: thing.id });
+  const patched = await execute(client, 'mutation($id: ID!) { patchThing(id: $id, input: {counter: 5}) { id name counter } }', {
+    id: thing.id,
+  });
   assert.deepEqual(patched.data.patchThing, { id: thing.id, name: 'ws-thing', counter: 5 });
   const deleted = await execute(client, 'mutation($id: ID!) { deleteThing(id: $id) }', { id: thing.id });
   assert.equal(deleted.data.deleteThing, thing.id);
@@ -44,16 +52,26 @@ test('queries and mutations round-trip with the serialized shapes', async () => 
   assert.deepEqual(page.data.tests, { count: 1, limit: 1, offset: 0, results: [{ id: test1.id, name: 't1b' }] });
 
   const school = (await execute(client, 'mutation { createSchool(input: {name: "North"}) { id name } }')).data.createSchool;
-  const room = await execute(client, 'mutation($s: ID!) { createClassroom(input: {name: "R1", school: $s}) { id name school { id name } } }', { s: school.id });
+  const room = await execute(
+    client,
+    'mutation($s: ID!) { createClassroom(input: {name: "R1", school: $s}) { id name school { id name } } }',
+    { s: school.id },
+  );
   assert.deepEqual(room.data.createClassroom.school, school);
-  const nested = await execute(client, 'query($id: ID!) { school(id: $id) { name classrooms { name school { id } } } schools { id } }', { id: school.id });
+  const nested = await execute(client, 'query($id: ID!) { school(id: $id) { name classrooms { name school { id } } } schools { id } }', {
+    id: school.id,
+  });
   assert.deepEqual(nested.data.school, { name: 'North', classrooms: [{ name: 'R1', school: { id: school.id } }] });
 });
 
 test('errors carry extensions.code and extensions.status', async () => {
   const blank = await execute(client, 'mutation { createThing(input: {name: ""}) { id } }');
   assert.equal(blank.data, null);
-  assert.deepEqual(blank.errors![0]!.extensions, { code: 'BAD_USER_INPUT', status: 400, fields: { name: ['This field may not be blank.'] } });
+  assert.deepEqual(blank.errors![0]!.extensions, {
+    code: 'BAD_USER_INPUT',
+    status: 400,
+    fields: { name: ['This field may not be blank.'] },
+  });
   const long = await execute(client, 'mutation($n: String!) { createThing(input: {name: $n}) { id } }', { n: 'x'.repeat(65) });
   assert.deepEqual(long.errors![0]!.extensions!.fields, { name: ['Ensure this field has no more than 64 characters.'] });
   const unknownSchool = await execute(client, 'mutation { createClassroom(input: {name: "R", school: "7777"}) { id } }');
@@ -84,7 +102,9 @@ test('a token in connectionParams authenticates the socket', async () => {
 
 test('thingChanged and thingActivity deliver UPDATE and DELETE (with the last state)', async () => {
   const thing = (await execute(client, 'mutation { createThing(input: {name: "watched"}) { id } }')).data.createThing;
-  const changed = await subscribeLive(client, 'subscription($id: ID!) { thingChanged(id: $id) { action data { id name counter } } }', { id: thing.id });
+  const changed = await subscribeLive(client, 'subscription($id: ID!) { thingChanged(id: $id) { action data { id name counter } } }', {
+    id: thing.id,
+  });
   const activity = await subscribeLive(client, 'subscription { thingActivity { action data { id name counter } } }');
   await execute(client, 'mutation($id: ID!) { patchThing(id: $id, input: {counter: 3}) { id } }', { id: thing.id });
   const state = { id: thing.id, name: 'watched', counter: 3 };
@@ -108,7 +128,9 @@ test('a subscription to a missing row fails with NOT_FOUND', async () => {
 
 test('testChanged and testActivity', async () => {
   const row = (await execute(client, 'mutation { createTest(input: {name: "a"}) { id name } }')).data.createTest;
-  const changed = await subscribeLive(client, 'subscription($id: ID!) { testChanged(id: $id) { action data { id name } } }', { id: row.id });
+  const changed = await subscribeLive(client, 'subscription($id: ID!) { testChanged(id: $id) { action data { id name } } }', {
+    id: row.id,
+  });
   const activity = await subscribeLive(client, 'subscription { testActivity { action data { id name } } }');
   await execute(client, 'mutation($id: ID!) { patchTest(id: $id, input: {name: "b"}) { id } }', { id: row.id });
   assert.deepEqual((await changed.next()).data, { testChanged: { action: 'UPDATE', data: { id: row.id, name: 'b' } } });
@@ -123,11 +145,22 @@ test('testChanged and testActivity', async () => {
 test('classroomActivity: actions relative to the school group; by classroom id', async () => {
   const s1 = (await execute(client, 'mutation { createSchool(input: {name: "S1"}) { id } }')).data.createSchool.id;
   const s2 = (await execute(client, 'mutation { createSchool(input: {name: "S2"}) { id } }')).data.createSchool.id;
-  const bySchool1 = await subscribeLive(client, 'subscription($s: ID) { classroomActivity(schoolId: $s) { action data { id name school { id } } } }', { s: s1 });
-  const bySchool2 = await subscribeLive(client, 'subscription($s: ID) { classroomActivity(schoolId: $s) { action data { id name } } }', { s: s2 });
-  const room = (await execute(client, 'mutation($s: ID!) { createClassroom(input: {name: "C", school: $s}) { id } }', { s: s1 })).data.createClassroom;
-  assert.deepEqual((await bySchool1.next()).data, { classroomActivity: { action: 'CREATE', data: { id: room.id, name: 'C', school: { id: s1 } } } });
-  const byRoom = await subscribeLive(client, 'subscription($c: ID) { classroomActivity(classroomId: $c) { action data { id name } } }', { c: room.id });
+  const bySchool1 = await subscribeLive(
+    client,
+    'subscription($s: ID) { classroomActivity(schoolId: $s) { action data { id name school { id } } } }',
+    { s: s1 },
+  );
+  const bySchool2 = await subscribeLive(client, 'subscription($s: ID) { classroomActivity(schoolId: $s) { action data { id name } } }', {
+    s: s2,
+  });
+  const room = (await execute(client, 'mutation($s: ID!) { createClassroom(input: {name: "C", school: $s}) { id } }', { s: s1 })).data
+    .createClassroom;
+  assert.deepEqual((await bySchool1.next()).data, {
+    classroomActivity: { action: 'CREATE', data: { id: room.id, name: 'C', school: { id: s1 } } },
+  });
+  const byRoom = await subscribeLive(client, 'subscription($c: ID) { classroomActivity(classroomId: $c) { action data { id name } } }', {
+    c: room.id,
+  });
   await execute(client, 'mutation($id: ID!, $s: ID!) { patchClassroom(id: $id, input: {school: $s}) { id } }', { id: room.id, s: s2 });
   assert.deepEqual((await bySchool1.next()).data!.classroomActivity.action, 'DELETE');
   assert.deepEqual((await bySchool2.next()).data, { classroomActivity: { action: 'CREATE', data: { id: room.id, name: 'C' } } });
@@ -160,11 +193,15 @@ test('userChanged: authenticated only; events for that user', async () => {
 
   const bob = graphqlClient(app, { connectionParams: { token: await app.token('bob') } });
   const me = (await execute(bob, '{ me { id } }')).data.me;
-  const changed = await subscribeLive(bob, 'subscription($id: ID!) { userChanged(id: $id) { action data { id username email } } }', { id: me.id });
+  const changed = await subscribeLive(bob, 'subscription($id: ID!) { userChanged(id: $id) { action data { id username email } } }', {
+    id: me.id,
+  });
   // Users have no write mutation: change the row through the model, as the app's own code would.
   const { User } = await import('../../src/demo/models.js');
   await User.query().patch({ email: 'bob@new.example.com' }).where('id', Number(me.id));
-  assert.deepEqual((await changed.next()).data, { userChanged: { action: 'UPDATE', data: { id: me.id, username: 'bob', email: 'bob@new.example.com' } } });
+  assert.deepEqual((await changed.next()).data, {
+    userChanged: { action: 'UPDATE', data: { id: me.id, username: 'bob', email: 'bob@new.example.com' } },
+  });
   changed.dispose();
   await bob.dispose();
 });

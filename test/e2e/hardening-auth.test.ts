@@ -51,7 +51,11 @@ before(async () => {
     // 0: re-read the user for every event and frame, so the tests need not wait out a cache.
     gateway: {
       userRecheckMs: 0,
-      streams: { ...demoStreams, private_things: PrivateThingConsumer as unknown as ConsumerClass, broken: BrokenConsumer as unknown as ConsumerClass },
+      streams: {
+        ...demoStreams,
+        private_things: PrivateThingConsumer as unknown as ConsumerClass,
+        broken: BrokenConsumer as unknown as ConsumerClass,
+      },
     },
   });
 });
@@ -63,7 +67,11 @@ async function subscribedThing(socket: TestSocket, name: string, multiplexed = f
   const writer = await TestSocket.open(`${app.wsUrl}/ws/things/`);
   const row = (await writer.request({ action: 'create', data: { name }, request_id: 'c' })).data;
   writer.close();
-  const subscribed = await socket.request(multiplexed ? { stream: 'things', payload: { action: 'subscribe_instance', pk: row.pk, request_id: 'sub' } } : { action: 'subscribe_instance', pk: row.pk, request_id: 'sub' });
+  const subscribed = await socket.request(
+    multiplexed
+      ? { stream: 'things', payload: { action: 'subscribe_instance', pk: row.pk, request_id: 'sub' } }
+      : { action: 'subscribe_instance', pk: row.pk, request_id: 'sub' },
+  );
   assert.equal(subscribed.response_status ?? subscribed.payload.response_status, 201);
   return row;
 }
@@ -96,7 +104,10 @@ test('a deleted user on a multiplexed socket gets no further event, and its next
   const me = await socket.request({ stream: 'users', payload: { action: 'me', request_id: 'me' } });
   assert.equal(me.payload.data.username, 'trudy');
 
-  await app.knex('tokens').whereIn('user_id', app.knex('users').select('id').where({ username: 'trudy' })).delete();
+  await app
+    .knex('tokens')
+    .whereIn('user_id', app.knex('users').select('id').where({ username: 'trudy' }))
+    .delete();
   await app.knex('users').where({ username: 'trudy' }).delete();
   socket.send({ stream: 'users', payload: { action: 'me', request_id: 'me-again' } });
   await patchThing(row.pk, { counter: 3 });
@@ -120,8 +131,15 @@ test('a user refused by the object-level permission gets no event of a private r
   const [aliceToken, eveToken] = await Promise.all([app.token('alice'), app.token('eve')]);
   const alice = await TestSocket.open(`${app.wsUrl}/ws/private_things/?token=${aliceToken}`);
   const eve = await TestSocket.open(`${app.wsUrl}/ws/private_things/?token=${eveToken}`);
-  const row = (await alice.request({ action: 'retrieve', pk: (await subscribedThing(await TestSocket.open(`${app.wsUrl}/ws/things/`), 'public')).pk, request_id: 'r' })).data;
-  for (const socket of [alice, eve]) assert.equal((await socket.request({ action: 'subscribe_instance', pk: row.pk, request_id: 'sub' })).response_status, 201);
+  const row = (
+    await alice.request({
+      action: 'retrieve',
+      pk: (await subscribedThing(await TestSocket.open(`${app.wsUrl}/ws/things/`), 'public')).pk,
+      request_id: 'r',
+    })
+  ).data;
+  for (const socket of [alice, eve])
+    assert.equal((await socket.request({ action: 'subscribe_instance', pk: row.pk, request_id: 'sub' })).response_status, 201);
 
   await patchThing(row.pk, { name: 'secret:alice diary' });
   assert.deepEqual(await alice.next(), reply('update', { pk: row.pk, name: 'secret:alice diary', counter: 0 }, 200, 'sub'));

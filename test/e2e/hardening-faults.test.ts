@@ -14,7 +14,7 @@ import { captureLogs, metric, scrape } from '../helpers/hardening.js';
 import { demoStreams } from '../../src/demo/consumers.js';
 import { Thing } from '../../src/demo/models.js';
 import { ThingSerializer } from '../../src/demo/serializers.js';
-import { AsyncAPIConsumer, type ConsumerClass } from '../../src/dcrf/consumer.js';
+import type { ConsumerClass } from '../../src/dcrf/consumer.js';
 import { GenericAsyncAPIConsumer } from '../../src/dcrf/generic.js';
 import { PatchModelMixin, RetrieveModelMixin } from '../../src/dcrf/mixins.js';
 import { modelObserver, ObserverModelInstanceMixin } from '../../src/dcrf/observers.js';
@@ -48,11 +48,17 @@ const rejectingHandler = modelObserver(Thing, {
   name: 'hardening_rejecting_handler',
   handler: async (consumer, event) => {
     if ((event.body as { name?: string }).name === 'boom') throw new Error(`observer handler failed -- ${SECRET}`);
-    for (const id of event.subscribingRequestIds) consumer.sendJson({ errors: [], data: event.body, action: event.action, response_status: 200, request_id: id });
+    for (const id of event.subscribingRequestIds)
+      consumer.sendJson({ errors: [], data: event.body, action: event.action, response_status: 200, request_id: id });
   },
   serializer: (row) => ({ pk: row.id, name: row.name }),
 });
-const throwingGroups = modelObserver(Thing, { name: 'hardening_throwing_groups', groupsForSignal: boomGroups, groupsForConsumer: () => ['all'], serializer: (row) => ({ pk: row.id, name: row.name }) });
+const throwingGroups = modelObserver(Thing, {
+  name: 'hardening_throwing_groups',
+  groupsForSignal: boomGroups,
+  groupsForConsumer: () => ['all'],
+  serializer: (row) => ({ pk: row.id, name: row.name }),
+});
 
 class FragileConsumer extends ObserverModelInstanceMixin(PatchModelMixin(RetrieveModelMixin(GenericAsyncAPIConsumer))) {
   static override queryset = Thing;
@@ -113,7 +119,9 @@ after(async () => {
 
 /** Log lines that mention this request id (as `request_id` or in `request_ids`). */
 function linesFor(requestId: unknown): Array<Record<string, unknown>> {
-  return logs.lines.filter((line) => line.request_id === requestId || (Array.isArray(line.request_ids) && line.request_ids.includes(requestId)));
+  return logs.lines.filter(
+    (line) => line.request_id === requestId || (Array.isArray(line.request_ids) && line.request_ids.includes(requestId)),
+  );
 }
 
 function assertNoLeak(frame: unknown): void {
@@ -137,7 +145,10 @@ test('an action that throws: 500 without detail, logged once with its request id
     assert.equal(lines.length, 1, `log lines for ${id}: ${JSON.stringify(lines)}`);
     assert.match(String(lines[0]!.error), new RegExp(SECRET), 'the log keeps the detail the client does not get');
   }
-  assert.deepEqual(await socket.request({ action: 'retrieve', pk: 999_999, request_id: 'x-3' }), reply('retrieve', null, 404, 'x-3', ['Not found']));
+  assert.deepEqual(
+    await socket.request({ action: 'retrieve', pk: 999_999, request_id: 'x-3' }),
+    reply('retrieve', null, 404, 'x-3', ['Not found']),
+  );
   socket.close();
 });
 
@@ -180,7 +191,10 @@ test('observers whose body, handler or groups throw: logged, other events still 
   assert.equal(await watcher.quiet(100), true);
   assert.equal(linesFor('w-body').length, 1);
   assert.equal(linesFor('w-handler').length, 1);
-  assert.ok(logs.raw.some((line) => line.includes('groupsForSignal failed')), 'the throwing groupsForSignal was logged');
+  assert.ok(
+    logs.raw.some((line) => line.includes('groupsForSignal failed')),
+    'the throwing groupsForSignal was logged',
+  );
   assert.deepEqual(crashes, []);
   things.close();
   watcher.close();
@@ -207,7 +221,11 @@ test('a PubSub that refuses, rejects or throws: actions still answer, events res
       const patched = await socket.request({ action: 'patch', pk: row.pk, data: { counter }, request_id: `p-${mode}` });
       assert.deepEqual(patched, reply('patch', { pk: row.pk, name: 'pubsub', counter }, 200, `p-${mode}`));
       // The change is in the change log: the next poll of its head delivers what the PubSub refused.
-      assert.deepEqual(await socket.next(), reply('update', { pk: row.pk, name: 'pubsub', counter }, 200, 'sub'), `event while the PubSub ${mode}s`);
+      assert.deepEqual(
+        await socket.next(),
+        reply('update', { pk: row.pk, name: 'pubsub', counter }, 200, 'sub'),
+        `event while the PubSub ${mode}s`,
+      );
     }
     flaky.mode = 'ok';
     await socket.request({ action: 'patch', pk: row.pk, data: { counter: 3 }, request_id: 'p-ok' });
@@ -243,14 +261,19 @@ test('the database fails mid-action (table gone): 500 without SQL, socket open, 
   } finally {
     await app.knex.schema.renameTable('things_away', 'things');
   }
-  assert.deepEqual(await socket.request({ action: 'patch', pk: row.pk, data: { name: 'back' }, request_id: 'p' }), reply('patch', { pk: row.pk, name: 'back', counter: 0 }, 200, 'p'));
+  assert.deepEqual(
+    await socket.request({ action: 'patch', pk: row.pk, data: { name: 'back' }, request_id: 'p' }),
+    reply('patch', { pk: row.pk, name: 'back', counter: 0 }, 200, 'p'),
+  );
   assert.equal((await socket.request({ action: 'create', data: { name: 'new' }, request_id: 'c2' })).response_status, 201);
   assert.equal(socket.closeCode, undefined);
   assert.ok(!logs.raw.some((line) => line.includes(token)), 'no log line holds the token');
   socket.close();
 });
 
-test('the SQLite file is locked by another connection: writes fail 500 fast, then succeed after the lock is released', { skip: process.env.TEST_DATABASE_URL ? 'SQLite file lock; this pass runs on PostgreSQL' : false }, async () => {
+test('the SQLite file is locked by another connection: writes fail 500 fast, then succeed after the lock is released', {
+  skip: process.env.TEST_DATABASE_URL ? 'SQLite file lock; this pass runs on PostgreSQL' : false,
+}, async () => {
   const socket = await TestSocket.open(`${app.wsUrl}/ws/things/?token=${token}`);
   const row = (await socket.request({ action: 'create', data: { name: 'lock' }, request_id: 'c' })).data;
   const filename = (app.knex.client.config.connection as { filename: string }).filename;
@@ -271,7 +294,10 @@ test('the SQLite file is locked by another connection: writes fail 500 fast, the
     locker.close();
     await app.knex.raw('PRAGMA busy_timeout = 5000');
   }
-  assert.deepEqual(await socket.request({ action: 'patch', pk: row.pk, data: { counter: 5 }, request_id: 'unlocked' }), reply('patch', { ...row, counter: 5 }, 200, 'unlocked'));
+  assert.deepEqual(
+    await socket.request({ action: 'patch', pk: row.pk, data: { counter: 5 }, request_id: 'unlocked' }),
+    reply('patch', { ...row, counter: 5 }, 200, 'unlocked'),
+  );
   const text = await scrape(app.url);
   assert.ok(metric(text, 'dcrf_gateway_dcrf_actions_total', { stream: 'things', action: 'patch', status: '500' }) >= 1);
   assert.ok(!logs.raw.some((line) => line.includes(token)), 'no log line holds the token');

@@ -47,11 +47,17 @@ function assertEnvelope(frame: unknown, where: string): asserts frame is Record<
   assert.deepEqual(Object.keys(frame).sort(), ENVELOPE_KEYS, `${where}: keys`);
   const record = frame as Record<string, any>;
   assert.ok(Array.isArray(record.errors), `${where}: errors`);
-  assert.ok([200, 201, 400, 404, 405].includes(record.response_status), `${where}: status ${record.response_status} ${JSON.stringify(record.errors)}`);
+  assert.ok(
+    [200, 201, 400, 404, 405].includes(record.response_status),
+    `${where}: status ${record.response_status} ${JSON.stringify(record.errors)}`,
+  );
 }
 
 function assertPrototypesClean(): void {
-  assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).filter((name) => !BUILTIN_OBJECT_PROTO.has(name)), []);
+  assert.deepEqual(
+    Object.getOwnPropertyNames(Object.prototype).filter((name) => !BUILTIN_OBJECT_PROTO.has(name)),
+    [],
+  );
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.equal(({} as Record<string, unknown>).counter, undefined);
   assert.equal(Object.getPrototypeOf({}), Object.prototype);
@@ -72,7 +78,8 @@ test('SQL-like and prototype-pollution payloads in every argument change nothing
   const mux = await TestSocket.open(`${app.wsUrl}/ws`);
   const sentinel = (await socket.request({ action: 'create', data: { name: 'sentinel', counter: 7 }, request_id: 's' })).data;
   const victim = (await socket.request({ action: 'create', data: { name: 'victim' }, request_id: 'v' })).data;
-  const testRow = (await mux.request({ stream: 'tests', payload: { action: 'create', data: { name: 'other table' }, request_id: 't' } })).payload.data;
+  const testRow = (await mux.request({ stream: 'tests', payload: { action: 'create', data: { name: 'other table' }, request_id: 't' } }))
+    .payload.data;
 
   const frames: string[] = [];
   for (const p of PAYLOADS) {
@@ -91,7 +98,12 @@ test('SQL-like and prototype-pollution payloads in every argument change nothing
       `{"action": "retrieve", "pk": ${victim.pk}, "__proto__": ${p}, "constructor": ${p}, "request_id": 11}`,
     );
   }
-  frames.push(`{"__proto__": {"action": "list"}, "request_id": 12}`, `{"action": "__proto__"}`, `{"action": "constructor"}`, `{"action": "toString"}`);
+  frames.push(
+    `{"__proto__": {"action": "list"}, "request_id": 12}`,
+    `{"action": "__proto__"}`,
+    `{"action": "constructor"}`,
+    `{"action": "toString"}`,
+  );
 
   const created: Array<Record<string, unknown>> = [];
   for (const [index, text] of frames.entries()) {
@@ -99,7 +111,8 @@ test('SQL-like and prototype-pollution payloads in every argument change nothing
     const answer = await socket.next();
     assertEnvelope(answer, `frame ${index} ${text}`);
     if (answer.action === 'create' && answer.response_status === 201) created.push(answer.data);
-    if (typeof answer.data === 'object' && answer.data && 'counter' in answer.data) assert.notEqual(answer.data.counter, 99, `${text} took a value from a __proto__ key`);
+    if (typeof answer.data === 'object' && answer.data && 'counter' in answer.data)
+      assert.notEqual(answer.data.counter, 99, `${text} took a value from a __proto__ key`);
   }
   // The same through the multiplexer, including stream names that are Object.prototype's keys.
   for (const p of PAYLOADS.slice(0, 12)) {
@@ -113,14 +126,27 @@ test('SQL-like and prototype-pollution payloads in every argument change nothing
   }
 
   assertPrototypesClean();
-  for (const table of ['things', 'tests', 'users', 'tokens', 'schools', 'classrooms']) assert.ok(await app.knex.schema.hasTable(table), `table ${table} still exists`);
+  for (const table of ['things', 'tests', 'users', 'tokens', 'schools', 'classrooms'])
+    assert.ok(await app.knex.schema.hasTable(table), `table ${table} still exists`);
   // The sentinel and the other table's row are untouched; created rows hold the payload text as plain data.
   assert.deepEqual(await socket.request({ action: 'retrieve', pk: sentinel.pk, request_id: 'r' }), reply('retrieve', sentinel, 200, 'r'));
-  assert.deepEqual((await mux.request({ stream: 'tests', payload: { action: 'retrieve', pk: testRow.id, request_id: 'r' } })).payload.data, testRow);
+  assert.deepEqual(
+    (await mux.request({ stream: 'tests', payload: { action: 'retrieve', pk: testRow.id, request_id: 'r' } })).payload.data,
+    testRow,
+  );
   const [{ count }] = (await app.knex('things').count({ count: '*' })) as Array<{ count: number | string }>;
   assert.equal(Number(count), 2 + created.length);
-  const stored = (await app.knex('things').whereIn('id', created.map((row) => row.pk as number)).select('name')) as Array<{ name: string }>;
-  assert.ok(stored.some((row) => row.name === "'; DROP TABLE things; --"), 'the SQL-like text was stored verbatim');
+  const stored = (await app
+    .knex('things')
+    .whereIn(
+      'id',
+      created.map((row) => row.pk as number),
+    )
+    .select('name')) as Array<{ name: string }>;
+  assert.ok(
+    stored.some((row) => row.name === "'; DROP TABLE things; --"),
+    'the SQL-like text was stored verbatim',
+  );
   const text = await scrape(app.url);
   assert.equal(metric(text, 'dcrf_gateway_dcrf_actions_total', { stream: 'things', action: 'create', status: '500' }), 0);
   socket.close();
@@ -142,7 +168,7 @@ test('a 1 MB deeply nested frame is refused 400 without parsing it; another sock
   const inString = await deep.request({ action: 'list', request_id: 'str', x: '['.repeat(10_000) });
   assert.equal(inString.response_status, 200);
   // An unclosed deep prefix is refused the same way.
-  deep.send('{"a":' + '['.repeat(100_000));
+  deep.send(`{"a":${'['.repeat(100_000)}`);
   assert.deepEqual(await deep.next(), reply(null, null, 400, null, ['Invalid message: nested too deeply']));
   assert.equal(deep.closeCode, undefined);
   deep.close();

@@ -63,15 +63,22 @@ describe('limits of the demo app (configured by environment and GatewayOptions)'
     header.writeUInt32BE(0x01020304, 10);
     (socket.ws as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.concat([header, Buffer.from('{"action"')]));
     assert.equal(await socket.closed, 1009);
-    await eventually(async () => metric(await scrape(app.url), `${M}limit_hits_total`, { limit: 'frame_size' }) >= 2, 'frame_size hits counted');
+    await eventually(
+      async () => metric(await scrape(app.url), `${M}limit_hits_total`, { limit: 'frame_size' }) >= 2,
+      'frame_size hits counted',
+    );
   });
 
   test('subscriptions per socket: over the limit is 429 "Too many subscriptions.", and a freed slot is reusable', async () => {
     const socket = await TestSocket.open(`${app.wsUrl}/ws/things/`);
     const pks: number[] = [];
-    for (let i = 0; i < 4; i++) pks.push((await socket.request({ action: 'create', data: { name: `s${i}` }, request_id: `c${i}` })).data.pk);
+    for (let i = 0; i < 4; i++)
+      pks.push((await socket.request({ action: 'create', data: { name: `s${i}` }, request_id: `c${i}` })).data.pk);
     for (let i = 0; i < 3; i++) {
-      assert.deepEqual(await socket.request({ action: 'subscribe_instance', pk: pks[i], request_id: `sub${i}` }), reply('subscribe_instance', null, 201, `sub${i}`));
+      assert.deepEqual(
+        await socket.request({ action: 'subscribe_instance', pk: pks[i], request_id: `sub${i}` }),
+        reply('subscribe_instance', null, 201, `sub${i}`),
+      );
     }
     assert.deepEqual(
       await socket.request({ action: 'subscribe_instance', pk: pks[3], request_id: 'sub3' }),
@@ -80,8 +87,14 @@ describe('limits of the demo app (configured by environment and GatewayOptions)'
     // The refused subscription really is absent: a change of that row sends nothing.
     await socket.request({ action: 'patch', pk: pks[3], data: { name: 'changed' }, request_id: 'p3' });
     assert.equal(await socket.quiet(150), true);
-    assert.deepEqual(await socket.request({ action: 'unsubscribe_instance', pk: pks[0], request_id: 'sub0' }), reply('unsubscribe_instance', null, 204, 'sub0'));
-    assert.deepEqual(await socket.request({ action: 'subscribe_instance', pk: pks[3], request_id: 'sub3' }), reply('subscribe_instance', null, 201, 'sub3'));
+    assert.deepEqual(
+      await socket.request({ action: 'unsubscribe_instance', pk: pks[0], request_id: 'sub0' }),
+      reply('unsubscribe_instance', null, 204, 'sub0'),
+    );
+    assert.deepEqual(
+      await socket.request({ action: 'subscribe_instance', pk: pks[3], request_id: 'sub3' }),
+      reply('subscribe_instance', null, 201, 'sub3'),
+    );
     const text = await scrape(app.url);
     assert.equal(metric(text, `${M}limit_hits_total`, { limit: 'subscriptions' }), 1);
     assert.equal(metric(text, `${M}dcrf_actions_total`, { stream: 'things', action: 'subscribe_instance', status: '429' }), 1);
@@ -166,7 +179,10 @@ describe('per-socket rate and output limits (a Gateway with test consumers)', ()
     const socket = await TestSocket.open(`${unthrottled.wsUrl}/ws/load/`);
     socket.send({ action: 'hold', request_id: 'hold' });
     for (let i = 0; i < 1000; i++) socket.send({ action: 'echo', data: i, request_id: i });
-    await eventually(async () => metric(await unthrottled.gateway.metrics!.text(), `${M}limit_hits_total`, { limit: 'inbound_queue' }) >= 1, 'reading paused');
+    await eventually(
+      async () => metric(await unthrottled.gateway.metrics!.text(), `${M}limit_hits_total`, { limit: 'inbound_queue' }) >= 1,
+      'reading paused',
+    );
     release();
     held = new Promise<void>((resolve) => (release = resolve));
     assert.deepEqual(await socket.next(), reply('hold', null, 200, 'hold'));
@@ -179,7 +195,10 @@ describe('per-socket rate and output limits (a Gateway with test consumers)', ()
     for (let i = 0; i < 40; i++) socket.send({ action: 'echo', data: i, request_id: i });
     const replies = [];
     for (let i = 0; i < 40; i++) replies.push(await socket.next());
-    assert.deepEqual(replies.map((r) => r.request_id), [...Array(40).keys()]);
+    assert.deepEqual(
+      replies.map((r) => r.request_id),
+      [...Array(40).keys()],
+    );
     for (let i = 0; i < 20; i++) assert.deepEqual(replies[i], reply('echo', i, 200, i));
     const throttled = replies.filter((r) => r.response_status === 429);
     assert.ok(throttled.length >= 10, `${throttled.length} throttled of 40`);
@@ -223,11 +242,18 @@ describe('per-socket rate and output limits (a Gateway with test consumers)', ()
     stalled.pause();
     const other = await TestSocket.open(`${gw.wsUrl}/ws/load/`);
     let answered = 0;
-    await eventually(async () => {
-      assert.deepEqual(await other.request({ action: 'echo', data: answered, request_id: answered }), reply('echo', answered, 200, answered));
-      answered++;
-      return metric(await gw.gateway.metrics!.text(), `${M}slow_consumer_closes_total`) > before;
-    }, 'the stalled socket was closed as a slow consumer', 20_000);
+    await eventually(
+      async () => {
+        assert.deepEqual(
+          await other.request({ action: 'echo', data: answered, request_id: answered }),
+          reply('echo', answered, 200, answered),
+        );
+        answered++;
+        return metric(await gw.gateway.metrics!.text(), `${M}slow_consumer_closes_total`) > before;
+      },
+      'the stalled socket was closed as a slow consumer',
+      20_000,
+    );
     assert.ok(answered > 0);
     stalled.resume();
     assert.equal(await stalledClosed, 1013);

@@ -66,16 +66,23 @@ test('counts sockets by protocol, frames, actions by name and status, and events
   assert.equal(metric(await scrape(app.url), `${M}sockets_open`, { protocol: 'graphql-transport-ws' }), 0);
 });
 
-test('PubSub reconnects are counted', { skip: process.env.TEST_REDIS_URL ? false : 'needs Redis: runs in the PostgreSQL + Redis pass' }, async () => {
+test('PubSub reconnects are counted', {
+  skip: process.env.TEST_REDIS_URL ? false : 'needs Redis: runs in the PostgreSQL + Redis pass',
+}, async () => {
   const { Redis } = await import('ioredis');
   const admin = new Redis(process.env.TEST_REDIS_URL!);
   try {
     // Cut this app's subscriber connection from the Redis side, as a Redis restart or a network cut would.
     const name = `${app.hub.hub.prefix}sub`;
-    const clients = String(await admin.client('LIST')).split('\n').filter((line) => line.includes(` name=${name} `));
+    const clients = String(await admin.client('LIST'))
+      .split('\n')
+      .filter((line) => line.includes(` name=${name} `));
     assert.equal(clients.length, 1, `one subscriber connection named ${name}`);
     await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(clients[0]!)![1]!);
-    await eventually(async () => metric(await scrape(app.url), `${M}pubsub_reconnects_total`, { client: 'subscriber' }) >= 1, 'the reconnect was counted');
+    await eventually(
+      async () => metric(await scrape(app.url), `${M}pubsub_reconnects_total`, { client: 'subscriber' }) >= 1,
+      'the reconnect was counted',
+    );
     assert.equal(metric(await scrape(other.url), `${M}pubsub_reconnects_total`, { client: 'subscriber' }), 0);
   } finally {
     admin.disconnect();

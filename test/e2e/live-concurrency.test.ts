@@ -33,17 +33,26 @@ function generator(seed: number): () => number {
 class Rollback extends Error {}
 
 test('parallel writers, several subscribers: each sees every committed state once, in commit order per row', async () => {
-  const rows = [await Thing.query().insert({ name: 'r0' }), await Thing.query().insert({ name: 'r1' }), await Thing.query().insert({ name: 'r2' })];
+  const rows = [
+    await Thing.query().insert({ name: 'r0' }),
+    await Thing.query().insert({ name: 'r1' }),
+    await Thing.query().insert({ name: 'r2' }),
+  ];
   const ids = rows.map((row) => row.id);
 
   // Subscribers: three subscribe_many, one socket watching each row by subscribe_instance, one
   // multiplexed things_with_id subscribe_many.
   const many = await Promise.all([0, 1, 2].map(() => TestSocket.open(`${app.wsUrl}/ws/things/`)));
-  for (const [i, socket] of many.entries()) assert.equal((await socket.request({ action: 'subscribe_many', request_id: i })).response_status, 201);
+  for (const [i, socket] of many.entries())
+    assert.equal((await socket.request({ action: 'subscribe_many', request_id: i })).response_status, 201);
   const instance = await TestSocket.open(`${app.wsUrl}/ws/things/`);
-  for (const id of ids) assert.equal((await instance.request({ action: 'subscribe_instance', pk: id, request_id: `row-${id}` })).response_status, 201);
+  for (const id of ids)
+    assert.equal((await instance.request({ action: 'subscribe_instance', pk: id, request_id: `row-${id}` })).response_status, 201);
   const mux = await TestSocket.open(`${app.wsUrl}/ws`);
-  assert.equal((await mux.request({ stream: 'things_with_id', payload: { action: 'subscribe_many', request_id: 'mux' } })).payload.response_status, 201);
+  assert.equal(
+    (await mux.request({ stream: 'things_with_id', payload: { action: 'subscribe_many', request_id: 'mux' } })).payload.response_status,
+    201,
+  );
 
   const committed = new Map<number, number[]>(ids.map((id) => [id, []]));
   let rolledBack = 0;
@@ -59,7 +68,10 @@ test('parallel writers, several subscribers: each sees every committed state onc
         await Thing.transaction(async (trx) => {
           for (const id of touched) {
             const times = random() < 0.3 ? 2 : 1;
-            for (let k = 0; k < times; k++) await Thing.query(trx).patch({ counter: raw('counter + 1') as any }).findById(id);
+            for (let k = 0; k < times; k++)
+              await Thing.query(trx)
+                .patch({ counter: raw('counter + 1') as any })
+                .findById(id);
             const row = await Thing.query(trx).findById(id);
             values.set(id, row!.counter);
           }

@@ -103,13 +103,19 @@ test('pipelined writes on the subscribing socket: each reply comes before the ev
   const frames = [first, ...(await take(s, 7))];
   const at = (predicate: (f: any) => boolean) => frames.findIndex(predicate);
   const replyAt = (id: number) => at((f) => f.request_id === id);
-  const eventAt = (action: string, counter: number) => at((f) => f.request_id === 'sub' && f.action === action && f.data.counter === counter);
+  const eventAt = (action: string, counter: number) =>
+    at((f) => f.request_id === 'sub' && f.action === action && f.data.counter === counter);
   assert.ok(replyAt(1) < eventAt('create', 0), JSON.stringify(frames));
   assert.ok(replyAt(2) < eventAt('update', 1), JSON.stringify(frames));
   assert.ok(replyAt(3) < eventAt('update', 2), JSON.stringify(frames));
   assert.ok(replyAt(4) < eventAt('delete', 2), JSON.stringify(frames));
   const events = frames.filter((f) => f.request_id === 'sub').map((f) => [f.action, f.data.counter, f.response_status]);
-  assert.deepEqual(events, [['create', 0, 200], ['update', 1, 200], ['update', 2, 200], ['delete', 2, 204]]);
+  assert.deepEqual(events, [
+    ['create', 0, 200],
+    ['update', 1, 200],
+    ['update', 2, 200],
+    ['delete', 2, 204],
+  ]);
   s.close();
 });
 
@@ -143,7 +149,9 @@ test('bulk ORM writes: patch().where() over 100 rows is 100 events, delete().whe
   const s = await open('/ws/things/');
   await Thing.knex()('things').insert(Array.from({ length: 100 }, (_, i) => ({ name: `bulk ${i}`, counter: 0 })));
   await s.request({ action: 'subscribe_many', request_id: 'sub' });
-  const patched = await Thing.query().patch({ counter: raw('counter + 1') as any }).where('name', 'like', 'bulk %');
+  const patched = await Thing.query()
+    .patch({ counter: raw('counter + 1') as any })
+    .where('name', 'like', 'bulk %');
   assert.equal(patched, 100);
   const updates = await take(s, 100);
   assert.ok(updates.every((f) => f.action === 'update' && f.response_status === 200 && f.data.counter === 1 && f.request_id === 'sub'));
@@ -181,7 +189,12 @@ test('a user who loses the permission gets no further events', async () => {
   try {
     await Thing.query().patch({ counter: 2 }).findById(row.id);
     await Thing.query().deleteById(row.id);
-    assert.deepEqual((await take(other, 4)).map((f) => [f.request_id, f.action]).sort(), [['i', 'delete'], ['i', 'update'], ['m', 'delete'], ['m', 'update']]);
+    assert.deepEqual((await take(other, 4)).map((f) => [f.request_id, f.action]).sort(), [
+      ['i', 'delete'],
+      ['i', 'update'],
+      ['m', 'delete'],
+      ['m', 'update'],
+    ]);
     assert.ok(await s.quiet(), 'the revoked user hears nothing');
     assert.equal((await s.request({ action: 'list', request_id: 9 })).response_status, 403);
   } finally {

@@ -16,8 +16,7 @@ after(async () => {
   await app.close();
 });
 
-const open = (stream: string, token?: string) =>
-  TestSocket.open(`${app.wsUrl}/ws/${stream}/${token ? `?token=${token}` : ''}`);
+const open = (stream: string, token?: string) => TestSocket.open(`${app.wsUrl}/ws/${stream}/${token ? `?token=${token}` : ''}`);
 
 test('tests: subscribe_activity sees create/update/delete (delete: 200, last state) next to subscribe_instance', async () => {
   const [t1, t2] = [await open('tests'), await open('tests')];
@@ -36,7 +35,10 @@ test('tests: subscribe_activity sees create/update/delete (delete: 200, last sta
   assert.equal(refused.response_status, 400);
   assert.ok(await t1.quiet(), 'a refused write sends nothing');
 
-  assert.deepEqual(await t1.request({ action: 'unsubscribe_instance', pk: id, request_id: 4 }), reply('unsubscribe_instance', null, 204, 4));
+  assert.deepEqual(
+    await t1.request({ action: 'unsubscribe_instance', pk: id, request_id: 4 }),
+    reply('unsubscribe_instance', null, 204, 4),
+  );
   await t2.request({ action: 'delete', pk: id, request_id: 5 });
   assert.deepEqual(await t1.next(), reply('delete', { id, name: 't1b' }, 200, 2));
   assert.deepEqual(await t1.request({ action: 'unsubscribe_activity', request_id: 2 }), reply('unsubscribe_activity', null, 204, 2));
@@ -50,10 +52,16 @@ test('users: an authenticated subscribe_instance sees an ORM write made outside 
   const token = await app.token('alice');
   const u = await open('users', token);
   const me = (await u.request({ action: 'me', request_id: 8 })).data;
-  assert.deepEqual(await u.request({ action: 'subscribe_instance', pk: me.id, request_id: 13 }), reply('subscribe_instance', null, 201, 13));
+  assert.deepEqual(
+    await u.request({ action: 'subscribe_instance', pk: me.id, request_id: 13 }),
+    reply('subscribe_instance', null, 201, 13),
+  );
   await User.query().patch({ email: 'alice+1@example.com' }).findById(me.id);
   assert.deepEqual(await u.next(), reply('update', { id: me.id, username: 'alice', email: 'alice+1@example.com' }, 200, 13));
-  assert.deepEqual(await u.request({ action: 'unsubscribe_instance', pk: me.id, request_id: 13 }), reply('unsubscribe_instance', null, 204, 13));
+  assert.deepEqual(
+    await u.request({ action: 'unsubscribe_instance', pk: me.id, request_id: 13 }),
+    reply('unsubscribe_instance', null, 204, 13),
+  );
   await User.query().patch({ email: 'alice@example.com' }).findById(me.id);
   assert.ok(await u.quiet(), 'nothing after unsubscribe_instance');
 
@@ -83,7 +91,10 @@ test('classrooms: a classroom moving school 1 → 2 is delete / create / update 
   const room = (await k.request({ action: 'create', data: { name: 'room A', school: s1 }, request_id: 1 })).data;
   const id = room.id;
   assert.deepEqual(await k1.next(), reply('create', { id, name: 'room A', school: s1 }, 200, 11));
-  assert.deepEqual(await k3.request({ action: 'subscribe_to_classroom', classroom_pk: id, request_id: 13 }), reply('subscribe_to_classroom', null, 201, 13));
+  assert.deepEqual(
+    await k3.request({ action: 'subscribe_to_classroom', classroom_pk: id, request_id: 13 }),
+    reply('subscribe_to_classroom', null, 201, 13),
+  );
 
   await k.request({ action: 'patch', pk: id, data: { name: 'room A1' }, request_id: 7 });
   assert.deepEqual(await k1.next(), reply('update', { id, name: 'room A1', school: s1 }, 200, 11));
@@ -113,7 +124,10 @@ test('classrooms: a classroom moving school 1 → 2 is delete / create / update 
 test('chat: join_chat reaches subscribe_joined at once; chat_id keeps its JSON type; anonymous is "anonymous"', async () => {
   const token = await app.token('alice');
   const [h1, h2] = [await open('chat'), await open('chat', token)];
-  assert.deepEqual(await h1.request({ action: 'subscribe_joined', chat_id: 'room1', request_id: 1 }), reply('subscribe_joined', null, 201, 1));
+  assert.deepEqual(
+    await h1.request({ action: 'subscribe_joined', chat_id: 'room1', request_id: 1 }),
+    reply('subscribe_joined', null, 201, 1),
+  );
   assert.deepEqual(await h2.request({ action: 'join_chat', chat_id: 'room1', request_id: 1 }), reply('join_chat', null, 204, 1));
   assert.deepEqual(await h1.next(), reply('joined_chat', { username: 'alice', chat_id: 'room1' }, 200, 1));
 
@@ -128,7 +142,10 @@ test('chat: join_chat reaches subscribe_joined at once; chat_id keeps its JSON t
   await h2.request({ action: 'join_chat', chat_id: 7, request_id: 3 });
   assert.deepEqual(await h1.next(), reply('joined_chat', { username: 'alice', chat_id: 7 }, 200, 3));
 
-  assert.deepEqual(await h1.request({ action: 'unsubscribe_joined', chat_id: 'room1', request_id: 1 }), reply('unsubscribe_joined', null, 204, 1));
+  assert.deepEqual(
+    await h1.request({ action: 'unsubscribe_joined', chat_id: 'room1', request_id: 1 }),
+    reply('unsubscribe_joined', null, 204, 1),
+  );
   await h2.request({ action: 'join_chat', chat_id: 'room1', request_id: 4 });
   assert.ok(await h1.quiet(), 'nothing after unsubscribe_joined');
   h1.close();

@@ -27,7 +27,10 @@ test('subscribe_instance: update events re-read the row, delete is exactly {"pk"
     reply('subscribe_instance', null, 404, 32, ['Not found']),
   );
 
-  assert.deepEqual(await b.request({ action: 'patch', pk, data: { counter: 7 }, request_id: 1 }), reply('patch', { pk, name: 'gamma', counter: 7 }, 200, 1));
+  assert.deepEqual(
+    await b.request({ action: 'patch', pk, data: { counter: 7 }, request_id: 1 }),
+    reply('patch', { pk, name: 'gamma', counter: 7 }, 200, 1),
+  );
   assert.deepEqual(await a.next(), reply('update', { pk, name: 'gamma', counter: 7 }, 200, 31));
 
   // Own write: the reply first, then the event.
@@ -57,7 +60,10 @@ test('subscribe_many: every Thing (A) or only `things: [pk]` (A2); delete is 204
   const [a, a2, b] = [await open('things'), await open('things'), await open('things')];
   const first = (await b.request({ action: 'create', data: { name: 'alpha2', counter: 3 }, request_id: 0 })).data;
   assert.deepEqual(await a.request({ action: 'subscribe_many', request_id: 40 }), reply('subscribe_many', null, 201, 40));
-  assert.deepEqual(await a2.request({ action: 'subscribe_many', things: [first.pk], request_id: 41 }), reply('subscribe_many', null, 201, 41));
+  assert.deepEqual(
+    await a2.request({ action: 'subscribe_many', things: [first.pk], request_id: 41 }),
+    reply('subscribe_many', null, 201, 41),
+  );
 
   const delta = (await b.request({ action: 'create', data: { name: 'delta' }, request_id: 5 })).data;
   assert.deepEqual(await a.next(), reply('create', { pk: delta.pk, name: 'delta', counter: 0 }, 200, 40));
@@ -96,15 +102,12 @@ test('things_with_id: the same events through the `id` serializer; the instance 
   await b.request({ action: 'delete', pk: eps.id, request_id: 11 });
   assert.deepEqual(await a.next(), reply('delete', { pk: eps.id, name: 'eps', counter: 2 }, 204, 42));
   const wDeletes = [await w.next(), await w.next()].sort((l, r) => l.request_id - r.request_id);
-  assert.deepEqual(wDeletes, [
-    reply('delete', { id: eps.id, name: 'eps', counter: 2 }, 204, 4),
-    reply('delete', { pk: eps.id }, 204, 5),
-  ]);
+  assert.deepEqual(wDeletes, [reply('delete', { id: eps.id, name: 'eps', counter: 2 }, 204, 4), reply('delete', { pk: eps.id }, 204, 5)]);
   assert.deepEqual(await a.request({ action: 'unsubscribe_many', request_id: 42 }), reply('unsubscribe_many', null, 204, 42));
   for (const socket of [w, a, b]) socket.close();
 });
 
-test('subscribe_many and subscribe_instance on one socket: each event carries its own subscription\'s request_id', async () => {
+test("subscribe_many and subscribe_instance on one socket: each event carries its own subscription's request_id", async () => {
   const [a, b] = [await open('things'), await open('things')];
   assert.deepEqual(await a.request({ action: 'subscribe_many', request_id: 'all' }), reply('subscribe_many', null, 201, 'all'));
   const row = (await b.request({ action: 'create', data: { name: 'n' }, request_id: 1 })).data;
@@ -112,7 +115,10 @@ test('subscribe_many and subscribe_instance on one socket: each event carries it
   await a.request({ action: 'subscribe_instance', pk: row.pk, request_id: 'one' });
   await b.request({ action: 'patch', pk: row.pk, data: { name: 'n2' }, request_id: 2 });
   const events = [await a.next(), await a.next()].sort((l, r) => String(l.request_id).localeCompare(String(r.request_id)));
-  assert.deepEqual(events, [reply('update', { pk: row.pk, name: 'n2', counter: 0 }, 200, 'all'), reply('update', { pk: row.pk, name: 'n2', counter: 0 }, 200, 'one')]);
+  assert.deepEqual(events, [
+    reply('update', { pk: row.pk, name: 'n2', counter: 0 }, 200, 'all'),
+    reply('update', { pk: row.pk, name: 'n2', counter: 0 }, 200, 'one'),
+  ]);
   a.close();
   b.close();
 });

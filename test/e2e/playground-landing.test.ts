@@ -26,10 +26,15 @@ test('/ and a browser GET /graphql redirect into the playground; JSON clients st
   const root = await fetch(`${app.url}/`, { redirect: 'manual' });
   assert.equal(root.status, 302);
   assert.equal(root.headers.get('location'), '/playground/');
-  const navigate = await fetch(`${app.url}/graphql`, { redirect: 'manual', headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+  const navigate = await fetch(`${app.url}/graphql`, {
+    redirect: 'manual',
+    headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+  });
   assert.equal(navigate.status, 302);
   assert.equal(navigate.headers.get('location'), '/playground/#graphql');
-  const query = await fetch(`${app.url}/graphql?query=${encodeURIComponent('{ things { id } }')}`, { headers: { accept: 'application/graphql-response+json' } });
+  const query = await fetch(`${app.url}/graphql?query=${encodeURIComponent('{ things { id } }')}`, {
+    headers: { accept: 'application/graphql-response+json' },
+  });
   assert.equal(query.status, 200);
   assert.deepEqual(await query.json(), { data: { things: [] } });
   const favicon = await fetch(`${app.url}/favicon.ico`);

@@ -27,7 +27,10 @@ after(async () => {
 async function send(page: Page, stream: string | undefined, action: string, payload: Record<string, unknown>): Promise<void> {
   if (stream) await page.getByLabel('Stream').selectOption(stream);
   await page.getByLabel('Action').selectOption(action);
-  await page.waitForFunction((name) => (document.querySelector('textarea') as HTMLTextAreaElement).value.includes(`"action": "${name}"`), action);
+  await page.waitForFunction(
+    (name) => (document.querySelector('textarea') as HTMLTextAreaElement).value.includes(`"action": "${name}"`),
+    action,
+  );
   await page.getByLabel('Payload').fill(JSON.stringify({ action, ...payload }, null, 2));
   await page.getByRole('button', { name: 'Send', exact: true }).click();
 }

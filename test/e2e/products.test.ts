@@ -53,7 +53,21 @@ describe('products over DCRF', () => {
     });
     assert.equal(answer.response_status, 201, JSON.stringify(answer));
     const data = answer.data;
-    assert.deepEqual(Object.keys(data), ['id', 'uuid', 'name', 'slug', 'price', 'rating', 'kind', 'tags', 'released', 'homepage', 'school', 'updated_at', 'price_with_tax']);
+    assert.deepEqual(Object.keys(data), [
+      'id',
+      'uuid',
+      'name',
+      'slug',
+      'price',
+      'rating',
+      'kind',
+      'tags',
+      'released',
+      'homepage',
+      'school',
+      'updated_at',
+      'price_with_tax',
+    ]);
     assert.match(data.uuid, UUID);
     assert.match(data.updated_at, ISO_UTC);
     assert.deepEqual(
@@ -82,7 +96,16 @@ describe('products over DCRF', () => {
     const { data, response_status } = await create({ name: 'Plain', slug: 'plain', price: 12.5 });
     assert.equal(response_status, 201);
     assert.deepEqual(
-      { price: data.price, rating: data.rating, kind: data.kind, tags: data.tags, released: data.released, homepage: data.homepage, school: data.school, tax: data.price_with_tax },
+      {
+        price: data.price,
+        rating: data.rating,
+        kind: data.kind,
+        tags: data.tags,
+        released: data.released,
+        homepage: data.homepage,
+        school: data.school,
+        tax: data.price_with_tax,
+      },
       { price: '12.50', rating: null, kind: 'book', tags: [], released: null, homepage: '', school: null, tax: '15.00' },
     );
   });
@@ -100,7 +123,7 @@ describe('products over DCRF', () => {
     assert.equal(prices.dime, '0.10');
   });
 
-  test('invalid values get DRF\'s messages, field by field', async () => {
+  test("invalid values get DRF's messages, field by field", async () => {
     const answer = await create({
       name: '',
       slug: 'not a slug',
@@ -143,7 +166,9 @@ describe('products over DCRF', () => {
         kind: ['This field may not be null.'],
       },
     ]);
-    assert.deepEqual((await create({ name: 'n', slug: 'neg', price: '-0.01' })).errors, [{ price: ['Ensure this value is greater than or equal to 0.'] }]);
+    assert.deepEqual((await create({ name: 'n', slug: 'neg', price: '-0.01' })).errors, [
+      { price: ['Ensure this value is greater than or equal to 0.'] },
+    ]);
     assert.deepEqual((await create({})).errors, [
       { name: ['This field is required.'], slug: ['This field is required.'], price: ['This field is required.'] },
     ]);
@@ -151,9 +176,21 @@ describe('products over DCRF', () => {
 
   test('a taken slug: "product with this slug already exists."; read-only fields are ignored', async () => {
     await create({ name: 'First', slug: 'taken', price: '1.00' });
-    const second = await create({ name: 'Second', slug: 'taken', price: '1.00', uuid: '00000000-0000-0000-0000-000000000000', updated_at: '2000-01-01T00:00:00Z' });
+    const second = await create({
+      name: 'Second',
+      slug: 'taken',
+      price: '1.00',
+      uuid: '00000000-0000-0000-0000-000000000000',
+      updated_at: '2000-01-01T00:00:00Z',
+    });
     assert.deepEqual(second.errors, [{ slug: ['product with this slug already exists.'] }]);
-    const third = await create({ name: 'Third', slug: 'third', price: '1.00', uuid: '00000000-0000-0000-0000-000000000000', updated_at: '2000-01-01T00:00:00Z' });
+    const third = await create({
+      name: 'Third',
+      slug: 'third',
+      price: '1.00',
+      uuid: '00000000-0000-0000-0000-000000000000',
+      updated_at: '2000-01-01T00:00:00Z',
+    });
     assert.notEqual(third.data.uuid, '00000000-0000-0000-0000-000000000000');
     assert.notEqual(third.data.updated_at, '2000-01-01T00:00:00Z');
   });
@@ -167,7 +204,12 @@ describe('products over DCRF', () => {
     assert.equal(patched.data.school, null);
     assert.deepEqual(patched.data.tags, ['x']);
     assert.ok(patched.data.updated_at > data.updated_at, `${patched.data.updated_at} after ${data.updated_at}`);
-    const full = await products.request({ action: 'update', pk: data.id, data: { name: 'Full', slug: 'patchy', price: '5.5' }, request_id: rid() });
+    const full = await products.request({
+      action: 'update',
+      pk: data.id,
+      data: { name: 'Full', slug: 'patchy', price: '5.5' },
+      request_id: rid(),
+    });
     assert.equal(full.response_status, 200, JSON.stringify(full));
     assert.deepEqual([full.data.name, full.data.price, full.data.tags, full.data.uuid], ['Full', '5.50', ['x'], data.uuid]);
     const missing = await products.request({ action: 'update', pk: data.id, data: { name: 'Full' }, request_id: rid() });
@@ -181,7 +223,10 @@ describe('products over DCRF', () => {
     const created = await watcher.next();
     assert.deepEqual(created, reply('create', data, 200, 'many'));
     assert.deepEqual(created.data.school, { id: schoolId, name: 'Hill' });
-    assert.deepEqual(await watcher.request({ action: 'subscribe_instance', pk: data.id, request_id: 'one' }), reply('subscribe_instance', null, 201, 'one'));
+    assert.deepEqual(
+      await watcher.request({ action: 'subscribe_instance', pk: data.id, request_id: 'one' }),
+      reply('subscribe_instance', null, 201, 'one'),
+    );
     const patched = await products.request({ action: 'patch', pk: data.id, data: { price: '8.1' }, request_id: rid() });
     const updates = [await watcher.next(), await watcher.next()].sort((a, b) => String(a.request_id).localeCompare(String(b.request_id)));
     assert.deepEqual(updates, [reply('update', patched.data, 200, 'many'), reply('update', patched.data, 200, 'one')]);
@@ -197,11 +242,19 @@ const PRODUCT_FIELDS = 'id uuid name slug price rating kind tags released homepa
 
 describe('products over GraphQL', () => {
   test('createProduct and product: the scalars show what the DCRF stream shows', async () => {
-    const result = await execute(
-      client,
-      `mutation($input: ProductInput!) { createProduct(input: $input) { ${PRODUCT_FIELDS} } }`,
-      { input: { name: 'GQL', slug: 'gql', price: '19.90', rating: 3, kind: 'video', tags: ['t'], released: '2023-01-31', homepage: 'http://example.org', schoolId: String(schoolId) } },
-    );
+    const result = await execute(client, `mutation($input: ProductInput!) { createProduct(input: $input) { ${PRODUCT_FIELDS} } }`, {
+      input: {
+        name: 'GQL',
+        slug: 'gql',
+        price: '19.90',
+        rating: 3,
+        kind: 'video',
+        tags: ['t'],
+        released: '2023-01-31',
+        homepage: 'http://example.org',
+        schoolId: String(schoolId),
+      },
+    });
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     const made = result.data.createProduct;
     assert.match(made.updatedAt, ISO_UTC);
@@ -232,12 +285,10 @@ describe('products over GraphQL', () => {
     assert.deepEqual(literal.body.data, { createProduct: { price: '0.30' } });
   });
 
-  test('invalid values: BAD_USER_INPUT with DRF\'s messages in extensions.fields, under the GraphQL names', async () => {
-    const result = await post(
-      app,
-      `mutation($input: ProductInput!) { createProduct(input: $input) { id } }`,
-      { input: { name: 'Bad', slug: 'gql', price: '1.999', kind: 'x', released: 'yesterday', homepage: 'nope', schoolId: '999999' } },
-    );
+  test("invalid values: BAD_USER_INPUT with DRF's messages in extensions.fields, under the GraphQL names", async () => {
+    const result = await post(app, `mutation($input: ProductInput!) { createProduct(input: $input) { id } }`, {
+      input: { name: 'Bad', slug: 'gql', price: '1.999', kind: 'x', released: 'yesterday', homepage: 'nope', schoolId: '999999' },
+    });
     const error = result.body.errors[0];
     assert.equal(error.extensions.code, 'BAD_USER_INPUT');
     assert.deepEqual(error.extensions.fields, {
@@ -258,12 +309,20 @@ describe('products over GraphQL', () => {
     assert.deepEqual(event.data.productActivity.data.school, { id: String(schoolId), name: 'Hill' });
     assert.equal(event.data.productActivity.data.price, '2.50');
     assert.equal(event.data.productActivity.data.updatedAt, data.updated_at);
-    const changed = await subscribeLive(client, `subscription($id: ID!) { productChanged(id: $id) { action data { price priceWithTax } } }`, { id: String(data.id) });
-    const patched = await execute(client, 'mutation($id: ID!) { patchProduct(id: $id, input: {price: "3"}) { price } }', { id: String(data.id) });
+    const changed = await subscribeLive(
+      client,
+      `subscription($id: ID!) { productChanged(id: $id) { action data { price priceWithTax } } }`,
+      { id: String(data.id) },
+    );
+    const patched = await execute(client, 'mutation($id: ID!) { patchProduct(id: $id, input: {price: "3"}) { price } }', {
+      id: String(data.id),
+    });
     assert.deepEqual(patched.data, { patchProduct: { price: '3.00' } });
     assert.deepEqual((await changed.next()).data.productChanged, { action: 'UPDATE', data: { price: '3.00', priceWithTax: '3.60' } });
     assert.equal((await activity.next()).data.productActivity.action, 'UPDATE');
-    assert.deepEqual((await execute(client, 'mutation($id: ID!) { deleteProduct(id: $id) }', { id: String(data.id) })).data, { deleteProduct: String(data.id) });
+    assert.deepEqual((await execute(client, 'mutation($id: ID!) { deleteProduct(id: $id) }', { id: String(data.id) })).data, {
+      deleteProduct: String(data.id),
+    });
     assert.equal((await activity.next()).data.productActivity.action, 'DELETE');
     activity.dispose();
     changed.dispose();

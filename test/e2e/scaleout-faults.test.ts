@@ -29,7 +29,13 @@ describe('Redis faults under two gateway processes', { skip: 'skip' in services 
     const patched = await writer.request({ action: 'patch', pk: row.pk, data: { counter }, request_id: `patch-${counter}` });
     assert.equal(patched.response_status, 200);
     for (const [socket, requestId] of subscribers) {
-      assert.deepEqual(await socket.next(10_000), { errors: [], data: { ...row, counter }, action: 'update', response_status: 200, request_id: requestId });
+      assert.deepEqual(await socket.next(10_000), {
+        errors: [],
+        data: { ...row, counter },
+        action: 'update',
+        response_status: 200,
+        request_id: requestId,
+      });
     }
   }
 
@@ -50,7 +56,10 @@ describe('Redis faults under two gateway processes', { skip: 'skip' in services 
     writer = await TestSocket.open(`${a.wsUrl}/ws/things/`);
     row = (await writer.request({ action: 'create', data: { name: 'watched' }, request_id: 'create' })).data;
     subscribers = [];
-    for (const [gateway, requestId] of [[a, 'on-a'], [b, 'on-b']] as const) {
+    for (const [gateway, requestId] of [
+      [a, 'on-a'],
+      [b, 'on-b'],
+    ] as const) {
       const socket = await TestSocket.open(`${gateway.wsUrl}/ws/things/`);
       assert.equal((await socket.request({ action: 'subscribe_many', request_id: requestId })).response_status, 201);
       subscribers.push([socket, requestId]);

@@ -91,7 +91,11 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
       assert.equal((await manyOnB.request({ action: 'subscribe_many', request_id: 'many-b' })).response_status, 201);
       assert.equal((await manyOnA.request({ action: 'subscribe_many', request_id: 'many-a' })).response_status, 201);
       const activityOnB = await subscribeLive(graphqlOnB, 'subscription { thingActivity { action data { id name counter } } }');
-      const changedOnB = await subscribeLive(graphqlOnB, 'subscription ($id: ID!) { thingChanged(id: $id) { action data { id counter } } }', { id: String(row.pk) });
+      const changedOnB = await subscribeLive(
+        graphqlOnB,
+        'subscription ($id: ID!) { thingChanged(id: $id) { action data { id counter } } }',
+        { id: String(row.pk) },
+      );
 
       // Writes alternate between the processes, each awaited: that is their commit order.
       for (let counter = 1; counter <= 8; counter++) {
@@ -106,7 +110,10 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
         { action: 'create', data: other, response_status: 200 },
         { action: 'delete', data: other, response_status: 204 },
       ];
-      for (const [socket, requestId] of [[manyOnB, 'many-b'], [manyOnA, 'many-a']] as const) {
+      for (const [socket, requestId] of [
+        [manyOnB, 'many-b'],
+        [manyOnA, 'many-a'],
+      ] as const) {
         for (const expected of expectedMany) {
           assert.deepEqual(await socket.next(5000), { errors: [], ...expected, request_id: requestId });
         }
@@ -115,9 +122,15 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
         assert.deepEqual(await instanceEvents.next(), { action: 'update', data: { ...row, counter } });
       }
       // GraphQL subscribers on B read the same topics.
-      const asGraphQL = (data: { pk: number; name: string; counter: number }) => ({ id: String(data.pk), name: data.name, counter: data.counter });
+      const asGraphQL = (data: { pk: number; name: string; counter: number }) => ({
+        id: String(data.pk),
+        name: data.name,
+        counter: data.counter,
+      });
       for (const expected of expectedMany) {
-        assert.deepEqual((await activityOnB.next(5000)).data, { thingActivity: { action: expected.action.toUpperCase(), data: asGraphQL(expected.data) } });
+        assert.deepEqual((await activityOnB.next(5000)).data, {
+          thingActivity: { action: expected.action.toUpperCase(), data: asGraphQL(expected.data) },
+        });
       }
       for (let counter = 1; counter <= 8; counter++) {
         assert.deepEqual((await changedOnB.next(5000)).data, { thingChanged: { action: 'UPDATE', data: { id: String(row.pk), counter } } });
@@ -179,7 +192,13 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
 
       assert.equal((await watcher.request({ action: 'subscribe_activity', request_id: 'activity' })).response_status, 201);
       const seen = await writer.request({ action: 'create', data: { name: 'seen' }, request_id: 2 });
-      assert.deepEqual(await watcher.next(5000), { errors: [], data: seen.data, action: 'create', response_status: 200, request_id: 'activity' });
+      assert.deepEqual(await watcher.next(5000), {
+        errors: [],
+        data: seen.data,
+        action: 'create',
+        response_status: 200,
+        request_id: 'activity',
+      });
       assert.ok((await published(a)) > before);
     } finally {
       writer.close();
@@ -193,7 +212,11 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
       for (const [index, pk] of [2147483648, '2147483648', -2147483649, 9007199254740991].entries()) {
         for (const action of ['retrieve', 'patch', 'delete', 'subscribe_instance']) {
           const answer = await socket.request({ action, pk, data: { name: 'x' }, request_id: `${action}-${index}` });
-          assert.deepEqual(answer, { errors: ['Not found'], data: null, action, response_status: 404, request_id: `${action}-${index}` }, `${action} ${pk}`);
+          assert.deepEqual(
+            answer,
+            { errors: ['Not found'], data: null, action, response_status: 404, request_id: `${action}-${index}` },
+            `${action} ${pk}`,
+          );
         }
       }
     } finally {
@@ -213,13 +236,26 @@ describe('two gateway processes sharing PostgreSQL and Redis', { skip: 'skip' in
       await locker.query('BEGIN');
       await locker.query('SELECT 1 FROM things WHERE id = $1 FOR UPDATE', [row.pk]);
       socketOnB.send({ action: 'patch', pk: row.pk, data: { counter: 42 }, request_id: 'in-flight' });
-      await waitUntil(async () => (await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n > 0);
+      await waitUntil(
+        async () =>
+          (
+            await locker.query(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+          ).rows[0].n > 0,
+      );
 
       const exitCode = b.stop('SIGTERM');
       assert.equal(await socketOnB.closed, 1001);
       await locker.query('COMMIT');
       // B finishes the transaction it had started, publishes its event, then exits cleanly.
-      assert.deepEqual(await watcherOnA.next(10_000), { errors: [], data: { ...row, counter: 42 }, action: 'update', response_status: 200, request_id: 'last' });
+      assert.deepEqual(await watcherOnA.next(10_000), {
+        errors: [],
+        data: { ...row, counter: 42 },
+        action: 'update',
+        response_status: 200,
+        request_id: 'last',
+      });
       assert.equal(await exitCode, 0);
     } finally {
       await locker.end();

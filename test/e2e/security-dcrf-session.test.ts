@@ -46,16 +46,23 @@ describe('subscriptions and keys of the demo app (item 3)', () => {
       reply('subscribe_to_classrooms_in_school', null, 429, 'r5', ['Too many subscriptions.']),
     );
     // The same request id again is no new subscription (and no refusal).
-    assert.equal((await socket.request({ action: 'subscribe_to_classrooms_in_school', school_pk: schoolPk, request_id: 'r4' })).response_status, 201);
+    assert.equal(
+      (await socket.request({ action: 'subscribe_to_classrooms_in_school', school_pk: schoolPk, request_id: 'r4' })).response_status,
+      201,
+    );
 
     assert.equal((await socket.request({ action: 'patch', pk: classroom.id, data: { name: 'C2' }, request_id: 'p' })).response_status, 200);
     const events = [await socket.next(), await socket.next(), await socket.next(), await socket.next(), await socket.next()];
     assert.deepEqual(events.map((event) => event.request_id).sort(), ['r0', 'r1', 'r2', 'r3', 'r4']);
     // A refused request id frees nothing and gets nothing: the next frame is the answer to the next request.
-    assert.deepEqual(await socket.request({ action: 'unsubscribe_from_classrooms_in_school', school_pk: schoolPk, request_id: 'r0' }),
-      reply('unsubscribe_from_classrooms_in_school', null, 204, 'r0'));
-    assert.deepEqual(await socket.request({ action: 'subscribe_to_classrooms_in_school', school_pk: schoolPk, request_id: 'r5' }),
-      reply('subscribe_to_classrooms_in_school', null, 201, 'r5'));
+    assert.deepEqual(
+      await socket.request({ action: 'unsubscribe_from_classrooms_in_school', school_pk: schoolPk, request_id: 'r0' }),
+      reply('unsubscribe_from_classrooms_in_school', null, 204, 'r0'),
+    );
+    assert.deepEqual(
+      await socket.request({ action: 'subscribe_to_classrooms_in_school', school_pk: schoolPk, request_id: 'r5' }),
+      reply('subscribe_to_classrooms_in_school', null, 201, 'r5'),
+    );
     assert.ok(metric(await scrape(app.url), `${M}limit_hits_total`, { limit: 'subscriptions' }) >= 1);
     socket.close();
     school.close();
@@ -66,8 +73,10 @@ describe('subscriptions and keys of the demo app (item 3)', () => {
     for (let i = 0; i < 5; i++) {
       assert.equal((await chat.request({ action: 'subscribe_joined', chat_id: 1, request_id: i })).response_status, 201);
     }
-    assert.deepEqual(await chat.request({ action: 'subscribe_joined', chat_id: 1, request_id: 5 }),
-      reply('subscribe_joined', null, 429, 5, ['Too many subscriptions.']));
+    assert.deepEqual(
+      await chat.request({ action: 'subscribe_joined', chat_id: 1, request_id: 5 }),
+      reply('subscribe_joined', null, 429, 5, ['Too many subscriptions.']),
+    );
     assert.deepEqual(await chat.request({ action: 'join_chat', chat_id: 1, request_id: 'j' }), reply('join_chat', null, 204, 'j'));
     const joined = [await chat.next(), await chat.next(), await chat.next(), await chat.next(), await chat.next()];
     assert.deepEqual(joined.map((event) => event.request_id).sort(), [0, 1, 2, 3, 4]);
@@ -95,15 +104,29 @@ describe('subscriptions and keys of the demo app (item 3)', () => {
     const mux = await TestSocket.open(`${app.wsUrl}/ws`);
     for (const [stream, payload, field] of refused) {
       const answer = await mux.request({ stream, payload });
-      assert.deepEqual(answer, { stream, payload: reply(payload.action, null, 400, payload.request_id ?? null, TOO_LONG(field)) }, `${stream} ${String(payload.action)} ${field}`);
+      assert.deepEqual(
+        answer,
+        { stream, payload: reply(payload.action, null, 400, payload.request_id ?? null, TOO_LONG(field)) },
+        `${stream} ${String(payload.action)} ${field}`,
+      );
     }
     const alice = { Authorization: `Bearer ${await app.token('alice')}` };
     const notes = await TestSocket.open(`${app.wsUrl}/ws/notes/`, { headers: alice });
-    assert.deepEqual(await notes.request({ action: 'subscribe_many', request_id: long }), reply('subscribe_many', null, 400, long, TOO_LONG('request_id')));
+    assert.deepEqual(
+      await notes.request({ action: 'subscribe_many', request_id: long }),
+      reply('subscribe_many', null, 400, long, TOO_LONG('request_id')),
+    );
     notes.close();
     const fits = jsonOf(256);
-    assert.equal((await mux.request({ stream: 'chat', payload: { action: 'subscribe_joined', chat_id: fits, request_id: 'ok' } })).payload.response_status, 201);
-    assert.equal((await mux.request({ stream: 'things', payload: { action: 'subscribe_instance', pk, request_id: fits } })).payload.response_status, 201);
+    assert.equal(
+      (await mux.request({ stream: 'chat', payload: { action: 'subscribe_joined', chat_id: fits, request_id: 'ok' } })).payload
+        .response_status,
+      201,
+    );
+    assert.equal(
+      (await mux.request({ stream: 'things', payload: { action: 'subscribe_instance', pk, request_id: fits } })).payload.response_status,
+      201,
+    );
     assert.ok(metric(await scrape(app.url), `${M}limit_hits_total`, { limit: 'key_length' }) >= refused.length);
     things.close();
     mux.close();
@@ -154,13 +177,28 @@ describe('bytes one socket makes the server keep (item 6, DCRF)', () => {
     const things = await TestSocket.open(`${app.wsUrl}/ws/things/`);
     const pk = (await things.request({ action: 'create', data: { name: 'kept' }, request_id: 1 })).data.pk;
     const pad = 'p'.repeat(3000);
-    assert.deepEqual(await things.request({ action: 'subscribe_instance', pk, request_id: 'a', pad }), reply('subscribe_instance', null, 201, 'a'));
-    assert.deepEqual(await things.request({ action: 'subscribe_many', request_id: 'b', pad }), reply('subscribe_many', null, 429, 'b', ['Too many subscriptions.']));
-    assert.deepEqual(await things.request({ action: 'subscribe_instance', pk, request_id: 'c', pad }), reply('subscribe_instance', null, 429, 'c', ['Too many subscriptions.']));
+    assert.deepEqual(
+      await things.request({ action: 'subscribe_instance', pk, request_id: 'a', pad }),
+      reply('subscribe_instance', null, 201, 'a'),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'subscribe_many', request_id: 'b', pad }),
+      reply('subscribe_many', null, 429, 'b', ['Too many subscriptions.']),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'subscribe_instance', pk, request_id: 'c', pad }),
+      reply('subscribe_instance', null, 429, 'c', ['Too many subscriptions.']),
+    );
     // Small frames still fit beside it.
     assert.deepEqual(await things.request({ action: 'subscribe_many', request_id: 'd' }), reply('subscribe_many', null, 201, 'd'));
-    assert.deepEqual(await things.request({ action: 'unsubscribe_instance', pk, request_id: 'a' }), reply('unsubscribe_instance', null, 204, 'a'));
-    assert.deepEqual(await things.request({ action: 'subscribe_instance', pk, request_id: 'c', pad }), reply('subscribe_instance', null, 201, 'c'));
+    assert.deepEqual(
+      await things.request({ action: 'unsubscribe_instance', pk, request_id: 'a' }),
+      reply('unsubscribe_instance', null, 204, 'a'),
+    );
+    assert.deepEqual(
+      await things.request({ action: 'subscribe_instance', pk, request_id: 'c', pad }),
+      reply('subscribe_instance', null, 201, 'c'),
+    );
     things.close();
   });
 });
@@ -267,7 +305,10 @@ describe('a Gateway with test consumers: retained frames, detached actions, held
     socket.send({ action: 'hold', request_id: 'hold' });
     // Twelve 16 KiB frames: far under the 256-frame count, three times the byte bound.
     for (let i = 0; i < 12; i++) socket.send({ action: 'echo', data: i, pad, request_id: i });
-    await eventually(async () => metric(await gw.gateway.metrics!.text(), `${M}limit_hits_total`, { limit: 'inbound_queue' }) >= 1, 'reading paused');
+    await eventually(
+      async () => metric(await gw.gateway.metrics!.text(), `${M}limit_hits_total`, { limit: 'inbound_queue' }) >= 1,
+      'reading paused',
+    );
     releaseHeld();
     assert.deepEqual(await socket.next(), reply('hold', null, 200, 'hold'));
     for (let i = 0; i < 12; i++) assert.deepEqual(await socket.next(), reply('echo', i, 200, i));
@@ -287,7 +328,10 @@ describe('a Gateway with test consumers: retained frames, detached actions, held
       releaseHeld();
       const done = [];
       for (let i = 0; i < 16; i++) done.push(await socket.next());
-      assert.deepEqual(done.map((answer) => answer.request_id).sort((a, b) => a - b), [...Array(16).keys()]);
+      assert.deepEqual(
+        done.map((answer) => answer.request_id).sort((a, b) => a - b),
+        [...Array(16).keys()],
+      );
       for (const answer of done) assert.equal(answer.data, 'done');
       // Finished ones free their slots.
       socket.send({ action: 'wait', request_id: 'again' });
@@ -300,7 +344,10 @@ describe('a Gateway with test consumers: retained frames, detached actions, held
       socket.close();
       await socket.closed;
       await new Promise((resolve) => setImmediate(resolve));
-      assert.deepEqual(warnings.filter((name) => name === 'MaxListenersExceededWarning'), []);
+      assert.deepEqual(
+        warnings.filter((name) => name === 'MaxListenersExceededWarning'),
+        [],
+      );
     } finally {
       process.off('warning', onWarning);
     }
@@ -320,19 +367,26 @@ describe('a Gateway with test consumers: retained frames, detached actions, held
     // 200 pages of 64 KiB are 12.5 MiB: more than loopback's kernel buffers hold, and 200 times the
     // 64 KiB output bound. Wait until the walk has stopped moving.
     let last = -1;
-    await eventually(async () => {
-      const now = pagesRead;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const still = now > 0 && now === pagesRead && now === last;
-      last = now;
-      return still;
-    }, 'the walk paused', 10_000);
+    await eventually(
+      async () => {
+        const now = pagesRead;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const still = now > 0 && now === pagesRead && now === last;
+        last = now;
+        return still;
+      },
+      'the walk paused',
+      10_000,
+    );
     assert.equal(closeCode, undefined, 'the reader was not closed');
     assert.ok(pagesRead < PAGES, `${pagesRead} pages read while the client read none`);
     reader.resume();
     await eventually(() => pages.length === PAGES || closeCode !== undefined, 'every page arrived', 20_000);
     assert.equal(closeCode, undefined);
-    assert.deepEqual(pages.map((page) => page.data.offset), [...Array(PAGES).keys()]);
+    assert.deepEqual(
+      pages.map((page) => page.data.offset),
+      [...Array(PAGES).keys()],
+    );
     assert.ok(pages.every((page) => page.request_id === 'walk'));
     reader.close();
   });
@@ -358,7 +412,11 @@ describe('a Gateway with test consumers: retained frames, detached actions, held
         const message = { action: 'announce', group: 'other' };
         assert.equal((await sender.request({ action: 'send', group: 'g', type, message, request_id: type })).response_status, 204);
       }
-      assert.equal((await sender.request({ action: 'send', group: 'g', type: 'chat.message', message: { text: 'hi' }, request_id: 'ok' })).response_status, 204);
+      assert.equal(
+        (await sender.request({ action: 'send', group: 'g', type: 'chat.message', message: { text: 'hi' }, request_id: 'ok' }))
+          .response_status,
+        204,
+      );
       // Published in order on one topic: the first frame the member gets is the declared handler's.
       assert.deepEqual(await member.next(), { action: 'chat.message', data: 'hi' });
       assert.equal(member.closeCode, undefined);

@@ -14,7 +14,12 @@ export type DcrfClient = {
   patch(stream: string, pk: number, props: object): Promise<any>;
   delete(stream: string, pk: number): Promise<any>;
   request(stream: string, payload: object, requestId?: string): Promise<any>;
-  subscribe(stream: string, pk: number, callback: (data: any, action: string) => void, requestId?: string): Promise<any> & { cancel(): boolean };
+  subscribe(
+    stream: string,
+    pk: number,
+    callback: (data: any, action: string) => void,
+    requestId?: string,
+  ): Promise<any> & { cancel(): boolean };
   dispatcher: { listen(selector: object, handler: (message: any) => void): number; cancel(id: number): boolean };
 };
 

@@ -32,14 +32,21 @@ export function assertEnvelope(frame: unknown, where = 'frame'): asserts frame i
   assert.deepEqual(Object.keys(record).sort(), ENVELOPE_KEYS, `${where}: keys ${JSON.stringify(Object.keys(record))}`);
   assert.ok(Array.isArray(record.errors), `${where}: errors is not a list`);
   const status = record.response_status;
-  assert.ok(typeof status === 'number' && Number.isInteger(status) && status >= 100 && status < 600, `${where}: bad status ${String(status)}`);
+  assert.ok(
+    typeof status === 'number' && Number.isInteger(status) && status >= 100 && status < 600,
+    `${where}: bad status ${String(status)}`,
+  );
   if (status >= 400) assert.equal(record.data, null, `${where}: an error reply carries data`);
 }
 
 /** Asserts `frame` is `{"stream": S, "payload": <envelope>}`. */
 export function assertMultiplexed(frame: unknown, where = 'frame'): asserts frame is { stream: unknown; payload: Record<string, unknown> } {
   assert.ok(frame !== null && typeof frame === 'object' && !Array.isArray(frame), `${where}: not an object`);
-  assert.deepEqual(Object.keys(frame as object).sort(), ['payload', 'stream'], `${where}: keys ${JSON.stringify(Object.keys(frame as object))}`);
+  assert.deepEqual(
+    Object.keys(frame as object).sort(),
+    ['payload', 'stream'],
+    `${where}: keys ${JSON.stringify(Object.keys(frame as object))}`,
+  );
   assertEnvelope((frame as { payload: unknown }).payload, `${where}.payload`);
 }
 

@@ -7,14 +7,19 @@ import WebSocket from 'ws';
 import type { TestApp } from './app.js';
 
 /** A graphql-ws client for the app (no retries: a test sees the first failure). */
-export function graphqlClient(app: TestApp, options: { connectionParams?: Record<string, unknown>; token?: string; onClose?: (code: number, reason: string) => void } = {}): Client {
+export function graphqlClient(
+  app: TestApp,
+  options: { connectionParams?: Record<string, unknown>; token?: string; onClose?: (code: number, reason: string) => void } = {},
+): Client {
   const query = options.token ? `?token=${encodeURIComponent(options.token)}` : '';
   return createClient({
     url: `${app.wsUrl}/graphql${query}`,
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     connectionParams: options.connectionParams,
-    on: options.onClose ? { closed: (event) => options.onClose!((event as { code: number }).code, String((event as { reason?: unknown }).reason ?? '')) } : undefined,
+    on: options.onClose
+      ? { closed: (event) => options.onClose!((event as { code: number }).code, String((event as { reason?: unknown }).reason ?? '')) }
+      : undefined,
   });
 }
 
@@ -22,16 +27,24 @@ export function graphqlClient(app: TestApp, options: { connectionParams?: Record
 export function execute<T = any>(client: Client, query: string, variables?: Record<string, unknown>): Promise<ExecutionResult<T>> {
   return new Promise((resolve, reject) => {
     let result: ExecutionResult<T> | undefined;
-    client.subscribe<T>({ query, variables }, {
-      next: (value) => (result = value as ExecutionResult<T>),
-      error: reject,
-      complete: () => (result ? resolve(result) : reject(new Error('completed without a result'))),
-    });
+    client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => (result = value as ExecutionResult<T>),
+        error: reject,
+        complete: () => (result ? resolve(result) : reject(new Error('completed without a result'))),
+      },
+    );
   });
 }
 
 /** POSTs a GraphQL request; resolves with the status and the parsed body. */
-export async function post(app: TestApp, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export async function post(
+  app: TestApp,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const response = await fetch(`${app.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
@@ -50,20 +63,23 @@ export class Recorded<T = any> {
   readonly dispose: () => void;
 
   constructor(client: Client, query: string, variables?: Record<string, unknown>) {
-    this.dispose = client.subscribe<T>({ query, variables }, {
-      next: (value) => {
-        this.results.push(value as ExecutionResult<T>);
-        this.wake();
+    this.dispose = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          this.results.push(value as ExecutionResult<T>);
+          this.wake();
+        },
+        error: (error) => {
+          this.error = error;
+          this.wake();
+        },
+        complete: () => {
+          this.completed = true;
+          this.wake();
+        },
       },
-      error: (error) => {
-        this.error = error;
-        this.wake();
-      },
-      complete: () => {
-        this.completed = true;
-        this.wake();
-      },
-    });
+    );
   }
 
   private wake(): void {

@@ -14,5 +14,6 @@ const knex = openDatabase(process.env.DATABASE_URL!);
 Model.knex(knex);
 // Not in-process: every write is captured (another process may listen), and logged.
 await Runtime.create({ knex, pubsub: new PubSub(), pubsubInProcess: false });
-for (let index = 0; index < Number(process.env.COUNT ?? 3); index++) await Thing.query().insert({ name: `${process.env.NAME ?? 'killed'}-${index}` });
+for (let index = 0; index < Number(process.env.COUNT ?? 3); index++)
+  await Thing.query().insert({ name: `${process.env.NAME ?? 'killed'}-${index}` });
 process.kill(process.pid, 'SIGKILL');

@@ -13,7 +13,7 @@ export interface ReferenceSection {
 
 export const REFERENCE_SECTIONS: ReferenceSection[] = [
   {
-    title: "things: CRUD and error replies (socket A on /ws/things/)",
+    title: 'things: CRUD and error replies (socket A on /ws/things/)',
     transcript: String.raw`A ⇢ CONNECT /ws/things/
 A ⇠ OPEN (101)
 A → {"action":"list","request_id":1}
@@ -73,7 +73,7 @@ A ← {"errors": ["Method \"LIST\" not allowed."], "data": null, "action": "LIST
 `,
   },
   {
-    title: "users: anonymous (IsAuthenticated: connect allowed, every action 403)",
+    title: 'users: anonymous (IsAuthenticated: connect allowed, every action 403)',
     transcript: `U0 ⇢ CONNECT /ws/users/
 U0 ⇠ OPEN (101)
 U0 → {"action":"list","request_id":1}
@@ -90,7 +90,7 @@ U0 ✕ CLOSED code=1000
 `,
   },
   {
-    title: "users: with a token (U: alice via Authorization header)",
+    title: 'users: with a token (U: alice via Authorization header)',
     transcript: String.raw`U ⇢ CONNECT /ws/users/ headers={"Authorization":"Bearer <alice-token>"}
 U ⇠ OPEN (101)
 U → {"action":"list","request_id":1}   # default limit 2
@@ -130,7 +130,7 @@ U ✕ CLOSED code=1000
 `,
   },
   {
-    title: "schools: create, retrieve, streamed list pages, list_cancel (S)",
+    title: 'schools: create, retrieve, streamed list pages, list_cancel (S)',
     transcript: `S ⇢ CONNECT /ws/schools/
 S ⇠ OPEN (101)
 S → {"action":"list","request_id":1}   # empty: one page
@@ -198,7 +198,7 @@ S ← {"errors": [], "data": {"count": 23, "results": [{"id": 23, "name": "schoo
 `,
   },
   {
-    title: "hello: a DRF APIView through view_as_consumer (V)",
+    title: 'hello: a DRF APIView through view_as_consumer (V)',
     transcript: String.raw`V ⇢ CONNECT /ws/hello/
 V ⇠ OPEN (101)
 V → {"action":"retrieve","query":{"name":"x"},"request_id":1}

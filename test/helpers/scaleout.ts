@@ -90,7 +90,14 @@ export class GatewayProcess {
       };
       const timer = setTimeout(() => {
         this.watchers.delete(check);
-        reject(new Error(`no matching log line within ${timeoutMs} ms; got:\n${this.logs.slice(from).map((line) => JSON.stringify(line)).join('\n')}`));
+        reject(
+          new Error(
+            `no matching log line within ${timeoutMs} ms; got:\n${this.logs
+              .slice(from)
+              .map((line) => JSON.stringify(line))
+              .join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       if (!check()) this.watchers.add(check);
     });
@@ -152,7 +159,14 @@ export class RedisAdmin {
     const list = (await this.redis.call('CLIENT', 'LIST', 'TYPE', type)) as string;
     const ids = list
       .split('\n')
-      .map((line) => Object.fromEntries(line.trim().split(' ').map((pair) => pair.split('=', 2) as [string, string])))
+      .map((line) =>
+        Object.fromEntries(
+          line
+            .trim()
+            .split(' ')
+            .map((pair) => pair.split('=', 2) as [string, string]),
+        ),
+      )
       .filter((client) => client.name?.startsWith(prefix))
       .map((client) => client.id!);
     for (const id of ids) await this.redis.call('CLIENT', 'KILL', 'ID', id);

@@ -14,7 +14,12 @@ test('defaults: 127.0.0.1:8000, the SQLite file, in-process PubSub, no extra lim
 });
 
 test('per-socket limits come from their environment variables', () => {
-  const config = loadConfig({ RATE_LIMIT_PER_SECOND: '50', MAX_SUBSCRIPTIONS_PER_SOCKET: '3', MAX_FRAME_BYTES: '4096', MAX_JSON_DEPTH: '8' });
+  const config = loadConfig({
+    RATE_LIMIT_PER_SECOND: '50',
+    MAX_SUBSCRIPTIONS_PER_SOCKET: '3',
+    MAX_FRAME_BYTES: '4096',
+    MAX_JSON_DEPTH: '8',
+  });
   assert.deepEqual(config.limits, { ratePerSecond: 50, maxSubscriptions: 3, maxDepth: 8 });
   assert.equal(config.maxFrameBytes, 4096);
 });
@@ -25,7 +30,10 @@ test('a limit that is not a whole number is refused with its name', () => {
 });
 
 test('flags in kebab case fold into the environment', () => {
-  const invocation = parseCommandLine(['serve', '--port', '9001', '--database-url=sqlite::memory:', '--max-subscriptions-per-socket', '7'], {});
+  const invocation = parseCommandLine(
+    ['serve', '--port', '9001', '--database-url=sqlite::memory:', '--max-subscriptions-per-socket', '7'],
+    {},
+  );
   assert.equal(invocation.kind, 'run');
   if (invocation.kind !== 'run') return;
   assert.equal(invocation.command, 'serve');
@@ -43,7 +51,10 @@ test('the command line: help and version anywhere, unknown flags and commands re
   assert.deepEqual(parseCommandLine(['help', 'createtoken'], {}), { kind: 'help', command: 'createtoken' });
   assert.deepEqual(parseCommandLine(['--version'], {}), { kind: 'version' });
   assert.deepEqual(parseCommandLine(['serve', '-v'], {}), { kind: 'version' });
-  assert.deepEqual(parseCommandLine(['serve', '--prot', '8403'], {}), { kind: 'error', message: 'unknown flag --prot: did you mean --port?' });
+  assert.deepEqual(parseCommandLine(['serve', '--prot', '8403'], {}), {
+    kind: 'error',
+    message: 'unknown flag --prot: did you mean --port?',
+  });
   assert.deepEqual(parseCommandLine(['serv'], {}), { kind: 'error', message: 'unknown command "serv": did you mean "serve"?' });
   assert.deepEqual(parseCommandLine(['serve', '--log-level', 'loud'], {}), {
     kind: 'error',
@@ -51,5 +62,10 @@ test('the command line: help and version anywhere, unknown flags and commands re
   });
   assert.deepEqual(parseCommandLine(['createtoken'], {}), { kind: 'error', message: 'createtoken takes one <username>' });
   const run = parseCommandLine(['createtoken', 'alice', '--log-level=debug', '--ping-interval-ms', '5000'], { HOST: 'h' });
-  assert.deepEqual(run, { kind: 'run', command: 'createtoken', args: ['alice'], env: { HOST: 'h', LOG_LEVEL: 'debug', PING_INTERVAL_MS: '5000' } });
+  assert.deepEqual(run, {
+    kind: 'run',
+    command: 'createtoken',
+    args: ['alice'],
+    env: { HOST: 'h', LOG_LEVEL: 'debug', PING_INTERVAL_MS: '5000' },
+  });
 });

@@ -25,7 +25,10 @@ function recorder(autoFlush = true) {
       else unflushed.push(flushed);
     },
   };
-  return { frames, target, flush: () => {
+  return {
+    frames,
+    target,
+    flush: () => {
       for (const flushed of unflushed.splice(0)) flushed();
     },
   };
@@ -52,7 +55,10 @@ test('a LiveStream that overflowed before it was attached reports SLOW_CONSUMER 
   stream.push(1);
   stream.push(2);
   const errors: Array<{ code?: string }> = [];
-  stream.attach({ next: () => assert.fail('nothing is delivered after an overflow'), error: (error) => errors.push(error as { code?: string }) });
+  stream.attach({
+    next: () => assert.fail('nothing is delivered after an overflow'),
+    error: (error) => errors.push(error as { code?: string }),
+  });
   assert.equal(errors[0]?.code, 'SLOW_CONSUMER');
 });
 
@@ -95,11 +101,17 @@ test('one execution per event for deliveries of the same operation and user; ano
     executions++;
     return event.tick;
   };
-  const argsFor = (user: { id: number } | null): ExecutionArgs => ({ schema: counting, document: args.document, contextValue: { scope: { user } } });
+  const argsFor = (user: { id: number } | null): ExecutionArgs => ({
+    schema: counting,
+    document: args.document,
+    contextValue: { scope: { user } },
+  });
   const sources = [new LiveStream<unknown>(10), new LiveStream<unknown>(10), new LiveStream<unknown>(10)];
   const records = sources.map(() => recorder());
   const users = [null, null, { id: 7 }];
-  const deliveries = sources.map((source, i) => new EventDelivery(source, argsFor(users[i]!), records[i]!.target, { maxPending: 10, share: true }));
+  const deliveries = sources.map(
+    (source, i) => new EventDelivery(source, argsFor(users[i]!), records[i]!.target, { maxPending: 10, share: true }),
+  );
   for (const delivery of deliveries) void delivery.next();
   const event = tick(5);
   for (const source of sources) source.push(event);
@@ -132,7 +144,12 @@ test('an event whose result cannot be encoded ends that subscription with the er
   const withRaw = buildSchema(`scalar Raw type Query { ok: Boolean } type Subscription { raw: Raw }`);
   const source = new LiveStream<unknown>(10);
   const { frames, target } = recorder();
-  const delivery = new EventDelivery(source, { schema: withRaw, document: parse('subscription { raw }'), contextValue: { scope: { user: null } } }, target, { maxPending: 10, share: true });
+  const delivery = new EventDelivery(
+    source,
+    { schema: withRaw, document: parse('subscription { raw }'), contextValue: { scope: { user: null } } },
+    target,
+    { maxPending: 10, share: true },
+  );
   const running = delivery.next();
   source.push({ raw: 1 });
   // JSON has no BigInt: the custom scalar passes it through and the encoding throws.

@@ -9,7 +9,11 @@ import { ChangeSet, lastState, mergeRecords, type ChangeRecord } from '../../src
 import { ChangeHub, relativeGroups } from '../../src/events/hub.js';
 
 const row = (counter: number, school = 1) => ({ id: 1, counter, school });
-const record = (action: ChangeRecord['action'], before: ReturnType<typeof row> | null, after: ReturnType<typeof row> | null): ChangeRecord => ({
+const record = (
+  action: ChangeRecord['action'],
+  before: ReturnType<typeof row> | null,
+  after: ReturnType<typeof row> | null,
+): ChangeRecord => ({
   model: 'M',
   action,
   pk: 1,
@@ -42,16 +46,21 @@ test('a ChangeSet keeps one record per row, in first-write order', () => {
   set.add({ model: 'Other', action: 'create', pk: 1, after: { id: 1 } });
   assert.deepEqual(
     set.records().map((r) => [r.model, r.pk, r.action]),
-    [['M', 2, 'create'], ['M', 1, 'update'], ['Other', 1, 'create']],
+    [
+      ['M', 2, 'create'],
+      ['M', 1, 'update'],
+      ['Other', 1, 'create'],
+    ],
   );
 });
 
 test('relative groups: left = delete, stayed = update, entered = create', () => {
   const groups = (r: Record<string, unknown>) => [`school__${String(r.school)}`, `pk__${String(r.id)}`];
-  assert.deepEqual(
-    Object.fromEntries(relativeGroups(record('update', row(0, 1), row(0, 2)), groups)),
-    { school__1: 'delete', pk__1: 'update', school__2: 'create' },
-  );
+  assert.deepEqual(Object.fromEntries(relativeGroups(record('update', row(0, 1), row(0, 2)), groups)), {
+    school__1: 'delete',
+    pk__1: 'update',
+    school__2: 'create',
+  });
   assert.deepEqual(Object.fromEntries(relativeGroups(record('create', null, row(0, 3)), groups)), { school__3: 'create', pk__1: 'create' });
   assert.deepEqual(Object.fromEntries(relativeGroups(record('delete', row(0, 3), null), groups)), { school__3: 'delete', pk__1: 'delete' });
 });

@@ -23,7 +23,13 @@ function received(state: ConsoleState, frame: Record<string, unknown>): ConsoleS
   return recordIncoming(state, 'things', frame, actions);
 }
 
-const envelope = (action: string, data: unknown, status: number, requestId: unknown) => ({ errors: [], data, action, response_status: status, request_id: requestId });
+const envelope = (action: string, data: unknown, status: number, requestId: unknown) => ({
+  errors: [],
+  data,
+  action,
+  response_status: status,
+  request_id: requestId,
+});
 
 test('a subscription made since a position keeps the newest position it saw; its events show theirs', () => {
   let state = sent(initialState(), { action: 'subscribe_many', request_id: 7, since: 'latest' });

@@ -9,7 +9,7 @@ import { refusal } from '../helpers/fields.js';
 
 const DATETIME_FORMATS = 'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].';
 
-test('DateField: YYYY-MM-DD (and Django\'s looser forms) in, isoformat out; DRF\'s message', () => {
+test("DateField: YYYY-MM-DD (and Django's looser forms) in, isoformat out; DRF's message", () => {
   const field = new DateField();
   assert.equal(field.runValidation('2024-02-29'), '2024-02-29');
   assert.equal(field.runValidation('2024-2-9'), '2024-02-09');
@@ -35,21 +35,23 @@ test('DateTimeField: offsets converted to UTC, naive read as UTC, stored with 6 
   const paris = new DateTimeField({ timezone: '+01:00' });
   assert.equal(paris.runValidation('2024-01-02T10:00'), '2024-01-02T09:00:00.000000Z', 'naive input is in the field zone');
   assert.equal(paris.toRepresentation('2024-01-02T09:00:00.000000Z'), '2024-01-02T10:00:00+01:00');
-  for (const bad of ['2024-01-02T25:00', '2024-02-30T10:00', 'now', '', 5, '2024-01-02T10:00+25:00']) assert.deepEqual(refusal(field, bad), [DATETIME_FORMATS], String(bad));
+  for (const bad of ['2024-01-02T25:00', '2024-02-30T10:00', 'now', '', 5, '2024-01-02T10:00+25:00'])
+    assert.deepEqual(refusal(field, bad), [DATETIME_FORMATS], String(bad));
   assert.deepEqual(refusal(field, '0001-01-01T00:00:00+01:00'), ['Datetime value out of range.']);
 });
 
-test('TimeField: hh:mm[:ss[.uuuuuu]] in, isoformat out; DRF\'s message', () => {
+test("TimeField: hh:mm[:ss[.uuuuuu]] in, isoformat out; DRF's message", () => {
   const field = new TimeField();
   assert.equal(field.runValidation('10:30'), '10:30:00');
   assert.equal(field.runValidation('10:30:05.5'), '10:30:05.500000');
   assert.equal(field.runValidation('1:2:3'), '01:02:03');
   assert.equal(field.runValidation('10:30+02:00'), '10:30:00', 'an offset is dropped, as Django does');
-  for (const bad of ['24:00', '10:60', 'noon', '', 1030]) assert.deepEqual(refusal(field, bad), ['Time has wrong format. Use one of these formats instead: hh:mm[:ss[.uuuuuu]].'], String(bad));
+  for (const bad of ['24:00', '10:60', 'noon', '', 1030])
+    assert.deepEqual(refusal(field, bad), ['Time has wrong format. Use one of these formats instead: hh:mm[:ss[.uuuuuu]].'], String(bad));
   assert.equal(field.toRepresentation('10:30:00'), '10:30:00');
 });
 
-test('DurationField: Django\'s, ISO 8601 and PostgreSQL forms in, duration_string out; DRF\'s messages', () => {
+test("DurationField: Django's, ISO 8601 and PostgreSQL forms in, duration_string out; DRF's messages", () => {
   const field = new DurationField({ maxValue: '2 00:00:00', minValue: '-1 00:00:00' });
   assert.equal(field.runValidation('1 02:03:04.000005'), '1 02:03:04.000005');
   assert.equal(field.runValidation('90'), '00:01:30');

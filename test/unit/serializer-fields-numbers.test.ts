@@ -12,7 +12,8 @@ test('IntegerField: integers and integer text ("5", " 5.0 "); DRF messages', () 
   assert.equal(field.runValidation('5'), 5);
   assert.equal(field.runValidation(' 7.00 '), 7);
   assert.equal(field.runValidation(-3), -3);
-  for (const bad of [1.5, '1.5', 'x', true, [], {}, '']) assert.deepEqual(refusal(field, bad), ['A valid integer is required.'], String(bad));
+  for (const bad of [1.5, '1.5', 'x', true, [], {}, ''])
+    assert.deepEqual(refusal(field, bad), ['A valid integer is required.'], String(bad));
   assert.deepEqual(refusal(field, '1'.repeat(1001)), ['String value too large.']);
   assert.deepEqual(refusal(field, 11), ['Ensure this value is less than or equal to 10.']);
   assert.deepEqual(refusal(field, -4), ['Ensure this value is greater than or equal to -3.']);
@@ -51,16 +52,25 @@ test('DecimalField: exact text in and out, quantized to decimal_places; never a 
   assert.equal(new DecimalField({ maxDigits: 5, decimalPlaces: 0, rounding: 'ROUND_UP' }).toRepresentation('1.1'), '2');
 });
 
-test('DecimalField: DRF\'s messages (invalid, digits, places, whole digits, bounds, too long)', () => {
+test("DecimalField: DRF's messages (invalid, digits, places, whole digits, bounds, too long)", () => {
   const price = new DecimalField({ maxDigits: 8, decimalPlaces: 2, minValue: '0', maxValue: '100000' });
-  for (const bad of ['abc', '', '1.2.3', 'NaN', 'Infinity', '-inf', true, [], {}]) assert.deepEqual(refusal(price, bad), ['A valid number is required.'], String(bad));
+  for (const bad of ['abc', '', '1.2.3', 'NaN', 'Infinity', '-inf', true, [], {}])
+    assert.deepEqual(refusal(price, bad), ['A valid number is required.'], String(bad));
   assert.deepEqual(refusal(price, '1.234'), ['Ensure that there are no more than 2 decimal places.']);
-  assert.deepEqual(refusal(price, '12.500'), ['Ensure that there are no more than 2 decimal places.'], 'trailing zeros count, as in Python');
+  assert.deepEqual(
+    refusal(price, '12.500'),
+    ['Ensure that there are no more than 2 decimal places.'],
+    'trailing zeros count, as in Python',
+  );
   assert.deepEqual(refusal(price, '123456789'), ['Ensure that there are no more than 8 digits in total.']);
   assert.deepEqual(refusal(price, '1234567.8'), ['Ensure that there are no more than 6 digits before the decimal point.']);
   assert.deepEqual(refusal(price, '-0.01'), ['Ensure this value is greater than or equal to 0.']);
   assert.deepEqual(refusal(price, '100000.01'), ['Ensure this value is less than or equal to 100000.']);
   assert.deepEqual(refusal(price, '1'.repeat(1001)), ['String value too large.']);
   assert.deepEqual(refusal(price, null), ['This field may not be null.']);
-  assert.equal(new DecimalField({ maxDigits: 4, decimalPlaces: 2, allowNull: true }).runValidation('  '), null, 'blank is null when null is allowed');
+  assert.equal(
+    new DecimalField({ maxDigits: 4, decimalPlaces: 2, allowNull: true }).runValidation('  '),
+    null,
+    'blank is null when null is allowed',
+  );
 });

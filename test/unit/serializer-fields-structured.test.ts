@@ -31,20 +31,25 @@ import { Serializer, type Row } from '../../src/serializers/serializer.js';
 import type { ConnectionScope } from '../../src/scope.js';
 import { fieldErrors, refusal } from '../helpers/fields.js';
 
-test('ChoiceField: matched on Python text, DRF\'s message; blank when allowed', () => {
+test("ChoiceField: matched on Python text, DRF's message; blank when allowed", () => {
   const kind = new ChoiceField({ choices: ['book', 'music'] });
   assert.equal(kind.runValidation('book'), 'book');
   assert.deepEqual(refusal(kind, 'x'), ['"x" is not a valid choice.']);
   assert.deepEqual(refusal(kind, true), ['"True" is not a valid choice.']);
   assert.deepEqual(refusal(kind, ''), ['"" is not a valid choice.']);
   assert.equal(new ChoiceField({ choices: ['a'], allowBlank: true }).runValidation(''), '');
-  const numbers = new ChoiceField({ choices: [[1, 'One'], ['Group', [[2, 'Two']]]] });
+  const numbers = new ChoiceField({
+    choices: [
+      [1, 'One'],
+      ['Group', [[2, 'Two']]],
+    ],
+  });
   assert.equal(numbers.runValidation('2'), 2, 'text input picks the typed choice');
   assert.equal(numbers.toRepresentation('1'), 1);
   assert.equal(new ChoiceField({ choices: { s: 'Small' } }).runValidation('s'), 's');
 });
 
-test('MultipleChoiceField: a list of choices, each once; DRF\'s messages', () => {
+test("MultipleChoiceField: a list of choices, each once; DRF's messages", () => {
   const tags = new MultipleChoiceField({ choices: ['a', 'b'], allowEmpty: false });
   assert.deepEqual(tags.runValidation(['a', 'b', 'a']), ['a', 'b']);
   assert.deepEqual(refusal(tags, 'a'), ['Expected a list of items but got type "str".']);
@@ -53,12 +58,15 @@ test('MultipleChoiceField: a list of choices, each once; DRF\'s messages', () =>
   assert.deepEqual(tags.toRepresentation('["b","a","b"]'), ['b', 'a']);
 });
 
-test('ListField with a child: item errors keyed by index, DRF\'s list messages; JSON text from the database is read', () => {
+test("ListField with a child: item errors keyed by index, DRF's list messages; JSON text from the database is read", () => {
   const tags = new ListField({ child: new CharField({ maxLength: 3 }), minLength: 1, maxLength: 2 });
   assert.deepEqual(tags.runValidation([' ab ', 7]), ['ab', '7']);
   assert.deepEqual(refusal(tags, 'nope'), ['Expected a list of items but got type "str".']);
   assert.deepEqual(refusal(tags, { a: 1 }), ['Expected a list of items but got type "dict".']);
-  assert.deepEqual(refusal(tags, ['ok', 'toolong', null]), { 1: ['Ensure this field has no more than 3 characters.'], 2: ['This field may not be null.'] });
+  assert.deepEqual(refusal(tags, ['ok', 'toolong', null]), {
+    1: ['Ensure this field has no more than 3 characters.'],
+    2: ['This field may not be null.'],
+  });
   assert.deepEqual(refusal(tags, []), ['Ensure this field has at least 1 elements.']);
   assert.deepEqual(refusal(tags, ['a', 'b', 'c']), ['Ensure this field has no more than 2 elements.']);
   assert.deepEqual(refusal(new ListField({ allowEmpty: false }), []), ['This list may not be empty.']);
@@ -66,7 +74,7 @@ test('ListField with a child: item errors keyed by index, DRF\'s list messages; 
   assert.deepEqual(new ListField({ child: new IntegerField() }).runValidation(['1', 2]), [1, 2]);
 });
 
-test('DictField and JSONField: DRF\'s messages; JSON text decoded for output', () => {
+test("DictField and JSONField: DRF's messages; JSON text decoded for output", () => {
   const scores = new DictField({ child: new IntegerField() });
   assert.deepEqual(scores.runValidation({ a: '1' }), { a: 1 });
   assert.deepEqual(refusal(scores, [1]), ['Expected a dictionary of items but got type "list".']);
@@ -80,7 +88,7 @@ test('DictField and JSONField: DRF\'s messages; JSON text decoded for output', (
   assert.deepEqual(refusal(binary, '{nope'), ['Value must be valid JSON.']);
 });
 
-test('BooleanField and UUIDField: DRF\'s accepted spellings and messages', () => {
+test("BooleanField and UUIDField: DRF's accepted spellings and messages", () => {
   const flag = new BooleanField();
   for (const yes of [true, 1, 'true', 'TRUE', 'Yes', 'on', 't', 'Y', '1']) assert.equal(flag.runValidation(yes), true, String(yes));
   for (const no of [false, 0, 'false', 'No', 'OFF', 'f', 'n', '0']) assert.equal(flag.runValidation(no), false, String(no));
@@ -92,8 +100,14 @@ test('BooleanField and UUIDField: DRF\'s accepted spellings and messages', () =>
   assert.equal(id.runValidation('urn:uuid:5ce0e9a55ffa654bcee01238041fb31a'), '5ce0e9a5-5ffa-654b-cee0-1238041fb31a');
   assert.deepEqual(refusal(id, 'nope'), ['Must be a valid UUID.']);
   assert.deepEqual(refusal(id, true), ['Must be a valid UUID.']);
-  assert.equal(new UUIDField({ format: 'hex' }).toRepresentation('5CE0E9A5-5FFA-654B-CEE0-1238041FB31A'), '5ce0e9a55ffa654bcee01238041fb31a');
-  assert.equal(new UUIDField({ format: 'urn' }).toRepresentation('5ce0e9a5-5ffa-654b-cee0-1238041fb31a'), 'urn:uuid:5ce0e9a5-5ffa-654b-cee0-1238041fb31a');
+  assert.equal(
+    new UUIDField({ format: 'hex' }).toRepresentation('5CE0E9A5-5FFA-654B-CEE0-1238041FB31A'),
+    '5ce0e9a55ffa654bcee01238041fb31a',
+  );
+  assert.equal(
+    new UUIDField({ format: 'urn' }).toRepresentation('5ce0e9a5-5ffa-654b-cee0-1238041fb31a'),
+    'urn:uuid:5ce0e9a5-5ffa-654b-cee0-1238041fb31a',
+  );
 });
 
 class School extends Serializer {
@@ -132,19 +146,36 @@ const alice = { user: { id: 7, username: 'alice' } } as unknown as ConnectionSco
 test('nested serializers, dotted sources, write-only, hidden and method fields', async () => {
   const pupil = new Pupil();
   const row = { id: 1, name: 'Ann', school: { id: 2, name: 'Hill' }, secret: 's', owner: 7 };
-  assert.deepEqual(pupil.toRepresentation(row), { id: 1, name: 'Ann', school: { id: 2, name: 'Hill' }, school_name: 'Hill', friends: null, shout: 'ANN' });
+  assert.deepEqual(pupil.toRepresentation(row), {
+    id: 1,
+    name: 'Ann',
+    school: { id: 2, name: 'Hill' },
+    school_name: 'Hill',
+    friends: null,
+    shout: 'ANN',
+  });
   assert.deepEqual(pupil.toRepresentation({ ...row, school: null }).school, null);
   assert.deepEqual(pupil.toRepresentation({ ...row, friends: [{ id: 3, name: 'Dale' }] }).friends, [{ id: 3, name: 'Dale' }]);
   assert.deepEqual(await pupil.runValidation({ name: 'Bob', owner: 99, school: { id: 1 } }, { scope: alice }), { name: 'bob', owner: 7 });
   assert.deepEqual(await pupil.runValidation({ name: 'Bob' }, { scope: alice, partial: true }), { name: 'bob' });
-  assert.deepEqual(await pupil.runValidation({ name: 'Bob', friends: [{ name: 'Ann' }] }, { scope: alice }), { name: 'bob', owner: 7, friends: [{ name: 'Ann' }] });
-  assert.deepEqual(await fieldErrors(pupil, { name: 'Bob', friends: [{ name: 'Ann' }, { name: 'toolong' }, 'x'] }), {
-    friends: [{}, { name: ['Ensure this field has no more than 5 characters.'] }, { non_field_errors: ['Invalid data. Expected a dictionary, but got str.'] }],
+  assert.deepEqual(await pupil.runValidation({ name: 'Bob', friends: [{ name: 'Ann' }] }, { scope: alice }), {
+    name: 'bob',
+    owner: 7,
+    friends: [{ name: 'Ann' }],
   });
-  assert.deepEqual(await fieldErrors(pupil, { name: 'Bob', friends: {} }), { friends: { non_field_errors: ['Expected a list of items but got type "dict".'] } });
+  assert.deepEqual(await fieldErrors(pupil, { name: 'Bob', friends: [{ name: 'Ann' }, { name: 'toolong' }, 'x'] }), {
+    friends: [
+      {},
+      { name: ['Ensure this field has no more than 5 characters.'] },
+      { non_field_errors: ['Invalid data. Expected a dictionary, but got str.'] },
+    ],
+  });
+  assert.deepEqual(await fieldErrors(pupil, { name: 'Bob', friends: {} }), {
+    friends: { non_field_errors: ['Expected a list of items but got type "dict".'] },
+  });
 });
 
-test('validate_<field>() errors are the field\'s, validate() errors are non_field_errors', async () => {
+test("validate_<field>() errors are the field's, validate() errors are non_field_errors", async () => {
   const pupil = new Pupil();
   assert.deepEqual(await fieldErrors(pupil, { name: 'root' }), { name: ['Reserved name.'] });
   assert.deepEqual(await fieldErrors(pupil, { name: 'nobody' }), { non_field_errors: ['Nobody is not allowed.'] });
@@ -190,7 +221,7 @@ before(async () => {
 });
 after(() => knex.destroy());
 
-test('UniqueValidator and UniqueTogetherValidator: DRF\'s messages; the row being updated is not a conflict', async () => {
+test("UniqueValidator and UniqueTogetherValidator: DRF's messages; the row being updated is not a conflict", async () => {
   class Shelved extends Serializer {
     static override fields = {
       title: new CharField({ validators: [new UniqueValidator({ queryset: Book })] }),
@@ -200,12 +231,17 @@ test('UniqueValidator and UniqueTogetherValidator: DRF\'s messages; the row bein
   }
   const shelved = new Shelved();
   assert.deepEqual(await fieldErrors(shelved, { title: 'Taken', shelf: 2 }, { trx: knex }), { title: ['This field must be unique.'] });
-  assert.deepEqual(await shelved.runValidation({ title: 'Taken', shelf: 2 }, { trx: knex, instance: { id: 'a' } }), { title: 'Taken', shelf: 2 });
+  assert.deepEqual(await shelved.runValidation({ title: 'Taken', shelf: 2 }, { trx: knex, instance: { id: 'a' } }), {
+    title: 'Taken',
+    shelf: 2,
+  });
   class Together extends Serializer {
     static override fields = { title: new CharField(), shelf: new IntegerField({ required: false }) };
     static override validators = [new UniqueTogetherValidator({ queryset: Book, fields: ['title', 'shelf'] })];
   }
-  assert.deepEqual(await fieldErrors(new Together(), { title: 'Taken', shelf: 1 }, { trx: knex }), { non_field_errors: ['The fields title, shelf must make a unique set.'] });
+  assert.deepEqual(await fieldErrors(new Together(), { title: 'Taken', shelf: 1 }, { trx: knex }), {
+    non_field_errors: ['The fields title, shelf must make a unique set.'],
+  });
   assert.deepEqual(await fieldErrors(new Together(), { title: 'New' }, { trx: knex }), { shelf: ['This field is required.'] });
   assert.deepEqual(await new Together().runValidation({ title: 'Taken', shelf: 3 }, { trx: knex }), { title: 'Taken', shelf: 3 });
 });
@@ -222,13 +258,25 @@ test('modelSerializer infers fields: the real primary key type, choices, dates, 
     published: null,
     tags: ['x'],
   });
-  assert.deepEqual(await fieldErrors(serializer, { title: 'Taken', shelf: 0, genre: 'poem', published: 'x', tags: [1, {}] }, { trx: knex }), {
-    title: ['book with this title already exists.'],
-    shelf: ['Ensure this value is greater than or equal to 1.'],
-    genre: ['"poem" is not a valid choice.'],
-    published: ['Date has wrong format. Use one of these formats instead: YYYY-MM-DD.'],
-    tags: { 1: ['Not a valid string.'] },
+  assert.deepEqual(
+    await fieldErrors(serializer, { title: 'Taken', shelf: 0, genre: 'poem', published: 'x', tags: [1, {}] }, { trx: knex }),
+    {
+      title: ['book with this title already exists.'],
+      shelf: ['Ensure this value is greater than or equal to 1.'],
+      genre: ['"poem" is not a valid choice.'],
+      published: ['Date has wrong format. Use one of these formats instead: YYYY-MM-DD.'],
+      tags: { 1: ['Not a valid string.'] },
+    },
+  );
+  assert.deepEqual(await serializer.runValidation({ title: 'New', shelf: 2, id: 'ignored' }, { trx: knex }), {
+    title: 'New',
+    shelf: 2,
+    genre: 'novel',
+    tags: [],
   });
-  assert.deepEqual(await serializer.runValidation({ title: 'New', shelf: 2, id: 'ignored' }, { trx: knex }), { title: 'New', shelf: 2, genre: 'novel', tags: [] });
-  assert.deepEqual(await serializer.runValidation({ title: 'New', shelf: 2 }, { trx: knex, instance: { id: 'a' } }), { title: 'New', shelf: 2 }, 'model defaults fill new rows only');
+  assert.deepEqual(
+    await serializer.runValidation({ title: 'New', shelf: 2 }, { trx: knex, instance: { id: 'a' } }),
+    { title: 'New', shelf: 2 },
+    'model defaults fill new rows only',
+  );
 });

@@ -28,20 +28,25 @@ test('CharField: strings and numbers in (trimmed), DRF messages for type, blank,
   assert.equal(new CharField({ maxLength: 2 }).runValidation('😀😀'), '😀😀', 'characters are code points');
 });
 
-test('error_messages replace DRF\'s by key', () => {
+test("error_messages replace DRF's by key", () => {
   const field = new CharField({ errorMessages: { blank: 'Give it a name.', max_length: 'At most {max_length}!' }, maxLength: 1 });
   assert.deepEqual(refusal(field, ''), ['Give it a name.']);
   assert.deepEqual(refusal(field, 'ab'), ['At most 1!']);
 });
 
-test('EmailField: Django\'s EmailValidator; every failing check is reported', () => {
+test("EmailField: Django's EmailValidator; every failing check is reported", () => {
   const field = new EmailField({ maxLength: 10 });
-  for (const good of ['a@b.co', 'x.y+z@ex-ample.org', 'me@localhost', 'a@[127.0.0.1]']) assert.equal(new EmailField().runValidation(good), good);
-  for (const bad of ['nope', 'a@b', 'a@b.c', 'a@@b.com', 'a b@c.com', '.a@b.com']) assert.deepEqual(refusal(new EmailField(), bad), ['Enter a valid email address.'], bad);
-  assert.deepEqual(refusal(field, 'not-an-email-at-all'), ['Ensure this field has no more than 10 characters.', 'Enter a valid email address.']);
+  for (const good of ['a@b.co', 'x.y+z@ex-ample.org', 'me@localhost', 'a@[127.0.0.1]'])
+    assert.equal(new EmailField().runValidation(good), good);
+  for (const bad of ['nope', 'a@b', 'a@b.c', 'a@@b.com', 'a b@c.com', '.a@b.com'])
+    assert.deepEqual(refusal(new EmailField(), bad), ['Enter a valid email address.'], bad);
+  assert.deepEqual(refusal(field, 'not-an-email-at-all'), [
+    'Ensure this field has no more than 10 characters.',
+    'Enter a valid email address.',
+  ]);
 });
 
-test('RegexField, SlugField: DRF\'s messages', () => {
+test("RegexField, SlugField: DRF's messages", () => {
   const regex = new RegexField({ regex: /^[A-Z]{3}$/ });
   assert.equal(regex.runValidation('ABC'), 'ABC');
   assert.deepEqual(refusal(regex, 'abc'), ['This value does not match the required pattern.']);
@@ -54,12 +59,27 @@ test('RegexField, SlugField: DRF\'s messages', () => {
   assert.deepEqual(refusal(unicode, 'a b'), ['Enter a valid "slug" consisting of Unicode letters, numbers, underscores, or hyphens.']);
 });
 
-test('URLField: Django\'s URLValidator (http, https, ftp, ftps; hosts, IPs, ports, paths)', () => {
+test("URLField: Django's URLValidator (http, https, ftp, ftps; hosts, IPs, ports, paths)", () => {
   const field = new URLField();
-  for (const good of ['http://example.com', 'https://a.b.example.co.uk/x?y=1#z', 'ftp://10.0.0.1:21/f', 'http://localhost:8000/', 'http://[::1]/', 'https://user:pw@host.io']) {
+  for (const good of [
+    'http://example.com',
+    'https://a.b.example.co.uk/x?y=1#z',
+    'ftp://10.0.0.1:21/f',
+    'http://localhost:8000/',
+    'http://[::1]/',
+    'https://user:pw@host.io',
+  ]) {
     assert.equal(field.runValidation(good), good, good);
   }
-  for (const bad of ['example.com', 'mailto:a@b.co', 'http://', 'http://exa mple.com', 'javascript:alert(1)', 'http://-bad.com', 'http://a.b-']) {
+  for (const bad of [
+    'example.com',
+    'mailto:a@b.co',
+    'http://',
+    'http://exa mple.com',
+    'javascript:alert(1)',
+    'http://-bad.com',
+    'http://a.b-',
+  ]) {
     assert.deepEqual(refusal(field, bad), ['Enter a valid URL.'], bad);
   }
 });
@@ -98,7 +118,12 @@ test('null, blank and required combinations in a serializer, as DRF answers them
     optional: ['This field may not be blank.'],
     nullable: ['This field may not be blank.'],
   });
-  assert.deepEqual(await names.runValidation({ required: 'a', nullable: null, blank: '' }), { required: 'a', nullable: null, blank: '', defaulted: 'x' });
+  assert.deepEqual(await names.runValidation({ required: 'a', nullable: null, blank: '' }), {
+    required: 'a',
+    nullable: null,
+    blank: '',
+    defaulted: 'x',
+  });
   // A default applies on create and on a full update, never on a partial one.
   assert.deepEqual(await names.runValidation({ required: 'a' }, { instance: { id: 1 } }), { required: 'a', defaulted: 'x' });
   assert.deepEqual(await names.runValidation({}, { partial: true }), {});

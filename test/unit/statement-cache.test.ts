@@ -54,7 +54,10 @@ test('knex on SQLite prepares each SQL text once, across queries and transaction
       });
     }
     assert.deepEqual(await knex('items').orderBy('id').pluck('name'), ['first', 'n1', 'n2']);
-    assert.deepEqual(prepared.filter((sql, i) => prepared.indexOf(sql) !== i), []);
+    assert.deepEqual(
+      prepared.filter((sql, i) => prepared.indexOf(sql) !== i),
+      [],
+    );
     assert.ok(prepared.some((sql) => sql.startsWith('insert into `items`')));
   } finally {
     Database.prototype.prepare = original;

@@ -49,10 +49,7 @@ export function DcrfConsole({ token }: { token: string }) {
     });
   }, []);
 
-  const actionsOf = useCallback(
-    (name: string) => streams.find((s) => s.name === name)?.actions.map((a) => a.name),
-    [streams],
-  );
+  const actionsOf = useCallback((name: string) => streams.find((s) => s.name === name)?.actions.map((a) => a.name), [streams]);
   const actionsRef = useRef(actionsOf);
   actionsRef.current = actionsOf;
 
@@ -152,7 +149,12 @@ export function DcrfConsole({ token }: { token: string }) {
       <div className="connection-bar">
         <label>
           Socket
-          <select aria-label="Socket" value={mode} disabled={status !== 'disconnected'} onChange={(event) => setMode(event.target.value as ConnectionMode)}>
+          <select
+            aria-label="Socket"
+            value={mode}
+            disabled={status !== 'disconnected'}
+            onChange={(event) => setMode(event.target.value as ConnectionMode)}
+          >
             <option value="multiplex">multiplexed /ws</option>
             <option value="single">single stream /ws/&lt;stream&gt;</option>
           </select>
@@ -166,7 +168,9 @@ export function DcrfConsole({ token }: { token: string }) {
             Connect
           </button>
         ) : (
-          <button type="button" onClick={disconnect}>Disconnect</button>
+          <button type="button" onClick={disconnect}>
+            Disconnect
+          </button>
         )}
         <span className={`status status-${status}`} role="status" aria-label="Connection status">
           {status}
@@ -179,7 +183,12 @@ export function DcrfConsole({ token }: { token: string }) {
           {streamsError && <p className="error-text">Could not load the streams: {streamsError}</p>}
           <label>
             Stream
-            <select aria-label="Stream" value={boundStream ?? stream} disabled={streamLocked} onChange={(event) => setStream(event.target.value)}>
+            <select
+              aria-label="Stream"
+              value={boundStream ?? stream}
+              disabled={streamLocked}
+              onChange={(event) => setStream(event.target.value)}
+            >
               {streams.map((s) => (
                 <option key={s.name} value={s.name}>
                   {s.name}
@@ -201,8 +210,8 @@ export function DcrfConsole({ token }: { token: string }) {
           </label>
           {currentAction && (
             <p className="hint">
-              Arguments: {currentAction.args.length ? currentAction.args.join(', ') : 'none declared'}. A request_id is added when the payload has none
-              (next: {state.nextRequestId}).
+              Arguments: {currentAction.args.length ? currentAction.args.join(', ') : 'none declared'}. A request_id is added when the
+              payload has none (next: {state.nextRequestId}).
             </p>
           )}
           <label className="payload-label">

@@ -57,7 +57,13 @@ const LogRow = memo(function LogRow({ entry }: { entry: LogEntry }) {
     );
   }
   return (
-    <div className={classes.join(' ')} id={`frame-${entry.id}`} data-kind={entry.kind} data-action={entry.action ?? ''} data-status={entry.status ?? ''}>
+    <div
+      className={classes.join(' ')}
+      id={`frame-${entry.id}`}
+      data-kind={entry.kind}
+      data-action={entry.action ?? ''}
+      data-status={entry.status ?? ''}
+    >
       <div className="log-line">
         <span className="arrow" title={entry.direction === 'out' ? 'sent' : 'received'}>
           {ARROWS[entry.direction]}
@@ -67,13 +73,15 @@ const LogRow = memo(function LogRow({ entry }: { entry: LogEntry }) {
         <span className="action-name">{entry.action ?? '(no action)'}</span>
         {entry.status !== undefined && <span className={`badge status-code ${entry.error ? 'bad' : 'good'}`}>{entry.status}</span>}
         <span className="kind">{kindLabel(entry)}</span>
-        {entry.requestId !== undefined && entry.requestId !== null && <span className="request-id">request_id {JSON.stringify(entry.requestId)}</span>}
-        {entry.position !== undefined && <span className="badge position" title="change-log position">position {entry.position}</span>}
-        {entry.replies && entry.replies.length > 0 && (
-          <span className="replies">
-            replied {entry.replies.join(', ')}
+        {entry.requestId !== undefined && entry.requestId !== null && (
+          <span className="request-id">request_id {JSON.stringify(entry.requestId)}</span>
+        )}
+        {entry.position !== undefined && (
+          <span className="badge position" title="change-log position">
+            position {entry.position}
           </span>
         )}
+        {entry.replies && entry.replies.length > 0 && <span className="replies">replied {entry.replies.join(', ')}</span>}
         {entry.kind === 'reply' && entry.replyTo !== undefined && (
           <a className="reply-link" href={`#frame-${entry.replyTo}`} onClick={(event) => jump(event, entry.replyTo!)}>
             ↩ to request

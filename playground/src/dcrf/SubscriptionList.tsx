@@ -25,21 +25,33 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
         <span className="hint">{subscriptions.length} active</span>
       </div>
       <div className="subscriptions">
-        {subscriptions.length === 0 && <p className="hint empty">A successful subscribe_* reply opens a subscription here; its events are grouped under it.</p>}
+        {subscriptions.length === 0 && (
+          <p className="hint empty">A successful subscribe_* reply opens a subscription here; its events are grouped under it.</p>
+        )}
         {subscriptions.map((subscription) => {
           const events = subscription.events.map((id) => byId.get(id)).filter((entry): entry is LogEntry => entry !== undefined);
           const { action: _action, request_id: _requestId, ...args } = subscription.args;
           return (
-            <article className="subscription" key={`${subscription.key}/${subscription.action}`} data-stream={subscription.stream} data-action={subscription.action}>
+            <article
+              className="subscription"
+              key={`${subscription.key}/${subscription.action}`}
+              data-stream={subscription.stream}
+              data-action={subscription.action}
+            >
               <header>
                 <span className="badge stream">{subscription.stream}</span>
                 <span className="action-name">{subscription.action}</span>
                 <code className="sub-args">{JSON.stringify(args)}</code>
                 <span className="request-id">request_id {JSON.stringify(subscription.requestId)}</span>
-                <button type="button"
+                <button
+                  type="button"
                   className="small"
                   disabled={!connected || !subscription.unsubscribeAction}
-                  title={subscription.unsubscribeAction ? `sends ${subscription.unsubscribeAction}` : 'this stream has no matching unsubscribe action'}
+                  title={
+                    subscription.unsubscribeAction
+                      ? `sends ${subscription.unsubscribeAction}`
+                      : 'this stream has no matching unsubscribe action'
+                  }
                   onClick={() => onUnsubscribe(subscription)}
                 >
                   Unsubscribe
@@ -54,8 +66,14 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
                   <li key={entry.id} className={entry.error ? 'event log-error' : 'event'} data-action={entry.action ?? ''}>
                     <span className="time">{entry.time}</span>
                     <span className="action-name">{entry.action}</span>
-                    {entry.status !== undefined && <span className={`badge status-code ${entry.error ? 'bad' : 'good'}`}>{entry.status}</span>}
-                    {entry.position !== undefined && <span className="badge position" title="change-log position">{entry.position}</span>}
+                    {entry.status !== undefined && (
+                      <span className={`badge status-code ${entry.error ? 'bad' : 'good'}`}>{entry.status}</span>
+                    )}
+                    {entry.position !== undefined && (
+                      <span className="badge position" title="change-log position">
+                        {entry.position}
+                      </span>
+                    )}
                     <JsonView value={(entry.frame as { data?: unknown } | null)?.data ?? entry.frame} />
                   </li>
                 ))}
@@ -66,13 +84,19 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
         {resumable.map((subscription) => {
           const { action: _action, request_id: _requestId, since: _since, ...args } = subscription.args;
           return (
-            <article className="subscription ended" key={`ended/${subscription.key}/${subscription.action}`} data-stream={subscription.stream} data-action={subscription.action}>
+            <article
+              className="subscription ended"
+              key={`ended/${subscription.key}/${subscription.action}`}
+              data-stream={subscription.stream}
+              data-action={subscription.action}
+            >
               <header>
                 <span className="badge stream">{subscription.stream}</span>
                 <span className="action-name">{subscription.action}</span>
                 <code className="sub-args">{JSON.stringify(args)}</code>
                 <span className="request-id">request_id {JSON.stringify(subscription.requestId)}</span>
-                <button type="button"
+                <button
+                  type="button"
                   className="small"
                   disabled={!connected}
                   title={`sends ${subscription.action} since ${subscription.lastPosition}: the events missed while disconnected, then live ones`}

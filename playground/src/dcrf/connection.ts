@@ -34,7 +34,11 @@ export class DcrfConnection {
   private readonly socket: WebSocket;
   private opened = false;
 
-  constructor(readonly target: ConnectionTarget, url: string, handlers: ConnectionHandlers) {
+  constructor(
+    readonly target: ConnectionTarget,
+    url: string,
+    handlers: ConnectionHandlers,
+  ) {
     this.socket = new WebSocket(url);
     this.socket.addEventListener('open', () => {
       this.opened = true;

@@ -121,7 +121,11 @@ export function unsubscribeActionFor(action: string, actions?: string[]): string
 }
 
 /** Records a frame about to be sent; assigns a request_id when the payload has none. */
-export function recordOutgoing(state: ConsoleState, stream: string, payload: Record<string, unknown>): [ConsoleState, Record<string, unknown>] {
+export function recordOutgoing(
+  state: ConsoleState,
+  stream: string,
+  payload: Record<string, unknown>,
+): [ConsoleState, Record<string, unknown>] {
   let next = state;
   let frame = payload;
   if (!('request_id' in frame)) {
@@ -131,14 +135,31 @@ export function recordOutgoing(state: ConsoleState, stream: string, payload: Rec
     next = { ...next, nextRequestId: frame.request_id + 1 };
   }
   const action = typeof frame.action === 'string' ? frame.action : undefined;
-  const [appended, entry] = append(next, { direction: 'out', kind: 'request', stream, frame, action, requestId: frame.request_id, error: false, replies: [] });
+  const [appended, entry] = append(next, {
+    direction: 'out',
+    kind: 'request',
+    stream,
+    frame,
+    action,
+    requestId: frame.request_id,
+    error: false,
+    replies: [],
+  });
   const key = requestKey(stream, frame.request_id);
-  const pending = { ...appended.pending, [key]: [...(appended.pending[key] ?? []), { logId: entry.id, stream, action: action ?? '', args: frame }] };
+  const pending = {
+    ...appended.pending,
+    [key]: [...(appended.pending[key] ?? []), { logId: entry.id, stream, action: action ?? '', args: frame }],
+  };
   return [{ ...appended, pending }, frame];
 }
 
 /** Records a frame received on `stream`; `actionsOf` lists a stream's actions (for unsubscribe names). */
-export function recordIncoming(state: ConsoleState, stream: string | null, frame: unknown, actionsOf: (stream: string) => string[] | undefined): ConsoleState {
+export function recordIncoming(
+  state: ConsoleState,
+  stream: string | null,
+  frame: unknown,
+  actionsOf: (stream: string) => string[] | undefined,
+): ConsoleState {
   if (!isObject(frame)) {
     return append(state, { direction: 'in', kind: 'frame', stream, frame, error: false })[0];
   }
@@ -153,14 +174,43 @@ export function recordIncoming(state: ConsoleState, stream: string | null, frame
   let next = rememberObject(state, stream, frame.data);
 
   if (request) {
-    const [appended] = append(next, { direction: 'in', kind: 'reply', stream, frame, action, status, requestId, error, replyTo: request.logId, position });
-    next = { ...appended, log: updateEntry(appended.log, request.logId, (e) => ({ ...e, replies: [...(e.replies ?? []), status ?? 0], error: e.error || error })) };
+    const [appended] = append(next, {
+      direction: 'in',
+      kind: 'reply',
+      stream,
+      frame,
+      action,
+      status,
+      requestId,
+      error,
+      replyTo: request.logId,
+      position,
+    });
+    next = {
+      ...appended,
+      log: updateEntry(appended.log, request.logId, (e) => ({
+        ...e,
+        replies: [...(e.replies ?? []), status ?? 0],
+        error: e.error || error,
+      })),
+    };
     if (!error && status !== undefined && status < 300) next = afterSuccess(next, request, actionsOf, replyPosition(frame.data));
     return next;
   }
   const subscription = stream === null ? undefined : next.subscriptions.find((s) => s.key === key);
   if (subscription) {
-    const [appended, entry] = append(next, { direction: 'in', kind: 'event', stream, frame, action, status, requestId, error, subscription: subscription.key, position });
+    const [appended, entry] = append(next, {
+      direction: 'in',
+      kind: 'event',
+      stream,
+      frame,
+      action,
+      status,
+      requestId,
+      error,
+      subscription: subscription.key,
+      position,
+    });
     const seen = (s: Subscription): Subscription => ({ ...s, events: [...s.events, entry.id], lastPosition: position ?? s.lastPosition });
     return {
       ...appended,
@@ -199,9 +249,7 @@ function afterSuccess(
   if (/^unsubscribe/.test(request.action)) {
     const named = withoutRequestId(request.args);
     const ended = (s: Subscription) =>
-      s.stream === request.stream &&
-      s.unsubscribeAction === request.action &&
-      (s.key === key || sameJson(withoutRequestId(s.args), named));
+      s.stream === request.stream && s.unsubscribeAction === request.action && (s.key === key || sameJson(withoutRequestId(s.args), named));
     return { ...state, subscriptions: state.subscriptions.filter((s) => !ended(s)) };
   }
   return state;
@@ -278,7 +326,6 @@ export function prefillPayload(action: string, args: string[], lastObject?: Reco
     else if (name === 'offset') payload.offset = 0;
     else if (name === 'query') payload.query = {};
     else if (name === 'things') payload.things = pk === undefined ? [] : [pk];
-
     else if (/(_pk|_id)$/.test(name)) payload[name] = 1;
     else payload[name] = '';
   }

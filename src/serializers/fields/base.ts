@@ -123,7 +123,8 @@ function classMessages(ctor: typeof Field): Record<string, string> {
   let messages = messageCache.get(ctor);
   if (!messages) {
     const chain: Array<typeof Field> = [];
-    for (let current: any = ctor; current && current !== Function.prototype; current = Object.getPrototypeOf(current)) chain.unshift(current);
+    for (let current: any = ctor; current && current !== Function.prototype; current = Object.getPrototypeOf(current))
+      chain.unshift(current);
     messages = {};
     for (const cls of chain) {
       if (Object.hasOwn(cls, 'defaultErrorMessages')) Object.assign(messages, cls.defaultErrorMessages);
@@ -216,7 +217,8 @@ export class Field<T = unknown, O extends FieldOptions = any> {
     for (const validator of this.validators) {
       try {
         const result = typeof validator === 'function' ? validator(value, context, bound) : validator.validate(value, context, bound);
-        if (result && typeof (result as Promise<void>).then === 'function') pending.push((result as Promise<void>).catch((error) => collect(error, messages)));
+        if (result && typeof (result as Promise<void>).then === 'function')
+          pending.push((result as Promise<void>).catch((error) => collect(error, messages)));
       } catch (error) {
         collect(error, messages);
       }
@@ -251,7 +253,12 @@ function collect(error: unknown, messages: string[]): void {
     return;
   }
   if (error instanceof ValidationError) {
-    messages.push(...(error.messages ?? Object.values(error.fields).flat().filter((item): item is string => typeof item === 'string')));
+    messages.push(
+      ...(error.messages ??
+        Object.values(error.fields)
+          .flat()
+          .filter((item): item is string => typeof item === 'string')),
+    );
     return;
   }
   throw error;

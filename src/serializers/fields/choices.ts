@@ -26,15 +26,16 @@ export function flattenChoices(choices: Choices): Array<[unknown, unknown]> {
 }
 
 /** The value type of a choices declaration (`['book', 'music'] as const` → `'book' | 'music'`). */
-export type ChoiceValue<C> = C extends ReadonlyArray<infer E>
-  ? E extends readonly [infer V, infer L]
-    ? L extends ReadonlyArray<unknown>
-      ? ChoiceValue<L>
-      : V
-    : E
-  : C extends Readonly<Record<infer K, string>>
-    ? K
-    : unknown;
+export type ChoiceValue<C> =
+  C extends ReadonlyArray<infer E>
+    ? E extends readonly [infer V, infer L]
+      ? L extends ReadonlyArray<unknown>
+        ? ChoiceValue<L>
+        : V
+      : E
+    : C extends Readonly<Record<infer K, string>>
+      ? K
+      : unknown;
 
 /** What ChoiceField and MultipleChoiceField share: the choices by their Python text. */
 abstract class ChoiceBase<T, const O extends ChoiceFieldOptions> extends Field<T, O> {

@@ -55,7 +55,9 @@ export class DateField<const O extends DateFieldOptions = DateFieldOptions> exte
     if (this.options.format === null) return value;
     if (value instanceof Date) {
       // A driver's Date for a date column is local midnight of that day.
-      return Number.isNaN(value.getTime()) ? null : formatDate({ year: value.getFullYear(), month: value.getMonth() + 1, day: value.getDate() });
+      return Number.isNaN(value.getTime())
+        ? null
+        : formatDate({ year: value.getFullYear(), month: value.getMonth() + 1, day: value.getDate() });
     }
     if (typeof value !== 'string') return value;
     if (value === '') return null;
@@ -131,7 +133,9 @@ export interface TimeFieldOptions extends FieldOptions {
 
 /** DRF's TimeField: `hh:mm[:ss[.uuuuuu]]` in, `HH:MM:SS[.ffffff]` out (an offset in input is dropped, as Django does). */
 export class TimeField<const O extends TimeFieldOptions = TimeFieldOptions> extends Field<string, O> {
-  static override defaultErrorMessages: Record<string, string> = { invalid: 'Time has wrong format. Use one of these formats instead: {format}.' };
+  static override defaultErrorMessages: Record<string, string> = {
+    invalid: 'Time has wrong format. Use one of these formats instead: {format}.',
+  };
 
   override toInternal(value: unknown): unknown {
     const time = typeof value === 'string' ? parseTime(value) : undefined;
@@ -181,8 +185,10 @@ export class DurationField<const O extends DurationFieldOptions = DurationFieldO
       this.fail('overflow', { min_days: DURATION_DAYS.min, max_days: DURATION_DAYS.max });
     }
     const errors: string[] = [];
-    if (this.maxMicros !== undefined && micros > this.maxMicros) errors.push(this.message('max_value', { max_value: pythonDurationText(this.maxMicros) }));
-    if (this.minMicros !== undefined && micros < this.minMicros) errors.push(this.message('min_value', { min_value: pythonDurationText(this.minMicros) }));
+    if (this.maxMicros !== undefined && micros > this.maxMicros)
+      errors.push(this.message('max_value', { max_value: pythonDurationText(this.maxMicros) }));
+    if (this.minMicros !== undefined && micros < this.minMicros)
+      errors.push(this.message('min_value', { min_value: pythonDurationText(this.minMicros) }));
     if (errors.length) throw new FieldError(errors);
     return formatDuration(micros);
   }

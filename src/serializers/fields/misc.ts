@@ -39,7 +39,10 @@ export interface UUIDFieldOptions extends FieldOptions {
 
 /** Python's `uuid.UUID(hex=...)`: braces, a `urn:uuid:` prefix and hyphens anywhere are ignored; 32 hex digits remain. */
 function uuidHex(text: string): string | undefined {
-  const hex = text.replace(/^urn:uuid:/i, '').replace(/^\{|\}$/g, '').replace(/-/g, '');
+  const hex = text
+    .replace(/^urn:uuid:/i, '')
+    .replace(/^\{|\}$/g, '')
+    .replace(/-/g, '');
   return /^[0-9a-f]{32}$/i.test(hex) ? hex.toLowerCase() : undefined;
 }
 

@@ -2,16 +2,7 @@
  * Number fields (DRF 3.15): IntegerField, FloatField, DecimalField. Decimals stay exact text end to
  * end (decimal.ts): `"12.50"` in, `"12.50"` stored, `"12.50"` out.
  */
-import {
-  compareDecimals,
-  formatDecimal,
-  parseDecimal,
-  precisionOf,
-  quantize,
-  toDecimal,
-  type Decimal,
-  type Rounding,
-} from '../decimal.js';
+import { compareDecimals, formatDecimal, parseDecimal, precisionOf, quantize, toDecimal, type Decimal, type Rounding } from '../decimal.js';
 import { Field, FieldError, type FieldOptions } from './base.js';
 
 /** DRF's guard against huge numeric strings (`MAX_STRING_LENGTH`). */
@@ -160,8 +151,10 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
     if (!parsed) this.fail('invalid');
     this.checkPrecision(parsed);
     const errors: string[] = [];
-    if (this.maxValue && compareDecimals(parsed, this.maxValue) > 0) errors.push(this.message('max_value', { max_value: this.options.maxValue }));
-    if (this.minValue && compareDecimals(parsed, this.minValue) < 0) errors.push(this.message('min_value', { min_value: this.options.minValue }));
+    if (this.maxValue && compareDecimals(parsed, this.maxValue) > 0)
+      errors.push(this.message('max_value', { max_value: this.options.maxValue }));
+    if (this.minValue && compareDecimals(parsed, this.minValue) < 0)
+      errors.push(this.message('min_value', { min_value: this.options.minValue }));
     if (errors.length) throw new FieldError(errors);
     return formatDecimal(this.quantized(parsed));
   }
@@ -170,8 +163,10 @@ export class DecimalField<const O extends DecimalFieldOptions = DecimalFieldOpti
   private checkPrecision(value: Decimal): void {
     const { total, whole, places } = precisionOf(value);
     if (this.maxDigits !== null && total > this.maxDigits) this.fail('max_digits', { max_digits: this.maxDigits });
-    if (this.decimalPlaces !== null && places > this.decimalPlaces) this.fail('max_decimal_places', { max_decimal_places: this.decimalPlaces });
-    if (this.maxWholeDigits !== null && whole > this.maxWholeDigits) this.fail('max_whole_digits', { max_whole_digits: this.maxWholeDigits });
+    if (this.decimalPlaces !== null && places > this.decimalPlaces)
+      this.fail('max_decimal_places', { max_decimal_places: this.decimalPlaces });
+    if (this.maxWholeDigits !== null && whole > this.maxWholeDigits)
+      this.fail('max_whole_digits', { max_whole_digits: this.maxWholeDigits });
   }
 
   private quantized(value: Decimal): Decimal {

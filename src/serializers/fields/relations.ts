@@ -72,7 +72,10 @@ export class PrimaryKeyRelatedField<const O extends PrimaryKeyRelatedFieldOption
     // A key the column cannot hold names no row; asking PostgreSQL would fail the whole transaction.
     if (!this.options.pkField && (typeof value !== 'number' || value < this.minValue || value > this.maxValue)) missing();
     const model = this.relatedModel();
-    const found = await model.query(context.trx).findById(value as number).select(model.idColumn as string);
+    const found = await model
+      .query(context.trx)
+      .findById(value as number)
+      .select(model.idColumn as string);
     if (!found) missing();
     await super.runValidators(value, context, bound);
   }

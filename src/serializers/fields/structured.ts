@@ -140,7 +140,12 @@ export class DictField<const O extends DictFieldOptions = DictFieldOptions> exte
     const errors: Record<string, ErrorDetail> = {};
     for (const [key, item] of entries) {
       try {
-        Object.defineProperty(result, key, { value: this.child.runValidation(item, context), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(result, key, {
+          value: this.child.runValidation(item, context),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       } catch (error) {
         errors[key] = childDetail(error);
       }
@@ -190,4 +195,8 @@ export class JSONField<const O extends JSONFieldOptions = JSONFieldOptions> exte
 }
 
 /** The JSON type of a ListField's or DictField's child. */
-export type ChildType<O> = O extends { child: { readonly $type: infer T; readonly options: infer CO } } ? (CO extends { allowNull: true } ? T | null : T) : unknown;
+export type ChildType<O> = O extends { child: { readonly $type: infer T; readonly options: infer CO } }
+  ? CO extends { allowNull: true }
+    ? T | null
+    : T
+  : unknown;

@@ -71,9 +71,11 @@ export class CharField<const O extends CharFieldOptions = CharFieldOptions> exte
 }
 
 // Django's EmailValidator (5.x): a dot-atom or quoted local part, a domain of labels or a literal address.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: Django's quoted local part allows these characters
-const EMAIL_USER = /^(?:[-!#$%&'*+/=?^_`{}|~0-9a-z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*|"(?:[\u0001-\u0008\u000b\u000c\u000e-\u001f!#-[\]-\u007f]|\\[\u0001-\u0011\u000b\u000c\u000e-\u007f])*")$/i;
-const EMAIL_DOMAIN = /^(?:(?:[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]{0,61}[a-z0-9\u00a1-\uffff])?\.)+)(?:[a-z0-9\u00a1-\uffff-]{2,63})$/i;
+const EMAIL_USER =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: Django's quoted local part allows these characters
+  /^(?:[-!#$%&'*+/=?^_`{}|~0-9a-z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*|"(?:[\u0001-\u0008\u000b\u000c\u000e-\u001f!#-[\]-\u007f]|\\[\u0001-\u0011\u000b\u000c\u000e-\u007f])*")$/i;
+const EMAIL_DOMAIN =
+  /^(?:(?:[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]{0,61}[a-z0-9\u00a1-\uffff])?\.)+)(?:[a-z0-9\u00a1-\uffff-]{2,63})$/i;
 const EMAIL_LITERAL = /^\[([a-f0-9:.]+)\]$/i;
 
 function isEmail(text: string): boolean {
@@ -202,7 +204,9 @@ export class IPAddressField<const O extends IPAddressFieldOptions = IPAddressFie
     if ((version === 4 && this.protocol !== 'ipv6') || (version === 6 && this.protocol !== 'ipv4')) {
       return version === 6 ? cleanIpv6(text, this.protocol === 'both') : text;
     }
-    throw new FieldError([this.protocol === 'both' ? this.message('invalid') : `Enter a valid ${this.protocol === 'ipv4' ? 'IPv4' : 'IPv6'} address.`]);
+    throw new FieldError([
+      this.protocol === 'both' ? this.message('invalid') : `Enter a valid ${this.protocol === 'ipv4' ? 'IPv4' : 'IPv6'} address.`,
+    ]);
   }
 }
 
