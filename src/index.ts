@@ -177,6 +177,7 @@ export {
   type ModelObserverOptions,
   type SignalObserverOptions,
 } from './dcrf/observers.js';
+export { ManyObserverMixin, type ManyObserverOptions } from './dcrf/many-observer.js';
 export { viewAsConsumer, type FetchHandler, type ViewAsConsumerOptions } from './dcrf/view-as-consumer.js';
 export {
   encodeReply,

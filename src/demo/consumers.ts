@@ -1,8 +1,3 @@
-/**
- * The demo's DCRF streams (docs/demo.md): things, things_with_id, tests, users, schools, classrooms,
- * chat, hello and notes (its own module).
- */
-import { ValidationError } from '../errors.js';
 import { IsAuthenticated } from '../permissions.js';
 import { action, type ActionArgs } from '../dcrf/actions.js';
 import type { ConsumerClass } from '../dcrf/consumer.js';
@@ -18,11 +13,10 @@ import {
   StreamedPaginatedListMixin,
   UpdateModelMixin,
 } from '../dcrf/mixins.js';
-import { consumerEventGate, frameKey, modelObserver, ObserverModelInstanceMixin, observer } from '../dcrf/observers.js';
-import { callSince, sinceOf, subscribedResult, trackSince } from '../dcrf/positions.js';
-import { encodeValue, keyText, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from '../dcrf/protocol.js';
+import { modelObserver, ObserverModelInstanceMixin, observer } from '../dcrf/observers.js';
+import { subscribedResult } from '../dcrf/positions.js';
+import { keyText, STATUS, type ActionResult } from '../dcrf/protocol.js';
 import { viewAsConsumer } from '../dcrf/view-as-consumer.js';
-import { pythonTypeName } from '../serializers/fields.js';
 import type { SerializerClass } from '../serializers/serializer.js';
 import { Classroom, Test } from './models.js';
 import { classroomResource, schoolResource, testResource, thingResource, userResource } from './resources.js';
@@ -30,69 +24,16 @@ import { ClassroomSerializer, TestSerializer, ThingSerializer, ThingWithIdSerial
 import { CHAT_OBSERVER, CLASSROOM_OBSERVER, chatGroup, classroomGroups, joinedChat, type JoinedChat } from './live.js';
 import { NoteConsumer } from './notes.js';
 import { ProductConsumer } from './products.js';
+import { ManyObserverMixin } from '../dcrf/many-observer.js';
 
 const CrudConsumer = ObserverModelInstanceMixin(
   DeleteModelMixin(PatchModelMixin(UpdateModelMixin(CreateModelMixin(RetrieveModelMixin(ListModelMixin(GenericAsyncAPIConsumer)))))),
 );
 
 /** `things`: Thing with `pk`, full CRUD, instance subscriptions and `subscribe_many`. */
-export class ThingConsumer extends CrudConsumer {
+export class ThingConsumer extends ManyObserverMixin(CrudConsumer, { filter: 'things' }) {
   static override resource = thingResource;
   static override serializerClass: SerializerClass = ThingSerializer;
-
-  /** Made on first subscribe_many (idle sockets hold none). */
-  #many: Map<string, () => void> | undefined;
-
-  /** `subscribe_many {request_id, things?: [pk...], since?}`: every Thing change, or those pks only. */
-  @action({ args: ['request_id', 'things', 'since'] })
-  async subscribe_many(args: ActionArgs): Promise<ActionResult> {
-    const requestId = requireArg(args, 'request_id');
-    const key = this.clientKey('request_id', requestId);
-    const since = sinceOf(args);
-    let only: Set<string> | undefined;
-    if ('things' in args && args.things !== null) {
-      if (!Array.isArray(args.things)) {
-        throw new ValidationError({ things: [`Expected a list of items but got type "${pythonTypeName(args.things)}".`] });
-      }
-      this.clientKey('things', args.things);
-      only = new Set(args.things.map((pk: unknown) => keyText(pk)));
-    }
-    this.#many?.get(key)?.();
-    this.#many?.delete(key);
-    const serializer = this.getSerializer();
-    // One frame text per message and serializer in this process, whatever the number of subscribers.
-    const memoKey = frameKey(serializer, 'many');
-    const gate = consumerEventGate(this);
-    const { close, position } = await trackSince(
-      this,
-      since,
-      () =>
-        this.resource.subscribeAll(callSince(this.resourceCall(args), since), (event) => {
-          if (only && !only.has(keyText(event.pk))) return;
-          gate(event.action, event.message.data, () => {
-            // A delete carries the row's last state, with DCRF's 204.
-            const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
-            const prefix = event.runtime.hub.memo(event.message, memoKey, () =>
-              eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(event.message.data)), status),
-            );
-            this.sendText(withRequestIdAt(prefix, requestId, since === undefined ? undefined : event.message.position));
-          });
-        }),
-      // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
-      { bytes: key.length + encodeValue(args).length },
-    );
-    (this.#many ??= new Map()).set(key, close);
-    return subscribedResult(position, STATUS.created);
-  }
-
-  /** `unsubscribe_many {request_id}` → 204. */
-  @action({ args: ['request_id'] })
-  async unsubscribe_many(args: ActionArgs): Promise<ActionResult> {
-    const key = encodeValue(args.request_id ?? null);
-    this.#many?.get(key)?.();
-    this.#many?.delete(key);
-    return [null, STATUS.noContent];
-  }
 }
 
 /** `things_with_id`: the same consumer, with a serializer that says `id`. */
