@@ -7,6 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -72,4 +73,28 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file });
   return file;
+}
+
+/** The demo app and a browser for one test file's browser tests (the playground built first). */
+export async function startBrowserApp(): Promise<{ app: TestApp; browser: Browser }> {
+  ensurePlaygroundBuilt();
+  const app = await startTestApp();
+  return { app, browser: await launchBrowser() };
+}
+
+/** In the DCRF console: picks a stream and an action, writes the payload once the console has prefilled it, sends. */
+export async function sendFromConsole(
+  page: Page,
+  stream: string | undefined,
+  action: string,
+  payload: Record<string, unknown>,
+): Promise<void> {
+  if (stream) await page.getByLabel('Stream').selectOption(stream);
+  await page.getByLabel('Action').selectOption(action);
+  await page.waitForFunction(
+    (name) => (document.querySelector('textarea') as HTMLTextAreaElement).value.includes(`"action": "${name}"`),
+    action,
+  );
+  await page.getByLabel('Payload').fill(JSON.stringify({ action, ...payload }, null, 2));
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
 }

@@ -5,8 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
-import { browserSkipReason, ensurePlaygroundBuilt, launchBrowser, openPage, screenshot } from './playground-browser.js';
+import { TestSocket, type TestApp } from '../helpers/app.js';
+import { browserSkipReason, openPage, screenshot, sendFromConsole, startBrowserApp } from './playground-browser.js';
 
 const skip = browserSkipReason();
 let app: TestApp;
@@ -14,26 +14,12 @@ let browser: Browser;
 
 before(async () => {
   if (skip) return;
-  ensurePlaygroundBuilt();
-  app = await startTestApp();
-  browser = await launchBrowser();
+  ({ app, browser } = await startBrowserApp());
 });
 after(async () => {
   await browser?.close();
   await app?.close();
 });
-
-/** Picks a stream and an action, writes the payload once the console has prefilled it, sends. */
-async function send(page: Page, stream: string | undefined, action: string, payload: Record<string, unknown>): Promise<void> {
-  if (stream) await page.getByLabel('Stream').selectOption(stream);
-  await page.getByLabel('Action').selectOption(action);
-  await page.waitForFunction(
-    (name) => (document.querySelector('textarea') as HTMLTextAreaElement).value.includes(`"action": "${name}"`),
-    action,
-  );
-  await page.getByLabel('Payload').fill(JSON.stringify({ action, ...payload }, null, 2));
-  await page.getByRole('button', { name: 'Send', exact: true }).click();
-}
 
 /** The frame of the `nth` (1-based) log row matching `selector`, once there is one. */
 async function frameOf(page: Page, selector: string, nth = 1): Promise<any> {
@@ -58,14 +44,14 @@ test('the DCRF console lists, creates, subscribes and shows update events', { sk
   await connect(page);
 
   // list: the reply is matched to its request and shows the seeded row.
-  await send(page, 'things', 'list', {});
+  await sendFromConsole(page, 'things', 'list', {});
   const listed = await frameOf(page, '.log-entry[data-kind="reply"][data-action="list"]');
   assert.deepEqual(listed.data, [seeded.data]);
   assert.equal(listed.response_status, 200);
   await page.locator('.log-entry[data-kind="request"][data-action="list"] .replies', { hasText: 'replied 200' }).waitFor();
 
   // create
-  await send(page, undefined, 'create', { data: { name: 'made in the browser' } });
+  await sendFromConsole(page, undefined, 'create', { data: { name: 'made in the browser' } });
   const created = await frameOf(page, '.log-entry[data-kind="reply"][data-action="create"]');
   assert.equal(created.response_status, 201);
   assert.equal(created.data.name, 'made in the browser');
@@ -90,14 +76,14 @@ test('the DCRF console lists, creates, subscribes and shows update events', { sk
   await second.page.getByLabel('Socket').selectOption('single');
   await second.page.getByLabel('Stream').selectOption('things');
   await connect(second.page);
-  await send(second.page, undefined, 'patch', { pk, data: { counter: 5 } });
+  await sendFromConsole(second.page, undefined, 'patch', { pk, data: { counter: 5 } });
   const secondReply = await frameOf(second.page, '.log-entry[data-kind="reply"][data-action="patch"]');
   assert.deepEqual(secondReply.data, { pk, name: 'patched over DCRF', counter: 5 });
   await subscription.locator('.event[data-action="update"]', { hasText: '"counter":5' }).waitFor();
   assert.equal(await subscription.locator('.event').count(), 2);
 
   // Errors are highlighted.
-  await send(page, undefined, 'retrieve', { pk: 999999 });
+  await sendFromConsole(page, undefined, 'retrieve', { pk: 999999 });
   const missing = page.locator('.log-entry.log-error[data-kind="reply"][data-action="retrieve"]');
   await missing.waitFor();
   assert.deepEqual(JSON.parse(await missing.locator('summary code').innerText()).errors, ['Not found']);
@@ -114,7 +100,7 @@ test('the DCRF console lists, creates, subscribes and shows update events', { sk
 
   // Nothing more reaches the page: a round trip on its socket comes back with no event before it.
   const eventsBefore = await page.locator('.log-entry[data-kind="event"]').count();
-  await send(page, undefined, 'retrieve', { pk });
+  await sendFromConsole(page, undefined, 'retrieve', { pk });
   const retrieved = await frameOf(page, '.log-entry[data-kind="reply"][data-action="retrieve"]', 2);
   assert.equal(retrieved.data.counter, 6);
   assert.equal(await page.locator('.log-entry[data-kind="event"]').count(), eventsBefore);
@@ -138,7 +124,7 @@ test('the token field authenticates the socket; an unknown token is refused visi
 
   await page.getByLabel('Token').fill(token);
   await connect(page);
-  await send(page, 'users', 'me', {});
+  await sendFromConsole(page, 'users', 'me', {});
   const me = await frameOf(page, '.log-entry[data-kind="reply"][data-action="me"]');
   assert.equal(me.response_status, 200);
   assert.equal(me.data.username, 'alice');

@@ -5,8 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
-import { browserSkipReason, ensurePlaygroundBuilt, launchBrowser, openPage, screenshot } from './playground-browser.js';
+import { TestSocket, type TestApp } from '../helpers/app.js';
+import { browserSkipReason, openPage, screenshot, startBrowserApp } from './playground-browser.js';
 
 const skip = browserSkipReason();
 let app: TestApp;
@@ -14,9 +14,7 @@ let browser: Browser;
 
 before(async () => {
   if (skip) return;
-  ensurePlaygroundBuilt();
-  app = await startTestApp();
-  browser = await launchBrowser();
+  ({ app, browser } = await startBrowserApp());
 });
 after(async () => {
   await browser?.close();

@@ -6,8 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
-import { browserSkipReason, ensurePlaygroundBuilt, launchBrowser, openPage } from './playground-browser.js';
+import { TestSocket, type TestApp } from '../helpers/app.js';
+import { browserSkipReason, openPage, sendFromConsole, startBrowserApp } from './playground-browser.js';
 
 const skip = browserSkipReason();
 let app: TestApp;
@@ -15,25 +15,12 @@ let browser: Browser;
 
 before(async () => {
   if (skip) return;
-  ensurePlaygroundBuilt();
-  app = await startTestApp();
-  browser = await launchBrowser();
+  ({ app, browser } = await startBrowserApp());
 });
 after(async () => {
   await browser?.close();
   await app?.close();
 });
-
-async function send(page: Page, stream: string | undefined, action: string, payload: Record<string, unknown>): Promise<void> {
-  if (stream) await page.getByLabel('Stream').selectOption(stream);
-  await page.getByLabel('Action').selectOption(action);
-  await page.waitForFunction(
-    (name) => (document.querySelector('textarea') as HTMLTextAreaElement).value.includes(`"action": "${name}"`),
-    action,
-  );
-  await page.getByLabel('Payload').fill(JSON.stringify({ action, ...payload }, null, 2));
-  await page.getByRole('button', { name: 'Send', exact: true }).click();
-}
 
 test('events show their position; "Resume from here" after a reconnect replays what was missed', { skip }, async () => {
   const dcrf = await TestSocket.open(`${app.wsUrl}/ws/things/`);
@@ -42,7 +29,7 @@ test('events show their position; "Resume from here" after a reconnect replays w
   await page.getByRole('button', { name: 'Connect' }).click();
   await page.locator('.status-connected').waitFor();
 
-  await send(page, 'things', 'subscribe_many', { since: 'latest' });
+  await sendFromConsole(page, 'things', 'subscribe_many', { since: 'latest' });
   const live = page.locator('.subscription:not(.ended)[data-stream="things"][data-action="subscribe_many"]');
   await live.waitFor();
   const made = (await dcrf.request({ action: 'create', data: { name: 'seen live' }, request_id: 1 })).data;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
 import { metric } from '../helpers/hardening.js';
-import { browserSkipReason, ensurePlaygroundBuilt, launchBrowser } from './playground-browser.js';
+import { browserSkipReason, ensurePlaygroundBuilt, startBrowserApp } from './playground-browser.js';
 
 const M = 'dcrf_gateway_';
 
@@ -116,9 +116,7 @@ describe('the playground under its CSP, in a real browser', () => {
   let browser: Browser;
   before(async () => {
     if (skip) return;
-    ensurePlaygroundBuilt();
-    app = await startTestApp();
-    browser = await launchBrowser();
+    ({ app, browser } = await startBrowserApp());
   });
   after(async () => {
     await browser?.close();

@@ -139,7 +139,6 @@ export class TestSocket {
 /** A DCRF reply envelope; `data` is `any` so tests can read the fields of the reply they just asserted. */
 export interface ReplyEnvelope {
   errors: unknown[];
-  // biome-ignore lint/suspicious/noExplicitAny: tests read fields of the data they asserted
   data: any;
   action: unknown;
   response_status: number;
