@@ -17,10 +17,12 @@
 import type { PubSubEngine } from 'graphql-subscriptions';
 import type { Knex } from 'knex';
 import { FastReader } from './db/fast-read.js';
-import { ChangeLog, DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS, parseDuration, type Position } from './events/change-log.js';
+import { ChangeLog, DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS, type Position } from './events/change-log.js';
 import type { HubHandle } from './events/hub-handle.js';
 import type { ChangeHub } from './events/hub.js';
 import { createHubFor } from './events/pubsub.js';
+import { DatabaseCapture } from './events/capture/database-capture.js';
+import { type CaptureWatcher, watchCommits } from './events/capture/wake.js';
 import { logger } from './logger.js';
 
 export interface RuntimeOptions {
@@ -35,16 +37,22 @@ export interface RuntimeOptions {
   /** Whether every subscriber of `pubsub` lives in this process (default false: it may be shared). */
   pubsubInProcess?: boolean;
   /**
-   * How long the change log keeps entries (`CHANGE_LOG_RETENTION`, e.g. `24h`, the default) and how
-   * many at most (`CHANGE_LOG_MAX_ROWS`, default 1,000,000): older positions expire.
+   * How long the change log keeps entries, in ms (default 24 h): older positions expire. The CLI
+   * reads it from `CHANGE_LOG_RETENTION` / `--change-log-retention`; the library reads no environment.
    */
   changeLogRetentionMs?: number;
+  /** How many entries the change log keeps at most (default 1,000,000; CLI: `CHANGE_LOG_MAX_ROWS`). */
+  changeLogMaxRows?: number;
   /**
    * Whether to use the change log when the database has one (default true). False: events are
    * best-effort and carry no positions, as before the log (benchmarks, tests of that path).
    */
   changeLog?: boolean;
-  changeLogMaxRows?: number;
+  /**
+   * SQLite with database capture: how often (ms, default 100) `PRAGMA data_version` is checked for
+   * commits of other connections (the `sqlite3` shell, another process). PostgreSQL is told by LISTEN.
+   */
+  captureCheckMs?: number;
 }
 
 /** What protocols ask of the change log: the head (anchored reads) and whether a position resumes. */
@@ -53,6 +61,10 @@ export interface PositionSource {
   readonly enabled: boolean;
   /** The log's epoch (its identity). */
   readonly epoch?: string;
+  /** How long entries are kept, in ms (the log's retention), when there is a log. */
+  readonly retentionMs?: number;
+  /** How many entries are kept at most, when there is a log. */
+  readonly maxRows?: number;
   /**
    * The newest committed position (the epoch's zero position when the log is empty). Name the models
    * a read is about: they are captured from then on (as by a first subscription), so every change of
@@ -63,12 +75,26 @@ export interface PositionSource {
   check(position: string): Promise<void>;
 }
 
-/** The change log of an app whose database has none: asking for a position is a setup error. */
+/**
+ * A position asked of an app that keeps no change log (its migrations lack `changeLogMigration`, or
+ * `Runtime.create({ changeLog: false })`): the protocols answer it as a bad request (DCRF 400, GraphQL
+ * `POSITIONS_OFF`), not as a server error.
+ */
+export class ChangeLogOff extends Error {
+  /** What a client is told. */
+  static readonly MESSAGE = 'This server keeps no change log: positions are off.';
+  constructor() {
+    super(ChangeLogOff.MESSAGE);
+    this.name = 'ChangeLogOff';
+  }
+}
+
+/** The change log of an app whose database has none: every position asked of it is refused with ChangeLogOff. */
 const NO_CHANGE_LOG: PositionSource = {
   enabled: false,
   epoch: undefined,
-  head: () => Promise.reject(new Error('This app has no change log: add changeLogMigration to its migrations')),
-  check: () => Promise.reject(new Error('This app has no change log: add changeLogMigration to its migrations')),
+  head: () => Promise.reject(new ChangeLogOff()),
+  check: () => Promise.reject(new ChangeLogOff()),
 };
 
 /** How often one process prunes the change log and measures it for /metrics. */
@@ -101,6 +127,8 @@ export class Runtime {
   #changeLog: ChangeLog | undefined;
   #positions: PositionSource | undefined;
   #maintenance: NodeJS.Timeout | undefined;
+  #capture: DatabaseCapture = DatabaseCapture.unlogged;
+  #captureWatcher: CaptureWatcher | undefined;
 
   private constructor(database: Knex | undefined, pubsub: HubHandle) {
     this.#database = database;
@@ -117,22 +145,33 @@ export class Runtime {
     const key = options.knex ? clientKey(options.knex) : undefined;
     if (options.knex && !key) throw new TypeError('Runtime.create: `knex` is not a knex instance');
     if (key && runtimes.has(key)) throw new Error('Runtime.create: this knex instance already has a runtime (close it first)');
+    for (const name of ['changeLogRetentionMs', 'changeLogMaxRows'] as const) {
+      const value = options[name];
+      if (value !== undefined && !(Number.isFinite(value) && value >= 0))
+        throw new TypeError(`Runtime.create: \`${name}\` must be a number ≥ 0 (got ${String(value)})`);
+    }
     const log =
       options.knex && options.changeLog !== false
         ? await ChangeLog.open(options.knex, {
-            retentionMs: options.changeLogRetentionMs ?? parseDuration(process.env.CHANGE_LOG_RETENTION, DEFAULT_RETENTION_MS),
-            maxRows: options.changeLogMaxRows ?? (Number(process.env.CHANGE_LOG_MAX_ROWS) || DEFAULT_MAX_ROWS),
+            retentionMs: options.changeLogRetentionMs ?? DEFAULT_RETENTION_MS,
+            maxRows: options.changeLogMaxRows ?? DEFAULT_MAX_ROWS,
           })
         : undefined;
+    // The models the database captures itself: only with the log, which is where their events come from.
+    const capture = log && options.knex ? await DatabaseCapture.load(options.knex) : DatabaseCapture.unlogged;
     const pubsub = await createHubFor(options.redisUrl, options);
     const runtime = new Runtime(options.knex, pubsub);
     if (log) runtime.#useLog(log);
+    runtime.#capture = capture;
     // Checked again: another runtime may have been bound while the PubSub connected.
     if (key && runtimes.has(key)) {
       await pubsub.close();
       throw new Error('Runtime.create: this knex instance already has a runtime (close it first)');
     }
     if (key) runtimes.set(key, runtime);
+    if (capture.active && options.knex) {
+      runtime.#captureWatcher = watchCommits(options.knex, () => runtime.hub.catchUp(), options.captureCheckMs);
+    }
     return runtime;
   }
 
@@ -143,6 +182,8 @@ export class Runtime {
     this.#positions = {
       enabled: true,
       epoch: log.epoch,
+      retentionMs: log.retentionMs,
+      maxRows: log.maxRows,
       async head(models) {
         if (models !== undefined) await Promise.all((typeof models === 'string' ? [models] : models).map((model) => hub.retain(model)));
         return log.head();
@@ -161,6 +202,11 @@ export class Runtime {
   /** The change log: positions of committed changes (`enabled` false when the app's database has none). */
   get changeLog(): PositionSource {
     return this.#positions ?? NO_CHANGE_LOG;
+  }
+
+  /** Which models the database captures itself (triggers write their changes into the change log). */
+  get databaseCapture(): DatabaseCapture {
+    return this.#capture;
   }
 
   /** The runtime a knex instance or transaction belongs to (bound by `Runtime.create`); undefined when none. */
@@ -227,6 +273,7 @@ export class Runtime {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#maintenance);
+    await this.#captureWatcher?.close();
     this.hub.closeFeed();
     const key = this.#database ? clientKey(this.#database) : undefined;
     try {

@@ -1,28 +1,26 @@
 /**
- * Assembles the demo app: database, migrations, the runtime (change hub, fast reads), gateway with the
- * demo's streams.
+ * The demo app: `createApp` with the demo's streams, migrations, authenticator and GraphQL schema (the
+ * demo is one app like any other).
  */
 import type { Knex } from 'knex';
-import { Model } from 'objection';
+import { type AppOptions, createApp, openAppDatabase, type TokenIssuer } from '../app.js';
 import type { Config } from '../config.js';
-import { openDatabase } from '../db/knex.js';
-import { migrate } from '../db/migrations.js';
 import { changeLogMigration } from '../events/change-log.js';
-import { Gateway, type GatewayOptions, type HttpRoute } from '../server/gateway.js';
-import { TokenAuthenticator } from './auth.js';
+import type { Gateway, GatewayOptions, HttpRoute } from '../server/gateway.js';
+import { issueToken, TokenAuthenticator } from './auth.js';
 import { demoStreams } from './consumers.js';
 import { initial } from './migrations/0001-initial.js';
 import { notes } from './migrations/0002-notes.js';
 import { tokenHash } from './migrations/0003-token-hash.js';
 import { products } from './migrations/0004-products.js';
+import { capture } from './migrations/0005-capture.js';
 import type { HubHandle } from '../events/hub-handle.js';
-import { Runtime, type RuntimeOptions } from '../runtime.js';
-import { streamsRoute } from '../server/describe.js';
-import { playgroundRoute } from '../server/playground.js';
+import type { Runtime, RuntimeOptions } from '../runtime.js';
 import { createDemoGraphQLAdapter } from './graphql.js';
+import { loadTokenSecret } from './token-secret.js';
 
 /** The demo's migrations, in order. */
-export const demoMigrations = [initial, notes, tokenHash, products, changeLogMigration];
+export const demoMigrations = [initial, notes, tokenHash, products, changeLogMigration, capture];
 
 export interface DemoApp {
   gateway: Gateway;
@@ -46,58 +44,62 @@ export interface DemoOptions {
 
 /** Opens the database and runs the demo's migrations. */
 export async function openDemoDatabase(databaseUrl: string): Promise<Knex> {
-  const knex = openDatabase(databaseUrl);
-  Model.knex(knex);
-  await migrate(knex, demoMigrations);
-  return knex;
+  const database = await openAppDatabase({ database: databaseUrl, streams: demoStreams, migrations: demoMigrations });
+  return (database as NonNullable<typeof database>).knex;
+}
+
+/**
+ * The demo as `createApp` options: its streams, migrations, token authenticator (which also issues
+ * tokens under the configuration's secret, for `createtoken`) and GraphQL schema.
+ */
+export function demoAppOptions(config: Config, options: DemoOptions = {}): AppOptions {
+  const authenticator = new DemoTokens(() => loadTokenSecret(config.tokenSecret, config.tokenSecretFile));
+  return {
+    database: config.databaseUrl,
+    streams: demoStreams,
+    migrations: demoMigrations,
+    authenticator,
+    graphql: createDemoGraphQLAdapter({ authenticator }),
+    routes: options.routes,
+    gateway: options.gateway,
+    runtime: options.runtime,
+    config,
+  };
 }
 
 /** Starts the demo app on `config.host`:`config.port` (0 = any free port). */
 export async function startDemo(config: Config, options: DemoOptions = {}): Promise<DemoApp> {
-  const knex = await openDemoDatabase(config.databaseUrl);
-  let runtime: Runtime;
+  const app = await createApp(demoAppOptions(config, options));
   try {
-    runtime = await Runtime.create({ knex, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, ...options.runtime });
+    const { port, url } = await app.listen();
+    return {
+      gateway: app.gateway,
+      knex: app.knex as Knex,
+      port,
+      url,
+      runtime: app.runtime,
+      hub: app.runtime,
+      close: () => app.close(),
+    };
   } catch (error) {
-    await knex.destroy();
+    await app.close();
     throw error;
   }
-  const authenticator = new TokenAuthenticator();
-  const gateway = new Gateway({
-    runtime,
-    streams: demoStreams,
-    authenticator,
-    graphql: createDemoGraphQLAdapter({ authenticator }),
-    allowedOrigins: config.allowedOrigins,
-    publicOrigins: config.publicOrigins,
-    allowedHosts: config.allowedHosts,
-    maxSocketsPerIp: config.maxSocketsPerIp,
-    maxSockets: config.maxSockets,
-    metricsToken: config.metricsToken,
-    metricsPort: config.metricsPort,
-    metricsHost: config.metricsHost,
-    shutdownGraceMs: config.shutdownGraceMs,
-    maxFrameBytes: config.maxFrameBytes,
-    limits: config.limits,
-    ...options.gateway,
-    routes: [streamsRoute(demoStreams), playgroundRoute(), ...(options.routes ?? []), ...(options.gateway?.routes ?? [])],
-  });
-  const port = await gateway.listen(config.port, config.host);
-  return {
-    gateway,
-    knex,
-    port,
-    url: `http://${config.host}:${port}`,
-    runtime,
-    hub: runtime,
-    async close() {
-      // Graceful: refuse new work (503), let actions, operations and requests under way answer
-      // (SHUTDOWN_GRACE_MS at most), close sockets (1001); let running transactions finish (the pool
-      // waits for connections in use), publish what their commits owe, then close the PubSub.
-      await gateway.close();
-      await knex.destroy();
-      await new Promise((resolve) => setImmediate(resolve));
-      await runtime.close();
-    },
-  };
+}
+
+/** The demo's authenticator, which also issues tokens (`createtoken`) under the app's secret. */
+class DemoTokens extends TokenAuthenticator implements TokenIssuer {
+  constructor(private readonly secret: () => string) {
+    super();
+  }
+
+  async createToken(username: string): Promise<string> {
+    const { token, replaced } = await issueToken(username, this.secret());
+    if (replaced) {
+      process.stderr.write(
+        `${username}'s earlier token cannot be shown again (stored before tokens were hashed, or under another secret): it was replaced\n`,
+      );
+    }
+    return token;
+  }
 }

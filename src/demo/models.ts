@@ -3,10 +3,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Model } from 'objection';
+import type { CaptureMode } from '../events/capture/registry.js';
 import { LiveModel } from '../models/live-model.js';
 
 export class Thing extends LiveModel {
   static override tableName = 'things';
+  /** Writes from anywhere (psql, the sqlite3 shell, another service) are events: see migrations/0005-capture.ts. */
+  static override capture: CaptureMode = 'database';
   static override jsonSchema = {
     type: 'object',
     required: ['name'],
@@ -70,6 +73,7 @@ export class School extends LiveModel {
 
 export class Classroom extends LiveModel {
   static override tableName = 'classrooms';
+  static override capture: CaptureMode = 'database';
   static override jsonSchema = {
     type: 'object',
     required: ['name', 'school'],

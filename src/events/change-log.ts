@@ -34,8 +34,11 @@ export class PositionError extends Error {
 export const CHANGE_LOG_TABLE = 'dcrf_change_log';
 export const CHANGE_LOG_META_TABLE = 'dcrf_change_log_meta';
 
-/** Any constant shared by every process of the app: names the lock that orders log appends on PostgreSQL. */
-const APPEND_LOCK_KEY = 0x64636c67;
+/**
+ * Any constant shared by every process of the app: names the lock that orders log appends on PostgreSQL
+ * (the ORM's appends and the capture triggers' alike).
+ */
+export const APPEND_LOCK_KEY = 0x64636c67;
 /** Another one for pruning (one process at a time). */
 const PRUNE_LOCK_KEY = 0x64636c70;
 

@@ -46,6 +46,8 @@ export class ChangeFeed {
   private delivered = 0;
   /** True while a read of the log is in flight: messages wait behind it, in order. */
   private reading = false;
+  /** A poll asked for while a read was in flight: run once that read ends (the wake-up is not lost). */
+  private pollAgain = false;
   private readonly waiting: ChangeMessage[] = [];
   private ready: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -94,6 +96,7 @@ export class ChangeFeed {
     } finally {
       this.reading = false;
       this.drain();
+      this.pollIfAsked();
     }
   }
 
@@ -116,15 +119,27 @@ export class ChangeFeed {
     void this.readThrough(seq - 1);
   };
 
-  /** Checks the log's head now (after a PubSub reconnect); also runs every `FEED_POLL_MS`. */
+  /**
+   * Checks the log's head now (after a PubSub reconnect, a commit of entries the database wrote, another
+   * connection's commit); also runs every `FEED_POLL_MS`. Asked while a read is in flight, it runs once
+   * that read ends: the entries that read could not see are not left to the next timer.
+   */
   poll(): void {
-    if (this.reading || this.closed || !this.ready) return;
+    if (this.closed || !this.ready) return;
+    if (this.reading) {
+      this.pollAgain = true;
+      return;
+    }
+    this.pollAgain = false;
     this.reading = true;
     this.log.newestSeq().then(
       (head) => {
         this.reading = false;
         if (head > this.delivered) void this.readThrough(head);
-        else this.drain();
+        else {
+          this.drain();
+          this.pollIfAsked();
+        }
       },
       (error: unknown) => {
         this.reading = false;
@@ -162,6 +177,12 @@ export class ChangeFeed {
     this.reading = false;
     this.wake();
     this.drain();
+    this.pollIfAsked();
+  }
+
+  /** Runs the poll asked for during a read, once no read is in flight. */
+  private pollIfAsked(): void {
+    if (this.pollAgain && !this.reading) this.poll();
   }
 
   /** The last sequence number delivered here. */

@@ -11,12 +11,17 @@
  * A write asked with `WrittenRows` in its query context also records the rows it left there, so the
  * caller replies with them without reading them again.
  * Limits: a single-column primary key; an update that changes a row's primary key is not reported.
+ *
+ * A model the database captures itself (`static capture = 'database'` and its capture migration ran:
+ * events/capture/) records nothing here: its table's triggers write each change into the change log,
+ * and that entry is the change's one event, whoever wrote the row.
  */
 import { Model, type StaticHookArguments } from 'objection';
 import type { Knex } from 'knex';
 import { deferUntilCommit, isTransaction, type KnexTransactionLike } from '../events/after-commit.js';
 import type { ChangeLog } from '../events/change-log.js';
 import type { ChangeHub } from '../events/hub.js';
+import type { CaptureMode } from '../events/capture/registry.js';
 import type { ChangeRecord, Row } from '../events/records.js';
 import { Runtime } from '../runtime.js';
 import { LiveQueryBuilder, whenStatementEnds } from './live-query-builder.js';
@@ -101,9 +106,22 @@ function observingHub(modelClass: typeof LiveModel, args: StaticHookArguments<an
   return hub?.captures(modelClass.changeName) ? hub : undefined;
 }
 
+/** Whether the database captures this model's writes itself: its hooks then record nothing. */
+function capturedByDatabase(modelClass: typeof LiveModel, args: StaticHookArguments<any>): boolean {
+  return Runtime.of(args.transaction)?.databaseCapture.covers(modelClass) ?? false;
+}
+
 export class LiveModel extends Model {
   static override QueryBuilder = LiveQueryBuilder;
   declare QueryBuilderType: LiveQueryBuilder<this>;
+
+  /**
+   * How this model's changes are captured. `orm` (the default): these hooks record the writes made
+   * through the ORM, in this process. `database`: triggers installed by `captureMigration` record
+   * every write of the table, whoever makes it (another service, `psql`, the `sqlite3` shell), and the
+   * hooks stand down. Subclasses inherit it; set `LiveModel.capture = 'database'` for an app-wide default.
+   */
+  static capture: CaptureMode = 'orm';
 
   /** The name topics and change records use; the class name unless overridden. */
   static get changeName(): string {
@@ -111,10 +129,12 @@ export class LiveModel extends Model {
   }
 
   static override async beforeUpdate(args: StaticHookArguments<any>): Promise<void> {
+    if (capturedByDatabase(this, args)) return;
     await captureRows(this, args);
   }
 
   static override async afterUpdate(args: StaticHookArguments<any>): Promise<void> {
+    if (capturedByDatabase(this, args)) return;
     const captured = popCaptured(args);
     if (!captured || captured.rows.length === 0) return;
     const before = captured.rows;
@@ -135,6 +155,7 @@ export class LiveModel extends Model {
   }
 
   static override async afterInsert(args: StaticHookArguments<any>): Promise<void> {
+    if (capturedByDatabase(this, args)) return;
     const hub = observingHub(this, args);
     if (!hub) {
       trackUnobserved(this, args, true);
@@ -154,10 +175,12 @@ export class LiveModel extends Model {
   }
 
   static override async beforeDelete(args: StaticHookArguments<any>): Promise<void> {
+    if (capturedByDatabase(this, args)) return;
     await captureRows(this, args);
   }
 
   static override async afterDelete(args: StaticHookArguments<any>): Promise<void> {
+    if (capturedByDatabase(this, args)) return;
     const captured = popCaptured(args);
     if (!captured || captured.rows.length === 0) return;
     const pkColumn = this.idColumn as string;

@@ -3,10 +3,13 @@
  * works on every database. Objection batches inserts only on PostgreSQL and SQL Server and refuses
  * them elsewhere; here, elsewhere, the rows are inserted one by one, in order, inside the query's
  * transaction (or a new one), so the batch stays all-or-nothing and each row's hooks run as usual.
- * It also tells LiveModel's hooks when a statement has ended, failed or not (`whenStatementEnds`).
+ * It also tells LiveModel's hooks when a statement has ended, failed or not (`whenStatementEnds`), and
+ * wakes the change feed once a write of a model the database captures has committed (its trigger's log
+ * entries reach this process's subscribers at once, not at the feed's next poll).
  */
 import { QueryBuilder, type Model, type Page } from 'objection';
 import type { Knex } from 'knex';
+import { isTransaction, type KnexTransactionLike } from '../events/after-commit.js';
 import { Runtime } from '../runtime.js';
 
 /** The parts of Objection's internal insert operation this module reads. */
@@ -50,11 +53,29 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
   declare PageQueryBuilderType: LiveQueryBuilder<M, Page<M>>;
 
   override async execute(): Promise<R> {
+    const capturing = this.databaseCapturing();
+    if (capturing) {
+      const knex = this.knex();
+      if (isTransaction(knex)) {
+        wakeAfterCommit(knex, capturing);
+        return this.executeStatement();
+      }
+      try {
+        return await this.executeStatement();
+      } finally {
+        capturing.hub.catchUp();
+      }
+    }
     // A write outside a transaction of a model whose changes are logged gets one of its own, so the
     // log entries commit atomically with it (the hooks append them just before COMMIT).
     if (this.logsOutsideTransaction()) {
       return (this.knex() as Knex).transaction((trx) => this.transacting(trx).execute()) as Promise<R>;
     }
+    return this.executeStatement();
+  }
+
+  /** Runs the statement, then the end callbacks its hooks registered. */
+  private async executeStatement(): Promise<R> {
     // Child queries share the context object, hence a stack: each execution ends its own callbacks.
     const context = this.context() as unknown as Record<symbol, EndCallbacks[] | undefined>;
     const stack = (context[STATEMENT_ENDS] ??= []);
@@ -67,6 +88,14 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
       if (index >= 0) stack.splice(index, 1);
       for (const end of ends) end();
     }
+  }
+
+  /** The runtime of a write of a model its database captures (triggers log it), else undefined. */
+  private databaseCapturing(): Runtime | undefined {
+    if (!(this.isInsert() || this.isUpdate() || this.isDelete())) return undefined;
+    const runtime = Runtime.of(this.knex());
+    const model = this.modelClass() as unknown as Parameters<Runtime['databaseCapture']['covers']>[0];
+    return runtime?.databaseCapture.covers(model) ? runtime : undefined;
   }
 
   private logsOutsideTransaction(): boolean {
@@ -97,4 +126,17 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
     const rows = knex.isTransaction ? await run(knex) : await knex.transaction((trx) => run(trx));
     return (insert.isArray ? rows : rows[0]) as R;
   }
+}
+
+/** Transactions whose commit already wakes the feed. */
+const wakingAfterCommit = new WeakSet<object>();
+
+/** Wakes `runtime`'s change feed once the outermost transaction around `trx` has ended (a rollback wakes it for nothing). */
+function wakeAfterCommit(trx: KnexTransactionLike, runtime: Runtime): void {
+  let outermost = trx;
+  while (outermost.parentTransaction && isTransaction(outermost.parentTransaction)) outermost = outermost.parentTransaction;
+  if (wakingAfterCommit.has(outermost) || !outermost.executionPromise) return;
+  wakingAfterCommit.add(outermost);
+  const wake = () => runtime.hub.catchUp();
+  outermost.executionPromise.then(wake, wake);
 }
