@@ -1,7 +1,9 @@
 /**
  * Permissions, as DCRF has them: `canConnect` at the upgrade, `hasPermission` before every action
- * (and before every subscription event), composable with and / or / not. Both protocols call the same ones.
+ * (and before every subscription event), composable with and / or / not; and DRF's object level,
+ * `hasObjectPermission`, on the row an operation already read. Both protocols call the same ones.
  */
+import type { Row } from './events/records.js';
 import type { ConnectionScope } from './scope.js';
 
 /** What a permission check sees about the operation. */
@@ -25,6 +27,17 @@ export class BasePermission {
 
   /** Checked before every action and every event. */
   hasPermission(_scope: ConnectionScope, _request: PermissionRequest): boolean | Promise<boolean> {
+    return true;
+  }
+
+  /**
+   * DRF's `has_object_permission`: checked after `hasPermission`, on the row the operation read
+   * (as the table stores it), for `retrieve`, `update`, `patch`, `delete`, `subscribe_instance`, a
+   * consumer's `getObject` (`action` is then the frame's action) and every subscription event
+   * (`action` is the event's: `create`, `update` or `delete`). False answers 403 (an event is not
+   * sent). Lists are not checked, as in DRF: narrow them with a resource `scope`.
+   */
+  hasObjectPermission(_scope: ConnectionScope, _object: Row, _action: string, _request?: PermissionRequest): boolean | Promise<boolean> {
     return true;
   }
 
@@ -82,6 +95,12 @@ class AllOf extends BasePermission {
     for (const permission of this.permissions) if (!(await permission.hasPermission(scope, request))) return false;
     return true;
   }
+  override async hasObjectPermission(scope: ConnectionScope, object: Row, action: string, request?: PermissionRequest): Promise<boolean> {
+    for (const permission of this.permissions) {
+      if (checksObjects(permission) && !(await permission.hasObjectPermission(scope, object, action, request))) return false;
+    }
+    return true;
+  }
 }
 
 class AnyOf extends BasePermission {
@@ -94,6 +113,18 @@ class AnyOf extends BasePermission {
   }
   override async hasPermission(scope: ConnectionScope, request: PermissionRequest): Promise<boolean> {
     for (const permission of this.permissions) if (await permission.hasPermission(scope, request)) return true;
+    return false;
+  }
+  /**
+   * As DRF's OR since 3.14: one permission must allow both the operation and the object, so
+   * `anyOf(IsAdmin, IsOwner)` never lets a non-admin through on IsAdmin's default "any object".
+   */
+  override async hasObjectPermission(scope: ConnectionScope, object: Row, action: string, request?: PermissionRequest): Promise<boolean> {
+    const asked = request ?? { action, args: {}, object };
+    for (const permission of this.permissions) {
+      if (!(await permission.hasPermission(scope, asked))) continue;
+      if (!checksObjects(permission) || (await permission.hasObjectPermission(scope, object, action, request))) return true;
+    }
     return false;
   }
 }
@@ -111,6 +142,48 @@ class Not extends BasePermission {
   }
   override async hasPermission(scope: ConnectionScope, request: PermissionRequest): Promise<boolean> {
     return !(await this.inner.hasPermission(scope, request));
+  }
+  /**
+   * Inverts the object rule the inner permission defines; one that defines none allows every object
+   * (inverting the default "any object" would refuse every object, whatever `hasPermission` said).
+   */
+  override async hasObjectPermission(scope: ConnectionScope, object: Row, action: string, request?: PermissionRequest): Promise<boolean> {
+    if (!checksObjects(this.inner)) return true;
+    return !(await this.inner.hasObjectPermission(scope, object, action, request));
+  }
+}
+
+const objectRules = new WeakMap<BasePermission, boolean>();
+
+/**
+ * Whether a permission defines an object rule (its own `hasObjectPermission`, or one of the
+ * permissions it composes): operations skip the object check, and its await, when none does.
+ */
+export function checksObjects(permission: BasePermission): boolean {
+  let checks = objectRules.get(permission);
+  if (checks === undefined) {
+    if (permission instanceof AllOf || permission instanceof AnyOf) checks = permission.permissions.some(checksObjects);
+    else if (permission instanceof Not) checks = checksObjects(permission.inner);
+    else checks = permission.hasObjectPermission !== BasePermission.prototype.hasObjectPermission;
+    objectRules.set(permission, checks);
+  }
+  return checks;
+}
+
+/**
+ * Whether `scope` may be sent an event about `object` under `permission`: its `hasPermission` with
+ * the object, then its object rule. A check that throws refuses (the event is simply not sent).
+ */
+export async function mayReceiveEvent(
+  permission: BasePermission,
+  scope: ConnectionScope,
+  request: PermissionRequest & { object: Row },
+): Promise<boolean> {
+  try {
+    if (!(await permission.hasPermission(scope, request))) return false;
+    return !checksObjects(permission) || Boolean(await permission.hasObjectPermission(scope, request.object, request.action, request));
+  } catch {
+    return false;
   }
 }
 

@@ -89,6 +89,8 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
       hooks: this,
       permissionChecked: true,
       customQueryset: this.customQueryset,
+      // The object rules are this consumer's (its own and its shared resource's), not only the resource's.
+      permission: (this.constructor as typeof GenericAsyncAPIConsumer).permission(),
     };
   }
 
@@ -126,9 +128,15 @@ export class GenericAsyncAPIConsumer extends AsyncAPIConsumer implements Operati
     return ctor.serializerClass ? serializerInstance(ctor.serializerClass) : this.resource.serializer;
   }
 
-  /** DRF `get_object`: the row for `args.pk` through the queryset; 400 without `pk`, 404 when missing. */
+  /**
+   * DRF `get_object`: the row for `args.pk` through the queryset; 400 without `pk`, 404 when missing,
+   * 403 when the permission's `hasObjectPermission` refuses it for the frame's action.
+   */
   async getObject(args: ActionArgs): Promise<Row> {
-    return this.resource.getObject(this.resourceCall(args), requirePk(args));
+    const call = this.resourceCall(args);
+    const row = await this.resource.getObject(call, requirePk(args));
+    await this.resource.checkObjectPermission(call, typeof args.action === 'string' ? args.action : 'retrieve', row);
+    return row;
   }
 }
 

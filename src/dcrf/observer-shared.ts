@@ -3,7 +3,7 @@
  * adds a consumer's own permission to the events it is sent.
  */
 import type { Row } from '../events/records.js';
-import { AllowAny } from '../permissions.js';
+import { AllowAny, mayReceiveEvent } from '../permissions.js';
 import { InOrder } from '../resources/in-order.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import type { GenericAsyncAPIConsumer } from './generic.js';
@@ -33,8 +33,10 @@ export function consumerEventGate(consumer: GenericAsyncAPIConsumer): (action: s
   const queue = new InOrder();
   return (action, object, send) =>
     queue.run(async () => {
-      const request = { action, args: {}, consumer, ...(object ? { object } : {}) };
-      if (await permission.hasPermission(consumer.scope, request)) send();
+      const allowed = object
+        ? await mayReceiveEvent(permission, consumer.scope, { action, args: {}, consumer, object })
+        : await permission.hasPermission(consumer.scope, { action, args: {}, consumer });
+      if (allowed) send();
     }, ignore);
 }
 

@@ -5,6 +5,7 @@
  * dispatch; a GraphQL resolver passes the field's arguments and, at most, a narrowing.
  */
 import type { Model, QueryBuilder, Transaction } from 'objection';
+import type { BasePermission } from '../permissions.js';
 import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
 import type { Row, Serializer } from '../serializers/serializer.js';
@@ -41,6 +42,12 @@ export interface ResourceCall {
   /** True when the caller already checked the permission for this action (DCRF does, before dispatch). */
   readonly permissionChecked?: boolean;
   /**
+   * The permission whose object rule (`hasObjectPermission`) judges the rows this call reads, when it
+   * is not the resource's own: a DCRF consumer's, which includes its resource's. Checked even when
+   * `permissionChecked` (that one covers `hasPermission` only).
+   */
+  readonly permission?: BasePermission;
+  /**
    * Whether the hooks narrow the model's rows, so lookups and events must go through them. Default:
    * whether the hooks have `getQueryset` or `filterQueryset` (a DCRF consumer says, per class, whether
    * it overrides its defaults).
@@ -54,7 +61,7 @@ export interface ResourceCall {
 }
 
 /** What `resourceCall` takes besides the scope and the arguments. */
-export type ResourceCallOptions = Pick<ResourceCall, 'hooks' | 'permissionChecked' | 'customQueryset'>;
+export type ResourceCallOptions = Pick<ResourceCall, 'hooks' | 'permissionChecked' | 'customQueryset' | 'permission'>;
 
 /** The call of an operation for `scope` (on its runtime), with the action's arguments and, optionally, hooks. */
 export function resourceCall(scope: ConnectionScope, args: Record<string, unknown> = {}, options: ResourceCallOptions = {}): ResourceCall {

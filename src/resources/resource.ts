@@ -14,7 +14,7 @@ import type { Position } from '../events/change-log.js';
 import type { RowGrouping } from '../events/groups.js';
 import { WrittenRows } from '../models/live-model.js';
 import { carriesRelated, embedRelated } from '../models/related.js';
-import { AllowAny, toPermissionList, type BasePermission, type PermissionLike } from '../permissions.js';
+import { AllowAny, checksObjects, mayReceiveEvent, toPermissionList, type BasePermission, type PermissionLike } from '../permissions.js';
 import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass } from '../serializers/serializer.js';
@@ -123,14 +123,26 @@ export class Resource {
     if (!call.permissionChecked) await this.checkPermission(call.scope, action, call.args);
   }
 
-  /** Whether an event about `object` may be sent to this scope. */
+  /**
+   * Throws PermissionDenied unless the call's permission (the resource's, or `call.permission`)
+   * allows `action` on `object`, the row the operation read: DRF's `check_object_permissions`.
+   */
+  async checkObjectPermission(call: ResourceCall, action: string, object: Row): Promise<void> {
+    const permission = call.permission ?? this.permission;
+    if (!checksObjects(permission)) return;
+    const request = { action, args: call.args, consumer: call.hooks, object };
+    if (!(await permission.hasObjectPermission(call.scope, object, action, request))) throw new PermissionDenied();
+  }
+
+  /** Whether `call` has an object rule to satisfy (so the hot paths skip an await when none). */
+  private checksObjects(call: ResourceCall): boolean {
+    return checksObjects(call.permission ?? this.permission);
+  }
+
+  /** Whether an event about `object` may be sent to this scope: the permission, then its object rule. */
   async mayReceive(scope: ConnectionScope, action: string, object: Row, consumer?: unknown): Promise<boolean> {
     if (this.allowsAll) return true;
-    try {
-      return Boolean(await this.permission.hasPermission(scope, { action, args: {}, consumer, object }));
-    } catch {
-      return false;
-    }
+    return mayReceiveEvent(this.permission, scope, { action, args: {}, consumer, object });
   }
 
   // ---- queries -------------------------------------------------------------------------------
@@ -235,6 +247,7 @@ export class Resource {
     // The hot path: no await (and no microtask) when nothing is left to check.
     if (!call.permissionChecked && !this.allowsAll) await this.checkPermission(call.scope, 'retrieve', call.args);
     const row = await this.getObject(call, pk);
+    if (this.checksObjects(call)) await this.checkObjectPermission(call, 'retrieve', row);
     return this.serializerFor(call).toRepresentation(row);
   }
 
@@ -306,6 +319,8 @@ export class Resource {
     const perform = partial ? call.hooks?.performPatch : call.hooks?.performUpdate;
     return this.transaction(call.runtime, async (trx) => {
       const instance = await this.getObject(call, pk, trx);
+      // Before validation, as DRF's get_object checks it: a refused caller learns nothing of the input rules.
+      if (this.checksObjects(call)) await this.checkObjectPermission(call, partial ? 'patch' : 'update', instance);
       const values = await serializer.runValidation(data, { trx, partial, instance, scope: call.scope });
       const id = instance[this.model.idColumn as string];
       const written = new WrittenRows();
@@ -327,6 +342,7 @@ export class Resource {
     const performDelete = call.hooks?.performDelete;
     return this.transaction(call.runtime, async (trx) => {
       const instance = await this.getObject(call, pk, trx);
+      if (this.checksObjects(call)) await this.checkObjectPermission(call, 'delete', instance);
       if (performDelete) await performDelete.call(call.hooks, instance, trx);
       else
         await this.model
@@ -364,9 +380,9 @@ export class Resource {
    * ends with its delete); otherwise NotFound.
    */
   private async instanceId(call: ResourceCall, pk: unknown, since: string | undefined): Promise<unknown> {
+    let row: Row;
     try {
-      const row = await this.getObject(call, pk);
-      return row[this.model.idColumn as string];
+      row = await this.getObject(call, pk);
     } catch (error) {
       const log = call.runtime.hub.changeLog;
       if (!(error instanceof NotFound) || since === undefined || since === 'latest' || !log) throw error;
@@ -375,6 +391,8 @@ export class Resource {
       if (await log.hasChangesOf(this.modelName, id, await log.resolve(since))) return id;
       throw error;
     }
+    if (this.checksObjects(call)) await this.checkObjectPermission(call, 'subscribe_instance', row);
+    return row[this.model.idColumn as string];
   }
 
   /** Subscribes to every change of the rows the scope may see (actions relative to that view). */
