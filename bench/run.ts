@@ -9,6 +9,8 @@ import { crudMixCase } from './cases/crud-mix.js';
 import { fanoutCase } from './cases/fanout.js';
 import { graphqlCase } from './cases/graphql.js';
 import { idleCase } from './cases/idle.js';
+import { patchCase } from './cases/patch.js';
+import { postgresCase } from './cases/postgres.js';
 import { retrieveCase } from './cases/retrieve.js';
 import { log, type Settings } from './lib/harness.js';
 import { ensureFileLimit } from './lib/limits.js';
@@ -19,9 +21,11 @@ import type { CaseResult } from './lib/results.js';
 const CASES: Record<string, (settings: Settings) => Promise<CaseResult>> = {
   retrieve: retrieveCase,
   'crud-mix': crudMixCase,
+  patch: patchCase,
   idle: idleCase,
   fanout: fanoutCase,
   graphql: graphqlCase,
+  postgres: postgresCase,
 };
 
 /** Sockets the largest case holds in one process (fan-out and idle at 10,000), plus headroom. */

@@ -42,10 +42,13 @@ function deliveredEverywhere(subscribers: Child[], write: number, timeoutMs: num
 
 let writeNumber = 0;
 
-/** Measures deliveries to `subscribedSockets` sockets; the writer must be open already. */
+/**
+ * Measures deliveries to `subscribedSockets` sockets; the writer must be open already. With several
+ * server processes (scale-out), their CPU is added up: CPU per delivery is that of the whole system.
+ */
 export async function measureWrites(
   target: string,
-  server: RunningServer,
+  server: RunningServer | RunningServer[],
   subscribers: Child[],
   writer: Child,
   subscribedSockets: number,
@@ -59,14 +62,23 @@ export async function measureWrites(
     if (!(await delivered)) missed++;
   };
   for (let i = 0; i < plan.warmupWrites; i++) await writeOnce();
-  await Promise.all([server.child.call('mark'), ...subscribers.map((subscriber) => subscriber.call('begin'))]);
+  const servers = Array.isArray(server) ? server : [server];
+  await Promise.all([...servers.map((each) => each.child.call('mark')), ...subscribers.map((subscriber) => subscriber.call('begin'))]);
   const deadline = Date.now() + plan.measureMs;
   let writes = 0;
   while (writes < plan.maxWrites && Date.now() < deadline) {
     await writeOnce();
     writes++;
   }
-  const [usage, ...reports] = await Promise.all([server.child.call('usage'), ...subscribers.map((subscriber) => subscriber.call('end'))]);
+  const [usages, reports] = await Promise.all([
+    Promise.all(servers.map((each) => each.child.call('usage'))),
+    Promise.all(subscribers.map((subscriber) => subscriber.call('end'))),
+  ]);
+  const usage = {
+    cpuUs: usages.reduce((sum, each) => sum + each.cpuUs, 0),
+    wallUs: usages[0].wallUs,
+    rssBytes: usages.reduce((sum, each) => sum + each.rssBytes, 0),
+  };
   const deliveries = reports.reduce((sum, report) => sum + report.deliveries, 0);
   const run = targetRun(
     reports.map((report) => Histogram.fromJSON(report.histogram)),

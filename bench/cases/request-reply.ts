@@ -25,6 +25,8 @@ export interface RequestLoad {
   sockets: number;
   clientProcesses: number;
   path: 'things' | 'graphql';
+  /** Environment for every target's server (e.g. THINGS: rows to seed). */
+  serverEnv?: Record<string, string>;
 }
 
 /** One run of one target: open the sockets on its (running) server, warm up, measure, close them. */
@@ -77,7 +79,9 @@ export async function requestRows(
   const servers = new Map<string, RunningServer>();
   const runs: Record<string, TargetRun[]> = Object.fromEntries(targets.map((target) => [target.name, []]));
   try {
-    await Promise.all(targets.map(async (target) => servers.set(target.name, await startServer(target.name, settings))));
+    await Promise.all(
+      targets.map(async (target) => servers.set(target.name, await startServer(target.name, settings, { env: load.serverEnv }))),
+    );
     for (let run = 1; run <= settings.runs; run++) {
       log(`${load.workload} run ${run}/${settings.runs}`);
       for (const target of targets) {

@@ -46,7 +46,7 @@ async function measure(settings: Settings, idle: boolean, fanout: boolean): Prom
     for (let run = 1; run <= settings.runs; run++) {
       log(`${[idle && 'idle', fanout && 'fanout'].filter(Boolean).join(' + ')} run ${run}/${settings.runs}`);
       for (const target of SCALE_TARGETS) {
-        const server = await startServer(target, settings, ['--expose-gc']);
+        const server = await startServer(target, settings, { nodeArgs: ['--expose-gc'] });
         const system = target === TARGETS.system;
         const url = urlFor(target, server.port, 'things');
         try {

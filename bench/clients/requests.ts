@@ -35,7 +35,7 @@ function drive(ws: WebSocket, index: number): void {
     seq++;
     sentAt = nowUs();
     inFlight++;
-    ws.send(requestFrame(workload, seq, random));
+    ws.send(requestFrame(workload, seq, random, index));
   };
   ws.on('message', (data) => {
     const verdict = readReply(workload, String(data), checkStatus);

@@ -32,7 +32,30 @@ export const TARGETS = {
   sqlite: 'raw ws + better-sqlite3',
   broadcast: 'raw ws',
   stockGraphql: 'stock graphql-ws',
+  /** The demo app with one in-process subscriber of the Thing model (its writes are captured and logged). */
+  systemObserved: 'dcrf-gateway, model observed',
+  /** The demo app on PostgreSQL (a database of its own on BENCH_DATABASE_URL's server). */
+  pgSystem: 'dcrf-gateway on PostgreSQL',
+  /** A hand-written `ws` + `pg` server running the same statements as the gateway. */
+  pgRaw: 'raw ws + pg',
+  /** Two demo app processes on one PostgreSQL database, events through Redis. */
+  pgRedisSystem: 'dcrf-gateway ×2, PostgreSQL + Redis',
+  /** Two hand-written `ws` + `pg` processes relaying each write's event through Redis. */
+  pgRedisRaw: 'raw ws + pg ×2 + Redis',
 } as const;
+
+/** The PostgreSQL server the PostgreSQL cases make their databases on (BENCH_DATABASE_URL, default the machine's `test`). */
+export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The Redis the scale-out rows publish through (BENCH_REDIS_URL, default local). */
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** How a server of a target is started, besides its name. */
+export interface ServerOptions {
+  /** Extra node flags (`--expose-gc`). */
+  nodeArgs?: string[];
+  /** Extra environment (THINGS, BENCH_DATABASE_URL, REDIS_URL, ...). */
+  env?: Record<string, string>;
+}
 
 export interface RunningServer {
   child: Child;
@@ -43,25 +66,40 @@ export interface RunningServer {
 }
 
 /** Starts the server of a target in its own process and waits until it listens. */
-export async function startServer(target: string, settings: Settings, extraNodeArgs: string[] = []): Promise<RunningServer> {
+export async function startServer(target: string, settings: Settings, options: ServerOptions = {}): Promise<RunningServer> {
   let child: Child;
-  if (target === TARGETS.system) {
-    const env: Record<string, string> = settings.profileDir
-      ? { BENCH_PROFILE_DIR: settings.profileDir, BENCH_PROFILE_NAME: `${settings.caseName ?? 'case'}` }
+  const nodeArgs = options.nodeArgs;
+  const system = (env: Record<string, string>) => {
+    const profile: Record<string, string> = settings.profileDir
+      ? { BENCH_PROFILE_DIR: settings.profileDir, BENCH_PROFILE_NAME: `${settings.caseName ?? 'case'}-${target.replace(/\W+/g, '-')}` }
       : {};
-    child = Child.start(target, 'servers/dcrf.ts', [], { nodeArgs: extraNodeArgs, env });
-  } else if (target === TARGETS.echo) child = Child.start(target, 'servers/raw.ts', ['echo'], { nodeArgs: extraNodeArgs });
-  else if (target === TARGETS.sqlite) child = Child.start(target, 'servers/raw.ts', ['sqlite'], { nodeArgs: extraNodeArgs });
-  else if (target === TARGETS.broadcast) child = Child.start(target, 'servers/raw.ts', ['broadcast'], { nodeArgs: extraNodeArgs });
-  else if (target === TARGETS.stockGraphql) child = Child.start(target, 'servers/graphql-stock.ts', [], { nodeArgs: extraNodeArgs });
+    return Child.start(target, 'servers/dcrf.ts', [], { nodeArgs, env: { ...profile, ...env, ...options.env } });
+  };
+  const raw = (mode: string) => Child.start(target, 'servers/raw.ts', [mode], { nodeArgs, env: options.env });
+  if (target === TARGETS.system) child = system({});
+  else if (target === TARGETS.systemObserved) child = system({ BENCH_OBSERVE: 'Thing' });
+  else if (target === TARGETS.pgSystem || target === TARGETS.pgRedisSystem) child = system({ BENCH_POSTGRES: BENCH_DATABASE_URL });
+  else if (target === TARGETS.echo) child = raw('echo');
+  else if (target === TARGETS.sqlite) child = raw('sqlite');
+  else if (target === TARGETS.broadcast) child = raw('broadcast');
+  else if (target === TARGETS.pgRaw || target === TARGETS.pgRedisRaw) child = raw('pg');
+  else if (target === TARGETS.stockGraphql) child = Child.start(target, 'servers/graphql-stock.ts', [], { nodeArgs });
   else throw new Error(`unknown target ${target}`);
   const ready = (await child.ready) as { port: number; graphql?: boolean };
   return { child, port: ready.port, graphql: ready.graphql, stop: () => child.stop() };
 }
 
+/** The hand-written servers (they answer on any path). */
+const RAW_TARGETS = new Set<string>([TARGETS.echo, TARGETS.sqlite, TARGETS.broadcast, TARGETS.pgRaw, TARGETS.pgRedisRaw]);
+
+/** Whether a target is one of the hand-written baselines. */
+export function isRawTarget(target: string): boolean {
+  return RAW_TARGETS.has(target);
+}
+
 /** The WebSocket URL a workload uses on a target. */
 export function urlFor(target: string, port: number, path: 'things' | 'graphql'): string {
-  if (target === TARGETS.echo || target === TARGETS.sqlite || target === TARGETS.broadcast) return `ws://127.0.0.1:${port}/`;
+  if (RAW_TARGETS.has(target)) return `ws://127.0.0.1:${port}/`;
   if (path === 'graphql') return `ws://127.0.0.1:${port}/graphql`;
   return `ws://127.0.0.1:${port}/ws/things`;
 }

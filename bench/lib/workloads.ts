@@ -3,7 +3,7 @@
  * good. The DCRF frames are sent as they are to the raw baselines too (echo returns them; the raw
  * SQLite server answers them), so every target gets the same bytes.
  */
-export type Workload = 'retrieve' | 'crud-mix' | 'graphql-query';
+export type Workload = 'retrieve' | 'crud-mix' | 'patch' | 'graphql-query';
 
 /** Things seeded in every server (1..THINGS). */
 export const THINGS = 20;
@@ -21,8 +21,13 @@ export function generator(seed: number): () => number {
 
 export const THING_QUERY = 'query Thing($id: ID!) { thing(id: $id) { id name counter } }';
 
-/** The text of request `seq` of a socket. */
-export function requestFrame(workload: Workload, seq: number, random: () => number): string {
+/**
+ * The text of request `seq` of socket number `socket`. `patch`: every socket patches its own row
+ * (pk = socket + 1: the server must hold as many rows as sockets), so writes never wait on each
+ * other's row, only on the database.
+ */
+export function requestFrame(workload: Workload, seq: number, random: () => number, socket: number): string {
+  if (workload === 'patch') return JSON.stringify({ action: 'patch', pk: socket + 1, data: { counter: seq }, request_id: seq });
   const pk = 1 + Math.floor(random() * THINGS);
   if (workload === 'graphql-query') {
     return JSON.stringify({ id: String(seq), type: 'subscribe', payload: { query: THING_QUERY, variables: { id: String(pk) } } });
