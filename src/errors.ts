@@ -97,6 +97,21 @@ export class Throttled extends APIError {
   }
 }
 
+/** What a client is told when the database stayed locked by another connection past the busy timeout. */
+export const DATABASE_BUSY_MESSAGE = 'Database busy: try again.';
+
+/**
+ * 503: another connection held the database's write lock past the busy timeout (DATABASE_BUSY_TIMEOUT).
+ * Nothing was written: the client may send the same request again.
+ */
+export class DatabaseBusy extends APIError {
+  constructor() {
+    super(503, DATABASE_BUSY_MESSAGE, 'DATABASE_BUSY');
+    // knex prefixes a failed query's SQL and bindings to the error's message; a client must see neither.
+    Object.defineProperty(this, 'message', { get: () => DATABASE_BUSY_MESSAGE, set: () => {}, enumerable: false });
+  }
+}
+
 /** 400 for a frame that cannot be read as a request at all. */
 export class BadRequest extends APIError {
   constructor(detail: unknown[] | string) {

@@ -4,7 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
+import { parseDuration } from '../events/change-log.js';
+import { type BusyStats, DEFAULT_BUSY_TIMEOUT_MS, waitOutBusy } from './sqlite-busy.js';
 import { cachePreparedStatements } from './statement-cache.js';
 
 /** The default DATABASE_URL: a SQLite file under ./data. */
@@ -32,15 +35,36 @@ function pgTypes(): { getTypeParser(oid: number, format?: string): unknown } {
   return { getTypeParser: (oid, format) => (PG_TEXT_TYPES.has(oid) ? (text: string) => text : types.getTypeParser(oid, format as 'text')) };
 }
 
+/** Options of `knexConfig` and `openDatabase`. */
+export interface DatabaseOptions {
+  /**
+   * SQLite: how long a write waits for another connection's write lock before it fails with
+   * `DatabaseBusy` (503, retryable); waited on timers, never by blocking the process. Default:
+   * `DATABASE_BUSY_TIMEOUT` from the environment, else 5 s; 0 fails at once. PostgreSQL: unused.
+   */
+  busyTimeoutMs?: number;
+}
+
+/** Where `knexConfig` keeps a SQLite database's busy counters on its config (knex copies config keys to its client's). */
+const BUSY_STATS = Symbol.for('dcrf-gateway.sqliteBusyStats');
+
+/** How often writes on a knex opened by `openDatabase`/`knexConfig` met another connection's lock (SQLite); undefined otherwise. */
+export function sqliteBusyStats(knex: Knex): BusyStats | undefined {
+  return (knex.client.config as { [BUSY_STATS]?: BusyStats } | undefined)?.[BUSY_STATS];
+}
+
 /** knex configuration for a DATABASE_URL. */
-export function knexConfig(url: string): Knex.Config {
+export function knexConfig(url: string, options: DatabaseOptions = {}): Knex.Config {
   if (databaseKind(url) === 'postgres') {
     return { client: 'pg', connection: { connectionString: url, types: pgTypes() } as Knex.PgConnectionConfig, pool: { min: 0, max: 10 } };
   }
   const file = url.slice('sqlite:'.length);
   const memory = file === ':memory:' || file === '';
   if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  return {
+  const busyTimeoutMs = options.busyTimeoutMs ?? parseDuration(process.env.DATABASE_BUSY_TIMEOUT, DEFAULT_BUSY_TIMEOUT_MS);
+  if (!Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be 0 or more (got ${busyTimeoutMs})`);
+  const busyStats: BusyStats = { waits: 0, timeouts: 0 };
+  const config: Knex.Config & { [BUSY_STATS]?: BusyStats } = {
     client: 'better-sqlite3',
     connection: { filename: memory ? ':memory:' : file },
     useNullAsDefault: true,
@@ -49,13 +73,13 @@ export function knexConfig(url: string): Knex.Config {
       min: 1,
       max: 1,
       idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
-      afterCreate(connection: any, done: (error: Error | null, connection: unknown) => void) {
+      afterCreate(connection: Database.Database, done: (error: Error | null, connection: unknown) => void) {
         try {
           if (!memory) connection.pragma('journal_mode = WAL');
           connection.pragma('foreign_keys = ON');
-          connection.pragma('busy_timeout = 5000');
           connection.pragma('synchronous = NORMAL');
           cachePreparedStatements(connection);
+          waitOutBusy(connection, busyTimeoutMs, busyStats);
           done(null, connection);
         } catch (error) {
           done(error as Error, connection);
@@ -63,11 +87,13 @@ export function knexConfig(url: string): Knex.Config {
       },
     },
   };
+  config[BUSY_STATS] = busyStats;
+  return config;
 }
 
 /** Opens a knex instance for a DATABASE_URL. */
-export function openDatabase(url: string): Knex {
-  return knexFactory(knexConfig(url));
+export function openDatabase(url: string, options: DatabaseOptions = {}): Knex {
+  return knexFactory(knexConfig(url, options));
 }
 
 /** PostgreSQL's SQLSTATEs for a value its column type cannot hold (out of range, unparsable, a NUL in text). */

@@ -1,0 +1,101 @@
+/**
+ * Waiting out another connection's write lock on a shared SQLite file, without blocking the process.
+ *
+ * SQLite's own busy handler (`PRAGMA busy_timeout`) sleeps the calling thread, and better-sqlite3 runs
+ * on Node's main thread: a write waiting 5 s would freeze every socket of the gateway for 5 s. Worse,
+ * it never helps knex's transactions: knex opens them with a deferred `BEGIN`, so the first statement
+ * takes a read snapshot and the first write must upgrade it to a write lock, and SQLite answers that
+ * upgrade with SQLITE_BUSY at once, without calling the busy handler (waiting could deadlock two
+ * upgraders) — hence "database is locked" at once, busy_timeout or not.
+ *
+ * So the connection runs with `busy_timeout = 0` and:
+ * - a transaction begins with `BEGIN IMMEDIATE`, which takes the write lock up front (no upgrade later,
+ *   so no statement inside it can meet SQLITE_BUSY); when the lock is held elsewhere it is retried on
+ *   timers with a short backoff until the timeout, the event loop serving every other socket meanwhile;
+ * - a statement outside a transaction (an autocommit write) that meets SQLITE_BUSY is retried the same
+ *   way (it did nothing, so running it again is safe);
+ * - past the timeout, or for SQLITE_BUSY inside a transaction someone opened deferred by hand, the
+ *   caller gets `DatabaseBusy`: 503 "Database busy: try again." on every protocol.
+ *
+ * knex awaits the value of a statement's `run`/`all`, so a statement that has to wait returns a promise
+ * and one that does not stays synchronous (the usual case costs one try/catch).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Database from 'better-sqlite3';
+import { DatabaseBusy } from '../errors.js';
+
+/** How long a write waits for another connection's write lock by default (DATABASE_BUSY_TIMEOUT). */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/** The pauses between tries, in ms; the last one repeats (SQLite's own handler backs off much the same way). */
+const BACKOFF_MS = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50];
+
+/** How often writes met another connection's lock: kept per database for /metrics. */
+export interface BusyStats {
+  /** Statements (a transaction's BEGIN, an autocommit write) that found the database locked and waited. */
+  waits: number;
+  /** Of those, the ones that gave up at the timeout (answered DatabaseBusy). */
+  timeouts: number;
+}
+
+/** Whether an error is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
+export function isSqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/** knex's transaction start: a deferred BEGIN, which is the one to take the write lock up front instead. */
+const DEFERRED_BEGIN = /^\s*begin(\s+deferred)?(\s+transaction)?\s*;?\s*$/i;
+
+const WAITING = Symbol('waits out SQLITE_BUSY');
+
+type Runner = (...params: unknown[]) => unknown;
+
+/**
+ * Makes `db` wait out other connections' write locks asynchronously, for up to `timeoutMs`, as the
+ * module comment describes. Call once, after any other wrapper of `db.prepare` (the statement cache).
+ */
+export function waitOutBusy(db: Database.Database, timeoutMs: number, stats: BusyStats): void {
+  db.pragma('busy_timeout = 0');
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    const statement = prepare(DEFERRED_BEGIN.test(sql) ? 'BEGIN IMMEDIATE' : sql) as Database.Statement & { [WAITING]?: true };
+    if (!statement[WAITING]) {
+      statement[WAITING] = true;
+      statement.run = patient(db, statement.run.bind(statement), timeoutMs, stats) as typeof statement.run;
+      if (statement.reader) statement.all = patient(db, statement.all.bind(statement), timeoutMs, stats) as typeof statement.all;
+    }
+    return statement;
+  }) as Database.Database['prepare'];
+}
+
+/** `run` as it is when the database is free; a promise that retries it when another connection holds the lock. */
+function patient(db: Database.Database, run: Runner, timeoutMs: number, stats: BusyStats): Runner {
+  return (...params) => {
+    try {
+      return run(...params);
+    } catch (error) {
+      if (!isSqliteBusy(error)) throw error;
+      // Inside a transaction the statement cannot be retried alone: the whole transaction has to be.
+      if (db.inTransaction || timeoutMs <= 0) throw new DatabaseBusy();
+      stats.waits++;
+      return retry(() => run(...params), Date.now() + timeoutMs, stats);
+    }
+  };
+}
+
+async function retry(run: () => unknown, deadline: number, stats: BusyStats): Promise<unknown> {
+  for (let attempt = 0; ; attempt++) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      stats.timeouts++;
+      throw new DatabaseBusy();
+    }
+    await sleep(Math.min(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] as number, left));
+    try {
+      return run();
+    } catch (error) {
+      if (!isSqliteBusy(error)) throw error;
+    }
+  }
+}
