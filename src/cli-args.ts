@@ -9,9 +9,9 @@ import { CONFIG_VARIABLES } from './config.js';
 
 /** The commands and their one-line descriptions (the order of the usage text). */
 export const COMMANDS = {
-  serve: 'run pending migrations, then serve the demo app (HOST, PORT)',
-  migrate: 'run pending migrations',
-  createtoken: 'print a token for <username> (creating the user <username>@example.com if missing)',
+  serve: 'run pending migrations, then serve the app module [app] (default: the demo app) on HOST:PORT',
+  migrate: "run the pending migrations of the app module [app] (default: the demo's)",
+  createtoken: "print a token for <username> from the app's authenticator (the demo's creates <username>@example.com if missing)",
   help: "print this help, or a command's: help <command>",
 } as const;
 
@@ -24,7 +24,7 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type Invocation =
   | { kind: 'help'; command?: Command }
   | { kind: 'version' }
-  | { kind: 'run'; command: Command; args: string[]; env: Record<string, string | undefined> }
+  | { kind: 'run'; command: Command; args: string[]; env: Record<string, string | undefined>; app?: string }
   | { kind: 'error'; message: string };
 
 /** `DATABASE_URL` → `database-url`. */
@@ -39,6 +39,7 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
+    app: { type: 'string' },
   };
   for (const flag of FLAGS) options[flag] = { type: 'string' };
   let parsed: ReturnType<typeof parseArgs>;
@@ -62,14 +63,24 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
   }
   const out = { ...env };
   for (const [name, value] of Object.entries(parsed.values)) {
-    if (typeof value === 'string') out[name.toUpperCase().replace(/-/g, '_')] = value;
+    if (typeof value === 'string' && name !== 'app') out[name.toUpperCase().replace(/-/g, '_')] = value;
   }
   if (out.LOG_LEVEL !== undefined && !(LOG_LEVELS as readonly string[]).includes(out.LOG_LEVEL)) {
     return { kind: 'error', message: `--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${out.LOG_LEVEL}")` };
   }
   if (command === 'createtoken' && args.length !== 1) return { kind: 'error', message: 'createtoken takes one <username>' };
-  if (command !== 'createtoken' && args.length > 0) return { kind: 'error', message: `${command} takes no arguments (got "${args[0]}")` };
-  return { kind: 'run', command, args, env: out };
+  // serve and migrate take the app module as their argument too: `serve ./dist/app.js`.
+  const flagApp = parsed.values.app as string | undefined;
+  if (command !== 'createtoken' && args.length > 1)
+    return { kind: 'error', message: `${command} takes one [app] module (got "${args[1]}")` };
+  if (command !== 'createtoken' && args.length === 1 && flagApp !== undefined) {
+    return { kind: 'error', message: `${command}: name the app module once, as the argument or --app` };
+  }
+  const app = flagApp ?? (command === 'createtoken' ? undefined : args[0]);
+  if (app === '') return { kind: 'error', message: '--app needs a module path' };
+  return app === undefined
+    ? { kind: 'run', command, args, env: out }
+    : { kind: 'run', command, args: command === 'createtoken' ? args : [], env: out, app };
 }
 
 /** parseArgs's errors in the words of this command line. */
@@ -77,7 +88,7 @@ function explain(error: Error & { code?: string }): string {
   const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(error.message);
   if (unknown) {
     const flag = (unknown[1] as string).replace(/^-+/, '');
-    const near = nearest(flag, [...FLAGS, 'help', 'version']);
+    const near = nearest(flag, [...FLAGS, 'app', 'help', 'version']);
     return `unknown flag ${unknown[1]}${near ? `: did you mean --${near}?` : ''}`;
   }
   const missing = /Option '(?:-\w, )?(--[^ ']+)[^']*' argument missing/.exec(error.message);
@@ -114,13 +125,20 @@ function editDistance(a: string, b: string): number {
 
 /** The usage text: every command, or one command's. */
 export function usage(command?: Command): string {
-  const flags = `flags (each also an environment variable: --database-url = DATABASE_URL):\n${wrap(FLAGS.map((flag) => `--${flag}`))}\n  -h, --help   this help      -v, --version   the version\n`;
-  if (command === 'createtoken') return `usage: dcrf-gateway createtoken <username> [flags]\n\n  ${COMMANDS.createtoken}\n\n${flags}`;
-  if (command && command !== 'help') return `usage: dcrf-gateway ${command} [flags]\n\n  ${COMMANDS[command]}\n\n${flags}`;
+  const flags = `flags (each also an environment variable: --database-url = DATABASE_URL):\n${wrap(FLAGS.map((flag) => `--${flag}`))}\n  --app <module>   the app module (createtoken; serve and migrate take it as their argument too)\n  -h, --help   this help      -v, --version   the version\n`;
+  const apps =
+    'an app module is a JavaScript file whose default export is the createApp options, or a function returning them\n  or an app (docs/getting-started.md); flags reach it as environment variables (--port = PORT)\n';
+  if (command === 'createtoken') {
+    return `usage: dcrf-gateway createtoken <username> [--app <module>] [flags]\n\n  ${COMMANDS.createtoken}\n  ${apps}\n${flags}`;
+  }
+  if (command && command !== 'help') return `usage: dcrf-gateway ${command} [app] [flags]\n\n  ${COMMANDS[command]}\n  ${apps}\n${flags}`;
   const commands = Object.entries(COMMANDS)
-    .map(([name, text]) => `  ${(name === 'createtoken' ? 'createtoken <username>' : name).padEnd(24)}${text}`)
+    .map(
+      ([name, text]) =>
+        `  ${(name === 'createtoken' ? 'createtoken <username>' : name === 'help' ? name : `${name} [app]`).padEnd(24)}${text}`,
+    )
     .join('\n');
-  return `usage: dcrf-gateway <command> [flags]\n\ncommands:\n${commands}\n\n${flags}`;
+  return `usage: dcrf-gateway <command> [flags]\n\ncommands:\n${commands}\n\n  ${apps}\n${flags}`;
 }
 
 function wrap(words: string[]): string {

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 /**
- * dcrf-gateway serve | migrate | createtoken <username> | help [command], with flags (see cli-args.ts).
+ * dcrf-gateway serve [app] | migrate [app] | createtoken <username> [--app app] | help [command], with
+ * flags (see cli-args.ts). Without an app module: the demo app.
  */
 import { readFileSync } from 'node:fs';
+import { type AppOptions, createApp, openAppDatabase, type TokenIssuer } from './app.js';
+import { AppModuleError, type LoadedApp, loadAppModule } from './app-module.js';
+import type { Authenticator } from './auth/authenticator.js';
 import { parseCommandLine, usage } from './cli-args.js';
-import { loadConfig } from './config.js';
-import { issueToken } from './demo/auth.js';
-import { openDemoDatabase, startDemo } from './demo/app.js';
-import { loadTokenSecret } from './demo/token-secret.js';
+import { type Config, loadConfig } from './config.js';
+import { demoAppOptions } from './demo/app.js';
 import { logger } from './logger.js';
-import { DEFAULT_SHUTDOWN_GRACE_MS } from './server/gateway.js';
 
 async function main(argv: string[]): Promise<number> {
   const invocation = parseCommandLine(argv, process.env);
@@ -25,81 +26,45 @@ async function main(argv: string[]): Promise<number> {
       return 0;
   }
   const { command, args, env } = invocation;
-  if (env.LOG_LEVEL !== undefined) {
-    process.env.LOG_LEVEL = env.LOG_LEVEL;
-    logger.reconfigure();
-  }
+  // Flags are environment variables in kebab case: an app module reads them where it reads the rest.
+  Object.assign(process.env, env);
+  if (env.LOG_LEVEL !== undefined) logger.reconfigure();
   const config = loadConfig(env);
+  const loaded: LoadedApp = invocation.app ? await loadAppModule(invocation.app) : { kind: 'options', options: demoAppOptions(config) };
   switch (command) {
     case 'serve': {
-      const app = await startDemo(config);
-      if (isWildcard(config.host) && config.publicOrigins.length === 0 && config.allowedHosts.length === 0) {
-        logger.warn('HOST listens on every address but only loopback Host names are served: set PUBLIC_ORIGIN or ALLOWED_HOSTS', {
-          host: config.host,
-        });
-      }
-      logger.info('dcrf-gateway listening', {
-        http: app.url,
-        dcrf: `ws://${config.host}:${app.port}/ws`,
-        graphql: `${app.url}/graphql`,
-        playground: `${app.url}/playground`,
-        ...(app.gateway.metricsPort !== undefined
-          ? { metrics: `http://${config.metricsHost ?? '127.0.0.1'}:${app.gateway.metricsPort}/metrics` }
-          : {}),
-        database: config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@'),
-        pubsub: config.redisUrl ? 'redis' : 'in-process',
-      });
-      let stopping = false;
-      // Graceful: refuse new work (503), let work under way answer (SHUTDOWN_GRACE_MS), close sockets
-      // with 1001, let running transactions commit and publish their events, close the PubSub and the
-      // pool. A second signal, or a shutdown that hangs past SHUTDOWN_TIMEOUT_MS (default: the grace
-      // and 10 s more), exits at once.
-      const stop = (signal: string) => {
-        if (stopping) {
-          logger.warn('second signal: exiting without waiting', { signal });
-          process.exit(1);
-        }
-        stopping = true;
-        logger.info('shutting down', { signal });
-        const timeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS) || (config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS) + 10_000;
-        setTimeout(() => {
-          logger.error('shutdown timed out', { timeoutMs });
-          process.exit(1);
-        }, timeoutMs).unref();
-        app.close().then(
-          () => {
-            logger.info('stopped', { lostEvents: app.runtime.hub.stats.lost });
-            process.exit(0);
-          },
-          (error: unknown) => {
-            logger.error('shutdown failed', { error: String(error) });
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      const app = loaded.kind === 'app' ? loaded.app : await createApp(loaded.options);
+      await app.listen({ shutdownOnSignals: true });
       return -1;
     }
     case 'migrate': {
-      const knex = await openDemoDatabase(config.databaseUrl);
-      await knex.destroy();
-      logger.info('migrations applied', { database: config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') });
+      if (loaded.kind === 'app') {
+        // Made by the module already, and createApp migrates: nothing is pending.
+        await loaded.app.close();
+        logger.info('migrations applied', { app: invocation.app });
+        return 0;
+      }
+      const database = await openAppDatabase(loaded.options);
+      if (!database) throw new Error(`${invocation.app ?? 'the app'} has no database: set DATABASE_URL or \`database\` in its options`);
+      await database.close();
+      logger.info('migrations applied', { database: redactDatabaseUrl(databaseOf(loaded.options, config)), applied: database.applied });
       return 0;
     }
     case 'createtoken': {
       const username = args[0] as string;
-      const secret = loadTokenSecret(config.tokenSecret, config.tokenSecretFile);
-      const knex = await openDemoDatabase(config.databaseUrl);
+      const options = loaded.kind === 'app' ? undefined : loaded.options;
+      const authenticator = loaded.kind === 'app' ? loaded.app.gateway.options.authenticator : loaded.options.authenticator;
+      if (!isTokenIssuer(authenticator)) {
+        if (loaded.kind === 'app') await loaded.app.close();
+        const what = authenticator ? 'its authenticator has no createToken(username)' : 'it has no authenticator';
+        throw new Error(`${invocation.app ?? 'the app'} cannot issue tokens: ${what}`);
+      }
+      const database = options ? await openAppDatabase(options) : undefined;
       try {
-        const { token, replaced } = await issueToken(username, secret);
-        if (replaced)
-          process.stderr.write(
-            `${username}'s earlier token cannot be shown again (stored before tokens were hashed, or under another secret): it was replaced\n`,
-          );
-        process.stdout.write(`${token}\n`);
+        process.stdout.write(`${await authenticator.createToken(username)}\n`);
       } finally {
-        await knex.destroy();
+        await database?.close();
+        if (loaded.kind === 'app') await loaded.app.close();
       }
       return 0;
     }
@@ -107,6 +72,19 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(usage());
       return 0;
   }
+}
+
+function isTokenIssuer(authenticator: Authenticator | undefined): authenticator is TokenIssuer {
+  return typeof (authenticator as Partial<TokenIssuer> | undefined)?.createToken === 'function';
+}
+
+/** The database URL an app's options name (for the log line). */
+function databaseOf(options: AppOptions, config: Config): string {
+  return options.database ?? (options.knex ? 'knex' : (process.env.DATABASE_URL ?? config.databaseUrl));
+}
+
+function redactDatabaseUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
 /** This package's version, from its package.json (two levels up from dist/src and from src). */
@@ -122,17 +100,12 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-/** Whether a listen address is every address of the machine rather than one of its names. */
-function isWildcard(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '[::]';
-}
-
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
     process.stderr.write(`dcrf-gateway: ${(error as Error)?.message ?? String(error)}\n`);
-    process.exit(1);
+    process.exit(error instanceof AppModuleError ? 2 : 1);
   },
 );

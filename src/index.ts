@@ -144,7 +144,18 @@ export { ChangeLog, changeLogMigration, PositionError, type ChangeLogStats, type
 export { relativeGroups, relativeGroupsOf, type RowGrouping, type GroupsForRow } from './events/groups.js';
 export { RedisModelInterest, type ModelInterest } from './events/interest.js';
 export { isInvalidValueError } from './db/knex.js';
-export { ChangeSet, mergeRecords, type ChangeRecord, type ChangeAction } from './events/records.js';
+export {
+  ChangeSet,
+  mergeRecords,
+  isTruncate,
+  resyncReason,
+  type ChangeRecord,
+  type ChangeAction,
+  type RowChangeMessage,
+  type TruncateMessage,
+} from './events/records.js';
+export { RESYNC_ACTION, resyncPrefix } from './dcrf/resync.js';
+export { RESYNC, resyncError, eventSink } from './graphql/resync.js';
 export {
   action,
   registerAction,
@@ -219,6 +230,18 @@ export { playgroundRoute, type PlaygroundOptions } from './server/playground.js'
 export { openDatabase, knexConfig, databaseKind, DEFAULT_DATABASE_URL } from './db/knex.js';
 export { migrate, type Migration } from './db/migrations.js';
 export { loadConfig, type Config } from './config.js';
+export {
+  createApp,
+  defineApp,
+  openAppDatabase,
+  DEFAULT_APP_DATABASE_URL,
+  type App,
+  type AppOptions,
+  type AppDatabase,
+  type AppModuleExport,
+  type ListenOptions,
+  type TokenIssuer,
+} from './app.js';
 export { createGraphQLAdapter, GraphQLGatewayAdapter, type GraphQLAdapterOptions } from './graphql/adapter.js';
 export { GRAPHQL_TRANSPORT_WS, GRAPHQL_WS_LEGACY, type GraphQLAdapter, type GraphQLSubprotocol } from './graphql/gateway-adapter.js';
 export {

@@ -32,7 +32,7 @@ test('--help and --version answer at every level', () => {
   }
   const serveHelp = cli(['serve', '--help']);
   assert.equal(serveHelp.status, 0);
-  assert.match(serveHelp.stdout, /usage: dcrf-gateway serve \[flags\]/);
+  assert.match(serveHelp.stdout, /usage: dcrf-gateway serve \[app\] \[flags\]/);
   assert.match(cli(['help', 'createtoken']).stdout, /usage: dcrf-gateway createtoken <username>/);
   for (const args of [['--version'], ['-v'], ['serve', '--version']]) {
     const run = cli(args);
