@@ -5,7 +5,7 @@
  * before or after any command.
  */
 import { parseArgs } from 'node:util';
-import { CONFIG_VARIABLES } from './config.js';
+import { CONFIG_VARIABLES, changeLogSettings } from './config.js';
 
 /** The commands and their one-line descriptions (the order of the usage text). */
 export const COMMANDS = {
@@ -67,6 +67,12 @@ export function parseCommandLine(argv: string[], env: Record<string, string | un
   }
   if (out.LOG_LEVEL !== undefined && !(LOG_LEVELS as readonly string[]).includes(out.LOG_LEVEL)) {
     return { kind: 'error', message: `--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${out.LOG_LEVEL}")` };
+  }
+  try {
+    // Refused here, before anything starts, like any other bad flag.
+    changeLogSettings(out);
+  } catch (error) {
+    return { kind: 'error', message: (error as Error).message };
   }
   if (command === 'createtoken' && args.length !== 1) return { kind: 'error', message: 'createtoken takes one <username>' };
   // serve and migrate take the app module as their argument too: `serve ./dist/app.js`.

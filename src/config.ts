@@ -3,6 +3,7 @@
  * (`DATABASE_URL` ↔ `--database-url`).
  */
 import { DEFAULT_DATABASE_URL } from './db/knex.js';
+import { DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS, parseDuration } from './events/change-log.js';
 import { parseOriginList } from './server/origin.js';
 import type { DcrfLimits } from './dcrf/session.js';
 
@@ -37,6 +38,10 @@ export interface Config {
   maxFrameBytes: number | undefined;
   /** Per-socket DCRF limits set in the environment; the rest keep their defaults. */
   limits: Partial<DcrfLimits>;
+  /** How long the change log keeps entries, in ms (CHANGE_LOG_RETENTION: `24h`, `90m`, `30s`, `2d` or ms; default 24 h). */
+  changeLogRetentionMs: number;
+  /** How many entries the change log keeps at most (CHANGE_LOG_MAX_ROWS, default 1,000,000). */
+  changeLogMaxRows: number;
 }
 
 /** Environment variables of the per-socket limits (docs/dcrf-protocol.md). */
@@ -76,6 +81,8 @@ export const CONFIG_VARIABLES: readonly string[] = [
   'TOKEN_SECRET',
   'TOKEN_SECRET_FILE',
   'MAX_FRAME_BYTES',
+  'CHANGE_LOG_RETENTION',
+  'CHANGE_LOG_MAX_ROWS',
   ...Object.keys(LIMIT_VARIABLES),
 ];
 
@@ -110,7 +117,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenSecretFile: env.TOKEN_SECRET_FILE || DEFAULT_TOKEN_SECRET_FILE,
     maxFrameBytes: numberOr(env.MAX_FRAME_BYTES, undefined, 'MAX_FRAME_BYTES'),
     limits: limitsFrom(env),
+    ...changeLogSettings(env),
   };
+}
+
+/**
+ * The change log's retention settings (CHANGE_LOG_RETENTION, CHANGE_LOG_MAX_ROWS); throws a message
+ * naming the variable and its flag for a value that is not one.
+ */
+export function changeLogSettings(env: Record<string, string | undefined>): Pick<Config, 'changeLogRetentionMs' | 'changeLogMaxRows'> {
+  let changeLogRetentionMs: number;
+  try {
+    changeLogRetentionMs = parseDuration(env.CHANGE_LOG_RETENTION?.trim() || undefined, DEFAULT_RETENTION_MS);
+  } catch {
+    throw new Error(
+      `CHANGE_LOG_RETENTION (--change-log-retention) must be a duration: 24h, 90m, 30s, 2d or milliseconds (got "${env.CHANGE_LOG_RETENTION}")`,
+    );
+  }
+  const rows = env.CHANGE_LOG_MAX_ROWS?.trim();
+  const changeLogMaxRows = rows ? Number(rows) : DEFAULT_MAX_ROWS;
+  if (!/^\d+$/.test(rows ?? '0') || !Number.isSafeInteger(changeLogMaxRows))
+    throw new Error(`CHANGE_LOG_MAX_ROWS (--change-log-max-rows) must be a whole number ≥ 0 (got "${env.CHANGE_LOG_MAX_ROWS}")`);
+  return { changeLogRetentionMs, changeLogMaxRows };
 }
 
 function limitsFrom(env: Record<string, string | undefined>): Partial<DcrfLimits> {

@@ -7,6 +7,7 @@ import { ValidationError } from '../errors.js';
 import { PositionError, type Position } from '../events/change-log.js';
 import type { PositionedUnsubscribe } from '../events/hub.js';
 import type { ResourceCall } from '../resources/resource.js';
+import { ChangeLogOff } from '../runtime.js';
 import type { ActionArgs } from './actions.js';
 import type { AsyncAPIConsumer, SubscriptionCost } from './consumer.js';
 import { MESSAGES, POSITION_KEYS, PositionExpired, type ActionResult } from './protocol.js';
@@ -32,8 +33,20 @@ export function sinceWithoutPositions(): ValidationError {
   return new ValidationError({ [POSITION_KEYS.since]: [MESSAGES.noPositions] });
 }
 
-/** The change log's refusal as the DCRF reply it makes: 400 malformed, 410 expired (with the head); anything else as it is. */
+/**
+ * The 400 of a position asked of an app that keeps no change log, on the frame's key that asked
+ * (`since` or `with_position`): `{"since": ["This server keeps no change log: positions are off."]}`.
+ */
+export function positionsOff(key: string = POSITION_KEYS.since): ValidationError {
+  return new ValidationError({ [key]: [ChangeLogOff.MESSAGE] });
+}
+
+/**
+ * The change log's refusal as the DCRF reply it makes: 400 malformed, 410 expired (with the head), 400
+ * when the app keeps no log; anything else as it is.
+ */
 export function toProtocolError(error: unknown): unknown {
+  if (error instanceof ChangeLogOff) return positionsOff();
   if (!(error instanceof PositionError)) return error;
   if (error.kind === 'malformed') return malformedSince();
   return new PositionExpired(error.head ?? '');
@@ -62,6 +75,8 @@ export async function trackSince(
   open: () => Promise<PositionedUnsubscribe>,
   cost: SubscriptionCost,
 ): Promise<TrackedSubscription> {
+  // Refused before anything opens: without a log a subscription cannot resume nor report a position.
+  if (since !== undefined && !consumer.scope.runtime.changeLog.enabled) throw positionsOff();
   let position: Position | undefined;
   try {
     const close = await consumer.track(async () => {
@@ -86,6 +101,7 @@ export function subscribedResult(position: Position | undefined, status: number)
  */
 export function readAnchor(consumer: AsyncAPIConsumer, args: ActionArgs): Promise<Position> | undefined {
   if (args[POSITION_KEYS.withPosition] !== true) return undefined;
+  if (!consumer.scope.runtime.changeLog.enabled) return Promise.reject(positionsOff(POSITION_KEYS.withPosition));
   // Naming the read's model starts logging it if nobody observed it yet, so the changes between this
   // read and a later `since` subscribe are in the log.
   return consumer.scope.runtime.changeLog.head(modelOf(consumer));

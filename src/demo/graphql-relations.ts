@@ -14,6 +14,7 @@ import { batchLoad } from '../graphql/batch-loader.js';
 import { asCaller, listMaximum, type ResolverMap } from '../graphql/bind.js';
 import type { PageSize } from '../graphql/document-measure.js';
 import type { GraphQLContext } from '../graphql/engine.js';
+import { CHANGE_MODELS_EXTENSION, readsModels } from '../graphql/positions.js';
 
 type Args = Record<string, unknown>;
 
@@ -29,16 +30,17 @@ export function demoRelationResolvers(): ResolverMap {
           const load = (ids: readonly number[]) => classroomsOfSchools(ctx, ids, limit, offset);
           return asCaller(ctx, async () => (await batchLoad(ctx, `School.classrooms ${limit} ${offset}`, Number(parent.id), load)) ?? []);
         },
-        extensions: { pageSize: { max } satisfies PageSize },
+        extensions: { pageSize: { max } satisfies PageSize, [CHANGE_MODELS_EXTENSION]: [classroomResource.modelName] },
       },
     },
     Classroom: {
-      school: (parent: Row, _args: Args, ctx: GraphQLContext) =>
+      school: readsModels([schoolResource.modelName], (parent: Row, _args: Args, ctx: GraphQLContext) =>
         asCaller(ctx, async () => {
           const school = await batchLoad(ctx, 'Classroom.school', Number(parent.school), (ids: readonly number[]) => schoolsById(ctx, ids));
           if (!school) throw new NotFound();
           return school;
         }),
+      ),
     },
   };
 }

@@ -13,7 +13,7 @@ import { CHAT_OBSERVER, chatGroup, classroomGrouping, joinedChat, type JoinedCha
 // published to the chat topics below even where no DCRF stream is served.
 import './consumers.js';
 import { bindResource, buildGraphQLSchema, eventMapper, liveField, subscriptionCall, type GraphQLChangeEvent } from '../graphql/bind.js';
-import { changePositionResolvers } from '../graphql/positions.js';
+import { changePositionResolvers, readsModels } from '../graphql/positions.js';
 import type { GraphQLContext } from '../graphql/engine.js';
 import { createGraphQLAdapter, type GraphQLAdapterOptions, type GraphQLGatewayAdapter } from '../graphql/adapter.js';
 import { demoRelationResolvers } from './graphql-relations.js';
@@ -84,8 +84,9 @@ export function demoResolvers() {
     }),
     {
       Query: {
-        me: (_: unknown, _args: Args, ctx: GraphQLContext) =>
+        me: readsModels([userResource.modelName], (_: unknown, _args: Args, ctx: GraphQLContext) =>
           ctx.scope.user ? userResource.retrieve(resourceCall(ctx.scope), ctx.scope.user.id).catch(() => null) : null,
+        ),
       },
       Mutation: {
         joinChat: (_: unknown, args: Args, ctx: GraphQLContext) => {

@@ -26,7 +26,7 @@ import type { Row } from '../serializers/serializer.js';
 import type { GraphQLContext } from './engine.js';
 import type { PageSize } from './document-measure.js';
 import { openLiveStream } from './live-stream.js';
-import { afterOf, toGraphQLPositionError } from './positions.js';
+import { CHANGE_MODELS_EXTENSION, sinceOfAfter, toGraphQLPositionError } from './positions.js';
 
 /** Resolvers by type name, then field name (the shape makeExecutableSchema takes). */
 export type ResolverMap = Record<string, Record<string, unknown>>;
@@ -123,7 +123,7 @@ export function liveField<Args, Out>(
  */
 export function subscriptionCall(context: GraphQLContext, args: Record<string, unknown>): ResourceCall {
   const call = resourceCall(context.scope, args);
-  const since = afterOf(args);
+  const since = sinceOfAfter(context.scope, args);
   return since === undefined ? call : { ...call, since };
 }
 
@@ -163,13 +163,15 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
   const subscription: Record<string, unknown> = {};
   const toEvent = eventMapper(resource, out);
   type Ctx = GraphQLContext;
+  // The model the read fields read: an operation that selects `changePosition` logs it before taking the head.
+  const reads = { [CHANGE_MODELS_EXTENSION]: [resource.modelName] };
 
   if (binding.list) {
     const max = binding.maxListItems ?? listMaximum(resource);
     query[binding.list] = {
       resolve: (_: unknown, args: Args, ctx: Ctx) =>
         asCaller(ctx, async () => (await resource.list(resourceCall(ctx.scope, args, { hooks: pageOf(args, max) }))).map(out), requireUser),
-      extensions: { pageSize: { max } satisfies PageSize },
+      extensions: { pageSize: { max } satisfies PageSize, ...reads },
     };
   }
   if (binding.page) {
@@ -185,23 +187,26 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
           requireUser,
         ),
       // The page object's list (`results`) holds at most this many rows.
-      extensions: { pageSize: { max: maxLimit ?? Number.MAX_SAFE_INTEGER, default: defaultLimit } satisfies PageSize },
+      extensions: { pageSize: { max: maxLimit ?? Number.MAX_SAFE_INTEGER, default: defaultLimit } satisfies PageSize, ...reads },
     };
   }
   if (binding.get) {
-    query[binding.get] = (_: unknown, args: Args, ctx: Ctx) =>
-      asCaller(
-        ctx,
-        async () => {
-          try {
-            return out(await resource.retrieve(resourceCall(ctx.scope, args), args.id));
-          } catch (error) {
-            if (error instanceof NotFound) return null;
-            throw error;
-          }
-        },
-        requireUser,
-      );
+    query[binding.get] = {
+      resolve: (_: unknown, args: Args, ctx: Ctx) =>
+        asCaller(
+          ctx,
+          async () => {
+            try {
+              return out(await resource.retrieve(resourceCall(ctx.scope, args), args.id));
+            } catch (error) {
+              if (error instanceof NotFound) return null;
+              throw error;
+            }
+          },
+          requireUser,
+        ),
+      extensions: reads,
+    };
   }
   if (binding.create) {
     mutation[binding.create] = (_: unknown, args: Args, ctx: Ctx) =>

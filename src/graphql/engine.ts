@@ -35,7 +35,7 @@ import {
 } from './limits.js';
 import { EventDelivery, type DeliveryTarget } from './event-delivery.js';
 import { StreamBudget } from './live-stream.js';
-import { anchoredRoot, selectsChangePosition } from './positions.js';
+import { anchoredRoot, modelsReadBy, positionsOff, selectsChangePosition } from './positions.js';
 
 /** What every resolver receives as its context. */
 export interface GraphQLContext {
@@ -70,10 +70,13 @@ export class GraphQLEngine {
   readonly cache: DocumentCache<DocumentNode | readonly GraphQLError[]>;
   private readonly rules: readonly ValidationRule[];
   private readonly shareEventResults: boolean;
-  /** Whether each query operation of a cached document selects `changePosition` (decided once per operation). */
-  private readonly anchoring = new WeakMap<OperationDefinitionNode, boolean>();
-  /** Operations to run once the change log's head is taken (they select `changePosition`). */
-  private readonly anchored = new WeakSet<ExecutionArgs>();
+  /**
+   * For each query operation of a cached document that selects `changePosition`, the models its fields
+   * read (null: it selects no `changePosition`); decided once per operation.
+   */
+  private readonly anchoring = new WeakMap<OperationDefinitionNode, readonly string[] | null>();
+  /** Operations to run once the change log's head is taken (they select `changePosition`), with the models they read. */
+  private readonly anchored = new WeakMap<ExecutionArgs, readonly string[]>();
   /** Told of every operation a limit refuses (cached refusals included): the gateway counts them. */
   onLimitHit: ((limit: GraphQLLimitName) => void) | undefined;
 
@@ -157,29 +160,37 @@ export class GraphQLEngine {
       contextValue,
     };
     if (operation.operation === 'query') {
-      let anchoring = this.anchoring.get(operation);
-      if (anchoring === undefined) this.anchoring.set(operation, (anchoring = selectsChangePosition(doc, operation)));
-      if (anchoring) this.anchored.add(args);
+      let models = this.anchoring.get(operation);
+      if (models === undefined) {
+        models = selectsChangePosition(doc, operation) ? modelsReadBy(this.schema, doc, operation) : null;
+        this.anchoring.set(operation, models);
+      }
+      if (models) this.anchored.set(args, models);
     }
     return { args, type: operation.operation };
   }
 
   /**
    * Executes a query or mutation, or opens a subscription's event stream. A query that selects
-   * `changePosition` first takes the change log's head, so it is the head when the operation began:
-   * every root field's data reflects every change at or before it (docs/positions.md).
+   * `changePosition` first names the models its fields read to the change log (logged from then on,
+   * as by a first subscription, so a subscribe `after` the head misses none of their changes), then
+   * takes the head, so it is the head when the operation began: every root field's data reflects
+   * every change at or before it (docs/positions.md).
    */
   run(args: ExecutionArgs, type: OperationTypeNode): Promise<ExecutionResult | AsyncGenerator<ExecutionResult>> | ExecutionResult {
     if (type === 'subscription') return subscribe(args) as Promise<ExecutionResult | AsyncGenerator<ExecutionResult>>;
-    if (this.anchored.has(args)) return this.runAnchored(args);
+    const models = this.anchored.get(args);
+    if (models) return this.runAnchored(args, models);
     return execute(args) as Promise<ExecutionResult> | ExecutionResult;
   }
 
-  private async runAnchored(args: ExecutionArgs): Promise<ExecutionResult> {
+  private async runAnchored(args: ExecutionArgs, models: readonly string[]): Promise<ExecutionResult> {
     const context = args.contextValue as GraphQLContext;
+    const changeLog = context.scope.runtime.changeLog;
+    if (!changeLog.enabled) return { errors: [positionsOff()] };
     let head: string;
     try {
-      head = await context.scope.runtime.changeLog.head();
+      head = await changeLog.head(models.length ? models : undefined);
     } catch (error) {
       return { errors: [new GraphQLError('The change log could not be read.', { originalError: error as Error })] };
     }

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHandler, type FormatError, type Request as HttpRequest } from 'graphql-http';
-import { GraphQLError } from 'graphql';
+import { type execute, type ExecutionArgs, GraphQLError, OperationTypeNode } from 'graphql';
 import type { ConnectionScope } from '../scope.js';
 import type { GraphQLEngine } from './engine.js';
 import { formatError } from './errors.js';
@@ -29,6 +29,8 @@ export class GraphQLHttpHandler {
     const { engine } = options;
     this.handler = createHandler<IncomingMessage, RequestContext>({
       schema: engine.schema,
+      // The engine's run: a query that selects `changePosition` takes the head before its fields run.
+      execute: ((args: ExecutionArgs) => engine.run(args, OperationTypeNode.QUERY)) as typeof execute,
       onSubscribe: (request, params) => {
         const prepared = engine.operation(params, engine.context(request.context.scope));
         if (Array.isArray(prepared)) return prepared as readonly GraphQLError[];

@@ -17,7 +17,7 @@
  * is sent.
  */
 import type { IncomingMessage } from 'node:http';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, OperationTypeNode } from 'graphql';
 import { CloseCode, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { logger } from '../logger.js';
@@ -81,6 +81,8 @@ export class TransportWsServer {
         const operation = engine.operation(payload, ctx.extra.context);
         return Array.isArray(operation) ? operation : (operation as { args: any }).args;
       },
+      // The engine's run: a query that selects `changePosition` takes the head before its fields run.
+      execute: (args) => engine.run(args, OperationTypeNode.QUERY) as ReturnType<NonNullable<ServerOptions['execute']>>,
       // The event stream only: results are executed, encoded and sent by the EventDelivery below.
       subscribe: (args) => engine.eventStream(args) as ReturnType<NonNullable<ServerOptions['subscribe']>>,
       onOperation: (ctx, id, _payload, args, result) => {
