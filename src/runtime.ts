@@ -163,6 +163,7 @@ export class Runtime {
     const runtime = new Runtime(options.knex, pubsub);
     if (log) runtime.#useLog(log);
     runtime.#capture = capture;
+    if (log && capture.active) log.writtenByDatabase = true;
     // Checked again: another runtime may have been bound while the PubSub connected.
     if (key && runtimes.has(key)) {
       await pubsub.close();

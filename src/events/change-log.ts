@@ -140,6 +140,11 @@ export class ChangeLog {
   /** Always true: the app's database has the log (see Runtime's `changeLog`). */
   readonly enabled = true;
   readonly stats: ChangeLogStats = { replayed: 0, expired: 0, headSeq: 0, rows: 0, oldestSeconds: 0 };
+  /**
+   * Whether database triggers append entries too (events/capture/): those are announced by no PubSub
+   * message, so a subscription reaches the log's head before it goes live, in-process too.
+   */
+  writtenByDatabase = false;
   readonly retentionMs: number;
   readonly maxRows: number;
   private readonly postgres: boolean;

@@ -5,7 +5,7 @@
  * listen. A runtime owns one hub (see src/runtime.ts).
  */
 import type { PubSubEngine } from 'graphql-subscriptions';
-import { lastState, type ChangeMessage, type ChangeRecord } from './records.js';
+import { isTruncate, lastState, type ChangeMessage, type ChangeRecord } from './records.js';
 
 export type { ChangeMessage } from './records.js';
 import { logger } from '../logger.js';
@@ -141,12 +141,27 @@ export class ChangeHub {
     this.feed?.poll();
   }
 
-  /** Hands a logged change to the local handlers of its model topic and its row topic. */
+  /**
+   * Hands a logged change to the local handlers of its model topic and its row topic; a truncate
+   * (every row of the model at once) to the model topic and every row topic of the model.
+   */
   private route(message: ChangeMessage): void {
-    const model = this.topics.get(this.modelTopic(message.model));
+    const modelTopic = this.modelTopic(message.model);
+    const model = this.topics.get(modelTopic);
     if (model) this.dispatch(model.handlers, message);
+    if (isTruncate(message)) {
+      this.routeToRows(message, `${modelTopic}#`);
+      return;
+    }
     const row = this.topics.get(this.instanceTopic(message.model, message.pk));
     if (row) this.dispatch(row.handlers, message);
+  }
+
+  /** Hands a truncate to every row topic of its model (a rare message: a scan of the topics is cheap enough). */
+  private routeToRows(message: ChangeMessage, rowPrefix: string): void {
+    const rows: TopicState[] = [];
+    for (const [topic, state] of this.topics) if (state.model === message.model && topic.startsWith(rowPrefix)) rows.push(state);
+    for (const state of rows) this.dispatch(state.handlers, message);
   }
 
   /**
@@ -404,7 +419,8 @@ export class ChangeHub {
    */
   private async liveFrom(feed: ChangeFeed, handler: TopicHandler): Promise<TopicHandler> {
     await feed.start();
-    if (!this.isLocalEngine) await feed.reachHead();
+    // Entries the database wrote (capture triggers) are announced by no message: reach the head too.
+    if (!this.isLocalEngine || feed.log.writtenByDatabase) await feed.reachHead();
     return handler;
   }
 

@@ -10,6 +10,8 @@
 import { QueryBuilder, type Model, type Page } from 'objection';
 import type { Knex } from 'knex';
 import { isTransaction, type KnexTransactionLike } from '../events/after-commit.js';
+import { beforeCapturedWrite } from '../events/capture/fold.js';
+import { isPostgresKnex } from '../events/capture/migration.js';
 import { Runtime } from '../runtime.js';
 
 /** The parts of Objection's internal insert operation this module reads. */
@@ -58,6 +60,7 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
       const knex = this.knex();
       if (isTransaction(knex)) {
         wakeAfterCommit(knex, capturing);
+        await beforeCapturedWrite(knex, isPostgresKnex(knex));
         return this.executeStatement();
       }
       try {

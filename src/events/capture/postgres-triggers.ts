@@ -25,7 +25,8 @@ export const CAPTURE_CHANNEL = 'dcrf_change_log';
 /** Types `pg` hands the ORM path as text: int8, numeric, money, and the date/time types db/knex.ts keeps as text. */
 const TEXT_TYPE_OIDS = [20, 1700, 790, 1082, 1083, 1114, 1184, 1186, 1266];
 
-const ROW_TRIGGER = 'dcrf_capture';
+/** The row trigger's name on every captured table (also its constraint's: `SET CONSTRAINTS` names it). */
+export const CAPTURE_ROW_TRIGGER = 'dcrf_capture';
 const TRUNCATE_TRIGGER = 'dcrf_capture_truncate';
 
 /** A quoted identifier (`schema.table` quoted part by part). */
@@ -121,7 +122,7 @@ export async function installPostgresCapture(knex: Knex, table: string, model: s
   const args = [model, pkColumn, ...textColumns].map(literal).join(', ');
   const quoted = quoteIdentifier(table);
   await knex.raw(
-    `create constraint trigger ${ROW_TRIGGER} after insert or update or delete on ${quoted} deferrable initially deferred for each row execute function dcrf_capture_row(${args})`,
+    `create constraint trigger ${CAPTURE_ROW_TRIGGER} after insert or update or delete on ${quoted} deferrable initially deferred for each row execute function dcrf_capture_row(${args})`,
   );
   await knex.raw(
     `create trigger ${TRUNCATE_TRIGGER} after truncate on ${quoted} for each statement execute function dcrf_capture_truncate(${literal(model)})`,
@@ -133,7 +134,7 @@ export async function installPostgresCapture(knex: Knex, table: string, model: s
 export async function removePostgresCapture(knex: Knex, table: string): Promise<void> {
   const quoted = quoteIdentifier(table);
   if (!(await knex.schema.hasTable(table))) return;
-  await knex.raw(`drop trigger if exists ${ROW_TRIGGER} on ${quoted}`);
+  await knex.raw(`drop trigger if exists ${CAPTURE_ROW_TRIGGER} on ${quoted}`);
   await knex.raw(`drop trigger if exists ${TRUNCATE_TRIGGER} on ${quoted}`);
 }
 
@@ -147,7 +148,7 @@ export async function dropPostgresFunctions(knex: Knex): Promise<void> {
 export async function hasPostgresCapture(knex: Knex, table: string): Promise<boolean> {
   const result = (await knex.raw('select 1 from pg_trigger where tgrelid = ?::regclass and tgname = ?', [
     quoteIdentifier(table),
-    ROW_TRIGGER,
+    CAPTURE_ROW_TRIGGER,
   ])) as { rows: unknown[] };
   return result.rows.length > 0;
 }
