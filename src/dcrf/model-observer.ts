@@ -8,6 +8,7 @@ import type { Model, ModelClass } from 'objection';
 import type { ChangeMessage, PositionedUnsubscribe } from '../events/hub.js';
 import type { ChangeAction, Row } from '../events/records.js';
 import { resourceCall, type Resource, type ResourceCall, type ResourceEvent } from '../resources/resource.js';
+import { assertLiveModel } from '../models/live-model-check.js';
 import { serializerInstance, type SerializerClass } from '../serializers/serializer.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import { GenericAsyncAPIConsumer } from './generic.js';
@@ -38,6 +39,8 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
     options: ModelObserverOptions<C>,
   ) {
     super(options);
+    // Defined over a plain Model it would accept subscriptions and never send an event: refuse it here.
+    assertLiveModel(model, `modelObserver "${options.name}"`);
     this.#modelName = (model as unknown as { changeName?: string }).changeName ?? model.name;
     const serializer = options.serializer;
     const idColumn = model.idColumn as string;

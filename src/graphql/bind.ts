@@ -12,6 +12,7 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { NotAuthenticated, NotFound, PermissionDenied } from '../errors.js';
+import { assertLiveModel } from '../models/live-model-check.js';
 import { resolveLimit, resolveOffset } from '../resources/pagination.js';
 import {
   resourceCall,
@@ -163,6 +164,9 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
   const subscription: Record<string, unknown> = {};
   const toEvent = eventMapper(resource, out);
   type Ctx = GraphQLContext;
+  const live = [binding.changed, binding.activity].filter(Boolean);
+  // A subscription over a plain Model would never send an event: the schema is refused where it is built.
+  if (live.length) assertLiveModel(resource.model, `bindResource(${resource.name}) (${live.join(', ')})`);
   // The model the read fields read: an operation that selects `changePosition` logs it before taking the head.
   const reads = { [CHANGE_MODELS_EXTENSION]: [resource.modelName] };
 

@@ -22,6 +22,7 @@ import { combineObservers, GatewayMetrics, type LimitName } from './metrics.js';
 import { MetricsServer, serveMetrics } from './metrics-access.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { DEFAULT_MAX_SOCKETS, DEFAULT_MAX_SOCKETS_PER_IP, SocketSlots } from './socket-slots.js';
+import { checkStreams } from './startup-checks.js';
 import { drainSocket, InFlight, onDrain } from '../in-flight.js';
 import { redactSecret, redactUrl } from '../auth/redact.js';
 import { UserRecheck } from '../auth/user-recheck.js';
@@ -123,8 +124,13 @@ export class Gateway {
     this.server.on('upgrade', (request, socket, head) => void this.onUpgrade(request, socket, head));
   }
 
-  /** Starts listening (and the metrics listener, when it has a port of its own); resolves with the bound port. */
+  /**
+   * Starts listening (and the metrics listener, when it has a port of its own); resolves with the bound
+   * port. First checks the streams (startup-checks.ts): a consumer without a model or serializer, a
+   * table missing from the database, subscriptions over a plain Model reject with a StartupCheckError.
+   */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    await checkStreams(this.options.runtime, this.streams);
     this.origins.listeningOn(host);
     if (this.metricsServer)
       this.metricsPort = await this.metricsServer.listen(this.options.metricsPort!, this.options.metricsHost ?? '127.0.0.1');
