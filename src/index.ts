@@ -111,6 +111,7 @@ export {
   type ModelColumns,
   type ColumnInfo,
   type ModelSerializerClass,
+  type ModelFields,
 } from './serializers/model-serializer.js';
 export { embedRelated, carriesRelated } from './models/related.js';
 export {
@@ -164,6 +165,7 @@ export {
   type ActionOptions,
   type ActionContext,
   type ActionArgs,
+  type ActionSpec,
 } from './dcrf/actions.js';
 export { AsyncAPIConsumer, type ConsumerClass, type ConsumerTransport, type GroupMessage, type SubscriptionCost } from './dcrf/consumer.js';
 export { GenericAsyncAPIConsumer, requirePk, requireArg } from './dcrf/generic.js';
@@ -185,6 +187,7 @@ export {
   SignalObserver,
   observer,
   type ObservedEvent,
+  type InstanceSubscription,
   type ModelObserverOptions,
   type SignalObserverOptions,
 } from './dcrf/observers.js';
