@@ -3,7 +3,7 @@
  * (group, request id) counted against the socket's limits, events kept in order while permission
  * checks are pending, and the default handler that frames a body once per message.
  */
-import type { PositionedUnsubscribe } from '../events/hub.js';
+import type { ChangeMessage, PositionedUnsubscribe } from '../events/hub.js';
 import type { Row } from '../events/records.js';
 import { logger } from '../logger.js';
 import { AllowAny, mayReceiveEvent } from '../permissions.js';
@@ -11,6 +11,7 @@ import { InOrder } from '../resources/in-order.js';
 import type { ActionArgs } from './actions.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import { sinceOf, sinceWithoutPositions, trackSince } from './positions.js';
+import { resyncPrefix } from './resync.js';
 import { encodeValue, eventPrefix, STATUS, withRequestIdAt } from './protocol.js';
 
 /** What a model or signal observer's handler receives. */
@@ -37,6 +38,7 @@ export interface ObserverOptions<C extends AsyncAPIConsumer, Source> {
   /**
    * Decides what to send. Default: one frame per subscribing request id,
    * `{"errors": [], "data": body, "action": action, "response_status": 200, "request_id": id}`.
+   * A model observer's truncate never reaches it: every subscriber gets the `resync` event instead.
    */
   handler?: (consumer: C, event: ObservedEvent) => void | Promise<void>;
 }
@@ -51,6 +53,11 @@ export interface ObserverEvent {
   /** Memoizes the default handler's frame; differs from bodyKey's owner when subscribers see different actions. */
   frameKey?: object;
   row?: Row;
+  /**
+   * The model's table was emptied: every subscribing request id gets the `resync` event (dcrf/resync.ts),
+   * whatever the permission and the observer's own handler (a truncate names no row to judge or serialize).
+   */
+  resync?: boolean;
 }
 
 interface GroupSubscription {
@@ -72,6 +79,8 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
   readonly #subscriptions = new WeakMap<C, Map<string, GroupSubscription>>();
   /** Subscriptions made with `since`, each with its own replay: by group and request id (`sinceKey`). */
   readonly #resumed = new WeakMap<C, Map<string, GroupSubscription>>();
+  /** Memo key (per message) of the request ids each consumer was sent a message's resync for. */
+  readonly #resyncSent = {};
 
   constructor(protected readonly options: ObserverOptions<C, Source>) {}
 
@@ -246,6 +255,12 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
   #deliver(consumer: C, message: any, group: string, entry: GroupSubscription): void {
     if (entry.requestIds.size === 0) return;
     const seen = this.eventOf(message, group, consumer);
+    if (!(seen instanceof Promise) && seen?.resync) {
+      // In line behind the events still waiting for a check, if any.
+      if (entry.queue) entry.queue.run(async () => this.#resync(consumer, message, entry), ignore);
+      else this.#resync(consumer, message, entry);
+      return;
+    }
     const send = (event: ObserverEvent) => {
       const requestIds = [...entry.requestIds].map((id) => JSON.parse(id) as unknown);
       // A throwing serializer or handler is logged once with the subscribing request ids; the
@@ -286,6 +301,23 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
       if (permission instanceof AllowAny || !object || (await mayReceiveEvent(permission, consumer.scope, { ...request, object })))
         send(event);
     }, ignore);
+  }
+
+  /**
+   * Sends the `resync` event to each subscribing request id, once per message even when a request id
+   * joined several groups (a truncate reaches every group).
+   */
+  #resync(consumer: C, message: ChangeMessage, entry: GroupSubscription): void {
+    const hub = consumer.scope.runtime.hub;
+    const sentTo = hub.memo(message, this.#resyncSent, () => new WeakMap<C, Set<string>>());
+    let sent = sentTo.get(consumer);
+    if (!sent) sentTo.set(consumer, (sent = new Set()));
+    const position: string | undefined = entry.positioned ? message.position : undefined;
+    for (const id of entry.requestIds) {
+      if (sent.has(id)) continue;
+      sent.add(id);
+      consumer.sendText(withRequestIdAt(resyncPrefix(hub, message), JSON.parse(id) as unknown, position));
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import { action, type ActionArgs } from './actions.js';
 import { type GenericAsyncAPIConsumer, requireArg, requirePk } from './generic.js';
 import { consumerEventGate, frameKey } from './observer-shared.js';
 import { callSince, sinceOf, subscribedResult, trackSince } from './positions.js';
+import { resyncPrefix } from './resync.js';
 import { encodeValue, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from './protocol.js';
 
 type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
@@ -18,6 +19,7 @@ const NOT_FOUND_ERRORS = ['Not found'];
 
 /** The frame text of a subscribe_instance event, without the request id. */
 function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceEvent): string {
+  if (event.action === 'resync') return resyncPrefix(event.runtime.hub, event.message);
   if (event.action === 'delete') {
     // Exactly {"pk": pk} whatever the serializer calls its key: dcrf-client matches it deeply.
     return event.runtime.hub.memo(event.message, 'instance-delete', () =>

@@ -15,6 +15,7 @@ import { action, type ActionArgs } from './actions.js';
 import { type GenericAsyncAPIConsumer, requireArg } from './generic.js';
 import { consumerEventGate, frameKey } from './observer-shared.js';
 import { callSince, sinceOf, subscribedResult, trackSince } from './positions.js';
+import { resyncPrefix } from './resync.js';
 import { encodeValue, eventPrefix, keyText, STATUS, withRequestIdAt, type ActionResult } from './protocol.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor takes whatever its class takes
@@ -30,6 +31,7 @@ export interface ManyObserverOptions {
 
 /** The frame text of an event without the request id; shared per (change, action, state) in this process. */
 function manyEventPrefix(serializer: Serializer, event: ResourceEvent): string {
+  if (event.action === 'resync') return resyncPrefix(event.runtime.hub, event.message);
   const row = event.row ?? event.message.data;
   const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
   const frame = () => eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(row)), status);
@@ -59,7 +61,8 @@ export function ManyObserverMixin<T extends GenericClass>(Base: T, options: Many
         since,
         () =>
           this.resource.subscribeAll(callSince(this.resourceCall(args), since), (event) => {
-            if (only && !only.has(keyText(event.pk))) return;
+            // A resync names no row: it concerns every followed one.
+            if (only && event.action !== 'resync' && !only.has(keyText(event.pk))) return;
             gate(event.action, event.row ?? event.message.data, () => {
               const at = since === undefined ? undefined : event.message.position;
               this.sendText(withRequestIdAt(manyEventPrefix(serializer, event), requestId, at));

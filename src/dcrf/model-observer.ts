@@ -6,7 +6,7 @@
  */
 import type { Model, ModelClass } from 'objection';
 import type { ChangeMessage, PositionedUnsubscribe } from '../events/hub.js';
-import type { ChangeAction, Row } from '../events/records.js';
+import { isTruncate, type ChangeAction, type Row } from '../events/records.js';
 import { resourceCall, type Resource, type ResourceCall, type ResourceEvent } from '../resources/resource.js';
 import { assertLiveModel } from '../models/live-model-check.js';
 import { serializerInstance, type SerializerClass } from '../serializers/serializer.js';
@@ -14,6 +14,7 @@ import type { AsyncAPIConsumer } from './consumer.js';
 import { GenericAsyncAPIConsumer } from './generic.js';
 import { BaseObserver, type ObserverEvent, type ObserverOptions } from './group-observer.js';
 import { frameKey } from './observer-shared.js';
+import { RESYNC_ACTION } from './resync.js';
 
 export interface ModelObserverOptions<C extends AsyncAPIConsumer> extends ObserverOptions<C, Row> {
   /** Turns the row into the body; a serializer class or a function. Default: `{pk}`. */
@@ -25,6 +26,9 @@ export interface ModelObserverOptions<C extends AsyncAPIConsumer> extends Observ
    */
   resource?: Resource;
 }
+
+/** What a truncate is to every subscriber of a model observer: the `resync` event (no body: it names no row). */
+const RESYNC_EVENT: ObserverEvent = { body: () => null, action: RESYNC_ACTION, bodyKey: RESYNC_ACTION, resync: true };
 
 /** Observes a model's committed changes, sorted into groups (DCRF `model_observer`). */
 export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extends BaseObserver<C, Row> {
@@ -66,6 +70,8 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
   }
 
   protected eventOf(message: ChangeMessage, _group: string, consumer: C): ObserverEvent | undefined | Promise<ObserverEvent | undefined> {
+    // Emptied: no row to serialize or judge; every subscriber is told to read again.
+    if (isTruncate(message)) return RESYNC_EVENT;
     const resource = this.#scopeOf(consumer);
     if (!resource)
       return { body: () => this.#serialize(message.data, message.action), action: message.action, bodyKey: this, row: message.data };
@@ -92,12 +98,12 @@ export class ModelObserver<C extends AsyncAPIConsumer = AsyncAPIConsumer> extend
 
   /** An event as one subscriber sees it: every subscriber seeing the same action and state shares one body and frame. */
   #scoped(event: ResourceEvent | undefined): ObserverEvent | undefined {
-    if (!event?.row) return undefined;
-    const row = event.row;
+    if (!event?.row || event.action === 'resync') return undefined;
+    const { row, action } = event;
     const state = event.rowFrom === 'data' ? 'after' : event.rowFrom === 'before' ? 'before' : undefined;
     // A row re-read for this subscriber is its own: never shared through the message's memo.
-    const key = (part: string) => (state ? frameKey(this, `${part}:${event.action}:${state}`) : {});
-    return { body: () => this.#serialize(row, event.action), action: event.action, bodyKey: key('body'), frameKey: key('frame'), row };
+    const key = (part: string) => (state ? frameKey(this, `${part}:${action}:${state}`) : {});
+    return { body: () => this.#serialize(row, action), action, bodyKey: key('body'), frameKey: key('frame'), row };
   }
 }
 

@@ -7,6 +7,7 @@ import { AllowAny, mayReceiveEvent } from '../permissions.js';
 import { InOrder } from '../resources/in-order.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import type { GenericAsyncAPIConsumer } from './generic.js';
+import { RESYNC_ACTION } from './resync.js';
 
 const memoKeys = new WeakMap<object, Map<string, object>>();
 
@@ -26,6 +27,7 @@ export function frameKey(owner: object, kind: string): object {
  * Runs `send` for an event only when the consumer's own permission allows it (docs/dcrf-protocol.md, "Events":
  * nothing is sent when denied), keeping the consumer's events in order while checks are pending.
  * The resource checks its own permission already; this adds the consumer's when it is a different one.
+ * A `resync` (the model's table emptied) is sent whatever the permission: it names no row.
  */
 export function consumerEventGate(consumer: GenericAsyncAPIConsumer): (action: string, object: Row | null, send: () => void) => void {
   const permission = (consumer.constructor as typeof AsyncAPIConsumer).permission();
@@ -33,6 +35,11 @@ export function consumerEventGate(consumer: GenericAsyncAPIConsumer): (action: s
   const queue = new InOrder();
   return (action, object, send) =>
     queue.run(async () => {
+      // A resync reveals no row: every subscriber gets it, in line behind the events before it.
+      if (action === RESYNC_ACTION) {
+        send();
+        return;
+      }
       const allowed = object
         ? await mayReceiveEvent(permission, consumer.scope, { action, args: {}, consumer, object })
         : await permission.hasPermission(consumer.scope, { action, args: {}, consumer });

@@ -26,6 +26,8 @@ export const STATUS = {
   ok: 200,
   created: 201,
   noContent: 204,
+  /** A `resync` event: the subscriber's view must be read again (its model's table was emptied). */
+  resetContent: 205,
   badRequest: 400,
   forbidden: 403,
   notFound: 404,

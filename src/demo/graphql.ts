@@ -15,6 +15,7 @@ import './consumers.js';
 import { bindResource, buildGraphQLSchema, eventMapper, liveField, subscriptionCall, type GraphQLChangeEvent } from '../graphql/bind.js';
 import { changePositionResolvers, readsModels } from '../graphql/positions.js';
 import type { GraphQLContext } from '../graphql/engine.js';
+import { eventSink } from '../graphql/resync.js';
 import { createGraphQLAdapter, type GraphQLAdapterOptions, type GraphQLGatewayAdapter } from '../graphql/adapter.js';
 import { demoRelationResolvers } from './graphql-relations.js';
 import { productResolvers } from './products-graphql.js';
@@ -98,11 +99,8 @@ export function demoResolvers() {
         },
       },
       Subscription: {
-        classroomActivity: liveField<Args, GraphQLChangeEvent>(async (ctx, args, push) => {
-          const deliver = (event: Parameters<typeof classroomEvent>[0]) => {
-            const value = classroomEvent(event);
-            if (value) push(value);
-          };
+        classroomActivity: liveField<Args, GraphQLChangeEvent>(async (ctx, args, push, fail) => {
+          const deliver = eventSink(classroomEvent, push, fail);
           const groups: string[] = [];
           if (args.schoolId != null) groups.push(`school__${String(args.schoolId)}`);
           if (args.classroomId != null) groups.push(`pk__${String(args.classroomId)}`);

@@ -26,6 +26,9 @@ export interface GroupedChange {
   before?: Row | null;
 }
 
+/** What a model topic carries: one row's change, or a truncate of the model's table, which concerns every group (it names no row). */
+export type TopicChange = GroupedChange | { action: 'truncate'; data: Row; before?: Row | null };
+
 /** Groups a record touches, with the action relative to each: left = delete, stayed = update, entered = create. */
 export function relativeGroups(
   record: Pick<ChangeRecord, 'action' | 'before' | 'after'>,
@@ -58,7 +61,7 @@ function groupsBetween(
   return result;
 }
 
-type Handler = (message: GroupedChange) => void;
+type Handler = (message: TopicChange) => void;
 
 /**
  * One grouping's local subscribers of one model, indexed by group. Its `onMessage` listens to the
@@ -74,7 +77,7 @@ export class GroupFanout {
     private readonly model: string,
     grouping: RowGrouping,
     /** Hands a message to a set of handlers (the hub's dispatch: counted, each handler isolated). */
-    private readonly dispatch: (handlers: Set<Handler>, message: GroupedChange) => void,
+    private readonly dispatch: (handlers: Set<Handler>, message: TopicChange) => void,
   ) {
     this.groupsForRow = (row) => grouping.groupsOf(row);
   }
@@ -93,8 +96,13 @@ export class GroupFanout {
   }
 
   /** The model topic's handler. */
-  readonly onMessage = (message: GroupedChange & { pk?: unknown }): void => {
+  readonly onMessage = (message: TopicChange & { pk?: unknown }): void => {
     if (this.byGroup.size === 0) return;
+    if (message.action === 'truncate') {
+      // The table was emptied: every group lost its rows. Its empty row is never judged (user code).
+      for (const handlers of [...this.byGroup.values()]) this.dispatch(handlers, message);
+      return;
+    }
     let groups: Map<string, ChangeAction>;
     try {
       groups = relativeGroupsOf(message, this.groupsForRow);

@@ -24,19 +24,48 @@ export interface ChangeRecord {
   seq?: number;
 }
 
-/** What a topic carries for one row's change (the model hooks' record, as subscribers receive it). */
-export interface ChangeMessage {
+/** The parts every message on a model or row topic has. */
+interface MessageBase {
   model: string;
-  /** Relative to the topic: a row that left a group is a `delete` there, one that entered is a `create`. */
-  action: ChangeAction;
   pk: unknown;
-  /** The row's new state, or its last state for a delete. */
+  /** The row's new state, or its last state for a delete (`{}` for a truncate). */
   data: Row;
   before?: Row | null;
   /** The change's position in the change log (every committed change of a live model, when the app has the log). */
   position?: string;
   /** The log's sequence number behind `position` (for ordering; clients see `position`). */
   seq?: number;
+}
+
+/** What a topic carries for one row's change (the model hooks' record, as subscribers receive it). */
+export interface RowChangeMessage extends MessageBase {
+  /** Relative to the topic: a row that left a group is a `delete` there, one that entered is a `create`. */
+  action: ChangeAction;
+}
+
+/**
+ * The model's table was emptied (`TRUNCATE`, read from the change log): it concerns every row, so it
+ * reaches the model topic, every group and every row topic of the model, with a null pk and an empty
+ * `data` that no serializer may see.
+ */
+export interface TruncateMessage extends MessageBase {
+  action: 'truncate';
+}
+
+/** What a model or row topic carries: one row's change, or a truncate of the model's table. */
+export type ChangeMessage = RowChangeMessage | TruncateMessage;
+
+/** Whether a message says its model's table was emptied (no row of it, no state to show: subscribers must read again). */
+export function isTruncate(message: ChangeMessage): message is TruncateMessage {
+  return message.action === 'truncate';
+}
+
+/**
+ * What a subscriber is told when its model's table was emptied (DCRF's `resync` event, GraphQL's
+ * RESYNC error): every subscription of the model gets it, whatever its rows, since it reveals no row.
+ */
+export function resyncReason(model: string): string {
+  return `${model} was emptied (TRUNCATE): read again and subscribe since the position of that read.`;
 }
 
 /** The state a subscriber shows for a record: the new row, or the last one for a delete. */

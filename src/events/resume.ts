@@ -85,10 +85,19 @@ export async function startReplay(
   return closer;
 }
 
-/** What to replay for a topic (`modelTopic` is the model's): the model's changes, or one row's (its key as the log spells it). */
+/**
+ * The log's spelling of a truncate's pk (JSON null): no row has a null primary key, so a row's replay
+ * that also reads this key gets the truncates of its model, which concern every row.
+ */
+const TRUNCATE_PK = 'null';
+
+/**
+ * What to replay for a topic (`modelTopic` is the model's): the model's changes, or one row's (its key
+ * as the log spells it) and its model's truncates.
+ */
 export function replayFilter(modelTopic: string, topic: string, model: string): LogFilter {
   const rowPrefix = `${modelTopic}#`;
   if (!topic.startsWith(rowPrefix)) return { models: [model] };
   const pk = topic.slice(rowPrefix.length);
-  return { models: [model], pk: [pk, JSON.stringify(pk)] };
+  return { models: [model], pk: [pk, JSON.stringify(pk), TRUNCATE_PK] };
 }

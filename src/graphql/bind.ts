@@ -27,6 +27,7 @@ import type { Row } from '../serializers/serializer.js';
 import type { GraphQLContext } from './engine.js';
 import type { PageSize } from './document-measure.js';
 import { openLiveStream } from './live-stream.js';
+import { eventSink } from './resync.js';
 import { CHANGE_MODELS_EXTENSION, sinceOfAfter, toGraphQLPositionError } from './positions.js';
 
 /** Resolvers by type name, then field name (the shape makeExecutableSchema takes). */
@@ -99,9 +100,16 @@ export async function asCaller<T>(context: GraphQLContext, work: () => Promise<T
  * A subscription field's resolvers over resource events: `subscribe` opens the topics (permission
  * checked now; the resource checks it again for every event) and `resolve` passes each event on. An
  * `after` the change log refuses is one error: BAD_USER_INPUT (malformed) or POSITION_EXPIRED (410).
+ * `open` gets `push` for each value and `fail` to end the subscription with an error (`eventSink`
+ * does both: a truncate of the model ends it with RESYNC).
  */
 export function liveField<Args, Out>(
-  open: (context: GraphQLContext, args: Args, push: (value: Out) => void) => Promise<Unsubscribe | Unsubscribe[]>,
+  open: (
+    context: GraphQLContext,
+    args: Args,
+    push: (value: Out) => void,
+    fail: (error: unknown) => void,
+  ) => Promise<Unsubscribe | Unsubscribe[]>,
   requireUser = false,
 ): { subscribe: (root: unknown, args: Args, context: GraphQLContext) => Promise<AsyncIterable<Out>>; resolve: (value: Out) => Out } {
   return {
@@ -109,7 +117,7 @@ export function liveField<Args, Out>(
       asCaller(
         context,
         () =>
-          openLiveStream<Out>(context.streams, (push) => open(context, args, push)).catch((error: unknown) => {
+          openLiveStream<Out>(context.streams, (push, fail) => open(context, args, push, fail)).catch((error: unknown) => {
             throw toGraphQLPositionError(error);
           }),
         requireUser,
@@ -239,21 +247,13 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
   }
   if (binding.changed) {
     subscription[binding.changed] = liveField<Args, GraphQLChangeEvent>(
-      (ctx, args, push) =>
-        resource.subscribeInstance(subscriptionCall(ctx, args), args.id, (event) => {
-          const value = toEvent(event);
-          if (value) push(value);
-        }),
+      (ctx, args, push, fail) => resource.subscribeInstance(subscriptionCall(ctx, args), args.id, eventSink(toEvent, push, fail)),
       requireUser,
     );
   }
   if (binding.activity) {
     subscription[binding.activity] = liveField<Args, GraphQLChangeEvent>(
-      (ctx, args, push) =>
-        resource.subscribeAll(subscriptionCall(ctx, args), (event) => {
-          const value = toEvent(event);
-          if (value) push(value);
-        }),
+      (ctx, args, push, fail) => resource.subscribeAll(subscriptionCall(ctx, args), eventSink(toEvent, push, fail)),
       requireUser,
     );
   }

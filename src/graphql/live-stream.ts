@@ -159,17 +159,21 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
 
 /**
  * Opens a stream for a subscription resolver: takes a budget slot, runs `open` (which subscribes to
- * topics and resolves once they are live) and ties its unsubscribers to the stream's end.
+ * topics and resolves once they are live) and ties its unsubscribers to the stream's end. `open` gets
+ * `push` for each value and `fail`, which ends the subscription with an error (e.g. RESYNC).
  */
 export async function openLiveStream<T>(
   budget: StreamBudget,
-  open: (push: (value: T) => void) => Promise<Close | Close[]>,
+  open: (push: (value: T) => void, fail: (error: unknown) => void) => Promise<Close | Close[]>,
 ): Promise<LiveStream<T>> {
   const release = budget.acquire();
   const stream = new LiveStream<T>(budget.maxQueued);
   stream.onClose(release);
   try {
-    const closers = await open((value) => stream.push(value));
+    const closers = await open(
+      (value) => stream.push(value),
+      (error) => stream.fail(error),
+    );
     for (const close of Array.isArray(closers) ? closers : [closers]) stream.onClose(close);
   } catch (error) {
     await stream.return();

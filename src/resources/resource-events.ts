@@ -6,7 +6,7 @@
  */
 import { NotFound } from '../errors.js';
 import type { ChangeMessage } from '../events/hub.js';
-import type { Row } from '../events/records.js';
+import { isTruncate, type Row } from '../events/records.js';
 import { logger } from '../logger.js';
 import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
@@ -26,8 +26,12 @@ export type RowSource = 'data' | 'before' | 'reread';
 
 /** What a subscription handler receives for each event. */
 export interface ResourceEvent {
-  /** As the subscriber sees it: a row that entered its view is a `create`, one that left it a `delete`. */
-  action: 'create' | 'update' | 'delete';
+  /**
+   * As the subscriber sees it: a row that entered its view is a `create`, one that left it a `delete`.
+   * `resync`: the model's table was emptied (a truncate); every subscriber gets it, with no row (null
+   * pk and row), and should read again (`resyncReason` says so to a client).
+   */
+  action: 'create' | 'update' | 'delete' | 'resync';
   pk: unknown;
   /**
    * The state the subscriber may see: the row after the write (re-read through an opaque queryset),
@@ -55,6 +59,11 @@ export interface EventSource {
   getObject(call: ResourceCall, pk: unknown): Promise<Row>;
 }
 
+/** The event every subscriber of a model gets when its table was emptied: no row, no pk. */
+function resyncEvent(message: ChangeMessage, runtime: Runtime): ResourceEvent {
+  return { action: 'resync', pk: null, row: null, rowFrom: null, message, runtime };
+}
+
 export class ResourceEvents {
   constructor(private readonly source: EventSource) {}
 
@@ -74,7 +83,7 @@ export class ResourceEvents {
     kind: SubscriptionKind,
   ): ResourceEvent | undefined | Promise<ResourceEvent | undefined> {
     const event = this.judged(call, message, kind);
-    if (!event || !this.rereads(call)) return event;
+    if (!event || event.action === 'resync' || !this.rereads(call)) return event;
     return this.throughQueryset(call, event, kind);
   }
 
@@ -87,7 +96,12 @@ export class ResourceEvents {
     if (this.source.allowsAll && !this.rereads(call)) {
       const runtime = call.runtime;
       if (!this.source.rowScope)
-        return (message) => onEvent({ action: message.action, pk: message.pk, row: message.data, rowFrom: 'data', message, runtime });
+        return (message) =>
+          onEvent(
+            isTruncate(message)
+              ? resyncEvent(message, runtime)
+              : { action: message.action, pk: message.pk, row: message.data, rowFrom: 'data', message, runtime },
+          );
       return (message) => {
         const event = this.judged(call, message, kind);
         if (event) onEvent(event);
@@ -117,6 +131,8 @@ export class ResourceEvents {
 
   /** The row scope's judgement, without a query (the event as it came when there is no row scope). */
   private judged(call: ResourceCall, message: ChangeMessage, kind: SubscriptionKind): ResourceEvent | undefined {
+    // Emptied: every subscriber is told, whatever rows it may see (the event names none).
+    if (message.action === 'truncate') return resyncEvent(message, call.runtime);
     const event: ResourceEvent = {
       action: message.action,
       pk: message.pk,
@@ -164,6 +180,8 @@ export class ResourceEvents {
   private async checkedEvent(call: ResourceCall, message: ChangeMessage, kind: SubscriptionKind): Promise<ResourceEvent | undefined> {
     // The in-memory judgement first and the re-read last: a refused event costs no query.
     const event = this.judged(call, message, kind);
+    // A resync reveals no row: no permission decides it, nothing is re-read (it stays in line behind the events before it).
+    if (event?.action === 'resync') return event;
     if (!event || !(await this.source.mayReceive(call.scope, event.action, event.row ?? message.data, call.hooks))) return undefined;
     return this.rereads(call) ? this.throughQueryset(call, event, kind) : event;
   }

@@ -377,7 +377,7 @@ export class Resource {
   /**
    * The primary key of the row an instance subscription is about. Resuming `since` a position, a row
    * that no longer exists is still one when the log has its changes after that position (the replay
-   * ends with its delete); otherwise NotFound.
+   * ends with its delete), or a truncate of its model (the replay ends with the resync); otherwise NotFound.
    */
   private async instanceId(call: ResourceCall, pk: unknown, since: string | undefined): Promise<unknown> {
     let row: Row;
@@ -388,7 +388,9 @@ export class Resource {
       if (!(error instanceof NotFound) || since === undefined || since === 'latest' || !log) throw error;
       if (this.lookupField !== this.model.idColumn) throw error;
       const id = this.lookupValue(pk);
-      if (await log.hasChangesOf(this.modelName, id, await log.resolve(since))) return id;
+      const after = await log.resolve(since);
+      // A truncate is logged with a null pk: it names no row, and concerns them all.
+      if ((await log.hasChangesOf(this.modelName, id, after)) || (await log.hasChangesOf(this.modelName, null, after))) return id;
       throw error;
     }
     if (this.checksObjects(call)) await this.checkObjectPermission(call, 'subscribe_instance', row);
