@@ -162,6 +162,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       knex: database?.knex,
       redisUrl: options.redis ?? config.redisUrl,
       redisPrefix: options.redisPrefix ?? config.redisPrefix,
+      changeLogRetentionMs: config.changeLogRetentionMs,
+      changeLogMaxRows: config.changeLogMaxRows,
       ...options.runtime,
     });
   } catch (error) {
@@ -225,6 +227,7 @@ class StartedApp implements App {
         : {}),
       database: this.summary.database,
       pubsub: this.summary.pubsub,
+      changeLog: changeLogSummary(this.runtime),
     });
     if (options.shutdownOnSignals) this.#exitOnSignals(options.shutdownTimeoutMs);
     return { port: this.port, url };
@@ -343,4 +346,10 @@ function withoutPassword(url: string): string {
 /** Whether a listen address is every address of the machine rather than one of its names. */
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+/** The change log as the listening line tells it: its retention as the runtime applies it, or off. */
+function changeLogSummary(runtime: Runtime): string {
+  const log = runtime.changeLog;
+  return log.enabled ? `kept ${log.retentionMs} ms, at most ${log.maxRows} entries` : 'off (no positions)';
 }

@@ -1,6 +1,7 @@
 /**
  * The `dcrf-gateway` command as a person runs it: help and version at every level, unknown flags and
- * commands refused with a suggestion (never served on a default), `--log-level` honoured.
+ * commands refused with a suggestion (never served on a default), `--log-level` honoured, the change
+ * log's settings applied or refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { GatewayProcess } from '../helpers/scaleout.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -66,6 +68,40 @@ test('--log-level is honoured: silent says nothing, info reports the migration, 
     const bad = cli(['migrate', '--log-level', 'loud']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--log-level must be one of debug, info, warn, error, silent/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--change-log-retention and --change-log-max-rows reach the change log; a bad value is refused before anything starts', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-test-'));
+  const env = { DATABASE_URL: `sqlite:${path.join(dir, 'cli.sqlite3')}`, REDIS_URL: '', TOKEN_SECRET_FILE: path.join(dir, 'secret') };
+  try {
+    const flags = await GatewayProcess.start(env, ['--change-log-retention', '90m', '--change-log-max-rows', '500']);
+    const listening = await flags.waitForLog((line) => line.msg === 'dcrf-gateway listening');
+    assert.equal(listening.changeLog, 'kept 5400000 ms, at most 500 entries');
+    await flags.stop();
+    const fromEnv = await GatewayProcess.start({ ...env, CHANGE_LOG_RETENTION: '2d' });
+    const defaults = await fromEnv.waitForLog((line) => line.msg === 'dcrf-gateway listening');
+    assert.equal(defaults.changeLog, 'kept 172800000 ms, at most 1000000 entries', 'the environment, and the default row bound');
+    await fromEnv.stop();
+
+    for (const [args, message] of [
+      [
+        ['--change-log-retention', 'soon'],
+        /CHANGE_LOG_RETENTION \(--change-log-retention\) must be a duration: 24h, 90m, 30s, 2d or milliseconds \(got "soon"\)/,
+      ],
+      [['--change-log-max-rows', '1.5'], /CHANGE_LOG_MAX_ROWS \(--change-log-max-rows\) must be a whole number ≥ 0 \(got "1.5"\)/],
+      [['--change-log-max-rows=-3'], /CHANGE_LOG_MAX_ROWS \(--change-log-max-rows\) must be a whole number ≥ 0 \(got "-3"\)/],
+    ] as const) {
+      const run = cli(['serve', '--port', '0', ...args], env);
+      assert.equal(run.status, 2, args.join(' '));
+      assert.match(run.stderr, message);
+      assert.doesNotMatch(run.stderr, /listening/);
+    }
+    const fromEnvBad = cli(['migrate'], { ...env, CHANGE_LOG_MAX_ROWS: 'many' });
+    assert.equal(fromEnvBad.status, 2);
+    assert.match(fromEnvBad.stderr, /CHANGE_LOG_MAX_ROWS \(--change-log-max-rows\) must be a whole number/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -58,9 +58,9 @@ export class GatewayProcess {
     });
   }
 
-  /** Starts `serve` on a free port and resolves once it logged the URL it listens on. */
-  static async start(env: Record<string, string>): Promise<GatewayProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--host', '127.0.0.1'], {
+  /** Starts `serve` on a free port (with more flags: `args`) and resolves once it logged the URL it listens on. */
+  static async start(env: Record<string, string>, args: readonly string[] = []): Promise<GatewayProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
