@@ -138,7 +138,7 @@ export async function openAppDatabase(
 ): Promise<AppDatabase | undefined> {
   const url = options.knex ? undefined : databaseUrlOf(options, config);
   if (!options.knex && url === undefined) return undefined;
-  const knex = options.knex ?? openDatabase(url as string);
+  const knex = options.knex ?? openDatabase(url as string, { busyTimeoutMs: config.databaseBusyTimeoutMs });
   const owned = !options.knex;
   try {
     const applied = await migrate(knex, migrationsOf(options));

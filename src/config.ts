@@ -3,14 +3,18 @@
  * (`DATABASE_URL` ↔ `--database-url`).
  */
 import { DEFAULT_DATABASE_URL } from './db/knex.js';
+import { DEFAULT_BUSY_TIMEOUT_MS } from './db/sqlite-busy.js';
 import { DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS, parseDuration } from './events/change-log.js';
 import { parseOriginList } from './server/origin.js';
+import { MIN_SIGNAL_TOKEN_LENGTH } from './server/signal-endpoint.js';
 import type { DcrfLimits } from './dcrf/session.js';
 
 export interface Config {
   host: string;
   port: number;
   databaseUrl: string;
+  /** SQLite: how long a write waits for another connection's write lock (DATABASE_BUSY_TIMEOUT, e.g. `5s`, the default; `0` = fail at once). */
+  databaseBusyTimeoutMs: number;
   redisUrl: string | undefined;
   /** Redis channel prefix (REDIS_PREFIX): gateways sharing one Redis and one prefix share events. */
   redisPrefix: string | undefined;
@@ -23,6 +27,8 @@ export interface Config {
   maxSocketsPerIp: number | undefined;
   /** Sockets in all (MAX_SOCKETS); undefined = the gateway's default (10,000), 0 = no cap. */
   maxSockets: number | undefined;
+  /** Bearer token of `POST /signals/<name>` (SIGNAL_TOKEN, 32 characters or more); undefined = the endpoint is off. */
+  signalToken: string | undefined;
   /** Bearer token `/metrics` asks for (METRICS_TOKEN); undefined = none asked. */
   metricsToken: string | undefined;
   /** A port of its own for `/metrics` (METRICS_PORT, on METRICS_HOST, default 127.0.0.1); undefined = the public port. */
@@ -66,6 +72,7 @@ export const CONFIG_VARIABLES: readonly string[] = [
   'HOST',
   'PORT',
   'DATABASE_URL',
+  'DATABASE_BUSY_TIMEOUT',
   'REDIS_URL',
   'REDIS_PREFIX',
   'ALLOWED_ORIGINS',
@@ -74,6 +81,7 @@ export const CONFIG_VARIABLES: readonly string[] = [
   'MAX_SOCKETS_PER_IP',
   'MAX_SOCKETS',
   'METRICS_TOKEN',
+  'SIGNAL_TOKEN',
   'METRICS_PORT',
   'METRICS_HOST',
   'SHUTDOWN_GRACE_MS',
@@ -96,12 +104,29 @@ function numberOr(value: string | undefined, fallback: number | undefined, name:
   return parsed;
 }
 
+/** SIGNAL_TOKEN, refused when it is short enough to guess. */
+function signalTokenOf(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (value.length < MIN_SIGNAL_TOKEN_LENGTH)
+    throw new Error(`SIGNAL_TOKEN must be at least ${MIN_SIGNAL_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`);
+  return value;
+}
+
+function durationOf(value: string | undefined, fallback: number, name: string): number {
+  try {
+    return parseDuration(value, fallback);
+  } catch {
+    throw new Error(`${name} must be a duration such as 5s, 500ms or 0 (got "${value}")`);
+  }
+}
+
 /** Reads the configuration from an environment (and flags folded into it). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   return {
     host: env.HOST || '127.0.0.1',
     port: numberOr(env.PORT, 8000, 'PORT')!,
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    databaseBusyTimeoutMs: durationOf(env.DATABASE_BUSY_TIMEOUT, DEFAULT_BUSY_TIMEOUT_MS, 'DATABASE_BUSY_TIMEOUT'),
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || undefined,
     allowedOrigins: parseOriginList(env.ALLOWED_ORIGINS),
@@ -110,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxSocketsPerIp: numberOr(env.MAX_SOCKETS_PER_IP, undefined, 'MAX_SOCKETS_PER_IP'),
     maxSockets: numberOr(env.MAX_SOCKETS, undefined, 'MAX_SOCKETS'),
     metricsToken: env.METRICS_TOKEN || undefined,
+    signalToken: signalTokenOf(env.SIGNAL_TOKEN),
     metricsPort: numberOr(env.METRICS_PORT, undefined, 'METRICS_PORT'),
     metricsHost: env.METRICS_HOST || undefined,
     shutdownGraceMs: numberOr(env.SHUTDOWN_GRACE_MS, undefined, 'SHUTDOWN_GRACE_MS'),

@@ -17,6 +17,7 @@ import { capture } from './migrations/0005-capture.js';
 import type { HubHandle } from '../events/hub-handle.js';
 import type { Runtime, RuntimeOptions } from '../runtime.js';
 import { createDemoGraphQLAdapter } from './graphql.js';
+import { demoSendableSignals } from './sendable-signals.js';
 import { loadTokenSecret } from './token-secret.js';
 
 /** The demo's migrations, in order. */
@@ -61,7 +62,7 @@ export function demoAppOptions(config: Config, options: DemoOptions = {}): AppOp
     authenticator,
     graphql: createDemoGraphQLAdapter({ authenticator }),
     routes: options.routes,
-    gateway: options.gateway,
+    gateway: { signals: { token: config.signalToken, signals: demoSendableSignals }, ...options.gateway },
     runtime: options.runtime,
     config,
   };

@@ -21,6 +21,8 @@ import { OriginPolicy } from './origin.js';
 import { combineObservers, GatewayMetrics, type LimitName } from './metrics.js';
 import { MetricsServer, serveMetrics } from './metrics-access.js';
 import { setSecurityHeaders } from './security-headers.js';
+import { sqliteBusyStats } from '../db/knex.js';
+import { SignalEndpoint, type SignalEndpointOptions } from './signal-endpoint.js';
 import { DEFAULT_MAX_SOCKETS, DEFAULT_MAX_SOCKETS_PER_IP, SocketSlots } from './socket-slots.js';
 import { checkStreams } from './startup-checks.js';
 import { drainSocket, InFlight, onDrain } from '../in-flight.js';
@@ -44,6 +46,11 @@ export interface GatewayOptions {
   graphql?: GraphQLAdapter;
   /** Extra HTTP routes, tried in order before the built-in ones. */
   routes?: HttpRoute[];
+  /**
+   * `POST /signals/<name>`: the custom signals other services may send, behind a bearer token
+   * (docs/signals-from-other-services.md). Off (404) without a token.
+   */
+  signals?: SignalEndpointOptions;
   /** Origins allowed to open sockets, besides same-origin and no Origin. `*` allows any (and the `token` cookie is never read). */
   allowedOrigins?: string[];
   /**
@@ -103,16 +110,26 @@ export class Gateway {
   readonly metrics: GatewayMetrics | undefined;
   private readonly sessionObserver: SessionObserver | undefined;
   private readonly userRecheck: UserRecheck | undefined;
+  private readonly signalEndpoint: SignalEndpoint | undefined;
 
   constructor(readonly options: GatewayOptions) {
     this.streams = new Map(Object.entries(options.streams));
     this.limits = { ...DEFAULT_DCRF_LIMITS, ...options.limits };
-    this.metrics = options.metrics === false ? undefined : (options.metrics ?? new GatewayMetrics({ hub: () => options.runtime.hub }));
+    this.metrics =
+      options.metrics === false
+        ? undefined
+        : (options.metrics ??
+          new GatewayMetrics({
+            hub: () => options.runtime.hub,
+            databaseBusy: () => (options.runtime.hasDatabase ? sqliteBusyStats(options.runtime.knex) : undefined),
+          }));
     this.sessionObserver = this.metrics || options.sessionObserver ? combineObservers(this.metrics, options.sessionObserver) : undefined;
     if (this.sessionObserver) options.graphql?.observe?.(this.sessionObserver);
     this.userRecheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
     this.slots = new SocketSlots(options.maxSocketsPerIp ?? DEFAULT_MAX_SOCKETS_PER_IP, options.maxSockets ?? DEFAULT_MAX_SOCKETS);
     this.origins = new OriginPolicy(options);
+    this.signalEndpoint =
+      options.signals && SignalEndpoint.create(options.runtime, options.signals, (limit) => this.metrics?.limitHit(limit));
     if (this.metrics && options.metricsPort !== undefined) this.metricsServer = new MetricsServer(this.metrics, options.metricsToken);
     this.server = http.createServer((request, response) => void this.onRequest(request, response));
     this.wss = new WebSocketServer({
@@ -222,6 +239,7 @@ export class Gateway {
       for (const route of this.options.routes ?? []) {
         if (await route(request, response, url)) return;
       }
+      if (this.signalEndpoint && (await this.signalEndpoint.handle(request, response, url))) return;
       if (url.pathname === '/metrics' && this.metrics && !this.metricsServer) {
         await serveMetrics(this.metrics, this.options.metricsToken, request, response);
         return;

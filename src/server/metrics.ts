@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry, type Counter as CounterType } from 'prom-client';
 import type { ChangeHub } from '../events/hub.js';
 import type { SessionObserver } from '../dcrf/session.js';
+import type { BusyStats } from '../db/sqlite-busy.js';
 
 /** Limits whose hits are counted (`dcrf_gateway_limit_hits_total{limit=...}`). */
 export type LimitName =
@@ -29,7 +30,9 @@ export type LimitName =
   | 'graphql_aliases'
   | 'graphql_depth'
   | 'graphql_cost'
-  | 'graphql_introspection';
+  | 'graphql_introspection'
+  | 'signal_body_size'
+  | 'signal_rate';
 
 /** Why an event meant for a socket was not sent. */
 export type DropReason = 'socket_closed' | 'slow_consumer' | 'user_inactive';
@@ -39,6 +42,8 @@ export interface GatewayMetricsOptions {
   hub?: () => ChangeHub | undefined;
   /** A name prefix for every metric; default `dcrf_gateway_`. */
   prefix?: string;
+  /** How often SQLite writes met another connection's write lock (db/sqlite-busy.ts); read at each scrape. */
+  databaseBusy?: () => BusyStats | undefined;
 }
 
 /** Every counter one gateway reports; also the session observer the gateway hands to DCRF sessions. */
@@ -151,6 +156,27 @@ export class GatewayMetrics
       'positions_expired_total',
       'Positions refused as expired (pruned, or of another log).',
       (hub) => hub.changeLog?.stats.expired ?? 0,
+    );
+    const busyCounter = (name: string, help: string, read: (stats: BusyStats) => number) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        registers,
+        collect(this: CounterType) {
+          const stats = options.databaseBusy?.();
+          this.reset();
+          if (stats) this.inc(read(stats));
+        },
+      });
+    busyCounter(
+      'database_busy_waits_total',
+      'SQLite writes that found another connection holding the write lock and waited.',
+      (s) => s.waits,
+    );
+    busyCounter(
+      'database_busy_timeouts_total',
+      'Of those, the writes refused at DATABASE_BUSY_TIMEOUT (503 Database busy).',
+      (s) => s.timeouts,
     );
     const logGauge = (name: string, help: string, read: (hub: ChangeHub) => Promise<number>) =>
       new Gauge({

@@ -12,18 +12,6 @@ import { GRAPHQL_PROTOCOLS, operate } from '../helpers/graphql-protocols.js';
 
 const skip = process.env.TEST_DATABASE_URL ? 'SQLite write lock; this pass runs on PostgreSQL' : false;
 
-/** The demo app with a busy timeout (also in the environment: the knex reads it there when the app leaves it out). */
-async function startWithBusyTimeout(timeout: string): Promise<TestApp> {
-  const previous = process.env.DATABASE_BUSY_TIMEOUT;
-  process.env.DATABASE_BUSY_TIMEOUT = timeout;
-  try {
-    return await startTestApp({ env: { DATABASE_BUSY_TIMEOUT: timeout } });
-  } finally {
-    if (previous === undefined) delete process.env.DATABASE_BUSY_TIMEOUT;
-    else process.env.DATABASE_BUSY_TIMEOUT = previous;
-  }
-}
-
 /** Another process's connection to the app's file (a Django admin, a cron job, the sqlite3 shell). */
 function otherConnection(app: TestApp): Database.Database {
   const file = FastReader.fileOf(app.knex);
@@ -79,7 +67,7 @@ test('a patch waits out another connection’s 300 ms write transaction, then su
 test('past DATABASE_BUSY_TIMEOUT: DCRF 503 ["Database busy: try again."], GraphQL DATABASE_BUSY on every transport; the same write succeeds later', {
   skip,
 }, async () => {
-  const app = await startWithBusyTimeout('300ms');
+  const app = await startTestApp({ env: { DATABASE_BUSY_TIMEOUT: '300ms' } });
   const other = otherConnection(app);
   try {
     const socket = await TestSocket.open(`${app.wsUrl}/ws/things/`);
