@@ -163,7 +163,7 @@ export class Runtime {
     const runtime = new Runtime(options.knex, pubsub);
     if (log) runtime.#useLog(log);
     runtime.#capture = capture;
-    if (log && capture.active) log.writtenByDatabase = true;
+    if (log && capture.active) log.databaseModels = new Set(capture.tables.keys());
     // Checked again: another runtime may have been bound while the PubSub connected.
     if (key && runtimes.has(key)) {
       await pubsub.close();

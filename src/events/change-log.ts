@@ -141,10 +141,15 @@ export class ChangeLog {
   readonly enabled = true;
   readonly stats: ChangeLogStats = { replayed: 0, expired: 0, headSeq: 0, rows: 0, oldestSeconds: 0 };
   /**
-   * Whether database triggers append entries too (events/capture/): those are announced by no PubSub
-   * message, so a subscription reaches the log's head before it goes live, in-process too.
+   * Models whose entries database triggers write (events/capture/): announced by no PubSub message,
+   * they reach subscribers by reading the log (their live path, not a replay).
    */
-  writtenByDatabase = false;
+  databaseModels: ReadonlySet<string> = new Set();
+
+  /** Whether triggers append entries too: a subscription then reaches the log's head before it goes live, in-process too. */
+  get writtenByDatabase(): boolean {
+    return this.databaseModels.size > 0;
+  }
   readonly retentionMs: number;
   readonly maxRows: number;
   private readonly postgres: boolean;
@@ -222,8 +227,10 @@ export class ChangeLog {
 
   /** The newest committed sequence number (0 for an empty log). */
   async headSeq(): Promise<number> {
-    // After a prune that emptied the table, the head is still where pruning went.
-    const seq = Math.max(await this.newestSeq(), this.pruned);
+    // After a prune that emptied the table, the head is still where pruning went: read it, since
+    // another process (or another instance) may have pruned.
+    const newest = await this.newestSeq();
+    const seq = Math.max(newest, newest > 0 ? this.pruned : await this.prunedThrough());
     if (seq > this.stats.headSeq) this.stats.headSeq = seq;
     return seq;
   }

@@ -163,7 +163,8 @@ export class ChangeFeed {
         for (const entry of entries) {
           if (entry.seq <= this.delivered) continue;
           this.delivered = entry.seq;
-          this.log.stats.replayed++;
+          // Entries the database wrote are always read from the log: that is their live path, not a replay.
+          if (!this.log.databaseModels.has(entry.model)) this.log.stats.replayed++;
           this.host.route(messageOf(entry));
         }
         if (entries.length < READ_PAGE) this.delivered = target;
