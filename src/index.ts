@@ -23,9 +23,12 @@ export {
   anyOf,
   not,
   toPermission,
+  checksObjects,
+  mayReceiveEvent,
   type PermissionLike,
   type PermissionRequest,
 } from './permissions.js';
+export { setLogger, getLogger, LOG_LEVELS, type Logger, type LogFn, type LogLevel } from './logger.js';
 export type { ConnectionScope, AuthUser } from './scope.js';
 export {
   Field,
@@ -139,6 +142,8 @@ export {
 } from './resources/row-scope.js';
 export { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './resources/pagination.js';
 export { LiveModel, WrittenRows } from './models/live-model.js';
+export { isLiveModel, assertLiveModel } from './models/live-model-check.js';
+export { StartupCheckError, checkStreams } from './server/startup-checks.js';
 export { LiveQueryBuilder } from './models/live-query-builder.js';
 export { ChangeHub, type ChangeHubOptions, type ChangeMessage, type HubStats, type PositionedUnsubscribe } from './events/hub.js';
 export { ChangeLog, changeLogMigration, PositionError, type ChangeLogStats, type LogEntry, type Position } from './events/change-log.js';

@@ -25,6 +25,7 @@ import { sqliteBusyStats } from '../db/knex.js';
 import { SignalEndpoint, type SignalEndpointOptions } from './signal-endpoint.js';
 import { DEFAULT_MAX_SOCKETS, DEFAULT_MAX_SOCKETS_PER_IP, SocketSlots } from './socket-slots.js';
 import { checkStreams } from './startup-checks.js';
+import { limitLogObserver, logLimitHit, logRefusedUpgrade, logSocketClosed, watchClose } from './debug-log.js';
 import { drainSocket, InFlight, onDrain } from '../in-flight.js';
 import { redactSecret, redactUrl } from '../auth/redact.js';
 import { UserRecheck } from '../auth/user-recheck.js';
@@ -108,7 +109,9 @@ export class Gateway {
   private readonly sockets = new Set<WebSocket>();
   /** The gateway's metrics (undefined when `metrics: false`). */
   readonly metrics: GatewayMetrics | undefined;
-  private readonly sessionObserver: SessionObserver | undefined;
+  private readonly sessionObserver: SessionObserver;
+  /** The request of each upgrade under way, for the refusal's log record (dropped when the upgrade ends). */
+  private readonly upgrading = new WeakMap<Duplex, IncomingMessage>();
   private readonly userRecheck: UserRecheck | undefined;
   private readonly signalEndpoint: SignalEndpoint | undefined;
 
@@ -123,8 +126,9 @@ export class Gateway {
             hub: () => options.runtime.hub,
             databaseBusy: () => (options.runtime.hasDatabase ? sqliteBusyStats(options.runtime.knex) : undefined),
           }));
-    this.sessionObserver = this.metrics || options.sessionObserver ? combineObservers(this.metrics, options.sessionObserver) : undefined;
-    if (this.sessionObserver) options.graphql?.observe?.(this.sessionObserver);
+    // Limit hits and slow consumers are logged at debug besides being counted.
+    this.sessionObserver = combineObservers(this.metrics, options.sessionObserver, limitLogObserver);
+    options.graphql?.observe?.(this.sessionObserver);
     this.userRecheck = UserRecheck.for(options.authenticator, options.userRecheckMs);
     this.slots = new SocketSlots(options.maxSocketsPerIp ?? DEFAULT_MAX_SOCKETS_PER_IP, options.maxSockets ?? DEFAULT_MAX_SOCKETS);
     this.origins = new OriginPolicy(options);
@@ -309,7 +313,12 @@ export class Gateway {
 
   private async onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', ignoreError);
-    if (this.closing) return void this.refuse(socket, 503, 'Service Unavailable');
+    this.upgrading.set(socket, request);
+    if (this.closing) {
+      this.refuse(socket, 503, 'Service Unavailable');
+      this.upgrading.delete(socket);
+      return;
+    }
     const ip = request.socket.remoteAddress ?? '';
     let slotHeld = false;
     try {
@@ -332,6 +341,7 @@ export class Gateway {
       });
       this.refuse(socket, 500, 'Internal Server Error');
     } finally {
+      this.upgrading.delete(socket);
       if (slotHeld) this.slots.release(ip);
     }
   }
@@ -377,7 +387,10 @@ export class Gateway {
 
   /** Answers an upgrade with an HTTP error (counted); false, for `upgrade`'s callers. */
   private refuse(socket: Duplex, status: number, message: string, limit?: LimitName): false {
-    if (!socket.destroyed) this.metrics?.upgradeRefused(status, limit);
+    if (!socket.destroyed) {
+      this.metrics?.upgradeRefused(status, limit);
+      logRefusedUpgrade(this.upgrading.get(socket), status, message, limit);
+    }
     refuse(socket, status, message);
     return false;
   }
@@ -425,7 +438,9 @@ export class Gateway {
       ws.send = counters.countedSend as WebSocket['send'];
     }
     ws.on('error', this.onSocketError);
-    ws.once('close', () => {
+    const closeAsked = logger.enabled('debug') ? watchClose(ws) : undefined;
+    ws.once('close', (code: number, reason: Buffer) => {
+      logSocketClosed(protocol, ip, code, reason, closeAsked?.());
       counters?.closed();
       this.sockets.delete(ws);
       this.slots.release(ip);
@@ -435,7 +450,9 @@ export class Gateway {
 
   /** ws closes a frame over maxPayload with 1009 and reports it here; count it as a limit hit. */
   private readonly onSocketError = (error: Error & { code?: string }) => {
-    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.metrics?.limitHit('frame_size');
+    if (error.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
+    this.metrics?.limitHit('frame_size');
+    logLimitHit('frame_size');
   };
 }
 
