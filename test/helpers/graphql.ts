@@ -8,7 +8,7 @@ import type { TestApp } from './app.js';
 
 /** A graphql-ws client for the app (no retries: a test sees the first failure). */
 export function graphqlClient(
-  app: TestApp,
+  app: Pick<TestApp, 'wsUrl'>,
   options: { connectionParams?: Record<string, unknown>; token?: string; onClose?: (code: number, reason: string) => void } = {},
 ): Client {
   const query = options.token ? `?token=${encodeURIComponent(options.token)}` : '';
