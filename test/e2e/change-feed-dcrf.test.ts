@@ -345,8 +345,9 @@ describe('anchored reads', () => {
     for (const socket of [things, users, schools]) socket.close();
   });
 
-  test('list with_position while a writer runs, then subscribe_many since it: the rebuilt state equals the table (5 seeded runs)', async () => {
-    for (let seed = 1; seed <= 5; seed++) {
+  test('list with_position while a writer runs, then subscribe_many since it: the rebuilt state equals the table (20 seeded runs)', async () => {
+    const sorted = (rows: Iterable<unknown>) => [...rows].sort((x: any, y: any) => x.pk - y.pk);
+    for (let seed = 1; seed <= 20; seed++) {
       let state = seed * 7919;
       const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
       const writer = await open('things');
@@ -354,9 +355,13 @@ describe('anchored reads', () => {
       const pks: unknown[] = [];
       for (let i = 0; i < 3; i++)
         pks.push((await writer.request({ action: 'create', data: { name: `s${seed}-${i}` }, request_id: i })).data.pk);
-      let stop = false;
+      // The read lands somewhere among the writes: after a seeded number of them, the rest running on.
+      const readAt = (seed * 7) % 25;
+      let reached: () => void = () => undefined;
+      const readNow = new Promise<void>((resolve) => (reached = resolve));
       const writes = (async () => {
-        for (let n = 0; !stop && n < 40; n++) {
+        for (let n = 0; n < 40; n++) {
+          if (n === readAt) reached();
           const choice = random();
           if (choice < 0.4 || pks.length === 0) {
             pks.push((await writer.request({ action: 'create', data: { name: `s${seed}-w${n}` }, request_id: `w${n}` })).data.pk);
@@ -369,24 +374,21 @@ describe('anchored reads', () => {
           }
         }
       })();
+      await readNow;
       const listed = await reader.request({ action: 'list', request_id: 'l', with_position: true });
       const rebuilt = new Map<unknown, unknown>(listed.data.map((thing: { pk: unknown }) => [thing.pk, thing]));
       await subscribeSince(reader, { action: 'subscribe_many', request_id: 's', since: listed.position });
       await writes;
-      stop = true;
-      const table = (await writer.request({ action: 'list', request_id: 'end' })).data as Array<{ pk: unknown }>;
-      // Every event up to the end of the writes: apply until the socket goes quiet.
+      // A last write marks the end: events come in commit order, so once its event is here every
+      // earlier one is too (no waiting for the socket to go quiet).
+      const end = (await writer.request({ action: 'create', data: { name: `s${seed}-end` }, request_id: 'end' })).data;
+      const table = (await writer.request({ action: 'list', request_id: 'table' })).data as Array<{ pk: unknown }>;
       for (;;) {
-        let frame: any;
-        try {
-          frame = await reader.next(300);
-        } catch {
-          break;
-        }
+        const frame = await reader.next(10_000);
         if (frame.action === 'delete') rebuilt.delete(frame.data.pk);
         else rebuilt.set(frame.data.pk, frame.data);
+        if (frame.data.pk === end.pk) break;
       }
-      const sorted = (rows: Iterable<unknown>) => [...rows].sort((x: any, y: any) => x.pk - y.pk);
       assert.deepEqual(sorted(rebuilt.values()), sorted(table), `seed ${seed}`);
       writer.close();
       reader.close();
