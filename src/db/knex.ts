@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
 import { parseDuration } from '../events/change-log.js';
-import { type BusyStats, DEFAULT_BUSY_TIMEOUT_MS, waitOutBusy } from './sqlite-busy.js';
+import { type BusyStats, beginWhenUnlocked, DEFAULT_BUSY_TIMEOUT_MS, waitOutBusy } from './sqlite-busy.js';
 import { cachePreparedStatements } from './statement-cache.js';
 
 /** The default DATABASE_URL: a SQLite file under ./data. */
@@ -48,6 +48,9 @@ export interface DatabaseOptions {
 /** Where `knexConfig` keeps a SQLite database's busy counters on its config (knex copies config keys to its client's). */
 const BUSY_STATS = Symbol.for('dcrf-gateway.sqliteBusyStats');
 
+/** A SQLite config with its busy counters and timeout. */
+type BusyConfig = Knex.Config & { [BUSY_STATS]?: BusyStats & { timeoutMs: number } };
+
 /** How often writes on a knex opened by `openDatabase`/`knexConfig` met another connection's lock (SQLite); undefined otherwise. */
 export function sqliteBusyStats(knex: Knex): BusyStats | undefined {
   return (knex.client.config as { [BUSY_STATS]?: BusyStats } | undefined)?.[BUSY_STATS];
@@ -64,7 +67,7 @@ export function knexConfig(url: string, options: DatabaseOptions = {}): Knex.Con
   const busyTimeoutMs = options.busyTimeoutMs ?? parseDuration(process.env.DATABASE_BUSY_TIMEOUT, DEFAULT_BUSY_TIMEOUT_MS);
   if (!Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be 0 or more (got ${busyTimeoutMs})`);
   const busyStats: BusyStats = { waits: 0, timeouts: 0 };
-  const config: Knex.Config & { [BUSY_STATS]?: BusyStats } = {
+  const config: BusyConfig = {
     client: 'better-sqlite3',
     connection: { filename: memory ? ':memory:' : file },
     useNullAsDefault: true,
@@ -87,13 +90,21 @@ export function knexConfig(url: string, options: DatabaseOptions = {}): Knex.Con
       },
     },
   };
-  config[BUSY_STATS] = busyStats;
+  config[BUSY_STATS] = Object.assign(busyStats, { timeoutMs: busyTimeoutMs });
   return config;
 }
 
-/** Opens a knex instance for a DATABASE_URL. */
+/**
+ * Opens a knex instance for a DATABASE_URL. On a SQLite file its transactions also give the pool's one
+ * connection back while they wait for another connection's write lock, so the process's other
+ * queries go on meanwhile (db/sqlite-busy.ts).
+ */
 export function openDatabase(url: string, options: DatabaseOptions = {}): Knex {
-  return knexFactory(knexConfig(url, options));
+  const config = knexConfig(url, options);
+  const knex = knexFactory(config);
+  const busy = (config as BusyConfig)[BUSY_STATS];
+  if (busy && (config.connection as { filename: string }).filename !== ':memory:') beginWhenUnlocked(knex, busy.timeoutMs, busy);
+  return knex;
 }
 
 /** PostgreSQL's SQLSTATEs for a value its column type cannot hold (out of range, unparsable, a NUL in text). */

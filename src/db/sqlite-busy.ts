@@ -19,9 +19,17 @@
  *
  * knex awaits the value of a statement's `run`/`all`, so a statement that has to wait returns a promise
  * and one that does not stays synchronous (the usual case costs one try/catch).
+ *
+ * That much holds for any knex built from `knexConfig`. The knex pool has one connection, so a
+ * transaction waiting at its BEGIN would hold it, and every other query of the process (a list, a
+ * GraphQL query, /healthz) would queue behind the wait. `openDatabase` therefore also makes each
+ * transaction take the lock before it keeps the connection (`beginWhenUnlocked`): it tries
+ * `BEGIN IMMEDIATE`, and while the lock is held elsewhere it hands the connection back to the pool
+ * between tries, so reads go on.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
+import type { Knex } from 'knex';
 import { DatabaseBusy } from '../errors.js';
 
 /** How long a write waits for another connection's write lock by default (DATABASE_BUSY_TIMEOUT). */
@@ -84,6 +92,80 @@ function patient(db: Database.Database, run: Runner, timeoutMs: number, stats: B
   };
 }
 
+/** The pause before try `attempt` (0-based), never past the deadline. */
+function pause(attempt: number, deadline: number): Promise<void> {
+  return sleep(Math.min(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] as number, Math.max(0, deadline - Date.now())));
+}
+
+/** The parts of a knex transaction (knex's Transaction class) this module replaces. */
+interface KnexTransaction {
+  txid: string;
+  begin(connection: unknown): Promise<unknown>;
+  acquireConnection(config: { connection?: unknown } | undefined, use: (connection: unknown) => Promise<unknown>): Promise<unknown>;
+}
+
+/**
+ * Makes every top-level transaction of `knex` (a SQLite file) take the write lock with `BEGIN IMMEDIATE`
+ * before it keeps the pool's connection, giving the connection back between tries while another
+ * connection holds the lock (up to `timeoutMs`, then `DatabaseBusy`). A transaction on a connection
+ * of the caller's (`{connection}`) and savepoints are left as knex makes them.
+ */
+export function beginWhenUnlocked(knex: Knex, timeoutMs: number, stats: BusyStats): void {
+  const client = knex.client as unknown as {
+    transaction(...args: unknown[]): KnexTransaction;
+    acquireConnection(): Promise<Database.Database & { __knexTxId?: string }>;
+    releaseConnection(connection: unknown): unknown;
+  };
+  const transaction = client.transaction;
+  client.transaction = function (this: typeof client, ...args: unknown[]) {
+    const trx = transaction.apply(this, args);
+    // knex runs the transaction from a promise callback, so the instance can still be changed here.
+    if (!args[2])
+      trx.acquireConnection = (config, use) =>
+        config?.connection ? Object.getPrototypeOf(trx).acquireConnection.call(trx, config, use) : lockThenUse(trx, use);
+    return trx;
+  };
+
+  async function lockThenUse(trx: KnexTransaction, use: (connection: unknown) => Promise<unknown>): Promise<unknown> {
+    let deadline: number | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const connection = await client.acquireConnection();
+      try {
+        if (begun(connection)) {
+          connection.__knexTxId = trx.txid;
+          // Begun already: knex's own BEGIN would fail inside the transaction.
+          trx.begin = () => Promise.resolve();
+          return await use(connection);
+        }
+      } finally {
+        delete connection.__knexTxId;
+        client.releaseConnection(connection);
+      }
+      if (deadline === undefined) {
+        if (timeoutMs <= 0) throw new DatabaseBusy();
+        stats.waits++;
+        deadline = Date.now() + timeoutMs;
+      } else if (Date.now() >= deadline) {
+        stats.timeouts++;
+        throw new DatabaseBusy();
+      }
+      await pause(attempt, deadline);
+    }
+  }
+}
+
+/** Runs `BEGIN IMMEDIATE`; false when another connection holds the write lock. */
+function begun(connection: Database.Database): boolean {
+  try {
+    // exec, not a prepared statement: the connection's statements wait out SQLITE_BUSY themselves.
+    connection.exec('BEGIN IMMEDIATE');
+    return true;
+  } catch (error) {
+    if (isSqliteBusy(error)) return false;
+    throw error;
+  }
+}
+
 async function retry(run: () => unknown, deadline: number, stats: BusyStats): Promise<unknown> {
   for (let attempt = 0; ; attempt++) {
     const left = deadline - Date.now();
@@ -91,7 +173,7 @@ async function retry(run: () => unknown, deadline: number, stats: BusyStats): Pr
       stats.timeouts++;
       throw new DatabaseBusy();
     }
-    await sleep(Math.min(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] as number, left));
+    await pause(attempt, deadline);
     try {
       return run();
     } catch (error) {

@@ -46,7 +46,9 @@ test('a patch waits out another connection’s 300 ms write transaction, then su
       reply('retrieve', { pk, name: 'shared', counter: 1 }, 200, 3),
       'a read on another socket answers during the wait',
     );
-    assert.equal(other.inTransaction, true, 'it answered while the other connection still held the lock');
+    const health = await fetch(`${app.url}/healthz`);
+    assert.equal(health.status, 200, '/healthz (a query on the gateway’s own connection) answers during the wait');
+    assert.equal(other.inTransaction, true, 'both answered while the other connection still held the lock');
     assert.equal(patched, false, 'the patch is still waiting for the lock');
 
     assert.deepEqual(
