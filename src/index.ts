@@ -13,6 +13,8 @@ export {
   MethodNotAllowed,
   Throttled,
   BadRequest,
+  DatabaseBusy,
+  DATABASE_BUSY_MESSAGE,
   type FieldErrors,
 } from './errors.js';
 export {
@@ -235,7 +237,16 @@ export { tokenFromRequest, tokenFromPayload, tokenFromAuthorization } from './au
 export { resolveToken, type Authenticator, type AuthResult } from './auth/authenticator.js';
 export { describeStreams, streamsRoute } from './server/describe.js';
 export { playgroundRoute, type PlaygroundOptions } from './server/playground.js';
-export { openDatabase, knexConfig, databaseKind, DEFAULT_DATABASE_URL } from './db/knex.js';
+export { openDatabase, knexConfig, databaseKind, DEFAULT_DATABASE_URL, sqliteBusyStats, type DatabaseOptions } from './db/knex.js';
+export { DEFAULT_BUSY_TIMEOUT_MS, type BusyStats } from './db/sqlite-busy.js';
+export {
+  MIN_SIGNAL_TOKEN_LENGTH,
+  DEFAULT_SIGNAL_MAX_BODY_BYTES,
+  DEFAULT_SIGNAL_RATE_PER_SECOND,
+  type SendableSignal,
+  type SignalEndpointOptions,
+  type SignalLimit,
+} from './server/signal-endpoint.js';
 export { migrate, type Migration } from './db/migrations.js';
 export { loadConfig, type Config } from './config.js';
 export {
