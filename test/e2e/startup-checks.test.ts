@@ -8,6 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,17 @@ import { startGateway } from '../helpers/hardening.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const LIBRARY = pathToFileURL(path.join(ROOT, 'src/index.ts')).href;
+
+/** Runs `dcrf-gateway serve <module>` from source; its exit code and stderr. */
+function serve(module: string): { status: number | null; stderr: string } {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'serve', module, '--port', '0'], {
+    encoding: 'utf8',
+    env: { ...process.env, LOG_LEVEL: 'info' },
+    timeout: 60_000,
+  });
+  return { status: run.status, stderr: run.stderr };
+}
 
 class Memo extends LiveModel {
   static override tableName = 'memos';
@@ -180,6 +192,25 @@ describe('startup checks: the gateway refuses to start over a broken definition'
     assert.ok(bindResource(plainResource, { get: 'memo' }).Query);
   });
 
+  test('the CLI serving an app module with such a mistake prints the one line and exits 1', () => {
+    const module = path.join(dir, 'broken-app.mjs');
+    fs.writeFileSync(
+      module,
+      `import { GenericAsyncAPIConsumer, LiveModel, RetrieveModelMixin } from '${LIBRARY}';
+       class Ghost extends LiveModel { static tableName = 'ghosts'; }
+       class GhostConsumer extends RetrieveModelMixin(GenericAsyncAPIConsumer) { static queryset = Ghost; }
+       export default { streams: { ghosts: GhostConsumer }, database: 'sqlite:${path.join(dir, 'cli-app.sqlite3')}', migrations: [] };`,
+    );
+    const run = serve(module);
+    assert.equal(run.status, 1, run.stderr);
+    const lines = run.stderr.split('\n').filter((line) => line.startsWith('dcrf-gateway: '));
+    assert.deepEqual(lines, [
+      'dcrf-gateway: Stream "ghosts" (GhostConsumer) has no serializer: set static serializerClass = YourSerializer (or static resource = a Resource). ' +
+        `(and 1 more: Stream "ghosts" (GhostConsumer): the table "ghosts" of the model Ghost does not exist in the database: run the app's migrations (or fix Ghost.tableName).)`,
+    ]);
+    assert.doesNotMatch(run.stderr, /listening/);
+  });
+
   test('every problem is counted on the one line', async () => {
     const message = await start({ drafts: NoSerializerConsumer, notes: NoModelConsumer, ghosts: GhostConsumer });
     assert.match(
@@ -213,11 +244,7 @@ describe('@action compiled as a legacy decorator (experimentalDecorators)', () =
   });
 
   /** Compiles the consumer with TypeScript as an app's tsconfig would, writes it into the temp dir, loads it. */
-  async function compileAndLoad(
-    name: string,
-    experimentalDecorators: boolean,
-    body = source(pathToFileURL(path.join(ROOT, 'src/index.ts')).href),
-  ) {
+  async function compileAndLoad(name: string, experimentalDecorators: boolean, body = source(LIBRARY)) {
     const output = ts.transpileModule(body, {
       compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, experimentalDecorators },
       fileName: `${name}.ts`,
@@ -254,12 +281,19 @@ describe('@action compiled as a legacy decorator (experimentalDecorators)', () =
     const handlerOnly = await compileAndLoad(
       'legacy-handler',
       true,
-      `import { AsyncAPIConsumer, groupHandler } from '${pathToFileURL(path.join(ROOT, 'src/index.ts')).href}';
+      `import { AsyncAPIConsumer, groupHandler } from '${LIBRARY}';
        export class Lobby extends AsyncAPIConsumer { @groupHandler() greet(): void {} }`,
     );
     await assert.rejects(handlerOnly.load(), {
       name: 'TypeError',
       message: /^@groupHandler\(\) on Lobby\.greet was compiled as a legacy decorator/,
     });
+    // Served by the CLI: one sentence naming the module, the method and the fix.
+    const run = serve(path.join(dir, 'legacy.mjs'));
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(
+      run.stderr,
+      /^dcrf-gateway: the app module .*legacy\.mjs failed to load: @action\(\) on Calculator\.add was compiled as a legacy decorator \(experimentalDecorators\): set "experimentalDecorators": false/m,
+    );
   });
 });
