@@ -11,6 +11,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import {
+  BasePermission,
+  bindResource,
+  buildGraphQLSchema,
+  createGraphQLAdapter,
+  GenericAsyncAPIConsumer,
+  IsAuthenticated,
+  ManyObserverMixin,
+  ObserverModelInstanceMixin,
+  Resource,
+  type ConnectionScope,
+  type ConsumerClass,
+  type Row,
+} from '../../src/index.js';
+import { TokenAuthenticator } from '../../src/demo/auth.js';
+import { Note, User } from '../../src/demo/models.js';
+import { NoteSerializer } from '../../src/demo/serializers.js';
 import { APPEND_LOCK_KEY, CHANGE_LOG_TABLE } from '../../src/events/change-log.js';
 import { reply, startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
 import { captureLogs } from '../helpers/hardening.js';
@@ -44,8 +61,8 @@ function resyncFrame(model: string, requestId: unknown, position?: string): Reco
  * null, action `truncate`, row `{}`, no before row), optionally after `alsoRun` in the same transaction;
  * then has the feed look at the log at once. Returns the entry's position.
  */
-async function logTruncate(model: string, alsoRun?: (trx: typeof app.knex) => Promise<unknown>): Promise<string> {
-  const seq = await app.knex.transaction(async (trx) => {
+async function logTruncate(model: string, alsoRun?: (trx: TestApp['knex']) => Promise<unknown>, on: TestApp = app): Promise<string> {
+  const seq = await on.knex.transaction(async (trx) => {
     if (postgres) await trx.raw('select pg_advisory_xact_lock(?)', [APPEND_LOCK_KEY]);
     if (alsoRun) await alsoRun(trx);
     const [row] = await trx(CHANGE_LOG_TABLE)
@@ -53,8 +70,8 @@ async function logTruncate(model: string, alsoRun?: (trx: typeof app.knex) => Pr
       .returning('seq');
     return Number((row as { seq: unknown }).seq);
   });
-  app.runtime.hub.catchUp();
-  return app.runtime.hub.changeLog!.position(seq);
+  on.runtime.hub.catchUp();
+  return on.runtime.hub.changeLog!.position(seq);
 }
 
 const open = (stream: string, token?: string) =>
@@ -388,6 +405,67 @@ for (const protocol of PROTOCOLS) {
     });
   });
 }
+
+describe('an object permission that refuses every row not the caller’s lets the resync through', () => {
+  /** DRF's "IsOwner": it would refuse the truncate's empty row, so the resync must not be judged by it. */
+  class IsOwner extends BasePermission {
+    override hasObjectPermission(scope: ConnectionScope, note: Row): boolean {
+      return scope.user != null && String(note.owner) === String(scope.user.id);
+    }
+  }
+  const ownNotes = new Resource({ model: Note, serializer: NoteSerializer, permissions: [IsAuthenticated, IsOwner], name: 'own_notes' });
+  /** The rule on the resource and, as a permission of its own, on the consumer (its events pass both). */
+  class OwnNotes extends ManyObserverMixin(ObserverModelInstanceMixin(GenericAsyncAPIConsumer)) {
+    static override resource = ownNotes;
+    static override permissionClasses = [IsAuthenticated, IsOwner];
+  }
+  let owned: TestApp;
+
+  before(async () => {
+    const schema = buildGraphQLSchema({
+      typeDefs: `
+        type Note { id: ID! text: String! }
+        type NoteEvent { action: String! position: String data: Note! }
+        type Query { ownNote(id: ID!): Note }
+        type Subscription { ownNoteActivity: NoteEvent! }
+      `,
+      resolvers: [bindResource(ownNotes, { get: 'ownNote', activity: 'ownNoteActivity' })],
+    });
+    owned = await startTestApp({
+      gateway: {
+        streams: { own_notes: OwnNotes as unknown as ConsumerClass },
+        graphql: createGraphQLAdapter({ schema, authenticator: new TokenAuthenticator() }),
+      },
+    });
+  });
+  after(async () => {
+    await owned.close();
+  });
+
+  test('DCRF subscribe_many and subscribe_instance get the resync; the GraphQL subscription ends with RESYNC', async () => {
+    const token = await owned.token('alice');
+    const aliceId = (await User.query().findOne({ username: 'alice' }))!.id;
+    const note = await Note.query().insert({ text: 'kept', owner: aliceId });
+    const socket = await TestSocket.open(`${owned.wsUrl}/ws/own_notes/`, { headers: { Authorization: `Bearer ${token}` } });
+    await subscribe(socket, { action: 'subscribe_many', request_id: 'm' });
+    await subscribe(socket, { action: 'subscribe_instance', pk: note.id, request_id: 'i' });
+    const graphql = await TestSocket.open(`${owned.wsUrl}/graphql?token=${token}`, { protocols: ['graphql-transport-ws'] });
+    assert.equal((await graphql.request({ type: 'connection_init' })).type, 'connection_ack');
+    graphql.send({ id: 'a', type: 'subscribe', payload: { query: 'subscription { ownNoteActivity { action } }' } });
+    assert.equal((await graphql.request({ id: 'p', type: 'subscribe', payload: { query: '{ __typename }' } })).id, 'p');
+
+    const position = await logTruncate('Note', undefined, owned);
+    const frames = await framesByRequest(socket, 2);
+    assert.deepEqual(frames.get('m'), resyncFrame('Note', 'm'));
+    assert.deepEqual(frames.get('i'), resyncFrame('Note', 'i'));
+    let ended: any;
+    do ended = await graphql.next(5000);
+    while (ended.id !== 'a');
+    assertResync(ended, 'a', 'Note', position);
+    socket.close();
+    graphql.close();
+  });
+});
 
 describe('PostgreSQL: a real TRUNCATE', { skip: postgres ? false : 'TRUNCATE is PostgreSQL’s (SQLite has none)' }, () => {
   test('TRUNCATE things: DCRF subscribers get the resync, GraphQL subscriptions end with RESYNC; both stay usable', async () => {
