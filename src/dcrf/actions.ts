@@ -43,10 +43,27 @@ type Marked = Function & { [ACTION]?: { name?: string; detached: boolean; args: 
 /** Marks a method as an action. `@action()`, `@action('wire_name')` or `@action({ detached: true })`. */
 export function action(options: ActionOptions | string = {}) {
   const settings = typeof options === 'string' ? { name: options } : options;
-  return <T extends Function>(method: T, _context?: ClassMethodDecoratorContext): T => {
+  return <T extends Function>(method: T, context?: ClassMethodDecoratorContext): T => {
+    refuseLegacyDecorator('action', method, context);
     (method as unknown as Marked)[ACTION] = { name: settings.name, detached: settings.detached ?? false, args: settings.args ?? [] };
     return method;
   };
+}
+
+/**
+ * Throws when a decorator was called the way TypeScript's `experimentalDecorators` emit calls it,
+ * `(prototype, key, descriptor)` instead of `(method, context)`: marked that way, the method would
+ * silently be no action at all (clients would get 405), so the class fails where it is defined.
+ */
+function refuseLegacyDecorator(decorator: string, method: unknown, context: unknown): void {
+  if (typeof method === 'function' && (context === undefined || (typeof context === 'object' && context !== null))) return;
+  const owner = (typeof method === 'function' ? method : (method as object | null)?.constructor) as Function | undefined;
+  const key = typeof context === 'symbol' ? context.toString() : String(context);
+  throw new TypeError(
+    `@${decorator}() on ${owner?.name || 'a class'}.${key} was compiled as a legacy decorator (experimentalDecorators): ` +
+      'set "experimentalDecorators": false in tsconfig.json (standard decorators, TypeScript 5+), ' +
+      `or call register${decorator[0]!.toUpperCase()}${decorator.slice(1)}(Class, '${key}') instead of the decorator.`,
+  );
 }
 
 /** Marks `Class.prototype[method]` as an action without decorator syntax. */
@@ -92,7 +109,8 @@ type MarkedHandler = Function & { [GROUP_HANDLER]?: true };
  * names it calls it on each member. Messages naming any other method are dropped (logged at debug).
  */
 export function groupHandler() {
-  return <T extends Function>(method: T, _context?: ClassMethodDecoratorContext): T => {
+  return <T extends Function>(method: T, context?: ClassMethodDecoratorContext): T => {
+    refuseLegacyDecorator('groupHandler', method, context);
     (method as unknown as MarkedHandler)[GROUP_HANDLER] = true;
     return method;
   };
