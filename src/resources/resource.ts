@@ -6,9 +6,10 @@
  * every query runs on the call's runtime's database. Resources are runtime-independent definitions.
  */
 import type { Knex } from 'knex';
-import type { Model, ModelClass, Transaction } from 'objection';
+import { Model, type ModelClass, type Transaction } from 'objection';
 import { NotFound, PermissionDenied } from '../errors.js';
 import { isInvalidValueError } from '../db/knex.js';
+import { readRow, readsRowsDirectly } from '../db/row-reads.js';
 import type { ChangeMessage } from '../events/hub.js';
 import type { Position } from '../events/change-log.js';
 import type { RowGrouping } from '../events/groups.js';
@@ -60,6 +61,11 @@ export type Unsubscribe = (() => void) & { position?: Position };
 
 const INTEGER_TEXT = /^\s*-?\d+\s*$/;
 
+/** A model instance's columns as a plain row (its own enumerable properties), or undefined. */
+function plainRow(model: Model | undefined): Row | undefined {
+  return model ? { ...model } : undefined;
+}
+
 export class Resource {
   readonly model: ModelClass<Model>;
   readonly serializer: Serializer;
@@ -79,6 +85,10 @@ export class Resource {
   private readonly events: ResourceEvents;
   /** The model's rows carry related rows (`selectRelated`): every read adds them. */
   private readonly related: boolean;
+  /** The model's key is one column (composite keys take the query builder). */
+  private readonly singleKey: boolean;
+  /** Whether Objection's models of this resource hold the database row as it is (see returnsRows); known on first use. */
+  private rawRows: boolean | undefined;
 
   constructor(options: ResourceOptions) {
     this.model = options.model;
@@ -96,6 +106,7 @@ export class Resource {
     const property = this.model.jsonSchema?.properties?.[this.lookupField] as { type?: unknown } | undefined;
     this.integerLookup = property?.type === 'integer' || (property === undefined && this.lookupField === 'id');
     this.related = carriesRelated(this.model);
+    this.singleKey = typeof this.model.idColumn === 'string';
     this.events = new ResourceEvents({
       name: this.name,
       rowScope: this.rowScope,
@@ -197,6 +208,12 @@ export class Resource {
         return this.related ? this.withRelated([row], call.runtime.knex).then(() => row) : row;
       }
     }
+    if (!this.narrowed && !narrowsRows(call) && this.directReads(call.runtime)) {
+      const row = await this.readRow(trx ?? call.runtime.knex, this.lookupField, value);
+      if (!row) throw this.notFound();
+      if (this.related) await this.withRelated([row], trx ?? call.runtime.knex);
+      return row;
+    }
     const table = this.model.tableName;
     const rows = (await this.queryset(call, trx)
       .where(`${table}.${this.lookupField}`, value as any)
@@ -258,10 +275,46 @@ export class Resource {
     return runtime.knex.transaction(work);
   }
 
+  /**
+   * Whether rows of this resource are read with a prepared statement of their own (db/row-reads.ts)
+   * rather than through the query builder: on SQLite and PostgreSQL, for a single-column key.
+   */
+  private directReads(runtime: Runtime): boolean {
+    return this.singleKey && readsRowsDirectly(runtime.knex);
+  }
+
+  /**
+   * Whether an UPDATE of this model can hand back the row as a read-back would: on PostgreSQL (a
+   * round trip less; SQLite's read-back is a cached statement on the same connection), for a model
+   * whose rows Objection takes as they come (no column name mappers, JSON attributes or parsing of
+   * its own), so the returned row is the row `SELECT *` reads.
+   */
+  private returnsRows(runtime: Runtime): boolean {
+    this.rawRows ??=
+      this.singleKey &&
+      this.model.prototype.$parseDatabaseJson === Model.prototype.$parseDatabaseJson &&
+      !(this.model as unknown as { getColumnNameMappers(): unknown }).getColumnNameMappers() &&
+      (this.model as unknown as { getJsonAttributes(): string[] }).getJsonAttributes().length === 0;
+    return this.rawRows && (runtime.knex.client as { config?: { client?: unknown } }).config?.client === 'pg';
+  }
+
+  /** One row by `column` through a prepared statement; a value the column cannot hold is a miss. */
+  private async readRow(knex: Knex | Transaction, column: string, value: unknown): Promise<Row | undefined> {
+    try {
+      return await readRow(knex as Knex, this.model.tableName, column, value);
+    } catch (error) {
+      // A value the column cannot hold (PostgreSQL: integer out of range) is a miss, not a 500.
+      if (isInvalidValueError(error)) return undefined;
+      throw error;
+    }
+  }
+
   private async reread(trx: Transaction, pk: unknown): Promise<Row> {
-    const row = await trx(this.model.tableName)
-      .where(this.model.idColumn as string, pk as any)
-      .first();
+    const row = this.singleKey
+      ? await this.readRow(trx, this.model.idColumn as string, pk)
+      : await trx(this.model.tableName)
+          .where(this.model.idColumn as string, pk as any)
+          .first();
     if (!row) throw this.notFound();
     if (this.related) await this.withRelated([row], trx);
     return row as Row;
@@ -324,15 +377,19 @@ export class Resource {
       const values = await serializer.runValidation(data, { trx, partial, instance, scope: call.scope });
       const id = instance[this.model.idColumn as string];
       const written = new WrittenRows();
+      let returned: Row | undefined;
       if (perform) await perform.call(call.hooks, instance, values, trx);
       else if (Object.keys(values).length) {
-        await this.model
+        const query = this.model
           .query(trx)
           .context(written.context)
           .patch(this.validated(values, true))
           .where(this.model.idColumn as string, id as any);
+        // PostgreSQL: the UPDATE returns the row it left, one round trip instead of a read-back.
+        if (this.returnsRows(call.runtime)) returned = plainRow(((await query.returning('*')) as unknown as Model[])[0]);
+        else await query;
       }
-      return serializer.toRepresentation(written.get(id) ?? (await this.reread(trx, id)));
+      return serializer.toRepresentation(written.get(id) ?? returned ?? (await this.reread(trx, id)));
     });
   }
 

@@ -1,0 +1,79 @@
+/**
+ * One row by one column, read on a transaction's own connection with a prepared statement, without
+ * the query builder: the lookup and the read-back of every write (`getObject` inside the write's
+ * transaction, the row the reply is made from). Building that query through Objection and knex costs
+ * several times what the database spends running it.
+ *
+ * SQLite: the connection's `prepare` answers from the statement cache (db/statement-cache.ts), so the
+ * statement is compiled once per table and column. PostgreSQL: a named prepared statement, parsed
+ * once per connection by the server (`pg` remembers which names each connection prepared). Both run
+ * on the very connection the transaction holds (knex hands it out to its own queries the same way),
+ * with the types that connection was configured with, so a row reads exactly as knex reads it.
+ */
+import type { Knex } from 'knex';
+
+type Row = Record<string, unknown>;
+
+/** The parts of the two drivers' connections used here. */
+interface SqliteConnection {
+  prepare(sql: string): { get(...values: unknown[]): unknown };
+}
+interface PgConnection {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;
+}
+
+/**
+ * The knex parts used here: its client, which hands out a connection (a transaction's client always
+ * its one connection, and takes none back), and a transaction's state.
+ */
+interface KnexLike {
+  client: { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<unknown>; config: { client?: unknown } };
+  isTransaction?: boolean;
+  isCompleted?: () => boolean;
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** SQL text per table and column, made once. */
+const sqlCache = new Map<string, { text: string; name: string }>();
+
+function statementFor(table: string, column: string, placeholder: string): { text: string; name: string } {
+  const key = `${table}\u0000${column}\u0000${placeholder}`;
+  let statement = sqlCache.get(key);
+  if (!statement) {
+    const text = `select * from ${quote(table)} where ${quote(column)} = ${placeholder} limit 1`;
+    // PostgreSQL statement names are identifiers (at most 63 bytes): a short, stable name per statement.
+    statement = { text, name: `dcrf_row_${sqlCache.size.toString(36)}` };
+    sqlCache.set(key, statement);
+  }
+  return statement;
+}
+
+/** Whether rows of this knex's database can be read here (SQLite through better-sqlite3, PostgreSQL through pg). */
+export function readsRowsDirectly(knex: Knex): boolean {
+  const client = (knex.client as { config?: { client?: unknown } }).config?.client;
+  return client === 'better-sqlite3' || client === 'pg';
+}
+
+/**
+ * The row of `table` whose `column` equals `value`, or undefined: read on the connection of `knex`
+ * when it is a transaction, else on one the pool lends for the statement. Throws what the driver
+ * throws (e.g. PostgreSQL's "out of range" for a value the column cannot hold).
+ */
+export async function readRow(knex: Knex | Knex.Transaction, table: string, column: string, value: unknown): Promise<Row | undefined> {
+  const db = knex as unknown as KnexLike;
+  // knex's own queries refuse to run on a finished transaction: so does this.
+  if (db.isCompleted?.()) throw new Error('Transaction query already complete');
+  const connection = await db.client.acquireConnection();
+  try {
+    if (db.client.config.client === 'pg') {
+      const { text, name } = statementFor(table, column, '$1');
+      const result = await (connection as PgConnection).query({ name, text, values: [value] });
+      return result.rows[0];
+    }
+    const { text } = statementFor(table, column, '?');
+    return (connection as SqliteConnection).prepare(text).get(value) as Row | undefined;
+  } finally {
+    if (!db.isTransaction) await db.client.releaseConnection(connection);
+  }
+}
