@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   action,
+  anyOf,
   BasePermission,
   bindResource,
   buildGraphQLSchema,
@@ -88,6 +89,20 @@ class NoteDeskConsumer extends RetrieveModelMixin(GenericAsyncAPIConsumer) {
   }
 }
 
+/** Staff may act on any note (no object rule of its own). */
+class IsStaff extends BasePermission {
+  override hasPermission(scope: ConnectionScope): boolean {
+    return scope.user?.username === 'carol';
+  }
+}
+
+/** Staff, or the owner: as DRF's `IsStaff | IsOwner`, one permission must allow both the action and the row. */
+class StaffOrOwnerConsumer extends RetrieveModelMixin(GenericAsyncAPIConsumer) {
+  static override queryset = Note;
+  static override serializerClass = OwnNoteSerializer;
+  static override permissionClasses = [IsAuthenticated, anyOf(IsStaff, IsOwner)];
+}
+
 const typeDefs = `
   type Note { id: ID! text: String! owner_id: ID }
   type NoteEvent { action: String! position: String data: Note! }
@@ -151,7 +166,11 @@ describe('object permission: owner only, on DCRF and GraphQL', () => {
     });
     app = await startTestApp({
       gateway: {
-        streams: { own_notes: OwnNoteConsumer as unknown as ConsumerClass, desk: NoteDeskConsumer as unknown as ConsumerClass },
+        streams: {
+          own_notes: OwnNoteConsumer as unknown as ConsumerClass,
+          desk: NoteDeskConsumer as unknown as ConsumerClass,
+          staff_or_owner: StaffOrOwnerConsumer as unknown as ConsumerClass,
+        },
         graphql: createGraphQLAdapter({ schema, authenticator }),
       },
     });
@@ -206,6 +225,19 @@ describe('object permission: owner only, on DCRF and GraphQL', () => {
     );
     assert.deepEqual(await a.request({ action: 'delete', pk, request_id: 'd' }), reply('delete', null, 204, 'd'));
     for (const socket of [a, b, deskBob, deskAlice]) socket.close();
+  });
+
+  test('anyOf(IsStaff, IsOwner): staff may read any row, another user only their own (DRF 3.14 OR)', async () => {
+    const carol = await app.token('carol');
+    const note = await Note.query().insert({ owner: aliceId, text: 'for staff' });
+    const asStaff = await dcrf(app, 'staff_or_owner', carol);
+    const asOwner = await dcrf(app, 'staff_or_owner', alice);
+    const asOther = await dcrf(app, 'staff_or_owner', bob);
+    const row = { id: note.id, text: 'for staff', owner_id: aliceId };
+    assert.deepEqual(await asStaff.request({ action: 'retrieve', pk: note.id, request_id: 1 }), reply('retrieve', row, 200, 1));
+    assert.deepEqual(await asOwner.request({ action: 'retrieve', pk: note.id, request_id: 1 }), reply('retrieve', row, 200, 1));
+    assert.deepEqual(await asOther.request({ action: 'retrieve', pk: note.id, request_id: 1 }), reply('retrieve', null, 403, 1, [DENIED]));
+    for (const socket of [asStaff, asOwner, asOther]) socket.close();
   });
 
   test('DCRF events: a subscriber hears nothing of a row while the rule refuses it (subscribe_instance and subscribe_many)', async () => {
