@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import type { Client } from 'graphql-ws';
 import { startTestApp, TestSocket, reply, type TestApp } from '../helpers/app.js';
 import { graphqlClient, subscribeLive } from '../helpers/graphql.js';
+import { CAPTURE_LISTENER_NAME } from '../../src/events/capture/wake.js';
 import { insertThingsSql, openRawWriter, type RawWriter } from '../helpers/raw-writer.js';
 
 const run = promisify(execFile);
@@ -249,6 +250,35 @@ describe('raw writes on things reach every kind of subscriber', () => {
     if (raw.kind === 'sqlite') await run(shell, ['-cmd', '.timeout 10000', raw.address, sql]);
     else await run(shell, [raw.address, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
     assert.deepEqual(await socket.next(5000), reply('update', { pk: id, name: 'from the shell', counter: 0 }, 200, 's'));
+    socket.close();
+  });
+  test('PostgreSQL: the listening connection, killed, comes back and what committed meanwhile is delivered', async (t) => {
+    if (raw.kind === 'sqlite') {
+      t.skip('SQLite is watched through PRAGMA data_version, not a connection that can be killed');
+      return;
+    }
+    const listener = () =>
+      raw.query<{ pid: number }>('select pid from pg_stat_activity where application_name = ? and datname = current_database()', [
+        CAPTURE_LISTENER_NAME,
+      ]);
+    const [before] = await listener();
+    assert.ok(before, 'one listening connection');
+    const id = await rawInsert('while deaf');
+    const socket = await open('/ws/things/');
+    assert.equal((await socket.request({ action: 'subscribe_instance', pk: id, request_id: 'l' })).response_status, 201);
+    await raw.query('select pg_terminate_backend(?)', [before.pid]);
+    await raw.query('update things set counter = 1 where id = ?', [id]);
+    assert.deepEqual(await socket.next(5000), reply('update', { pk: id, name: 'while deaf', counter: 1 }, 200, 'l'));
+    const deadline = Date.now() + 10_000;
+    let after = await listener();
+    while ((after.length === 0 || after[0]!.pid === before.pid) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await listener();
+    }
+    assert.equal(after.length, 1, 'listening again, once');
+    assert.notEqual(after[0]!.pid, before.pid);
+    await raw.query('update things set counter = 2 where id = ?', [id]);
+    assert.deepEqual(await socket.next(5000), reply('update', { pk: id, name: 'while deaf', counter: 2 }, 200, 'l'));
     socket.close();
   });
 });

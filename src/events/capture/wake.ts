@@ -18,6 +18,8 @@ import { CAPTURE_CHANNEL } from './postgres-triggers.js';
 
 /** How often SQLite's `data_version` is checked by default (milliseconds). */
 export const DEFAULT_CAPTURE_CHECK_MS = 100;
+/** The `application_name` of the PostgreSQL connection that listens for the triggers' notifications. */
+export const CAPTURE_LISTENER_NAME = 'dcrf-gateway-capture';
 const RECONNECT_FIRST_MS = 250;
 const RECONNECT_MAX_MS = 5000;
 
@@ -86,7 +88,9 @@ function listen(connection: Knex.Config['connection'], wake: () => void): Captur
   async function connect(): Promise<void> {
     if (closed) return;
     const settings = typeof connection === 'function' ? await (connection as () => unknown)() : connection;
-    const own = new Client(settings as pg.ClientConfig);
+    const config = typeof settings === 'string' ? { connectionString: settings } : (settings as pg.ClientConfig);
+    // Named, so a DBA (or a test) can tell it in pg_stat_activity.
+    const own = new Client({ ...config, application_name: CAPTURE_LISTENER_NAME });
     client = own;
     let failed = false;
     const fail = (error: unknown) => {
