@@ -12,6 +12,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  action,
+  AsyncAPIConsumer,
   BasePermission,
   bindResource,
   buildGraphQLSchema,
@@ -19,8 +21,11 @@ import {
   GenericAsyncAPIConsumer,
   IsAuthenticated,
   ManyObserverMixin,
+  modelObserver,
   ObserverModelInstanceMixin,
   Resource,
+  type ActionArgs,
+  type ActionResult,
   type ConnectionScope,
   type ConsumerClass,
   type Row,
@@ -419,6 +424,23 @@ describe('an object permission that refuses every row not the caller’s lets th
     static override resource = ownNotes;
     static override permissionClasses = [IsAuthenticated, IsOwner];
   }
+  /**
+   * A model observer with a handler of its own, whose subscription joins two groups every note is in:
+   * a change reaches the request id through both; the resync once, and never through the handler.
+   */
+  const watched = modelObserver<NoteWatch>(Note, {
+    name: 'note_watch',
+    groupsForSignal: () => ['all', 'mine'],
+    groupsForConsumer: () => ['all', 'mine'],
+    handler: (consumer, event) => consumer.sendJson({ custom: event.action, request_ids: event.subscribingRequestIds }),
+  });
+  class NoteWatch extends AsyncAPIConsumer {
+    @action({ args: ['request_id'] })
+    async watch(args: ActionArgs): Promise<ActionResult> {
+      await watched.subscribe(this, args, args.request_id);
+      return [null, 201];
+    }
+  }
   let owned: TestApp;
 
   before(async () => {
@@ -433,7 +455,7 @@ describe('an object permission that refuses every row not the caller’s lets th
     });
     owned = await startTestApp({
       gateway: {
-        streams: { own_notes: OwnNotes as unknown as ConsumerClass },
+        streams: { own_notes: OwnNotes as unknown as ConsumerClass, note_watch: NoteWatch },
         graphql: createGraphQLAdapter({ schema, authenticator: new TokenAuthenticator() }),
       },
     });
@@ -464,6 +486,20 @@ describe('an object permission that refuses every row not the caller’s lets th
     assertResync(ended, 'a', 'Note', position);
     socket.close();
     graphql.close();
+  });
+
+  test('a model observer with its own handler, one request id in two groups: one resync frame, not the handler', async () => {
+    const socket = await TestSocket.open(`${owned.wsUrl}/ws/note_watch/`);
+    await subscribe(socket, { action: 'watch', request_id: 'w' });
+    await owned.token('alice');
+    const owner = (await User.query().findOne({ username: 'alice' }))!.id;
+    await Note.query().insert({ text: 'seen', owner });
+    // A change is the handler's, once per group the request id joined.
+    for (let i = 0; i < 2; i++) assert.deepEqual(await socket.next(5000), { custom: 'create', request_ids: ['w'] });
+    await logTruncate('Note', undefined, owned);
+    assert.deepEqual(await socket.next(5000), resyncFrame('Note', 'w'));
+    assert.ok(await socket.quiet(300), 'one resync for the request id, whatever the groups it joined');
+    socket.close();
   });
 });
 
