@@ -108,7 +108,7 @@ function numberOr(value: string | undefined, fallback: number | undefined, name:
 function signalTokenOf(value: string | undefined): string | undefined {
   if (!value) return undefined;
   if (value.length < MIN_SIGNAL_TOKEN_LENGTH)
-    throw new Error(`SIGNAL_TOKEN must be at least ${MIN_SIGNAL_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`);
+    throw new Error(`SIGNAL_TOKEN (--signal-token) must be at least ${MIN_SIGNAL_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)`);
   return value;
 }
 
@@ -116,7 +116,7 @@ function durationOf(value: string | undefined, fallback: number, name: string): 
   try {
     return parseDuration(value, fallback);
   } catch {
-    throw new Error(`${name} must be a duration such as 5s, 500ms or 0 (got "${value}")`);
+    throw new Error(`${name} (--${name.toLowerCase().replace(/_/g, '-')}) must be a duration such as 5s, 500ms or 0 (got "${value}")`);
   }
 }
 

@@ -254,7 +254,7 @@ test('the endpoint is off (404 like any unknown path) without SIGNAL_TOKEN; a sh
   } finally {
     await off.close();
   }
-  assert.throws(() => loadConfig({ SIGNAL_TOKEN: 'short' }), /^Error: SIGNAL_TOKEN must be at least 32 characters/);
+  assert.throws(() => loadConfig({ SIGNAL_TOKEN: 'short' }), /^Error: SIGNAL_TOKEN \(--signal-token\) must be at least 32 characters/);
   const runtime = await Runtime.create();
   try {
     assert.throws(

@@ -113,3 +113,23 @@ test('past DATABASE_BUSY_TIMEOUT: DCRF 503 ["Database busy: try again."], GraphQ
     await app.close();
   }
 });
+
+test('a write outside a transaction (a plain knex UPDATE) waits out the lock the same way', { skip }, async () => {
+  const app = await startTestApp();
+  const other = otherConnection(app);
+  let release: NodeJS.Timeout | undefined;
+  try {
+    const [row] = await app.knex('things').insert({ name: 'autocommit', counter: 1 }).returning('id');
+    const id = (row as { id: number }).id;
+    other.exec('BEGIN IMMEDIATE');
+    release = setTimeout(() => other.exec('COMMIT'), 300);
+    assert.equal(await app.knex('things').where({ id }).update({ counter: 2 }), 1);
+    assert.equal(other.inTransaction, false, 'it ran once the other connection committed');
+    assert.deepEqual(await app.knex('things').where({ id }).select('counter'), [{ counter: 2 }]);
+  } finally {
+    clearTimeout(release);
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+    await app.close();
+  }
+});
