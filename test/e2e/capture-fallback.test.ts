@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDemoDatabase } from '../../src/demo/app.js';
-import { Thing } from '../../src/demo/models.js';
-import { removeCapture } from '../../src/events/capture/migration.js';
+import { Product, Thing } from '../../src/demo/models.js';
+import { installCapture, removeCapture } from '../../src/events/capture/migration.js';
 import { startTestApp, TestSocket, reply, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { openRawWriter, type RawWriter } from '../helpers/raw-writer.js';
@@ -72,4 +72,13 @@ test('classrooms keep their triggers: a raw write is an event', async () => {
   const frame = await socket.next(5000);
   assert.deepEqual(frame, reply('create', { id: frame.data.id, name: 'raw room', school: schoolId }, 200, 's'));
   socket.close();
+});
+
+test('a model whose events embed related rows (selectRelated) is refused database capture, with the reason', async () => {
+  const wanting = class extends Product {
+    static override capture = 'database' as const;
+  };
+  await assert.rejects(installCapture(app.knex, [wanting]), /database capture cannot embed related rows \(selectRelated\)/);
+  const [{ count }] = await raw.query<{ count: unknown }>("select count(*) as count from dcrf_capture where table_name = 'products'");
+  assert.equal(Number(count), 0, 'nothing installed');
 });
