@@ -6,6 +6,7 @@
  * - `patch (observed)`: the same with one hub-level subscriber of the model (the before/after reads,
  *   the change-log append, the after-commit publish);
  * - `retrieve`: a resource retrieve.
+ * `--concurrency N` keeps N operations in flight (each on its own row), as N sockets would.
  * The three run interleaved, `--runs` times each (median reported), after a warm-up. With
  * `--cpu-prof DIR`, each operation's last run is profiled into DIR (summarize with
  * `node --import tsx bench/lib/profile-summary.ts <file>`).
@@ -33,6 +34,8 @@ const OPS = Number(option('ops', '3000'));
 /** Retrieves are ~50× cheaper than patches: more of them, for a window as long. */
 const RETRIEVE_FACTOR = 20;
 const RUNS = Number(option('runs', '5'));
+/** Operations in flight at once (each loop its own row for patches): 1 measures one operation alone. */
+const CONCURRENCY = Number(option('concurrency', '1'));
 const PROFILE_DIR = argv.includes('--cpu-prof') ? option('cpu-prof', 'bench/results/profiles') : undefined;
 
 async function database(): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -57,22 +60,23 @@ async function app() {
   const knex = await openDemoDatabase(db.url);
   const runtime = await Runtime.create({ knex });
   const scope = { user: null, runtime, extra: {} } as unknown as ConnectionScope;
-  const thing = await Thing.query(knex).insert({ name: 'bench' });
+  const rows = await Thing.query(knex).insert(Array.from({ length: CONCURRENCY }, (_, i) => ({ name: `bench ${i}` })));
+  const ids = (Array.isArray(rows) ? rows : [rows]).map((row) => row.id);
   const close = async () => {
     await runtime.close();
     await knex.destroy();
     await db.drop();
   };
-  return { runtime, scope, id: thing.id, close };
+  return { runtime, scope, ids, close };
 }
 const quiet = await app();
 const watched = await app();
 
-type Operation = { name: string; run: (i: number) => Promise<unknown> };
+type Operation = { name: string; run: (i: number, lane: number) => Promise<unknown> };
 const operations: Operation[] = [
-  { name: 'patch', run: (i) => thingResource.patch(resourceCall(quiet.scope), quiet.id, { counter: i }) },
-  { name: 'patch (observed)', run: (i) => thingResource.patch(resourceCall(watched.scope), watched.id, { counter: i }) },
-  { name: 'retrieve', run: () => thingResource.retrieve(resourceCall(quiet.scope), quiet.id) },
+  { name: 'patch', run: (i, lane) => thingResource.patch(resourceCall(quiet.scope), quiet.ids[lane], { counter: i }) },
+  { name: 'patch (observed)', run: (i, lane) => thingResource.patch(resourceCall(watched.scope), watched.ids[lane], { counter: i }) },
+  { name: 'retrieve', run: (_i, lane) => thingResource.retrieve(resourceCall(quiet.scope), quiet.ids[lane]) },
 ];
 
 let events = 0;
@@ -81,11 +85,15 @@ async function measure(operation: Operation, profile: boolean): Promise<number> 
   // Observed: one hub-level subscriber of the model while this operation runs.
   const close = operation.name === 'patch (observed)' ? await hub.subscribe(hub.modelTopic('Thing'), () => events++, 'Thing') : undefined;
   try {
-    for (let i = 0; i < 200; i++) await operation.run(i);
+    for (let i = 0; i < 200; i++) await operation.run(i, i % CONCURRENCY);
     if (profile) await post('Profiler.start');
     const count = operation.name === 'retrieve' ? OPS * RETRIEVE_FACTOR : OPS;
     const start = process.cpuUsage();
-    for (let i = 0; i < count; i++) await operation.run(i);
+    let next = 0;
+    const loop = async (lane: number) => {
+      while (next < count) await operation.run(next++, lane);
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_, lane) => loop(lane)));
     const used = process.cpuUsage(start);
     if (profile) {
       const { profile: data } = await post('Profiler.stop');
