@@ -16,7 +16,7 @@ import { Model } from 'objection';
 import type { Authenticator } from './auth/authenticator.js';
 import { type Config, loadConfig } from './config.js';
 import type { ConsumerClass } from './dcrf/consumer.js';
-import { openDatabase } from './db/knex.js';
+import { DEFAULT_DATABASE_URL, openDatabase } from './db/knex.js';
 import { type Migration, migrate } from './db/migrations.js';
 import { changeLogMigration } from './events/change-log.js';
 import { createGraphQLAdapter, type GraphQLAdapterOptions } from './graphql/adapter.js';
@@ -177,6 +177,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     graphql: graphqlOf(options),
     ...gatewaySettings(config),
     ...options.gateway,
+    // The limits the code sets override the environment's one by one, not as a whole.
+    limits: { ...config.limits, ...options.gateway?.limits },
     routes: [
       ...(options.routes ?? []),
       ...(options.gateway?.routes ?? []),
@@ -303,7 +305,9 @@ export const DEFAULT_APP_DATABASE_URL = 'sqlite:./data/app.sqlite3';
  */
 function databaseUrlOf(options: AppOptions, config: Config): string | undefined {
   if (options.database !== undefined) return options.database;
-  if (options.config !== undefined || process.env.DATABASE_URL) return config.databaseUrl;
+  // The configuration's default is the demo's file: an app gets its own, and only when it has tables.
+  const configured = options.config ? options.config.databaseUrl !== DEFAULT_DATABASE_URL : Boolean(process.env.DATABASE_URL);
+  if (configured) return config.databaseUrl;
   return options.migrations?.length ? DEFAULT_APP_DATABASE_URL : undefined;
 }
 
