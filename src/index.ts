@@ -132,7 +132,7 @@ export {
   type AnyQuery,
 } from './resources/resource.js';
 export { InOrder } from './resources/in-order.js';
-export { Runtime, type PositionSource, type RuntimeOptions } from './runtime.js';
+export { ChangeLogOff, Runtime, type PositionSource, type RuntimeOptions } from './runtime.js';
 export {
   equalityScope,
   scopedChange,
@@ -224,6 +224,7 @@ export {
   subscribedResult,
   readAnchor,
   anchoredResult,
+  positionsOff,
   type TrackedSubscription,
 } from './dcrf/positions.js';
 export {
@@ -283,7 +284,14 @@ export {
   type SchemaDeclaration,
   type GraphQLChangeEvent,
 } from './graphql/bind.js';
-export { changePositionResolvers, CHANGE_POSITION_FIELD, POSITION_EXPIRED } from './graphql/positions.js';
+export {
+  changePositionResolvers,
+  CHANGE_MODELS_EXTENSION,
+  CHANGE_POSITION_FIELD,
+  POSITION_EXPIRED,
+  POSITIONS_OFF,
+  readsModels,
+} from './graphql/positions.js';
 export { DecimalScalar, DateScalar, DateTimeScalar, UUIDScalar, URLScalar, JSONScalar, drfScalarResolvers } from './graphql/scalars.js';
 export { GraphQLEngine, type GraphQLContext, type OperationParams, type EngineOptions } from './graphql/engine.js';
 export { DEFAULT_GRAPHQL_LIMITS, checkLimits, type GraphQLLimits } from './graphql/limits.js';
