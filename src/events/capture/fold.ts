@@ -79,7 +79,7 @@ function recordOf(row: LoggedRow): ChangeRecord {
   const data = JSON.parse(row.row_data) as Record<string, unknown>;
   const before = row.before_row ? (JSON.parse(row.before_row) as Record<string, unknown>) : null;
   const action = row.action as ChangeAction;
-  return { model: row.model, action, pk: row.pk, before, after: action === 'delete' ? null : data };
+  return { model: row.model, action, pk: JSON.parse(row.pk), before, after: action === 'delete' ? null : data };
 }
 
 async function fold(trx: Knex.Transaction, state: FoldState, postgres: boolean): Promise<void> {
