@@ -120,6 +120,14 @@ test('examples/todo installs from the packed library, compiles with declarations
       await aliceGraphql.dispose();
       await server.stop();
     }
+
+    // Without the CLI: `node dist/app.js` starts itself (the module knows it is the entry point).
+    const direct = await startProcess(folder, ['dist/app.js'], /"http":"http:\/\/127\.0\.0\.1:(\d+)"/, { ...env, PORT: '0' });
+    try {
+      assert.equal((await fetch(`http://127.0.0.1:${direct.port}/healthz`)).status, 200);
+    } finally {
+      await direct.stop();
+    }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
