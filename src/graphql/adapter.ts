@@ -8,6 +8,8 @@ import type { WebSocket } from 'ws';
 import type { ConnectionScope } from '../scope.js';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import { UserRecheck } from '../auth/user-recheck.js';
+import type { Resource } from '../resources/resource.js';
+import { servedResources } from './bind.js';
 import { GraphQLEngine } from './engine.js';
 import { GRAPHQL_TRANSPORT_WS, type GraphQLAdapter, type GraphQLSubprotocol } from './gateway-adapter.js';
 import { GraphQLHttpHandler } from './http.js';
@@ -87,6 +89,10 @@ export class GraphQLGatewayAdapter implements GraphQLAdapter {
   /** Counts the engine's limit refusals as `limit_hits_total{limit="graphql_<limit>"}`. */
   observe(observer: SocketObserver): void {
     this.engine.onLimitHit = (limit) => observer.limitHit?.(`graphql_${limit}`);
+  }
+
+  servedResources(): Array<[field: string, resource: Resource]> {
+    return servedResources(this.engine.schema);
   }
 }
 

@@ -10,7 +10,7 @@
  *   console.log(printSDL(schema));
  */
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { printSchema, type GraphQLSchema } from 'graphql';
+import { printSchema, type GraphQLFieldMap, type GraphQLSchema } from 'graphql';
 import { NotAuthenticated, NotFound, PermissionDenied } from '../errors.js';
 import { assertLiveModel } from '../models/live-model-check.js';
 import { resolveLimit, resolveOffset } from '../resources/pagination.js';
@@ -257,11 +257,38 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
       requireUser,
     );
   }
+  for (const fields of [query, mutation, subscription]) for (const field of Object.values(fields)) markServed(field, resource);
   const resolvers: ResolverMap = {};
   if (Object.keys(query).length) resolvers.Query = query;
   if (Object.keys(mutation).length) resolvers.Mutation = mutation;
   if (Object.keys(subscription).length) resolvers.Subscription = subscription;
   return resolvers;
+}
+
+/** The resource behind each resolver `bindResource` made (the schema keeps the functions as they are). */
+const servedBy = new WeakMap<Function, Resource>();
+
+function markServed(field: unknown, resource: Resource): void {
+  const config = field as { resolve?: unknown; subscribe?: unknown };
+  for (const fn of typeof field === 'function' ? [field] : [config.resolve, config.subscribe]) {
+    if (typeof fn === 'function') servedBy.set(fn, resource);
+  }
+}
+
+/**
+ * The resources a schema's root fields serve through `bindResource`, each with the first field that
+ * serves it (`Query.todos`): what the gateway's startup checks look at (their tables must exist).
+ */
+export function servedResources(schema: GraphQLSchema): Array<[field: string, resource: Resource]> {
+  const found = new Map<Resource, string>();
+  for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    const fields: GraphQLFieldMap<unknown, unknown> = type?.getFields() ?? {};
+    for (const [name, field] of Object.entries(fields)) {
+      const resource = (field.resolve && servedBy.get(field.resolve)) ?? (field.subscribe && servedBy.get(field.subscribe));
+      if (resource && !found.has(resource)) found.set(resource, `${type!.name}.${name}`);
+    }
+  }
+  return [...found].map(([resource, field]) => [field, resource]);
 }
 
 /** Most rows a list field of `resource` returns when its binding does not say. */

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEPRECATED_GRAPHQL_WS_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import type { AuthResult } from '../auth/authenticator.js';
+import type { Resource } from '../resources/resource.js';
 import type { ConnectionScope } from '../scope.js';
 import type { GraphQLSocketLimits, SocketObserver } from './socket-limits.js';
 
@@ -34,4 +35,6 @@ export interface GraphQLAdapter {
   close?(): Promise<void>;
   /** Hands over the gateway's counters (GraphQL limit hits are counted with the others). */
   observe?(observer: SocketObserver): void;
+  /** The resources its fields serve, each with the first field serving it (the gateway's startup checks). */
+  servedResources?(): Array<[field: string, resource: Resource]>;
 }

@@ -147,11 +147,12 @@ export class Gateway {
 
   /**
    * Starts listening (and the metrics listener, when it has a port of its own); resolves with the bound
-   * port. First checks the streams (startup-checks.ts): a consumer without a model or serializer, a
-   * table missing from the database, subscriptions over a plain Model reject with a StartupCheckError.
+   * port. First checks the streams and the GraphQL fields' resources (startup-checks.ts): a consumer
+   * without a model or serializer, a table missing from the database, subscriptions over a plain Model
+   * reject with a StartupCheckError.
    */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    await checkStreams(this.options.runtime, this.streams);
+    await checkStreams(this.options.runtime, this.streams, this.options.graphql?.servedResources?.());
     this.origins.listeningOn(host);
     if (this.metricsServer)
       this.metricsPort = await this.metricsServer.listen(this.options.metricsPort!, this.options.metricsHost ?? '127.0.0.1');

@@ -18,6 +18,8 @@ import { Model } from 'objection';
 import ts from 'typescript';
 import {
   bindResource,
+  buildGraphQLSchema,
+  createGraphQLAdapter,
   GenericAsyncAPIConsumer,
   LiveModel,
   modelObserver,
@@ -119,10 +121,15 @@ describe('startup checks: the gateway refuses to start over a broken definition'
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** What starting a gateway over `entries` says: the StartupCheckError's message, or "started". */
-  async function start(entries: Record<string, unknown>, on: Runtime = runtime): Promise<string> {
+  /** What starting a gateway over `entries` (and a GraphQL schema) says: the StartupCheckError's message, or "started". */
+  async function start(
+    entries: Record<string, unknown>,
+    on: Runtime = runtime,
+    schema?: Parameters<typeof createGraphQLAdapter>[0]['schema'],
+  ): Promise<string> {
     try {
-      const gateway = await startGateway({ runtime: on, streams: streams(entries) });
+      const graphql = schema ? createGraphQLAdapter({ schema }) : undefined;
+      const gateway = await startGateway({ runtime: on, streams: streams(entries), ...(graphql ? { graphql } : {}) });
       await gateway.close();
       return 'started';
     } catch (error) {
@@ -171,6 +178,25 @@ describe('startup checks: the gateway refuses to start over a broken definition'
     } finally {
       await bare.close();
     }
+  });
+
+  test('a resource served only through GraphQL whose table does not exist, named by its field', async () => {
+    const typeDefs = 'type Memo { id: ID! text: String } type Query { memo(id: ID!): Memo ghost(id: ID!): Memo memos: [Memo!]! }';
+    const memos = new Resource({ model: Memo, serializer: MemoSerializer, name: 'memos' });
+    const ghosts = new Resource({ model: Ghost, serializer: MemoSerializer, name: 'ghosts' });
+    const sound = buildGraphQLSchema({
+      typeDefs: 'type Memo { id: ID! text: String } type Query { memo(id: ID!): Memo memos: [Memo!]! }',
+      resolvers: [bindResource(memos, { get: 'memo', list: 'memos' })],
+    });
+    assert.equal(await start({ memos: MemoConsumer }, runtime, sound), 'started');
+    const broken = buildGraphQLSchema({
+      typeDefs,
+      resolvers: [bindResource(memos, { get: 'memo', list: 'memos' }), bindResource(ghosts, { get: 'ghost' })],
+    });
+    assert.equal(
+      await start({ memos: MemoConsumer }, runtime, broken),
+      `GraphQL field Query.ghost (resource ghosts): the table "ghosts" of the model Ghost does not exist in the database: run the app's migrations (or fix Ghost.tableName).`,
+    );
   });
 
   test('subscriptions over a plain Model: a consumer at start; a model observer and a GraphQL binding where they are defined', async () => {
