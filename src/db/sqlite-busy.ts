@@ -36,7 +36,7 @@ import { DatabaseBusy } from '../errors.js';
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /** The pauses between tries, in ms; the last one repeats (SQLite's own handler backs off much the same way). */
-const BACKOFF_MS = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50];
+const BACKOFF_MS = [1, 2, 5, 10, 15, 20];
 
 /** How often writes met another connection's lock: kept per database for /metrics. */
 export interface BusyStats {
