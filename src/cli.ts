@@ -4,8 +4,8 @@
  * flags (see cli-args.ts). Without an app module: the demo app.
  */
 import { readFileSync } from 'node:fs';
-import { type AppOptions, createApp, openAppDatabase, type TokenIssuer } from './app.js';
-import { AppModuleError, type LoadedApp, loadAppModule } from './app-module.js';
+import type { AppOptions, TokenIssuer } from './app.js';
+import { AppModuleError, type LoadedApp, loadAppModule, OWN_LIBRARY } from './app-module.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { parseCommandLine, usage } from './cli-args.js';
 import { type Config, loadConfig } from './config.js';
@@ -30,7 +30,10 @@ async function main(argv: string[]): Promise<number> {
   Object.assign(process.env, env);
   if (env.LOG_LEVEL !== undefined) logger.reconfigure();
   const config = loadConfig(env);
-  const loaded: LoadedApp = invocation.app ? await loadAppModule(invocation.app) : { kind: 'options', options: demoAppOptions(config) };
+  const loaded: LoadedApp = invocation.app
+    ? await loadAppModule(invocation.app)
+    : { kind: 'options', options: demoAppOptions(config), library: OWN_LIBRARY };
+  const { createApp, openAppDatabase } = loaded.library;
   switch (command) {
     case 'serve': {
       const app = loaded.kind === 'app' ? loaded.app : await createApp(loaded.options);

@@ -121,6 +121,26 @@ test('examples/todo installs from the packed library, compiles with declarations
       await server.stop();
     }
 
+    // A dcrf-gateway command from elsewhere (the repository's, another copy of the library): the app is
+    // still made by the copy it imports, so its writes reach its subscribers.
+    const foreign = await startProcess(
+      REPO_ROOT,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli.ts'), 'serve', path.join(folder, 'dist', 'app.js'), '--port', '0'],
+      /"http":"http:\/\/127\.0\.0\.1:(\d+)"/,
+      env,
+    );
+    try {
+      const socket = await TestSocket.open(`ws://127.0.0.1:${foreign.port}/ws/todos?token=${alice}`);
+      const { id } = (await socket.request({ action: 'create', data: { title: 'from afar' }, request_id: 1 })).data as { id: number };
+      assert.equal((await socket.request({ action: 'subscribe_instance', pk: id, request_id: 2 })).response_status, 201);
+      assert.equal((await socket.request({ action: 'toggle', pk: id, request_id: 3 })).response_status, 200);
+      const event = await socket.next(10_000);
+      assert.deepEqual([event.action, event.request_id], ['update', 2], 'the write is an event under a command of another copy');
+      socket.close();
+    } finally {
+      await foreign.stop();
+    }
+
     // Without the CLI: `node dist/app.js` starts itself (the module knows it is the entry point).
     const direct = await startProcess(folder, ['dist/app.js'], /"http":"http:\/\/127\.0\.0\.1:(\d+)"/, { ...env, PORT: '0' });
     try {
