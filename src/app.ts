@@ -111,7 +111,10 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** What an app module's default export may be (`dcrf-gateway serve ./dist/app.js`). */
+/**
+ * What an app module's default export may be (`dcrf-gateway serve ./dist/app.js`): the options, a
+ * function returning them or an app, or an app made by `createApp` and not listening yet.
+ */
 export type AppModuleExport = AppOptions | App | (() => AppOptions | App | Promise<AppOptions | App>);
 
 /** Types an app module's default export (`export default defineApp({...})`): the options, unchanged. */
@@ -212,6 +215,7 @@ class StartedApp implements App {
   }
 
   async listen(options: ListenOptions = {}): Promise<{ port: number; url: string }> {
+    if (this.port !== undefined) throw new Error(`app.listen: the app listens already, on ${this.url}`);
     const host = options.host ?? this.config.host;
     this.port = await this.gateway.listen(options.port ?? this.config.port, host);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;

@@ -50,6 +50,7 @@ test('an app without a database: its stream answers, /healthz is 200, playground
     socket.close();
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await fetch(`${url}/api/streams`)).status, 404);
+    await assert.rejects(app.listen({ port: 0 }), /app\.listen: the app listens already, on http:\/\/127\.0\.0\.1:\d+/);
   } finally {
     await app.close();
   }
