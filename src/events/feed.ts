@@ -200,7 +200,9 @@ export class ChangeFeed {
     const head = await this.log.newestSeq();
     if (head <= this.delivered) return;
     const reached = new Promise<void>((resolve) => this.waiters.push({ seq: head, resolve }));
+    // A read in flight may stop short of this head: a poll after it reads the rest.
     if (!this.reading) void this.readThrough(head);
+    else this.pollAgain = true;
     await reached;
   }
 
