@@ -22,11 +22,12 @@ import { changeLogMigration } from './events/change-log.js';
 import { createGraphQLAdapter, type GraphQLAdapterOptions } from './graphql/adapter.js';
 import { buildGraphQLSchema, type SchemaDeclaration } from './graphql/bind.js';
 import type { GraphQLAdapter } from './graphql/gateway-adapter.js';
-import { logger } from './logger.js';
+import { type Logger, logger, setLogger } from './logger.js';
 import { Runtime, type RuntimeOptions } from './runtime.js';
 import { streamsRoute } from './server/describe.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, Gateway, type GatewayOptions, type HttpRoute } from './server/gateway.js';
 import { playgroundRoute } from './server/playground.js';
+import type { SignalEndpointOptions } from './server/signal-endpoint.js';
 
 /** An authenticator that can also issue tokens: what `dcrf-gateway createtoken <username>` calls. */
 export interface TokenIssuer extends Authenticator {
@@ -75,6 +76,16 @@ export interface AppOptions {
   runtime?: Omit<RuntimeOptions, 'knex' | 'redisUrl' | 'redisPrefix'>;
   /** The settings the options leave out. Default: `loadConfig(process.env)`. */
   config?: Config;
+  /**
+   * Where every record of the library goes (pino's shape: `pino()` fits). Process-wide, like
+   * `setLogger`: the last app created with one decides. Default: JSON lines on stderr at LOG_LEVEL.
+   */
+  logger?: Logger;
+  /**
+   * Custom signals other services may send with `POST /signals/<name>` (`GatewayOptions.signals`); the
+   * bearer token defaults to SIGNAL_TOKEN, and without a token the endpoint is off.
+   */
+  signals?: Omit<SignalEndpointOptions, 'token'> & { token?: string };
 }
 
 /** Where `listen` listens. */
@@ -157,6 +168,7 @@ export async function openAppDatabase(
 /** Creates the app: database, migrations, runtime, gateway. Call `listen` to serve. */
 export async function createApp(options: AppOptions): Promise<App> {
   checkOptions(options);
+  if (options.logger) setLogger(options.logger);
   const config = options.config ?? loadConfig(process.env);
   const database = await openAppDatabase(options, config);
   let runtime: Runtime;
@@ -173,21 +185,30 @@ export async function createApp(options: AppOptions): Promise<App> {
     await database?.close();
     throw error;
   }
-  const gateway = new Gateway({
-    runtime,
-    streams: options.streams,
-    authenticator: options.authenticator,
-    graphql: graphqlOf(options),
-    ...gatewaySettings(config),
-    ...options.gateway,
-    // The limits the code sets override the environment's one by one, not as a whole.
-    limits: { ...config.limits, ...options.gateway?.limits },
-    routes: [
-      ...(options.routes ?? []),
-      ...(options.gateway?.routes ?? []),
-      ...(options.playground === false ? [] : [streamsRoute(options.streams), playgroundRoute()]),
-    ],
-  });
+  let gateway: Gateway;
+  try {
+    gateway = new Gateway({
+      runtime,
+      streams: options.streams,
+      authenticator: options.authenticator,
+      graphql: graphqlOf(options),
+      ...gatewaySettings(config),
+      ...signalsOf(options, config),
+      ...options.gateway,
+      // The limits the code sets override the environment's one by one, not as a whole.
+      limits: { ...config.limits, ...options.gateway?.limits },
+      routes: [
+        ...(options.routes ?? []),
+        ...(options.gateway?.routes ?? []),
+        ...(options.playground === false ? [] : [streamsRoute(options.streams), playgroundRoute()]),
+      ],
+    });
+  } catch (error) {
+    // A gateway refused at construction (a bad option) leaves nothing open behind it.
+    await runtime.close();
+    await database?.close();
+    throw error;
+  }
   const summary = {
     database: database ? (options.knex ? 'knex' : withoutPassword(databaseUrlOf(options, config) as string)) : 'none',
     pubsub: options.runtime?.pubsub ? 'custom' : (options.redis ?? config.redisUrl) ? 'redis' : 'in-process',
@@ -360,4 +381,10 @@ function isWildcard(host: string): boolean {
 function changeLogSummary(runtime: Runtime): string {
   const log = runtime.changeLog;
   return log.enabled ? `kept ${log.retentionMs} ms, at most ${log.maxRows} entries` : 'off (no positions)';
+}
+
+/** The signal endpoint's options: the app's `signals`, its token from the options or SIGNAL_TOKEN. */
+function signalsOf(options: AppOptions, config: Config): Pick<GatewayOptions, 'signals'> {
+  if (!options.signals) return {};
+  return { signals: { ...options.signals, token: options.signals.token ?? config.signalToken } };
 }

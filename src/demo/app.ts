@@ -62,7 +62,8 @@ export function demoAppOptions(config: Config, options: DemoOptions = {}): AppOp
     authenticator,
     graphql: createDemoGraphQLAdapter({ authenticator }),
     routes: options.routes,
-    gateway: { signals: { token: config.signalToken, signals: demoSendableSignals }, ...options.gateway },
+    signals: { signals: demoSendableSignals },
+    gateway: options.gateway,
     runtime: options.runtime,
     config,
   };

@@ -19,6 +19,10 @@ import {
   loadConfig,
   modelSerializer,
   registerAction,
+  Serializer,
+  CharField,
+  Signal,
+  setLogger,
 } from '../../src/index.js';
 import { TestSocket } from '../helpers/app.js';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/postgres.js';
@@ -121,4 +125,56 @@ test('options that cannot make an app are refused before anything opens, naming 
   await assert.rejects(createApp({} as never), /createApp: `streams` is missing/);
   await assert.rejects(createApp({ streams: { echo: 'Echo' as never } }), /stream "echo" is not a consumer class/);
   await assert.rejects(createApp({ streams: {}, database: 'mysql://x' }), /DATABASE_URL must start with sqlite: or postgres:\/\//);
+});
+
+test("an app's logger gets the library's records; its signals are sendable with SIGNAL_TOKEN; a refused gateway leaves nothing open", async () => {
+  const records: Array<{ level: string; message: string }> = [];
+  const record =
+    (level: string) =>
+    (fields: unknown, message?: string): void => {
+      records.push({ level, message: typeof fields === 'string' ? fields : (message ?? '') });
+    };
+  const logger = {
+    trace: record('trace'),
+    debug: record('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+    fatal: record('fatal'),
+  };
+  const token = 'app-create-signal-token-0123456789abcdef';
+  const joined = new Signal('app_create_joined');
+  class JoinedSerializer extends Serializer {
+    static override fields = { room: new CharField({ maxLength: 20 }) };
+  }
+  const app = await createApp({
+    streams: { echo: Echo },
+    config: loadConfig({ SIGNAL_TOKEN: token }),
+    logger,
+    signals: { signals: [{ signal: joined, serializer: new JoinedSerializer() }] },
+  });
+  try {
+    const { url } = await app.listen({ port: 0 });
+    assert.ok(
+      records.some((each) => each.level === 'info' && /listening/.test(each.message)),
+      'the listening line went to the app logger',
+    );
+    const sent = await fetch(`${url}/signals/app_create_joined`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ data: { room: 'r1' } }),
+    });
+    assert.equal(sent.status, 202, await sent.clone().text());
+  } finally {
+    await app.close();
+    setLogger(undefined);
+  }
+  // A gateway that cannot be built (a signal token too short) closes the database and runtime it opened.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-create-refused-'));
+  const database = `sqlite:${path.join(dir, 'refused.sqlite3')}`;
+  await assert.rejects(
+    createApp({ streams: { echo: Echo }, database, migrations: [], signals: { token: 'short', signals: [] } }),
+    /32 characters/,
+  );
+  fs.rmSync(dir, { recursive: true, force: true });
 });
