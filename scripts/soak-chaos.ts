@@ -13,6 +13,7 @@
 // Env: SOAK_CHAOS_SOCKETS (2000), SOAK_CHAOS_SECONDS (60), SOAK_CHAOS_ROWS (50 per model), SOAK_CHAOS_RATE
 // (writes/s, 50), SOAK_CHAOS_DROP (chance per subscriber per second to drop its socket, 0.02),
 // SOAK_CHAOS_DOWN_MS (how long Redis stays down, 5000), TEST_DATABASE_URL.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { WebSocket, type RawData } from 'ws';
@@ -207,6 +208,23 @@ async function catchUp(subscribers: readonly Subscriber[], heads: Map<string, nu
   }
 }
 
+/** CPU seconds a process has used so far (Linux /proc; undefined elsewhere). */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds of the two gateways and of this script (its 2,000 client sockets). */
+function cpuNow(gateways: readonly GatewayProcess[]): number[] {
+  const own = process.cpuUsage();
+  return [...gateways.map((gateway) => cpuSecondsOf(gateway.child.pid) ?? Number.NaN), (own.user + own.system) / 1e6];
+}
+
 const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
 const database = await createTestDatabase(databaseUrl);
@@ -253,6 +271,7 @@ try {
     `${SOCKETS} subscribers on 2 processes and 2 models; writing ${RATE}/s for ${SECONDS} s; Redis killed twice for ${DOWN_MS} ms`,
   );
 
+  const cpuAtStart = cpuNow(gateways);
   const started = Date.now();
   let writes = 0;
   let writeErrors = 0;
@@ -330,6 +349,8 @@ try {
   await chaos;
   await writing;
   const writingSeconds = (Date.now() - started) / 1000;
+  // Share of one core each process used while the writers ran: where a 2-core machine's time went.
+  const cpuShare = cpuNow(gateways).map((seconds, i) => Math.round(((seconds - cpuAtStart[i]!) / writingSeconds) * 100) / 100);
   await Promise.all(restarting);
   await Promise.all(gateways.map((gateway) => waitForHealth(gateway.url, 200, 30_000)));
   // Resumes still in flight, then every subscriber at the final head.
@@ -390,6 +411,7 @@ try {
     statesNotEqualToTable: mismatched,
     redisRestarts: restarts,
     finalCatchUpMs,
+    coresUsedWhileWriting: { gateways: cpuShare.slice(0, 2), clients: cpuShare[2] },
     loadAverage: { start: loadAtStart.map((n) => Math.round(n * 10) / 10), end: os.loadavg().map((n) => Math.round(n * 10) / 10) },
     cpus: os.cpus().length,
   };
