@@ -11,7 +11,8 @@
 // Prints the numbers; exit code 1 when a check fails.
 //
 // Example: SOAK_SOCKETS=2000 SOAK_SECONDS=20 npm run soak
-// `npm run soak -- --chaos`: two processes, resumes at random, Redis unreachable twice (scripts/soak-chaos.ts).
+// `npm run soak -- --chaos`: two processes, resumes at random, Redis killed and restarted twice (scripts/soak-chaos.ts;
+// `npm run soak -- --chaos --quick` for a short run).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
