@@ -18,7 +18,7 @@ export const COMMANDS = {
 export type Command = keyof typeof COMMANDS;
 
 /** The log levels `--log-level` / LOG_LEVEL take. */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** What the command line asks for. */
 export type Invocation =

@@ -67,7 +67,7 @@ test('--log-level is honoured: silent says nothing, info reports the migration, 
     assert.match(flagWins.stderr, /"level":"info","msg":"migrations applied"/);
     const bad = cli(['migrate', '--log-level', 'loud']);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--log-level must be one of debug, info, warn, error, silent/);
+    assert.match(bad.stderr, /--log-level must be one of trace, debug, info, warn, error, fatal, silent/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
