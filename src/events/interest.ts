@@ -11,7 +11,9 @@
  *   reply still means "live everywhere".
  * - A process that stops observing a model removes its entry; the others notice at their next
  *   refresh and keep capturing until then (the safe direction).
- * - While the registry cannot be read (Redis down, not loaded yet) every model counts as observed.
+ * - While the registry cannot be read (Redis down, not loaded yet) every model counts as observed,
+ *   and for one refresh interval more once it can: a restarted Redis comes back empty, and the other
+ *   processes put their entries back only as they reconnect (each also announces them again then).
  */
 import { randomUUID } from 'node:crypto';
 import type { PubSubEngine } from 'graphql-subscriptions';
@@ -45,6 +47,11 @@ export class RedisModelInterest implements ModelInterest {
   /** Announcements heard lately: kept through a refresh whose read may predate them. */
   private readonly heard = new Map<string, number>();
   private stale = true;
+  /** Until then every model still counts as observed: the registry was just re-read after Redis was away. */
+  private graceUntil = 0;
+  /** Redis was away since the last read of the registry (not set by the first load at start). */
+  private recovering = false;
+  private readonly refreshMs: number;
   private readonly pendingAcks = new Map<string, { acked: number; needed: number; resolve: () => void }>();
   private timer: NodeJS.Timeout | undefined;
   private readonly key: string;
@@ -58,6 +65,7 @@ export class RedisModelInterest implements ModelInterest {
     private readonly settled: (model: string) => Promise<void> = async () => undefined,
     private readonly ttlMs = 30_000,
   ) {
+    this.refreshMs = Math.max(1000, Math.floor(ttlMs / 3));
     this.key = `${prefix}interest`;
     this.channel = `${prefix}interest!`;
   }
@@ -68,7 +76,7 @@ export class RedisModelInterest implements ModelInterest {
     await this.engine.subscribe(this.channel, (message: Announcement) => this.onAnnouncement(message), {});
     await this.engine.subscribe(this.ackChannel(this.id), (message: { nonce: string }) => this.onAck(message.nonce), {});
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), Math.max(1000, Math.floor(this.ttlMs / 3)));
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
     this.timer.unref();
   }
 
@@ -80,12 +88,19 @@ export class RedisModelInterest implements ModelInterest {
   }
 
   isObserved(model: string): boolean {
-    return this.stale || this.local.has(model) || this.remote.has(model);
+    return this.stale || this.local.has(model) || this.remote.has(model) || (this.graceUntil !== 0 && this.inGrace());
+  }
+
+  private inGrace(): boolean {
+    if (Date.now() < this.graceUntil) return true;
+    this.graceUntil = 0;
+    return false;
   }
 
   /** Until the next successful refresh, every model counts as observed (announcements may be missed). */
   markStale(): void {
     this.stale = true;
+    this.recovering = true;
   }
 
   async observe(model: string): Promise<void> {
@@ -107,6 +122,18 @@ export class RedisModelInterest implements ModelInterest {
       logger.warn('model interest: announcement failed', { model, error: String((error as Error)?.message ?? error) });
     } finally {
       this.pendingAcks.delete(nonce);
+    }
+  }
+
+  /**
+   * Announces every model this process observes again, without waiting for acknowledgements: after a
+   * reconnect, a process that re-read the registry before this one re-added its entries learns of
+   * them now rather than at its next refresh.
+   */
+  async reannounce(): Promise<void> {
+    for (const model of this.local) {
+      const announcement: Announcement = { model, from: this.id, nonce: randomUUID() };
+      await this.publisher.publish(this.channel, JSON.stringify(announcement)).catch(() => undefined);
     }
   }
 
@@ -133,9 +160,14 @@ export class RedisModelInterest implements ModelInterest {
         if (at > now - this.ttlMs) this.remote.add(model);
         else this.heard.delete(model);
       }
+      // After Redis was away (a restarted Redis comes back empty), entries of processes that have not
+      // reconnected yet are missing: keep capturing everything until each has refreshed once.
+      if (this.recovering) this.graceUntil = now + this.refreshMs + 1000;
+      this.recovering = false;
       this.stale = false;
     } catch {
       this.stale = true;
+      this.recovering = true;
     }
   }
 

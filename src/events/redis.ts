@@ -141,7 +141,7 @@ export async function createRedisHub(url: string, options: RedisHubOptions = {})
   let hub: ChangeHub | undefined;
   // What was published while the subscriber was away is read from the change log at once.
   const back = () => {
-    void interest?.refresh();
+    void interest?.refresh().then(() => interest?.reannounce());
     hub?.catchUp();
   };
   watchConnection('subscriber', subscriber, () => closing, { down: () => interest?.markStale(), back });
