@@ -239,6 +239,8 @@ class StartedApp implements App {
     if (this.port !== undefined) throw new Error(`app.listen: the app listens already, on ${this.url}`);
     const host = options.host ?? this.config.host;
     this.port = await this.gateway.listen(options.port ?? this.config.port, host);
+    // Before the listening line: whoever waits for it may signal at once, and must get a graceful stop.
+    if (options.shutdownOnSignals) this.#exitOnSignals(options.shutdownTimeoutMs);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
     this.url = url;
     if (isWildcard(host) && this.config.publicOrigins.length === 0 && this.config.allowedHosts.length === 0) {
@@ -256,7 +258,6 @@ class StartedApp implements App {
       pubsub: this.summary.pubsub,
       changeLog: changeLogSummary(this.runtime),
     });
-    if (options.shutdownOnSignals) this.#exitOnSignals(options.shutdownTimeoutMs);
     return { port: this.port, url };
   }
 
