@@ -201,3 +201,52 @@ export async function startProcess(
     },
   };
 }
+
+/** What `npm install` lines add to an app's package.json. */
+export interface InstalledDependencies {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+}
+
+/**
+ * The dependencies that the `npm install <names>` and `npm install -D <names>` lines among `commands`
+ * add, each with the range this repository runs against (its dependency, peer or dev dependency):
+ * what `writeLockedApp` installs from the lockfile. `dcrf-gateway` itself becomes the tarball there.
+ * A name the repository does not know is an error: nothing would lock it.
+ */
+export function installedDependencies(commands: string[]): InstalledDependencies {
+  const manifest = repoManifest();
+  const known: Record<string, string | undefined> = {
+    ...manifest.devDependencies,
+    ...manifest.peerDependencies,
+    ...manifest.dependencies,
+    'dcrf-gateway': manifest.version,
+  };
+  const installed: InstalledDependencies = { dependencies: {}, devDependencies: {} };
+  for (const command of commands) {
+    const [npm, verb, ...words] = command.split(/\s+/);
+    if (npm !== 'npm' || (verb !== 'install' && verb !== 'i')) continue;
+    const dev = words.some((word) => word === '-D' || word === '--save-dev');
+    for (const name of words.filter((word) => !word.startsWith('-'))) {
+      const range = known[name];
+      if (!range) throw new Error(`\`${command}\` installs ${name}, which the repository's lockfile does not hold`);
+      installed[dev ? 'devDependencies' : 'dependencies'][name] = range;
+    }
+  }
+  return installed;
+}
+
+/**
+ * An `npx <bin> <args>` line as the installed app runs it: the app's own `node_modules/.bin/<bin>`
+ * (never a download), then the arguments, for `run` through node or `startProcess`.
+ */
+export function localBin(folder: string, command: string): string[] {
+  const [npx, bin, ...args] = command.split(/\s+/);
+  if (npx !== 'npx' || !bin) throw new Error(`\`${command}\` is not an npx command`);
+  const file = path.join(folder, 'node_modules', '.bin', bin);
+  if (!fs.existsSync(file)) throw new Error(`\`${command}\`: the install gave no ${bin} (node_modules/.bin/${bin} is missing)`);
+  return [file, ...args];
+}
+
+/** The listening line of an app served by `createApp` (at LOG_LEVEL info): its first group is the port. */
+export const LISTENING_LINE = /"http":"http:\/\/127\.0\.0\.1:(\d+)"/;
