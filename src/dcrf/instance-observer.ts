@@ -9,7 +9,7 @@ import type { ResourceEvent } from '../resources/resource.js';
 import { action, type ActionArgs } from './actions.js';
 import { type GenericAsyncAPIConsumer, requireArg, requirePk } from './generic.js';
 import { consumerEventGate, frameKey } from './observer-shared.js';
-import { callSince, sinceOf, subscribedResult, trackSince } from './positions.js';
+import { callSince, checkSince, sinceOf, subscribedResult, trackSince } from './positions.js';
 import { resyncPrefix } from './resync.js';
 import { encodeValue, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from './protocol.js';
 
@@ -67,7 +67,9 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
       this.clientKey('pk', pk);
       const key = `${entry.pk}\u0000${entry.requestId}`;
       if (since !== undefined) {
-        // Resuming replaces the subscription: both open at once would send the live events twice.
+        // Resuming replaces the subscription (both open at once would send the live events twice), once
+        // its position is known to resume: a refused resubscribe keeps the subscription it would replace.
+        await checkSince(this, since);
         this.#instanceSubscriptions?.get(key)?.close();
         this.#instanceSubscriptions?.delete(key);
       }

@@ -64,6 +64,21 @@ export interface TrackedSubscription {
 }
 
 /**
+ * Refuses a `since` that cannot resume (malformed 400, expired 410, no change log 400) before anything
+ * changes: a resubscribe that replaces a subscription checks first, so a refused one keeps the old.
+ */
+export async function checkSince(consumer: AsyncAPIConsumer, since: string | undefined): Promise<void> {
+  if (since === undefined) return;
+  if (!consumer.scope.runtime.changeLog.enabled) throw positionsOff();
+  if (since === 'latest') return;
+  try {
+    await consumer.scope.runtime.changeLog.check(since);
+  } catch (error) {
+    throw toProtocolError(error);
+  }
+}
+
+/**
  * Opens a subscription through `consumer.track` (counted against the socket's limits, dropped on
  * disconnect), keeping the position its unsubscribe carries when it was made `since` one (one made
  * without reports none: its client sees today's frames); the change log's refusals become the

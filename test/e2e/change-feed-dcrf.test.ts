@@ -142,6 +142,20 @@ describe('resume since a position, every subscription kind', () => {
     socket.close();
   });
 
+  test('subscribe_instance resubscribed since an expired or malformed position: refused, and the subscription it would replace lives on', async () => {
+    const socket = await open('things');
+    const row = (await socket.request({ action: 'create', data: { name: 'kept' }, request_id: 1 })).data;
+    await subscribeSince(socket, { action: 'subscribe_instance', pk: row.pk, request_id: 'k', since: 'latest' });
+    const expired = await socket.request({ action: 'subscribe_instance', pk: row.pk, request_id: 'k', since: 'zzzzzzzzzzzz.1' });
+    assert.deepEqual([expired.response_status, expired.errors], [410, [EXPIRED]]);
+    const malformed = await socket.request({ action: 'subscribe_instance', pk: row.pk, request_id: 'k', since: 'garbage' });
+    assert.deepEqual([malformed.response_status, malformed.errors], [400, [{ since: ['Not a valid position.'] }]]);
+    socket.send({ action: 'patch', pk: row.pk, data: { counter: 5 }, request_id: 2 });
+    assert.deepEqual(await socket.next(), reply('patch', { pk: row.pk, name: 'kept', counter: 5 }, 200, 2));
+    positionedEvent(await socket.next(), 'update', { pk: row.pk, name: 'kept', counter: 5 }, 200, 'k');
+    socket.close();
+  });
+
   test('tests subscribe_activity (a model observer): the missed changes, then live ones', async () => {
     const writer = await open('tests');
     const first = await open('tests');
