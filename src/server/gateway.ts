@@ -30,7 +30,7 @@ import { drainSocket, InFlight, onDrain } from '../in-flight.js';
 import { redactSecret, redactUrl } from '../auth/redact.js';
 import { UserRecheck } from '../auth/user-recheck.js';
 import { negotiate, parseProtocols, pickProtocol, type Negotiated } from './subprotocols.js';
-import { heartbeat } from '../graphql/heartbeat.js';
+import { SocketHeartbeat } from './socket-heartbeat.js';
 import type { GraphQLSocketLimits } from '../graphql/socket-limits.js';
 import { FrameRateLimiter } from '../dcrf/rate-limit.js';
 import type { Runtime } from '../runtime.js';
@@ -99,6 +99,8 @@ export class Gateway {
   readonly server: http.Server;
   readonly wss: WebSocketServer;
   private readonly limits: DcrfLimits;
+  /** Pings the DCRF sockets, all on one timer. */
+  private readonly heartbeat: SocketHeartbeat;
   private readonly slots: SocketSlots;
   private readonly origins: OriginPolicy;
   /** HTTP requests being answered (a graceful shutdown waits for them). */
@@ -118,6 +120,7 @@ export class Gateway {
   constructor(readonly options: GatewayOptions) {
     this.streams = new Map(Object.entries(options.streams));
     this.limits = { ...DEFAULT_DCRF_LIMITS, ...options.limits };
+    this.heartbeat = new SocketHeartbeat(this.limits.pingIntervalMs);
     this.metrics =
       options.metrics === false
         ? undefined
@@ -378,7 +381,7 @@ export class Gateway {
       const session = new DcrfSession(wsSocket(ws), scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.current);
       onDrain(ws, session);
       // A peer gone without a FIN never closes: a missed pong cuts it off, and with it its subscriptions.
-      ws.once('close', heartbeat(ws, this.limits.pingIntervalMs));
+      this.heartbeat.watch(ws);
       session.start().catch((error: unknown) => {
         logger.error('consumer connect failed', { error: String((error as Error)?.stack ?? error) });
         ws.close(1011, 'Internal server error');
