@@ -51,6 +51,8 @@ export async function loadAppModule(file: string, cwd: string = process.cwd()): 
     );
   }
   let value: unknown = module.default;
+  // A module compiled to CommonJS (a package.json without "type": "module") puts the export one level down.
+  if (value && typeof value === 'object' && !('streams' in value) && 'default' in value) value = (value as { default: unknown }).default;
   if (typeof value === 'function' && !isConsumerLike(value)) {
     try {
       value = await (value as () => unknown)();

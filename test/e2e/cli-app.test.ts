@@ -190,6 +190,14 @@ test('a module that is missing or exports the wrong thing: one sentence, exit 2,
       /throws\.mjs: its default export threw: no settings/,
     ],
     [write('broken.mjs', "import './nowhere.mjs';\nexport default {};\n"), /broken\.mjs failed to load: Cannot find module/],
+    // Compiled to CommonJS (no "type": "module"): the export is read one level down, as from ESM.
+    [
+      write(
+        'compiled.cjs',
+        '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.default = { port: 8000 };\n',
+      ),
+      /the default export of .*compiled\.cjs is an object with port, not app options/,
+    ],
   ];
   for (const [file, message] of cases) {
     const run = await cli(['serve', file]);
