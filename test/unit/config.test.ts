@@ -58,7 +58,7 @@ test('the command line: help and version anywhere, unknown flags and commands re
   assert.deepEqual(parseCommandLine(['serv'], {}), { kind: 'error', message: 'unknown command "serv": did you mean "serve"?' });
   assert.deepEqual(parseCommandLine(['serve', '--log-level', 'loud'], {}), {
     kind: 'error',
-    message: '--log-level must be one of debug, info, warn, error, silent (got "loud")',
+    message: '--log-level must be one of trace, debug, info, warn, error, fatal, silent (got "loud")',
   });
   assert.deepEqual(parseCommandLine(['createtoken'], {}), { kind: 'error', message: 'createtoken takes one <username>' });
   const run = parseCommandLine(['createtoken', 'alice', '--log-level=debug', '--ping-interval-ms', '5000'], { HOST: 'h' });
