@@ -140,7 +140,9 @@ test('graphql-transport-ws: 200 small queries from a client that never reads lea
   );
   assert.ok(grew < RSS_BOUND, `RSS grew by ${(grew / MiB).toFixed(1)} MiB (bound ${RSS_BOUND / MiB} MiB)`);
   assert.ok(closedByServer, 'the server closed the stalled socket as a slow consumer');
-  assert.equal(await closeCode(closed), 1013);
+  // The server sends 1013, then drops a peer that has not read it within its close grace (1 s): this
+  // client reads nothing until it resumes, which a loaded machine can delay past the grace (1006).
+  assert.ok([1013, 1006].includes(await closeCode(closed)), 'closed 1013, or dropped after the close grace');
 });
 
 test('legacy graphql-ws: 900 KB messages behind a stalled output leave RSS within +32 MiB; closed 1008', { skip }, async (t) => {
@@ -161,5 +163,7 @@ test('legacy graphql-ws: 900 KB messages behind a stalled output leave RSS withi
   );
   assert.ok(grew < RSS_BOUND, `RSS grew by ${(grew / MiB).toFixed(1)} MiB (bound ${RSS_BOUND / MiB} MiB)`);
   assert.ok(closedByServer, 'the server closed the socket for too many waiting bytes');
-  assert.equal(await closeCode(closed), 1008);
+  // The server sends 1008, then drops a peer that has not read it within its close grace (1 s): this
+  // client reads nothing until it resumes, which a loaded machine can delay past the grace (1006).
+  assert.ok([1008, 1006].includes(await closeCode(closed)), 'closed 1008, or dropped after the close grace');
 });
