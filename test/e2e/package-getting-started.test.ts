@@ -8,20 +8,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { TestSocket } from '../helpers/app.js';
 import { REPO_ROOT } from '../helpers/entry-probe.js';
 import { graphqlClient, subscribeLive } from '../helpers/graphql.js';
 import { fencedBlocks, namedBlock, shellCommands, typescriptBlocks } from '../helpers/markdown.js';
 import {
-  BUILT_ENTRY,
+  inPackedWorkspace,
   installedDependencies,
   installLockedApp,
   LISTENING_LINE,
   localBin,
-  MISSING_BUILD,
-  packLibrary,
   run,
   skipUnlessBuilt,
   startProcess,
@@ -53,10 +50,7 @@ test('docs/getting-started.md from an empty folder against the packed library: i
   skip: skipUnlessBuilt,
   timeout: 240_000,
 }, async () => {
-  assert.ok(fs.existsSync(BUILT_ENTRY), `${MISSING_BUILD} (CI builds first)`);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-gateway-getting-started-'));
-  try {
-    const { tarball } = await packLibrary(work);
+  await inPackedWorkspace('dcrf-gateway-getting-started-', async ({ dir: work, tarball }) => {
     const folder = path.join(work, 'todo-app');
     fs.mkdirSync(folder);
 
@@ -112,7 +106,5 @@ test('docs/getting-started.md from an empty folder against the packed library: i
       await graphql.dispose();
       await server.stop();
     }
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 });

@@ -8,20 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { TestSocket } from '../helpers/app.js';
 import { ownModules, probeEntry } from '../helpers/entry-probe.js';
-import {
-  BUILT_ENTRY,
-  installLockedApp,
-  MISSING_BUILD,
-  packLibrary,
-  run,
-  skipUnlessBuilt,
-  startProcess,
-  writeLockedApp,
-} from '../helpers/package.js';
+import { inPackedWorkspace, installLockedApp, run, skipUnlessBuilt, startProcess, writeLockedApp } from '../helpers/package.js';
 
 /** The app: two streams (a model-backed one on SQLite and one without a model), on a free port. */
 const APP = `
@@ -69,10 +59,7 @@ test('the packed package installs into an empty folder and serves a two-stream a
   skip: skipUnlessBuilt,
   timeout: 120_000,
 }, async () => {
-  assert.ok(fs.existsSync(BUILT_ENTRY), `${MISSING_BUILD} (CI builds first)`);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-gateway-package-'));
-  try {
-    const { tarball, files } = await packLibrary(work);
+  await inPackedWorkspace('dcrf-gateway-package-', async ({ dir: work, tarball, files }) => {
     for (const expected of ['package.json', 'README.md', 'LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli.js']) {
       assert.ok(files.includes(expected), `the package holds ${expected}`);
     }
@@ -121,19 +108,14 @@ test('the packed package installs into an empty folder and serves a two-stream a
     } finally {
       await app.stop();
     }
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a fresh install of the tarball with knex and objection: no EBADENGINE on this Node, one copy of each peer', {
   skip: skipUnlessBuilt,
   timeout: 180_000,
 }, async () => {
-  assert.ok(fs.existsSync(BUILT_ENTRY), `${MISSING_BUILD} (CI builds first)`);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-gateway-fresh-'));
-  try {
-    const { tarball } = await packLibrary(work);
+  await inPackedWorkspace('dcrf-gateway-fresh-', async ({ dir: work, tarball }) => {
     const folder = path.join(work, 'app');
     fs.mkdirSync(folder);
     fs.writeFileSync(path.join(folder, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }));
@@ -160,7 +142,5 @@ test('a fresh install of the tarball with knex and objection: no EBADENGINE on t
       const copies = stdout.split('\n').filter(Boolean);
       assert.equal(copies.length, 1, `one copy of ${peer} in the app's tree: ${copies.join(', ')}`);
     }
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 });

@@ -9,21 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { TestSocket } from '../helpers/app.js';
 import { REPO_ROOT } from '../helpers/entry-probe.js';
 import { execute, graphqlClient, subscribeLive } from '../helpers/graphql.js';
-import {
-  BUILT_ENTRY,
-  installLockedApp,
-  MISSING_BUILD,
-  packLibrary,
-  run,
-  skipUnlessBuilt,
-  startProcess,
-  writeLockedApp,
-} from '../helpers/package.js';
+import { inPackedWorkspace, installLockedApp, run, skipUnlessBuilt, startProcess, writeLockedApp } from '../helpers/package.js';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'todo');
 
@@ -48,10 +38,7 @@ test('examples/todo installs from the packed library, compiles with declarations
   skip: skipUnlessBuilt,
   timeout: 240_000,
 }, async () => {
-  assert.ok(fs.existsSync(BUILT_ENTRY), `${MISSING_BUILD} (CI builds first)`);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-gateway-todo-'));
-  try {
-    const { tarball } = await packLibrary(work);
+  await inPackedWorkspace('dcrf-gateway-todo-', async ({ dir: work, tarball }) => {
     const folder = path.join(work, 'todo');
     copyExample(folder);
     const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -148,7 +135,5 @@ test('examples/todo installs from the packed library, compiles with declarations
     } finally {
       await direct.stop();
     }
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './entry-probe.js';
 
@@ -250,3 +251,27 @@ export function localBin(folder: string, command: string): string[] {
 
 /** The listening line of an app served by `createApp` (at LOG_LEVEL info): its first group is the port. */
 export const LISTENING_LINE = /"http":"http:\/\/127\.0\.0\.1:(\d+)"/;
+
+/** The library packed into a fresh temporary folder, for one test. */
+export interface PackedWorkspace {
+  /** The temporary folder (removed after the test). */
+  dir: string;
+  /** The packed tarball's path. */
+  tarball: string;
+  /** The files the tarball holds. */
+  files: string[];
+}
+
+/**
+ * Runs `body` in a fresh temporary folder (named from `prefix`) with the built library packed there,
+ * then removes the folder, whatever `body` did. The build must exist (CI builds before the tests).
+ */
+export async function inPackedWorkspace<T>(prefix: string, body: (workspace: PackedWorkspace) => Promise<T>): Promise<T> {
+  assert.ok(fs.existsSync(BUILT_ENTRY), `${MISSING_BUILD} (CI builds first)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    return await body({ dir, ...(await packLibrary(dir)) });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
