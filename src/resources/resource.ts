@@ -20,6 +20,7 @@ import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass } from '../serializers/serializer.js';
 import { narrowsRows, type AnyQuery, type ResourceCall } from './call.js';
+import { directPatchApplies, runUpdate, updateOf } from './direct-patch.js';
 import { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './pagination.js';
 import { ResourceEvents, type ResourceEvent, type SubscriptionKind } from './resource-events.js';
 import { toRowScope, type RowScope, type RowScopeOption } from './row-scope.js';
@@ -370,7 +371,9 @@ export class Resource {
     await this.authorize(call, partial ? 'patch' : 'update');
     const serializer = this.serializerFor(call);
     const perform = partial ? call.hooks?.performPatch : call.hooks?.performUpdate;
-    return this.transaction(call.runtime, async (trx) => {
+    const direct = !perform && !this.narrowed && !narrowsRows(call) && directPatchApplies(call.runtime, this.model);
+    let wroteDirectly = false;
+    const reply = await this.transaction(call.runtime, async (trx) => {
       const instance = await this.getObject(call, pk, trx);
       // Before validation, as DRF's get_object checks it: a refused caller learns nothing of the input rules.
       if (this.checksObjects(call)) await this.checkObjectPermission(call, partial ? 'patch' : 'update', instance);
@@ -380,17 +383,28 @@ export class Resource {
       let returned: Row | undefined;
       if (perform) await perform.call(call.hooks, instance, values, trx);
       else if (Object.keys(values).length) {
-        const query = this.model
-          .query(trx)
-          .context(written.context)
-          .patch(this.validated(values, true))
-          .where(this.model.idColumn as string, id as any);
-        // PostgreSQL: the UPDATE returns the row it left, one round trip instead of a read-back.
-        if (this.returnsRows(call.runtime)) returned = plainRow(((await query.returning('*')) as unknown as Model[])[0]);
-        else await query;
+        const model = this.validated(values, true);
+        // SQLite, a model the database captures and nothing of its own around the write: the UPDATE alone.
+        const update = direct ? updateOf(model) : undefined;
+        if (update) {
+          if (update.columns.length) await runUpdate(trx, this.model.tableName, this.model.idColumn as string, id, update);
+          wroteDirectly = true;
+        } else {
+          const query = this.model
+            .query(trx)
+            .context(written.context)
+            .patch(model)
+            .where(this.model.idColumn as string, id as any);
+          // PostgreSQL: the UPDATE returns the row it left, one round trip instead of a read-back.
+          if (this.returnsRows(call.runtime)) returned = plainRow(((await query.returning('*')) as unknown as Model[])[0]);
+          else await query;
+        }
       }
       return serializer.toRepresentation(written.get(id) ?? returned ?? (await this.reread(trx, id)));
     });
+    // The trigger's log entry reaches this process's subscribers now, not at the feed's next poll.
+    if (wroteDirectly) call.runtime.hub.catchUp();
+    return reply;
   }
 
   /** Deletes one row; returns it as it was. */

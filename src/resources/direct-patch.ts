@@ -1,0 +1,148 @@
+/**
+ * The UPDATE of a resource's patch/update on SQLite for a model the database captures, as one prepared
+ * statement on the transaction's own connection, without Objection's query builder.
+ *
+ * Building an UPDATE through Objection and knex (operations, hooks, the compiled query, the capture's
+ * bookkeeping around it) costs several times what SQLite spends running it. For a model the database
+ * captures, the ORM's hooks stand down anyway: the table's trigger writes the change-log entry in the
+ * same transaction, whoever runs the statement. So when nothing of the model's own can run around the
+ * write (no instance or static hooks of its own, no `selectRelated`, no column mappers, JSON attributes
+ * or database-JSON formatting), the statement Objection would have run is run directly: the same SQL,
+ * the same values (`$toDatabaseJson` of the model instance the resource built), the same bindings
+ * (knex's better-sqlite3 client turns dates and booleans into numbers). The resource keeps everything
+ * else: its transaction, the lookup, permissions, validation, the read-back, and the feed's wake after
+ * commit (`LiveQueryBuilder` does that for the ORM path).
+ *
+ * One UPDATE per transaction writes each row once, so the capture's fold (events/capture/fold.ts) has
+ * nothing to do for it, as for a single ORM statement.
+ */
+import type { Knex } from 'knex';
+import { Model, type ModelClass, type Transaction } from 'objection';
+import { LiveModel } from '../models/live-model.js';
+import { LiveQueryBuilder } from '../models/live-query-builder.js';
+import type { Runtime } from '../runtime.js';
+
+/** Instance methods Objection calls around a patch: a model overriding one takes the ORM path. */
+const INSTANCE_HOOKS = [
+  '$beforeUpdate',
+  '$afterUpdate',
+  '$beforeValidate',
+  '$validate',
+  '$afterValidate',
+  '$formatDatabaseJson',
+  '$parseDatabaseJson',
+  '$toDatabaseJson',
+  '$omitFromDatabaseJson',
+] as const;
+
+/** Static hooks Objection calls around an update: a model overriding LiveModel's takes the ORM path. */
+const STATIC_HOOKS = ['beforeUpdate', 'afterUpdate'] as const;
+
+/** The model class internals (untyped in Objection's typings) read here. */
+interface ModelInternals {
+  getColumnNameMappers(): unknown;
+  getJsonAttributes(): string[];
+  selectRelated?: readonly string[];
+  QueryBuilder: unknown;
+}
+
+const eligibleModels = new WeakMap<object, boolean>();
+
+/**
+ * Whether a patch of `model` may run its UPDATE directly: a single-column key, Objection's own
+ * instance methods, LiveModel's static hooks and query builder, and rows as the database holds them.
+ */
+export function patchesDirectly(model: ModelClass<Model>): boolean {
+  let eligible = eligibleModels.get(model);
+  if (eligible === undefined) {
+    const internals = model as unknown as ModelInternals;
+    const prototype = model.prototype as unknown as Record<string, unknown>;
+    const base = Model.prototype as unknown as Record<string, unknown>;
+    eligible =
+      model.prototype instanceof LiveModel &&
+      typeof model.idColumn === 'string' &&
+      INSTANCE_HOOKS.every((name) => prototype[name] === base[name]) &&
+      STATIC_HOOKS.every((name) => (model as unknown as Record<string, unknown>)[name] === LiveModel[name]) &&
+      internals.QueryBuilder === LiveQueryBuilder &&
+      !internals.getColumnNameMappers() &&
+      internals.getJsonAttributes().length === 0 &&
+      !internals.selectRelated?.length;
+    eligibleModels.set(model, eligible);
+  }
+  return eligible;
+}
+
+/** Whether writes of `model` on this runtime's database may take the direct UPDATE: SQLite, and the database captures the model. */
+export function directPatchApplies(runtime: Runtime, model: ModelClass<Model>): boolean {
+  return (
+    (runtime.knex.client as { config?: { client?: unknown } }).config?.client === 'better-sqlite3' &&
+    patchesDirectly(model) &&
+    runtime.databaseCapture.covers(model as unknown as Parameters<Runtime['databaseCapture']['covers']>[0])
+  );
+}
+
+/** What `run` of a better-sqlite3 statement on the transaction's connection needs. */
+interface SqliteConnection {
+  prepare(sql: string): { run(...values: unknown[]): unknown };
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** The UPDATE text per table, key and column list, made once (the connection's statement cache keys on it). */
+const sqlTexts = new Map<string, string>();
+
+function updateText(table: string, key: string, columns: string[]): string {
+  const cacheKey = `${table}\u0000${key}\u0000${columns.join('\u0000')}`;
+  let text = sqlTexts.get(cacheKey);
+  if (!text) {
+    text = `update ${quote(table)} set ${columns.map((column) => `${quote(column)} = ?`).join(', ')} where ${quote(key)} = ?`;
+    sqlTexts.set(cacheKey, text);
+  }
+  return text;
+}
+
+/** A value knex's better-sqlite3 client binds as is (after its date and boolean conversion), or undefined for one it does not. */
+function binding(value: unknown): { value: unknown } | undefined {
+  if (value instanceof Date) return { value: value.valueOf() };
+  if (typeof value === 'boolean') return { value: Number(value) };
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return { value };
+  return undefined;
+}
+
+/**
+ * The columns and bindings of the UPDATE Objection would run for `instance`, or undefined when one
+ * value is something only the query builder knows how to write (a raw expression, a reference, JSON).
+ */
+export function updateOf(instance: Model): { columns: string[]; values: unknown[] } | undefined {
+  const json = instance.$toDatabaseJson() as Record<string, unknown>;
+  const columns: string[] = [];
+  const values: unknown[] = [];
+  for (const column of Object.keys(json)) {
+    const raw = json[column];
+    if (raw === undefined) continue;
+    // A field expression (`data:path`, `data$path`) is the query builder's to write.
+    if (column.includes(':') || column.includes('$')) return undefined;
+    const bound = binding(raw);
+    if (!bound) return undefined;
+    columns.push(column);
+    values.push(bound.value);
+  }
+  return { columns, values };
+}
+
+/**
+ * Runs `update <table> set <columns> where <key> = <id>` on the connection `trx` holds, through the
+ * connection's statement cache (and its wait for another connection's write lock).
+ */
+export async function runUpdate(
+  trx: Transaction,
+  table: string,
+  key: string,
+  id: unknown,
+  update: { columns: string[]; values: unknown[] },
+): Promise<void> {
+  const client = (trx as unknown as Knex.Transaction).client as unknown as { acquireConnection(): Promise<SqliteConnection> };
+  // A transaction's client hands out the one connection it holds and takes none back.
+  const connection = await client.acquireConnection();
+  await connection.prepare(updateText(table, key, update.columns)).run(...update.values, binding(id)?.value ?? id);
+}
