@@ -1,7 +1,9 @@
 /**
  * `npx tsx bench/change-log.ts [--db sqlite|postgres] [--patches N] [--subscribers N]`: the change log's
- * cost, side by side in one run, with the log (default) and without it (`changeLog: false`, the
- * best-effort path before it), on the same kind of database:
+ * cost, side by side in one run, on the same kind of database: without it (no log table, no capture
+ * triggers, `changeLog: false`: the best-effort path before it), with it and the ORM hooks capturing
+ * Thing (no capture triggers installed: the hooks take over), and with it and the database capturing
+ * Thing (the demo's set-up: triggers write the log):
  * - CPU per subscribed patch (a resource patch with one subscriber of the model topic);
  * - fan-out deliveries/s with N subscribers of the model topic, and write→delivery p50;
  * - a resume of 10,000 missed changes: time to catch up and CPU.
@@ -12,7 +14,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { openDemoDatabase } from '../src/demo/app.js';
+import { openAppDatabase } from '../src/app.js';
+import { demoMigrations } from '../src/demo/app.js';
+import { demoStreams } from '../src/demo/consumers.js';
+import { changeLogMigration } from '../src/events/change-log.js';
 import { Thing } from '../src/demo/models.js';
 import { thingResource } from '../src/demo/resources.js';
 import type { ChangeMessage } from '../src/events/records.js';
@@ -50,9 +55,23 @@ interface Figures {
   resume?: { events: number; ms: number; cpuMs: number };
 }
 
-async function measure(withLog: boolean): Promise<Figures> {
-  const db = await database(withLog ? 'log' : 'nolog');
-  const knex: Knex = await openDemoDatabase(db.url);
+/** Without the log; with it, Thing captured by the ORM hooks; with it, Thing captured by triggers. */
+type Mode = 'none' | 'hooks' | 'triggers';
+
+const isCapture = (name: string) => /capture/.test(name);
+
+async function open(mode: Mode, url: string): Promise<Knex> {
+  const migrations = demoMigrations.filter(
+    (migration) => (mode === 'triggers' || !isCapture(migration.name)) && (mode !== 'none' || migration !== changeLogMigration),
+  );
+  const opened = await openAppDatabase({ database: url, streams: demoStreams, migrations, changeLog: mode !== 'none' });
+  return opened!.knex;
+}
+
+async function measure(mode: Mode): Promise<Figures> {
+  const withLog = mode !== 'none';
+  const db = await database(mode);
+  const knex: Knex = await open(mode, db.url);
   const runtime = await Runtime.create({ knex, changeLog: withLog });
   const scope = { user: null, runtime, extra: {} } as unknown as ConnectionScope;
   try {
@@ -137,24 +156,44 @@ async function measure(withLog: boolean): Promise<Figures> {
 }
 
 // Each side twice, alternating, keeping the second: the first runs warm the JIT.
-await measure(false);
-await measure(true);
-const without = await measure(false);
-const withLog = await measure(true);
-const ratio = (a: number, b: number) => (a / b).toFixed(3);
+const modes: Mode[] = ['none', 'hooks', 'triggers'];
+for (const mode of modes) await measure(mode);
+const figures = new Map<Mode, Figures>();
+for (const mode of modes) figures.set(mode, await measure(mode));
+const none = figures.get('none')!;
+const hooks = figures.get('hooks')!;
+const triggers = figures.get('triggers')!;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(3)}×`;
 console.log(`database: ${DB}; patches: ${PATCHES}; subscribers: ${SUBSCRIBERS}`);
-console.log(`| figure | without log | with log | ratio |`);
-console.log(`|---|---|---|---|`);
-console.log(
-  `| CPU per subscribed patch (µs) | ${without.patchCpuUs.toFixed(0)} | ${withLog.patchCpuUs.toFixed(0)} | ${ratio(withLog.patchCpuUs, without.patchCpuUs)} |`,
-);
-console.log(
-  `| fan-out deliveries/s (${SUBSCRIBERS} subscribers) | ${without.deliveriesPerSecond.toFixed(0)} | ${withLog.deliveriesPerSecond.toFixed(0)} | ${ratio(withLog.deliveriesPerSecond, without.deliveriesPerSecond)} |`,
-);
-console.log(
-  `| write→delivery p50 (ms) | ${without.latencyP50Ms.toFixed(2)} | ${withLog.latencyP50Ms.toFixed(2)} | +${(withLog.latencyP50Ms - without.latencyP50Ms).toFixed(2)} ms |`,
-);
-if (withLog.resume)
+console.log('| figure | without log | log, hooks capture | log, database capture |');
+console.log('|---|---|---|---|');
+const row = (label: string, pick: (figures: Figures) => number, digits: number, compare: (value: number) => string) =>
   console.log(
-    `resume of ${withLog.resume.events} missed changes: ${withLog.resume.ms.toFixed(0)} ms, ${withLog.resume.cpuMs.toFixed(0)} ms CPU`,
+    `| ${label} | ${pick(none).toFixed(digits)} | ${pick(hooks).toFixed(digits)} (${compare(pick(hooks))}) | ${pick(triggers).toFixed(digits)} (${compare(pick(triggers))}) |`,
   );
+row(
+  'CPU per subscribed patch (µs)',
+  (each) => each.patchCpuUs,
+  0,
+  (value) => ratio(value, none.patchCpuUs),
+);
+row(
+  `fan-out deliveries/s (${SUBSCRIBERS} subscribers)`,
+  (each) => each.deliveriesPerSecond,
+  0,
+  (value) => ratio(value, none.deliveriesPerSecond),
+);
+row(
+  'write→delivery p50 (ms)',
+  (each) => each.latencyP50Ms,
+  2,
+  (value) => `${value - none.latencyP50Ms >= 0 ? '+' : ''}${(value - none.latencyP50Ms).toFixed(2)} ms`,
+);
+for (const [label, each] of [
+  ['hooks', hooks],
+  ['database', triggers],
+] as const)
+  if (each.resume)
+    console.log(
+      `resume of ${each.resume.events} missed changes (${label} capture): ${each.resume.ms.toFixed(0)} ms, ${each.resume.cpuMs.toFixed(0)} ms CPU`,
+    );
