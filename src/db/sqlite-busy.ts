@@ -154,11 +154,27 @@ export function beginWhenUnlocked(knex: Knex, timeoutMs: number, stats: BusyStat
   }
 }
 
+/**
+ * Each connection's `BEGIN IMMEDIATE`, prepared once (`exec` compiles it on every transaction). Prepared
+ * with better-sqlite3's own `prepare`, not the connection's: its statements wait out SQLITE_BUSY
+ * themselves, and here a busy lock must answer at once, so the pool's connection can be given back.
+ */
+const beginStatements = new WeakMap<Database.Database, Database.Statement>();
+
+function beginStatement(connection: Database.Database): Database.Statement {
+  let statement = beginStatements.get(connection);
+  if (!statement) {
+    const prepare = Object.getPrototypeOf(connection).prepare as Database.Database['prepare'];
+    statement = prepare.call(connection, 'BEGIN IMMEDIATE');
+    beginStatements.set(connection, statement);
+  }
+  return statement;
+}
+
 /** Runs `BEGIN IMMEDIATE`; false when another connection holds the write lock. */
 function begun(connection: Database.Database): boolean {
   try {
-    // exec, not a prepared statement: the connection's statements wait out SQLITE_BUSY themselves.
-    connection.exec('BEGIN IMMEDIATE');
+    beginStatement(connection).run();
     return true;
   } catch (error) {
     if (isSqliteBusy(error)) return false;

@@ -95,10 +95,11 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
 
   /** The runtime of a write of a model its database captures (triggers log it), else undefined. */
   private databaseCapturing(): Runtime | undefined {
-    if (!(this.isInsert() || this.isUpdate() || this.isDelete())) return undefined;
+    // The model first: a map lookup, where each operation check scans the builder's operations.
     const runtime = Runtime.of(this.knex());
     const model = this.modelClass() as unknown as Parameters<Runtime['databaseCapture']['covers']>[0];
-    return runtime?.databaseCapture.covers(model) ? runtime : undefined;
+    if (!runtime?.databaseCapture.covers(model)) return undefined;
+    return this.isInsert() || this.isUpdate() || this.isDelete() ? runtime : undefined;
   }
 
   private logsOutsideTransaction(): boolean {
