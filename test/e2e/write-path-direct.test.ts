@@ -1,0 +1,230 @@
+/**
+ * The direct UPDATE of a patch on SQLite (resources/direct-patch.ts) keeps what the ORM's UPDATE gives:
+ * an app with two models the database captures, one plain (its patches take the direct UPDATE on
+ * SQLite) and one with an instance hook (`$beforeUpdate`: always the ORM's UPDATE). Both passes run
+ * every test: on PostgreSQL both models take the ORM path, and the answers must be the same.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  captureMigration,
+  changeLogMigration,
+  createApp,
+  GenericAsyncAPIConsumer,
+  LiveModel,
+  loadConfig,
+  modelSerializer,
+  ObserverModelInstanceMixin,
+  PatchModelMixin,
+  RetrieveModelMixin,
+  UpdateModelMixin,
+  CreateModelMixin,
+} from '../../src/index.js';
+import type { App } from '../../src/app.js';
+import { reply, TestSocket } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../helpers/postgres.js';
+import { openRawWriter, type RawWriter } from '../helpers/raw-writer.js';
+
+const schema = {
+  type: 'object',
+  required: ['label'],
+  properties: { id: { type: 'integer' }, label: { type: 'string', maxLength: 20 }, qty: { type: 'integer' }, stamp: { type: 'string' } },
+};
+
+/** Captured by the database, nothing of its own around a write. */
+class Plain extends LiveModel {
+  static override tableName = 'wp_plain';
+  static override capture = 'database' as const;
+  static override jsonSchema = schema;
+}
+
+/** Captured by the database, with an instance hook that stamps every update. */
+class Stamped extends LiveModel {
+  static override tableName = 'wp_stamped';
+  static override capture = 'database' as const;
+  static override jsonSchema = schema;
+  declare stamp: string;
+  override $beforeUpdate(): void {
+    this.stamp = 'hooked';
+  }
+}
+
+const Crud = ObserverModelInstanceMixin(PatchModelMixin(UpdateModelMixin(CreateModelMixin(RetrieveModelMixin(GenericAsyncAPIConsumer)))));
+const fields = ['id', 'label', 'qty', 'stamp'];
+class PlainConsumer extends Crud {
+  static override queryset = Plain;
+  static override serializerClass = modelSerializer(Plain, { fields });
+}
+class StampedConsumer extends Crud {
+  static override queryset = Stamped;
+  static override serializerClass = modelSerializer(Stamped, { fields });
+}
+
+const tables = {
+  name: '0001-wp-tables',
+  async up(knex: import('knex').Knex) {
+    for (const name of ['wp_plain', 'wp_stamped']) {
+      await knex.schema.createTable(name, (table) => {
+        table.increments('id');
+        table.string('label', 20).notNullable();
+        table.integer('qty').notNullable().defaultTo(0);
+        table.string('stamp').notNullable().defaultTo('');
+        // The database refuses what the serializer lets through: a write that fails after validation.
+        table.check('?? >= 0', ['qty'], `${name}_qty_check`);
+      });
+    }
+  },
+};
+
+let app: App;
+let url: string;
+let raw: RawWriter;
+let database: TestDatabase | undefined;
+let dir: string | undefined;
+before(async () => {
+  database = process.env.TEST_DATABASE_URL ? await createTestDatabase(process.env.TEST_DATABASE_URL) : undefined;
+  if (!database) dir = fs.mkdtempSync(path.join(os.tmpdir(), 'write-path-direct-'));
+  app = await createApp({
+    database: database?.url ?? `sqlite:${path.join(dir!, 'db.sqlite3')}`,
+    redis: process.env.TEST_REDIS_URL,
+    redisPrefix: uniqueRedisPrefix(),
+    streams: { plain: PlainConsumer, stamped: StampedConsumer },
+    migrations: [tables, changeLogMigration, captureMigration('0002-wp-capture', [Plain, Stamped])],
+    config: loadConfig({}),
+  });
+  url = (await app.listen({ port: 0 })).url.replace('http', 'ws');
+  raw = await openRawWriter(app.knex!);
+});
+after(async () => {
+  await raw.close();
+  await app.close();
+  await database?.drop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new row on `stream`, a writer socket and a watcher subscribed to the row. */
+async function row(stream: string, label: string) {
+  const writer = await TestSocket.open(`${url}/ws/${stream}`);
+  const created = await writer.request({ action: 'create', data: { label }, request_id: 'c' });
+  assert.equal(created.response_status, 201, JSON.stringify(created));
+  const watcher = await TestSocket.open(`${url}/ws/${stream}`);
+  const pk = created.data.id as number;
+  assert.equal((await watcher.request({ action: 'subscribe_instance', pk, request_id: 'w' })).response_status, 201);
+  return {
+    pk,
+    writer,
+    watcher,
+    close() {
+      writer.close();
+      watcher.close();
+    },
+  };
+}
+
+async function logged(table: string): Promise<number> {
+  const model = table === 'wp_plain' ? 'Plain' : 'Stamped';
+  const [{ count }] = (await raw.query<{ count: unknown }>('select count(*) as count from dcrf_change_log where model = ?', [model])) as [
+    { count: unknown },
+  ];
+  return Number(count);
+}
+
+describe('a patch of a model the database captures', () => {
+  test('both models are captured by the database', () => {
+    assert.deepEqual([...app.runtime!.databaseCapture.tables.keys()].sort(), ['Plain', 'Stamped']);
+  });
+
+  test('a plain model: the reply, the one event and a retrieve agree; update (PUT) too', async () => {
+    const { pk, writer, watcher, close } = await row('plain', 'first');
+    try {
+      const patched = await writer.request({ action: 'patch', pk, data: { qty: 3 }, request_id: 1 });
+      assert.deepEqual(patched, reply('patch', { id: pk, label: 'first', qty: 3, stamp: '' }, 200, 1));
+      const event = await watcher.next(5000);
+      assert.deepEqual([event.action, event.data], ['update', patched.data]);
+      const updated = await writer.request({ action: 'update', pk, data: { label: 'second', qty: 4 }, request_id: 2 });
+      assert.deepEqual(updated, reply('update', { id: pk, label: 'second', qty: 4, stamp: '' }, 200, 2));
+      assert.deepEqual((await watcher.next(5000)).data, updated.data);
+      assert.ok(await watcher.quiet(600), 'one event per write');
+      assert.deepEqual((await writer.request({ action: 'retrieve', pk, request_id: 3 })).data, updated.data);
+    } finally {
+      close();
+    }
+  });
+
+  test('a model with an instance hook takes the ORM path: the hook runs, its value is in the reply and the event', async () => {
+    const { pk, writer, watcher, close } = await row('stamped', 'hooked row');
+    try {
+      const patched = await writer.request({ action: 'patch', pk, data: { qty: 5 }, request_id: 1 });
+      assert.deepEqual(patched, reply('patch', { id: pk, label: 'hooked row', qty: 5, stamp: 'hooked' }, 200, 1));
+      assert.deepEqual((await watcher.next(5000)).data, patched.data);
+    } finally {
+      close();
+    }
+  });
+
+  test("input the model's schema refuses (label over maxLength 20) is a 400 with the field's error; nothing written, no event", async () => {
+    for (const stream of ['plain', 'stamped']) {
+      const { pk, writer, watcher, close } = await row(stream, 'valid');
+      try {
+        const before = await logged(`wp_${stream}`);
+        const refused = await writer.request({ action: 'patch', pk, data: { label: 'x'.repeat(21), qty: 9 }, request_id: 1 });
+        assert.deepEqual(refused, reply('patch', null, 400, 1, [{ label: ['Ensure this field has no more than 20 characters.'] }]), stream);
+        assert.ok(await watcher.quiet(600), `${stream}: no event`);
+        assert.equal(await logged(`wp_${stream}`), before, `${stream}: nothing logged`);
+        assert.deepEqual((await writer.request({ action: 'retrieve', pk, request_id: 2 })).data.qty, 0, `${stream}: nothing written`);
+      } finally {
+        close();
+      }
+    }
+  });
+
+  test('a write the database refuses (a CHECK) rolls back: the same answer on both paths, nothing written or logged, no event', async () => {
+    const answers: unknown[] = [];
+    for (const stream of ['plain', 'stamped']) {
+      const { pk, writer, watcher, close } = await row(stream, 'checked');
+      try {
+        const before = await logged(`wp_${stream}`);
+        const refused = await writer.request({ action: 'patch', pk, data: { label: 'changed', qty: -1 }, request_id: 1 });
+        assert.notEqual(refused.response_status, 200, JSON.stringify(refused));
+        answers.push({ status: refused.response_status, errors: refused.errors });
+        assert.ok(await watcher.quiet(600), `${stream}: no event`);
+        assert.equal(await logged(`wp_${stream}`), before, `${stream}: nothing logged`);
+        const now = (await writer.request({ action: 'retrieve', pk, request_id: 2 })).data;
+        assert.deepEqual([now.label, now.qty], ['checked', 0], `${stream}: nothing written`);
+        // The connection is usable after the rollback: the next patch goes through.
+        assert.equal((await writer.request({ action: 'patch', pk, data: { qty: 1 }, request_id: 3 })).response_status, 200);
+        assert.equal((await watcher.next(5000)).data.qty, 1);
+      } finally {
+        close();
+      }
+    }
+    assert.deepEqual(answers[0], answers[1], 'the direct UPDATE answers as the ORM does');
+  });
+
+  test("a patch wakes this process's change feed once its transaction has committed", async () => {
+    const { pk, writer, close } = await row('plain', 'wake');
+    const hub = app.runtime!.hub;
+    const catchUp = hub.catchUp;
+    // What another connection reads when the feed is woken: the row as the patch left it only after COMMIT.
+    const seen: Array<Promise<Array<{ qty: unknown }>>> = [];
+    hub.catchUp = function (this: typeof hub) {
+      seen.push(raw.query<{ qty: unknown }>('select qty from wp_plain where id = ?', [pk]));
+      return catchUp.call(this);
+    };
+    try {
+      assert.equal((await writer.request({ action: 'patch', pk, data: { qty: 7 }, request_id: 1 })).response_status, 200);
+    } finally {
+      hub.catchUp = catchUp;
+      close();
+    }
+    assert.ok(seen.length > 0, 'the feed was woken');
+    assert.deepEqual(
+      (await Promise.all(seen)).map((rows) => Number(rows[0]?.qty)),
+      seen.map(() => 7),
+      'woken after the commit',
+    );
+  });
+});
