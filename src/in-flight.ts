@@ -64,11 +64,11 @@ export function onDrain(socket: object, drainable: Drainable): void {
 
 /**
  * Drains one socket: stops reading from it (new messages wait in the kernel, unanswered) and resolves
- * once the work it already took is answered, or the socket closed.
+ * once the work it already took is answered, or the socket closed. `drainable` is how it drains when
+ * its owner keeps that itself (default: the one registered with `onDrain`).
  */
-export function drainSocket(socket: Closable): Promise<void> {
+export function drainSocket(socket: Closable, drainable: Drainable | undefined = drainables.get(socket)): Promise<void> {
   socket.pause?.();
-  const drainable = drainables.get(socket);
   if (!drainable || socket.readyState > 1) return Promise.resolve();
   return Promise.race([drainable.drain(), new Promise<void>((resolve) => socket.once('close', () => resolve()))]);
 }

@@ -5,8 +5,8 @@
  */
 import { PermissionDenied } from '../errors.js';
 import { logger } from '../logger.js';
-import type { ConnectionScope } from '../scope.js';
-import type { AsyncAPIConsumer, ConsumerClass, ConsumerTransport } from './consumer.js';
+import { type ConnectionScope, scopeForStream } from '../scope.js';
+import { AsyncAPIConsumer, type ConsumerClass, type ConsumerTransport } from './consumer.js';
 import type { Outbound } from './outbound.js';
 import { encodeError, encodeReply, encodeValue, MESSAGES, STATUS } from './protocol.js';
 
@@ -54,9 +54,15 @@ export class StreamRouter {
     readonly route: DcrfRoute,
   ) {}
 
-  /** Opens the consumer of a single-stream socket (a multiplexed socket's open on first use). */
+  /**
+   * Opens the consumer of a single-stream socket (a multiplexed socket's open on first use). One that
+   * does nothing on connect and disconnect is made with the socket's first frame instead: an idle
+   * socket then holds no consumer.
+   */
   async open(): Promise<void> {
-    if (this.route.kind === 'single') await this.consumerFor(this.route.stream, this.route.consumer).onConnect();
+    const route = this.route;
+    if (route.kind !== 'single' || !opensAtConnect(route)) return;
+    await this.consumerFor(route.stream, route.consumer).onConnect();
   }
 
   /** Hands a parsed frame to its consumer; resolves once it answered (a detached action may still run). */
@@ -130,7 +136,7 @@ export class StreamRouter {
     let consumer = multiplexed ? this.consumers?.get(stream) : this.single;
     if (consumer) return consumer;
     // A single-stream socket's scope is its own (the gateway builds one per upgrade): no copy needed.
-    const scope = multiplexed ? { ...this.host.scope, stream } : Object.assign(this.host.scope, { stream });
+    const scope = multiplexed ? scopeForStream(this.host.scope, stream) : Object.assign(this.host.scope, { stream });
     consumer = new consumerClass(
       new StreamTransport(this.host, scope, multiplexed ? `{"stream":${JSON.stringify(stream)},"payload":` : ''),
     );
@@ -195,6 +201,17 @@ class StreamTransport implements ConsumerTransport {
   actionCompleted(action: string, status: number | null): void {
     this.host.actionCompleted(this.scope.stream as string, action, status);
   }
+}
+
+/**
+ * Whether a socket's consumer is made when it opens: a single-stream socket whose consumer does
+ * something on connect or disconnect (the base class's hooks do nothing). Others are made on first use.
+ */
+export function opensAtConnect(route: DcrfRoute): boolean {
+  if (route.kind !== 'single') return false;
+  const base = AsyncAPIConsumer.prototype;
+  const own = route.consumer.prototype;
+  return own.onConnect !== base.onConnect || own.onDisconnect !== base.onDisconnect;
 }
 
 /** A multiplexed frame: the payload's text inside `{"stream", "payload"}`. */

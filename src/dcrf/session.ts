@@ -10,7 +10,7 @@ import { Inbound, type InboundHost } from './inbound.js';
 import { DEFAULT_DCRF_LIMITS, type DcrfLimits, type SessionObserver, type UserCheck, type UserCheckAnswer } from './limits.js';
 import { Outbound, type OutboundHost } from './outbound.js';
 import { SESSION_CLOSE } from './protocol.js';
-import { type DcrfRoute, type RouterHost, StreamRouter } from './routing.js';
+import { type DcrfRoute, opensAtConnect, type RouterHost, StreamRouter } from './routing.js';
 import type { DcrfSocket, FrameData } from './socket.js';
 
 // The session's configuration, where the gateway, the metrics and the package root have always found it.
@@ -22,13 +22,29 @@ export const USER_GONE_CLOSE = SESSION_CLOSE.userGone;
 /** How long a peer may take to answer our close before it is cut off. */
 const CLOSE_TIMEOUT_MS = 1000;
 
+/** The session of each socket, for the listeners every socket shares. */
+const sessions = new WeakMap<DcrfSocket, DcrfSession>();
+
+/**
+ * Every session's frame and close listeners: one pair of functions with the socket as `this`, where
+ * two closures per socket made each idle socket heavier.
+ */
+function onSocketMessage(this: DcrfSocket, data: FrameData, isBinary: boolean): void {
+  sessions.get(this)?.receive(isBinary ? null : data.toString());
+}
+
+function onSocketClose(this: DcrfSocket): void {
+  void sessions.get(this)?.onClose();
+}
+
 export class DcrfSession implements InboundHost, OutboundHost, RouterHost {
-  readonly router: StreamRouter;
   /** True once the socket is closing or closed. */
   closed = false;
   /** True once a graceful shutdown began. */
   draining = false;
-  // The input and output sides are made on first use: an idle socket needs neither.
+  // The router, input and output sides are made on first use: an idle socket needs none of them
+  // (unless its one consumer does something on connect).
+  private madeRouter: StreamRouter | undefined;
   private inbound: Inbound | undefined;
   private outbound: Outbound | undefined;
   /** Aborted when the socket closes; made on first use (an idle socket never needs one). */
@@ -44,19 +60,29 @@ export class DcrfSession implements InboundHost, OutboundHost, RouterHost {
   constructor(
     readonly socket: DcrfSocket,
     readonly scope: ConnectionScope,
-    route: DcrfRoute,
+    private readonly route: DcrfRoute,
     readonly limits: DcrfLimits = DEFAULT_DCRF_LIMITS,
     readonly observer: SessionObserver = {},
     private readonly userCheck?: UserCheck,
+    /**
+     * Whether the session listens for the socket's close itself; false when the socket's owner calls
+     * `onClose()` from a close listener of its own (the gateway's), so a socket has one, not two.
+     */
+    listenForClose = true,
   ) {
-    this.router = new StreamRouter(this, route);
-    socket.on('message', (data: FrameData, isBinary: boolean) => this.onFrame(isBinary ? null : data.toString()));
-    socket.on('close', () => void this.onClose());
+    sessions.set(socket, this);
+    socket.on('message', onSocketMessage);
+    if (listenForClose) socket.on('close', onSocketClose);
   }
 
   /** Opens the consumer of a single-stream socket right away (multiplexed ones open on first use). */
   start(): Promise<void> {
-    return this.router.open();
+    return opensAtConnect(this.route) ? this.router.open() : Promise.resolve();
+  }
+
+  /** Which consumer gets each frame: made on first use. */
+  get router(): StreamRouter {
+    return (this.madeRouter ??= new StreamRouter(this, this.route));
   }
 
   /** The socket's output: replies, events held behind a running action, the byte bound. */
@@ -143,7 +169,7 @@ export class DcrfSession implements InboundHost, OutboundHost, RouterHost {
     }
     if (answer !== true && answer !== this.scope.user) {
       this.scope.user = answer;
-      this.router.adoptUser(answer);
+      this.madeRouter?.adoptUser(answer);
     }
     return true;
   }
@@ -185,7 +211,7 @@ export class DcrfSession implements InboundHost, OutboundHost, RouterHost {
   }
 
   /** A frame arrived: its text, or null for a binary one. */
-  private onFrame(text: string | null): void {
+  receive(text: string | null): void {
     (this.inbound ??= new Inbound(this)).receive(text);
   }
 
@@ -194,6 +220,6 @@ export class DcrfSession implements InboundHost, OutboundHost, RouterHost {
     this.controller?.abort();
     this.inbound?.clear();
     this.outbound?.clear();
-    await this.router.disconnect();
+    await this.madeRouter?.disconnect();
   }
 }

@@ -13,20 +13,20 @@ import { connectRoute, type DcrfRoute } from '../dcrf/routing.js';
 import { wsSocket } from '../dcrf/ws-socket.js';
 import { CLOSE } from '../dcrf/protocol.js';
 import type { GraphQLAdapter } from '../graphql/gateway-adapter.js';
-import { parseCookies, type ConnectionScope } from '../scope.js';
+import { parseCookies, RequestScope, type ConnectionScope } from '../scope.js';
 import { resolveToken, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromRequest } from '../auth/tokens.js';
 import { applyCors } from './cors.js';
 import { OriginPolicy } from './origin.js';
-import { combineObservers, GatewayMetrics, type LimitName } from './metrics.js';
+import { combineObservers, GatewayMetrics, type LimitName, type SocketCounters } from './metrics.js';
 import { MetricsServer, serveMetrics } from './metrics-access.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { sqliteBusyStats } from '../db/knex.js';
 import { SignalEndpoint, type SignalEndpointOptions } from './signal-endpoint.js';
 import { DEFAULT_MAX_SOCKETS, DEFAULT_MAX_SOCKETS_PER_IP, SocketSlots } from './socket-slots.js';
 import { checkStreams } from './startup-checks.js';
-import { limitLogObserver, logLimitHit, logRefusedUpgrade, logSocketClosed, watchClose } from './debug-log.js';
-import { drainSocket, InFlight, onDrain } from '../in-flight.js';
+import { type CloseAsked, limitLogObserver, logLimitHit, logRefusedUpgrade, logSocketClosed, watchClose } from './debug-log.js';
+import { drainSocket, InFlight } from '../in-flight.js';
 import { redactSecret, redactUrl } from '../auth/redact.js';
 import { UserRecheck } from '../auth/user-recheck.js';
 import { negotiate, parseProtocols, pickProtocol, type Negotiated } from './subprotocols.js';
@@ -108,10 +108,15 @@ export class Gateway {
   private readonly metricsServer: MetricsServer | undefined;
   private closing: Promise<void> | undefined;
   private readonly streams: Map<string, ConsumerClass>;
-  private readonly sockets = new Set<WebSocket>();
+  /** The open sockets, each with what its close needs (one small record, not a closure per socket). */
+  private readonly sockets = new Map<WebSocket, OpenSocket>();
+  /** Every socket's close listener, shared: `this` is the socket. */
+  private readonly onSocketClose: (this: WebSocket, code: number, reason: Buffer) => void;
   /** The gateway's metrics (undefined when `metrics: false`). */
   readonly metrics: GatewayMetrics | undefined;
   private readonly sessionObserver: SessionObserver;
+  /** The DCRF sessions' observer: `sessionObserver`, and the frame counter of the DCRF sockets once one opened. */
+  private dcrfObserver: SessionObserver | undefined;
   /** The request of each upgrade under way, for the refusal's log record (dropped when the upgrade ends). */
   private readonly upgrading = new WeakMap<Duplex, IncomingMessage>();
   private readonly userRecheck: UserRecheck | undefined;
@@ -138,9 +143,15 @@ export class Gateway {
     this.signalEndpoint =
       options.signals && SignalEndpoint.create(options.runtime, options.signals, (limit) => this.metrics?.limitHit(limit));
     if (this.metrics && options.metricsPort !== undefined) this.metricsServer = new MetricsServer(this.metrics, options.metricsToken);
+    const gateway = this;
+    this.onSocketClose = function (this: WebSocket, code: number, reason: Buffer) {
+      gateway.socketClosed(this, code, reason);
+    };
     this.server = http.createServer((request, response) => void this.onRequest(request, response));
     this.wss = new WebSocketServer({
       noServer: true,
+      // The gateway keeps its own map of open sockets: ws's set of them would be a second entry per socket.
+      clientTracking: false,
       maxPayload: options.maxFrameBytes ?? 1024 * 1024,
       perMessageDeflate: false,
       handleProtocols: (protocols) => pickProtocol(protocols) ?? false,
@@ -184,11 +195,11 @@ export class Gateway {
 
   private async shutDown(): Promise<void> {
     this.server.closeIdleConnections?.();
-    const drained = Promise.all([this.requests.idle(), ...[...this.sockets].map((ws) => drainSocket(ws))]);
+    const drained = Promise.all([this.requests.idle(), ...[...this.sockets].map(([ws, open]) => drainSocket(ws, open.session))]);
     const finished = await settlesWithin(drained, this.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
     if (!finished)
       logger.warn('shutdown grace ended with work still under way', { sockets: this.sockets.size, requests: this.requests.size });
-    for (const ws of this.sockets) {
+    for (const ws of this.sockets.keys()) {
       // Frames sent since the drain began are not handled; reading resumes only so that the peer's
       // close frame completes the closing handshake.
       ws.removeAllListeners('message');
@@ -201,7 +212,7 @@ export class Gateway {
       this.server.close(() => resolve());
       this.server.closeAllConnections?.();
       setTimeout(() => {
-        for (const ws of this.sockets) ws.terminate();
+        for (const ws of this.sockets.keys()) ws.terminate();
       }, 1000).unref();
     });
   }
@@ -211,20 +222,30 @@ export class Gateway {
     return this.sockets.size;
   }
 
+  /**
+   * The scope of a socket or request: headers, query and cookies are parsed when first read (most
+   * sockets never read them); the query from its own string, as url.searchParams would keep the whole
+   * URL alive with the socket.
+   */
   private scopeFor(request: IncomingMessage, url: URL, protocol: ConnectionScope['protocol']): ConnectionScope {
-    return {
-      runtime: this.options.runtime,
-      user: null,
-      path: url.pathname,
-      headers: request.headers,
-      // A URLSearchParams of its own: url.searchParams would keep the whole URL alive with the socket.
-      query: new URLSearchParams(url.search),
-      cookies: parseCookies(request.headers.cookie),
-      remoteAddress: request.socket.remoteAddress,
-      protocol,
-      extra: {},
-    };
+    const source = { rawHeaders: request.rawHeaders, remoteAddress: request.socket.remoteAddress };
+    return new RequestScope(this.options.runtime, source, this.sharedPath(url.pathname), url.search, protocol);
   }
+
+  /** The one copy of a route's usual path (`/ws`, `/ws/<stream>`), so sockets do not each keep their own. */
+  private sharedPath(pathname: string): string {
+    if (!this.routePaths) {
+      this.routePaths = new Map();
+      for (const path of ['/ws', '/ws/', '/graphql', '/graphql/']) this.routePaths.set(path, path);
+      for (const stream of this.streams.keys()) {
+        const path = `/ws/${encodeURIComponent(stream)}`;
+        this.routePaths.set(path, path);
+      }
+    }
+    return this.routePaths.get(pathname) ?? pathname;
+  }
+
+  private routePaths: Map<string, string> | undefined;
 
   private async onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
     setSecurityHeaders(response);
@@ -260,7 +281,7 @@ export class Gateway {
       if ((url.pathname === '/graphql' || url.pathname === '/graphql/') && this.options.graphql) {
         if (applyCors(this.origins, request, response)) return;
         const scope = this.scopeFor(request, url, 'http');
-        const auth = await resolveToken(this.options.authenticator, this.tokenOf(request, url, scope));
+        const auth = await resolveToken(this.options.authenticator, this.tokenOf(request, url));
         if (auth.kind === 'invalid') {
           sendJson(response, 401, { errors: [{ message: 'Invalid token.', extensions: { code: 'UNAUTHENTICATED', status: 401 } }] });
           return;
@@ -311,8 +332,10 @@ export class Gateway {
   }
 
   /** The request's token; the `token` cookie counts only where the Origin policy lets cookies authenticate. */
-  private tokenOf(request: IncomingMessage, url: URL, scope: ConnectionScope): string | undefined {
-    return tokenFromRequest(request.headers, url.searchParams, this.origins.cookieAuthAllowed(request) ? scope.cookies : NO_COOKIES);
+  private tokenOf(request: IncomingMessage, url: URL): string | undefined {
+    // The request's own cookies, parsed for this read only: the scope parses its copy if a consumer asks.
+    const cookies = request.headers.cookie && this.origins.cookieAuthAllowed(request) ? parseCookies(request.headers.cookie) : NO_COOKIES;
+    return tokenFromRequest(request.headers, url.searchParams, cookies);
   }
 
   private async onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -362,7 +385,7 @@ export class Gateway {
     const offered = parseProtocols(request.headers['sec-websocket-protocol']);
     const negotiated = negotiate(offered);
     const scope = this.scopeFor(request, url, negotiated);
-    const auth = await resolveToken(this.options.authenticator, this.tokenOf(request, url, scope));
+    const auth = await resolveToken(this.options.authenticator, this.tokenOf(request, url));
     if (auth.kind === 'user') scope.user = auth.user;
 
     if (negotiated !== 'dcrf') {
@@ -378,8 +401,10 @@ export class Gateway {
     const dcrfRoute = await connectRoute(route, scope);
     if (!dcrfRoute) return this.refuse(socket, 403, 'Forbidden');
     return this.accept(request, socket, head, 'dcrf', ip, (ws) => {
-      const session = new DcrfSession(wsSocket(ws), scope, dcrfRoute, this.limits, this.sessionObserver, this.userRecheck?.current);
-      onDrain(ws, session);
+      const observer = this.dcrfObserver ?? this.sessionObserver;
+      // The gateway's close listener tells the session (socketClosed): one close listener per socket, not two.
+      const session = new DcrfSession(wsSocket(ws), scope, dcrfRoute, this.limits, observer, this.userRecheck?.current, false);
+      this.sockets.get(ws)!.session = session;
       // A peer gone without a FIN never closes: a missed pong cuts it off, and with it its subscriptions.
       this.heartbeat.watch(ws);
       session.start().catch((error: unknown) => {
@@ -417,6 +442,8 @@ export class Gateway {
     let accepted = false;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       accepted = true;
+      // ws listens for the connection's errors now: the upgrade's own listener would only add a list per socket.
+      socket.off('error', ignoreError);
       this.track(ws, protocol, ip);
       try {
         serve(ws);
@@ -433,23 +460,33 @@ export class Gateway {
    * only what it needs alive (not the upgrade request and its closures: memory per idle socket).
    */
   private track(ws: WebSocket, protocol: Negotiated, ip: string): void {
-    this.sockets.add(ws);
     this.options.sessionObserver?.socketOpened?.(protocol);
     const counters = this.metrics?.socketOpened(protocol);
     if (counters) {
-      ws.on('message', counters.frameIn);
+      // DCRF sessions count their frames through their observer: a second 'message' listener would
+      // give every socket a listener list.
+      if (protocol === 'dcrf') this.dcrfObserver ??= combineObservers(this.sessionObserver, { frameIn: counters.frameIn });
+      else ws.on('message', counters.frameIn);
       // Every protocol's frames leave through ws.send, so counting there covers DCRF and GraphQL alike.
       ws.send = counters.countedSend as WebSocket['send'];
     }
     ws.on('error', this.onSocketError);
-    const closeAsked = logger.enabled('debug') ? watchClose(ws) : undefined;
-    ws.once('close', (code: number, reason: Buffer) => {
-      logSocketClosed(protocol, ip, code, reason, closeAsked?.());
-      counters?.closed();
-      this.sockets.delete(ws);
-      this.slots.release(ip);
-      this.options.sessionObserver?.socketClosed?.(protocol);
-    });
+    this.sockets.set(ws, new OpenSocket(protocol, ip, counters, logger.enabled('debug') ? watchClose(ws) : undefined));
+    // ws emits 'close' once: a plain listener, without the wrapper `once` would make per socket.
+    ws.on('close', this.onSocketClose);
+  }
+
+  /** A tracked socket closed: counted, its slot given back, and the heartbeat stops watching it. */
+  private socketClosed(ws: WebSocket, code: number, reason: Buffer): void {
+    const open = this.sockets.get(ws);
+    if (!open) return;
+    this.sockets.delete(ws);
+    this.heartbeat.forget(ws);
+    void open.session?.onClose();
+    logSocketClosed(open.protocol, open.ip, code, reason, open.closeAsked?.());
+    open.counters?.closed();
+    this.slots.release(open.ip);
+    this.options.sessionObserver?.socketClosed?.(open.protocol);
   }
 
   /** ws closes a frame over maxPayload with 1009 and reports it here; count it as a limit hit. */
@@ -458,6 +495,18 @@ export class Gateway {
     this.metrics?.limitHit('frame_size');
     logLimitHit('frame_size');
   };
+}
+
+/** What the gateway keeps of an open socket for its close. */
+class OpenSocket {
+  /** A DCRF socket's session: told when the socket closes, asked to drain on shutdown. */
+  session: DcrfSession | undefined = undefined;
+  constructor(
+    readonly protocol: Negotiated,
+    readonly ip: string,
+    readonly counters: SocketCounters | undefined,
+    readonly closeAsked: (() => CloseAsked | undefined) | undefined,
+  ) {}
 }
 
 /** How long `close()` lets work under way finish by default. */
