@@ -21,7 +21,7 @@ export async function idleCase(settings: Settings): Promise<CaseResult> {
         system: TARGETS.system,
         baselines: [TARGETS.broadcast],
         runs: result.idle,
-        goals: [{ metric: 'ratio', baseline: TARGETS.broadcast, op: '<=', value: 1.5 }],
+        goals: [{ metric: 'ratio', baseline: TARGETS.broadcast, op: '<=', value: 1.2 }],
       },
     ],
   };

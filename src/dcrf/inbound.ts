@@ -91,7 +91,9 @@ export class Inbound {
       // of them, let other sockets' I/O in so one fast client cannot starve the rest.
       if (++handled % FRAMES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
       try {
-        await this.handle(next);
+        // Most frames' handling is one promise (the consumer's); a frame refused here is none.
+        const handling = this.handle(next);
+        if (handling) await handling;
       } catch (error) {
         logger.error('frame handling failed', { error: String((error as Error)?.stack ?? error) });
       }
@@ -111,27 +113,35 @@ export class Inbound {
     return (this.queue?.length ?? 0) < MAX_QUEUED_FRAMES / 2 && this.queuedBytes <= this.host.limits.maxRetainedBytes / 2;
   }
 
-  private async handle(text: string | null): Promise<void> {
+  /**
+   * Handles one frame: the rate, the user re-check, then its consumer. Not an async function: a frame
+   * costs the promise of its consumer's answer only, not one more around it.
+   */
+  private handle(text: string | null): Promise<void> | undefined {
     const host = this.host;
     if (!this.rate.take()) {
       this.refuseOverRate(text);
-      return;
+      return undefined;
     }
     // A fresh cached answer is synchronous: only a re-read costs an await.
-    let answer = host.checkUser();
-    if (answer !== true) {
-      if (answer instanceof Promise) answer = await answer;
-      if (!host.acceptUser(answer)) return;
-    }
+    const answer = host.checkUser();
+    if (answer === true) return this.dispatch(text);
+    if (answer instanceof Promise) return answer.then((user) => (host.acceptUser(user) ? this.dispatch(text) : undefined));
+    return host.acceptUser(answer) ? this.dispatch(text) : undefined;
+  }
+
+  /** Parses a frame and hands it to the router; an unreadable one is answered 400 here. */
+  private dispatch(text: string | null): Promise<void> | undefined {
+    const host = this.host;
     let content: Record<string, unknown>;
     try {
       if (text === null) throw new BadRequest(MESSAGES.binaryFrame);
       content = parseObject(text, host.limits.maxDepth);
     } catch (error) {
       host.router.refuse(null, (error as APIError).status, (error as APIError).detail);
-      return;
+      return undefined;
     }
-    await host.router.dispatch(content);
+    return host.router.dispatch(content);
   }
 
   /** 429 for a frame over the rate, or the close once the excess has lasted past `throttleCloseMs`. */

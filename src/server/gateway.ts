@@ -465,7 +465,7 @@ export class Gateway {
     if (counters) {
       // DCRF sessions count their frames through their observer: a second 'message' listener would
       // give every socket a listener list.
-      if (protocol === 'dcrf') this.dcrfObserver ??= combineObservers(this.sessionObserver, { frameIn: counters.frameIn });
+      if (protocol === 'dcrf') this.dcrfObserver ??= withFrameCounter(this.sessionObserver, counters.frameIn);
       else ws.on('message', counters.frameIn);
       // Every protocol's frames leave through ws.send, so counting there covers DCRF and GraphQL alike.
       ws.send = counters.countedSend as WebSocket['send'];
@@ -507,6 +507,21 @@ class OpenSocket {
     readonly counters: SocketCounters | undefined,
     readonly closeAsked: (() => CloseAsked | undefined) | undefined,
   ) {}
+}
+
+/**
+ * `observer`, with `countFrame` called for every frame in before its own `frameIn`. Its other hooks are
+ * its own, reached through the prototype: an event delivered pays no second round of observers.
+ */
+function withFrameCounter(observer: SessionObserver, countFrame: () => void): SessionObserver {
+  const own = observer.frameIn;
+  const frameIn = own
+    ? () => {
+        countFrame();
+        own.call(observer);
+      }
+    : countFrame;
+  return Object.assign(Object.create(observer) as SessionObserver, { frameIn });
 }
 
 /** How long `close()` lets work under way finish by default. */
