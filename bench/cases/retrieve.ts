@@ -29,7 +29,7 @@ export async function retrieveCase(settings: Settings): Promise<CaseResult> {
         system: TARGETS.system,
         baselines: [TARGETS.echo, TARGETS.sqlite],
         runs,
-        goals: [{ metric: 'ratio', baseline: TARGETS.echo, op: '>=', value: 0.6 }],
+        goals: [{ metric: 'ratio', baseline: TARGETS.echo, op: '>=', value: 0.75 }],
       },
     ],
   };

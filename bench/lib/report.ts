@@ -23,6 +23,7 @@ function ratio(value: number | undefined): string {
 
 function goalText(goal: Goal): string {
   const what = goal.metric === 'ratio' ? `${goal.baseline}` : goal.metric === 'p99Ms' ? 'p99' : goal.metric;
+  if (goal.metric !== 'ratio' && goal.baseline !== undefined) return `${what} ${goal.op} ${goal.value}× ${goal.baseline}'s`;
   const value = goal.metric === 'ratio' ? `${goal.value}×` : goal.metric.endsWith('Ms') ? `${goal.value} ms` : String(goal.value);
   return goal.metric === 'ratio' ? `${goal.op} ${value} ${what}` : `${what} ${goal.op} ${value}`;
 }
@@ -87,7 +88,9 @@ function markdownTable(lines: string[][]): string {
 function goalLines(summary: RowSummary): string[] {
   return summary.goals.map((goal) => {
     const measured =
-      goal.metric === 'ratio' ? ratio(goal.measured) : `${number(goal.measured, 1)}${goal.metric.endsWith('Ms') ? ' ms' : ''}`;
+      goal.metric === 'ratio' || goal.baseline !== undefined
+        ? ratio(goal.measured)
+        : `${number(goal.measured, 1)}${goal.metric.endsWith('Ms') ? ' ms' : ''}`;
     return `goal ${goalText(goal)}: ${goal.met ? 'met' : 'NOT met'} (median ${measured})`;
   });
 }

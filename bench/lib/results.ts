@@ -23,7 +23,10 @@ export interface TargetRun {
 export type Metric = keyof TargetRun;
 
 export interface Goal {
-  /** `ratio` compares the row's primary metric to `baseline`; any other metric is read on the system. */
+  /**
+   * `ratio` compares the row's primary metric to `baseline`; any other metric is read on the system, or,
+   * with a `baseline`, as the system's median divided by the baseline's (a p99 ≤ 1.1× the raw server's).
+   */
   metric: 'ratio' | Metric;
   baseline?: string;
   op: '>=' | '<=';
@@ -90,7 +93,12 @@ export function summarize(row: Row): RowSummary {
     ratios[baseline] = median(perRun);
   }
   const goals = row.goals.map((goal): GoalVerdict => {
-    const measured = goal.metric === 'ratio' ? (ratios[goal.baseline!] ?? Number.NaN) : (medians[row.system]?.[goal.metric] ?? Number.NaN);
+    const measured =
+      goal.metric === 'ratio'
+        ? (ratios[goal.baseline!] ?? Number.NaN)
+        : goal.baseline !== undefined
+          ? (medians[row.system]?.[goal.metric] ?? Number.NaN) / (medians[goal.baseline]?.[goal.metric] ?? Number.NaN)
+          : (medians[row.system]?.[goal.metric] ?? Number.NaN);
     const met = Number.isFinite(measured) && (goal.op === '>=' ? measured >= goal.value : measured <= goal.value);
     return { ...goal, measured, met };
   });

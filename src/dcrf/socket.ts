@@ -9,7 +9,10 @@ export interface FrameData {
   toString(): string;
 }
 
-/** One WebSocket as a DCRF session sees it. */
+/**
+ * One WebSocket as a DCRF session sees it. Its listeners are called with the socket as `this` (as `ws`
+ * and EventEmitter do): the session's listeners are shared by every socket and find their session by it.
+ */
 export interface DcrfSocket {
   /**
    * Sends one text frame without waiting. `onSent`, when given, runs exactly once: when the frame has
