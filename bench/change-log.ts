@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/change-log.ts [--db sqlite|postgres] [--patches N] [--subscribers N]`: the change log's
+ * `npx tsx bench/change-log.ts [--db sqlite|postgres] [--patches N] [--subscribers N] [--writes N]`: the change log's
  * cost, side by side in one run, on the same kind of database: without it (no log table, no capture
  * triggers, `changeLog: false`: the best-effort path before it), with it and the ORM hooks capturing
  * Thing (no capture triggers installed: the hooks take over), and with it and the database capturing
@@ -35,6 +35,8 @@ const DB = option('db', 'sqlite');
 const PATCHES = Number(option('patches', '2000'));
 const SUBSCRIBERS = Number(option('subscribers', '1000'));
 const RESUME = Number(option('resume', '10000'));
+/** Writes in the fan-out measure (each delivered to every subscriber). */
+const WRITES = Number(option('writes', '1000'));
 
 async function database(label: string): Promise<{ url: string; drop: () => Promise<void> }> {
   if (DB === 'postgres') return createTestDatabase(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
@@ -105,7 +107,7 @@ async function measure(mode: Mode): Promise<Figures> {
         ),
       );
     }
-    const writes = 200;
+    const writes = WRITES;
     expected = writes * SUBSCRIBERS;
     const finished = new Promise<void>((resolve) => (done = resolve));
     const began = performance.now();
