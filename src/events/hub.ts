@@ -13,6 +13,7 @@ import { LostEventReporter } from './lost-events.js';
 import type { ModelInterest } from './interest.js';
 import { UnobservedWrites } from './unobserved-writes.js';
 import { GroupFanout, type RowGrouping } from './groups.js';
+import { GroupFanouts } from './group-fanouts.js';
 import type { ChangeLog } from './change-log.js';
 import { ChangeFeed } from './feed.js';
 import { ReplayGate, replayFilter, startReplay, type PositionedUnsubscribe } from './resume.js';
@@ -29,14 +30,6 @@ interface TopicState {
   subscription: Promise<number>;
   /** Served by the change feed (one engine subscription for every model topic): nothing to unsubscribe. */
   viaFeed: boolean;
-}
-
-/** One grouping's fan-out of a model and the subscription of the model topic it listens to. */
-interface Fanout {
-  groups: GroupFanout;
-  live: Promise<() => void>;
-  /** The model topic's closer, once live. */
-  close?: () => void;
 }
 
 export interface HubStats {
@@ -77,8 +70,10 @@ export class ChangeHub {
   readonly isLocalEngine: boolean;
   /** Which models other processes observe (set for shared engines, e.g. Redis). */
   readonly interest: ModelInterest | undefined;
-  private readonly fanouts = new Map<RowGrouping, Map<string, Fanout>>();
-  private readonly dispatcher = (handlers: Set<TopicHandler>, payload: unknown) => this.dispatch(handlers, payload);
+  private readonly groupFanouts = new GroupFanouts(
+    (model, handler) => this.subscribeTopic(this.modelTopic(model), handler, model),
+    (handlers, payload) => this.dispatch(handlers, payload),
+  );
   /** Delivery from the change log, once the runtime found one (`attachLog`). */
   private feed: ChangeFeed | undefined;
   /**
@@ -336,43 +331,8 @@ export class ChangeHub {
     return this.subscribeGroupLive(model, grouping, group, await this.liveFrom(feed, handler));
   }
 
-  private async subscribeGroupLive(model: string, grouping: RowGrouping, group: string, handler: TopicHandler): Promise<() => void> {
-    let byModel = this.fanouts.get(grouping);
-    if (!byModel) this.fanouts.set(grouping, (byModel = new Map()));
-    let fanout = byModel.get(model);
-    if (!fanout) {
-      const groups = new GroupFanout(model, grouping, this.dispatcher);
-      const created: Fanout = { groups, live: this.subscribeTopic(this.modelTopic(model), groups.onMessage, model) };
-      byModel.set(model, created);
-      created.live.then(
-        (close) => (created.close = close),
-        // Refused by the engine: forget it, so the next subscription tries afresh.
-        () => this.dropFanout(grouping, model, created),
-      );
-      fanout = created;
-    }
-    fanout.groups.add(group, handler);
-    const own = fanout;
-    let removed = false;
-    const remove = () => {
-      if (removed) return;
-      removed = true;
-      if (own.groups.remove(group, handler) && this.dropFanout(grouping, model, own)) {
-        if (own.close) own.close();
-        else
-          own.live.then(
-            (close) => close(),
-            () => undefined,
-          );
-      }
-    };
-    try {
-      await own.live;
-    } catch (error) {
-      remove();
-      throw error;
-    }
-    return remove;
+  private subscribeGroupLive(model: string, grouping: RowGrouping, group: string, handler: TopicHandler): Promise<() => void> {
+    return this.groupFanouts.subscribe(model, grouping, group, handler);
   }
 
   /**
@@ -442,15 +402,6 @@ export class ChangeHub {
   /** Stops the change feed's poll (runtime close). */
   closeFeed(): void {
     this.feed?.close();
-  }
-
-  /** Forgets a fan-out if it is still the current one; true when it was. */
-  private dropFanout(grouping: RowGrouping, model: string, fanout: Fanout): boolean {
-    const byModel = this.fanouts.get(grouping);
-    if (byModel?.get(model) !== fanout) return false;
-    byModel.delete(model);
-    if (byModel.size === 0) this.fanouts.delete(grouping);
-    return true;
   }
 
   private dropTopic(topic: string, state: TopicState): void {
