@@ -221,8 +221,28 @@ export class ChangeLog {
 
   /** The newest sequence number in the table (0 when empty): one index lookup (the feed's poll). */
   async newestSeq(): Promise<number> {
-    const row = (await this.knex(CHANGE_LOG_TABLE).max({ seq: 'seq' }).first()) as { seq: unknown } | undefined;
+    const row = this.postgres
+      ? ((await this.knex(CHANGE_LOG_TABLE).max({ seq: 'seq' }).first()) as { seq: unknown } | undefined)
+      : (await this.sqliteAll(`select max(seq) as seq from ${CHANGE_LOG_TABLE}`, []))[0];
     return Number(row?.seq ?? 0) || 0;
+  }
+
+  /**
+   * A read on SQLite, straight on the connection (its prepared statements are cached) without knex's
+   * query building: the feed reads the log after every wake-up. The pool's one connection is taken and
+   * given back as a knex query would, so the read waits behind a transaction in flight as one would.
+   */
+  private async sqliteAll(sql: string, values: unknown[]): Promise<Array<Record<string, unknown>>> {
+    const client = this.knex.client as {
+      acquireConnection(): Promise<SqliteConnection>;
+      releaseConnection(connection: SqliteConnection): Promise<unknown>;
+    };
+    const connection = await client.acquireConnection();
+    try {
+      return connection.prepare(sql).all(...values) as Array<Record<string, unknown>>;
+    } finally {
+      await client.releaseConnection(connection);
+    }
   }
 
   /** The newest committed sequence number (0 for an empty log). */
@@ -273,10 +293,7 @@ export class ChangeLog {
 
   /** Entries with `after < seq <= upTo`, in order, at most `limit`. */
   async read(after: number, upTo: number, filter: LogFilter = {}, limit = 1000): Promise<LogEntry[]> {
-    let query = this.knex(CHANGE_LOG_TABLE).where('seq', '>', after).andWhere('seq', '<=', upTo);
-    if (filter.models) query = query.whereIn('model', filter.models as string[]);
-    if (filter.pk !== undefined) query = query.whereIn('pk', filter.pk as string[]);
-    const rows = (await query.orderBy('seq').limit(limit)) as Array<Record<string, unknown>>;
+    const rows = this.postgres ? await this.readWithKnex(after, upTo, filter, limit) : await this.readSqlite(after, upTo, filter, limit);
     return rows.map((row) => {
       const seq = Number(row.seq);
       return {
@@ -289,6 +306,29 @@ export class ChangeLog {
         data: JSON.parse(String(row.row_data)) as Row,
       };
     });
+  }
+
+  private async readWithKnex(after: number, upTo: number, filter: LogFilter, limit: number): Promise<Array<Record<string, unknown>>> {
+    let query = this.knex(CHANGE_LOG_TABLE).where('seq', '>', after).andWhere('seq', '<=', upTo);
+    if (filter.models) query = query.whereIn('model', filter.models as string[]);
+    if (filter.pk !== undefined) query = query.whereIn('pk', filter.pk as string[]);
+    return (await query.orderBy('seq').limit(limit)) as Array<Record<string, unknown>>;
+  }
+
+  private readSqlite(after: number, upTo: number, filter: LogFilter, limit: number): Promise<Array<Record<string, unknown>>> {
+    const values: unknown[] = [after, upTo];
+    let sql = `select * from ${CHANGE_LOG_TABLE} where seq > ? and seq <= ?`;
+    // An empty list matches nothing, as knex's whereIn([]) does.
+    if (filter.models) {
+      sql += filter.models.length ? ` and model in (${filter.models.map(() => '?').join(', ')})` : ' and 0';
+      values.push(...filter.models);
+    }
+    if (filter.pk !== undefined) {
+      sql += filter.pk.length ? ` and pk in (${filter.pk.map(() => '?').join(', ')})` : ' and 0';
+      values.push(...filter.pk);
+    }
+    values.push(limit);
+    return this.sqliteAll(`${sql} order by seq limit ?`, values);
   }
 
   /** Whether the log has changes of one row after `after` (a resumed instance subscription of a deleted row). */
