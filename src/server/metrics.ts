@@ -138,7 +138,11 @@ export class GatewayMetrics
           if (hub) this.inc(read(hub));
         },
       });
-    hubCounter('events_published_total', 'Change messages published to the PubSub by this process (changes of models the database captures are read from the change log by every process instead).', (hub) => hub.stats.published);
+    hubCounter(
+      'events_published_total',
+      'Change messages published to the PubSub by this process (changes of models the database captures are read from the change log by every process instead).',
+      (hub) => hub.stats.published,
+    );
     hubCounter('events_delivered_total', 'Change messages handed to local subscription handlers.', (hub) => hub.stats.delivered);
     hubCounter(
       'events_lost_total',

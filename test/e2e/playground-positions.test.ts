@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { TestSocket, type TestApp } from '../helpers/app.js';
 import { browserSkipReason, openPage, sendFromConsole, startBrowserApp } from './playground-browser.js';
 
