@@ -335,11 +335,17 @@ interface EventSource {
 export function combineObservers(...observers: Array<SessionObserver | undefined>): SessionObserver {
   const list = observers.filter((observer): observer is SessionObserver => Boolean(observer));
   if (list.length === 1) return list[0]!;
-  const each =
-    <K extends keyof SessionObserver>(key: K) =>
-    (...args: Parameters<NonNullable<SessionObserver[K]>>) => {
-      for (const observer of list) (observer[key] as ((...a: unknown[]) => void) | undefined)?.call(observer, ...args);
-    };
+  // Per hook, only the observers that have it: frameOut runs on every event sent, so a hook one observer
+  // has is that observer's own function, and a hook nobody has is absent.
+  const each = <K extends keyof SessionObserver>(key: K): SessionObserver[K] => {
+    const having = list.filter((observer) => typeof observer[key] === 'function');
+    if (having.length === 0) return undefined;
+    const call = (observer: SessionObserver) => observer[key] as (...args: unknown[]) => void;
+    if (having.length === 1) return call(having[0]!).bind(having[0]) as SessionObserver[K];
+    return ((...args: unknown[]) => {
+      for (const observer of having) call(observer).apply(observer, args);
+    }) as SessionObserver[K];
+  };
   return {
     frameIn: each('frameIn'),
     frameOut: each('frameOut'),
