@@ -3,6 +3,7 @@
  * an unsubscribe button; below them, the subscriptions with a position a closed socket ended, each with
  * "Resume from here" (enabled once connected again).
  */
+import type { ReactNode } from 'react';
 import type { LogEntry, Subscription } from './frames';
 import { JsonView } from './JsonView';
 
@@ -38,11 +39,7 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
               data-stream={subscription.stream}
               data-action={subscription.action}
             >
-              <header>
-                <span className="badge stream">{subscription.stream}</span>
-                <span className="action-name">{subscription.action}</span>
-                <code className="sub-args">{JSON.stringify(args)}</code>
-                <span className="request-id">request_id {JSON.stringify(subscription.requestId)}</span>
+              <SubscriptionHeader subscription={subscription} args={args}>
                 <button
                   type="button"
                   className="small"
@@ -56,7 +53,7 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
                 >
                   Unsubscribe
                 </button>
-              </header>
+              </SubscriptionHeader>
               <p className="hint">
                 {subscription.events.length} event{subscription.events.length === 1 ? '' : 's'}
                 {subscription.lastPosition !== undefined && <span className="position"> · last position {subscription.lastPosition}</span>}
@@ -82,6 +79,7 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
           );
         })}
         {resumable.map((subscription) => {
+          // The `since` it was made with is stale: resuming sends its last position instead.
           const { action: _action, request_id: _requestId, since: _since, ...args } = subscription.args;
           return (
             <article
@@ -90,11 +88,7 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
               data-stream={subscription.stream}
               data-action={subscription.action}
             >
-              <header>
-                <span className="badge stream">{subscription.stream}</span>
-                <span className="action-name">{subscription.action}</span>
-                <code className="sub-args">{JSON.stringify(args)}</code>
-                <span className="request-id">request_id {JSON.stringify(subscription.requestId)}</span>
+              <SubscriptionHeader subscription={subscription} args={args}>
                 <button
                   type="button"
                   className="small"
@@ -104,12 +98,25 @@ export function SubscriptionList({ subscriptions, log, connected, onUnsubscribe,
                 >
                   Resume from here
                 </button>
-              </header>
+              </SubscriptionHeader>
               <p className="hint">Ended when the socket closed, at position {subscription.lastPosition}.</p>
             </article>
           );
         })}
       </div>
     </section>
+  );
+}
+
+/** A subscription's stream, action, the arguments given, and request id, then its button. */
+function SubscriptionHeader({ subscription, args, children }: { subscription: Subscription; args: object; children: ReactNode }) {
+  return (
+    <header>
+      <span className="badge stream">{subscription.stream}</span>
+      <span className="action-name">{subscription.action}</span>
+      <code className="sub-args">{JSON.stringify(args)}</code>
+      <span className="request-id">request_id {JSON.stringify(subscription.requestId)}</span>
+      {children}
+    </header>
   );
 }
