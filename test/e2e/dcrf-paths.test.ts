@@ -105,32 +105,24 @@ test('a client offering the dcrf subprotocol gets it; one offering none gets DCR
   plain.close();
 });
 
+/** `things` and `things_with_id`: the same consumer class. */
+const THING_ACTIONS = [
+  'list',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'retrieve',
+  'subscribe_instance',
+  'unsubscribe_instance',
+  'subscribe_many',
+  'unsubscribe_many',
+];
+
 /** The action table of docs/demo.md ("DCRF streams"). */
 const DEMO_ACTIONS: Record<string, string[]> = {
-  things: [
-    'list',
-    'create',
-    'update',
-    'patch',
-    'delete',
-    'retrieve',
-    'subscribe_instance',
-    'unsubscribe_instance',
-    'subscribe_many',
-    'unsubscribe_many',
-  ],
-  things_with_id: [
-    'list',
-    'create',
-    'update',
-    'patch',
-    'delete',
-    'retrieve',
-    'subscribe_instance',
-    'unsubscribe_instance',
-    'subscribe_many',
-    'unsubscribe_many',
-  ],
+  things: THING_ACTIONS,
+  things_with_id: THING_ACTIONS,
   tests: [
     'list',
     'retrieve',
