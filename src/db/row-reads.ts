@@ -11,25 +11,13 @@
  * with the types that connection was configured with, so a row reads exactly as knex reads it.
  */
 import type { Knex } from 'knex';
+import { onConnection, type SqliteConnection } from './connection.js';
 
 type Row = Record<string, unknown>;
 
-/** The parts of the two drivers' connections used here. */
-interface SqliteConnection {
-  prepare(sql: string): { get(...values: unknown[]): unknown };
-}
+/** The part of a `pg` connection used here. */
 interface PgConnection {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;
-}
-
-/**
- * The knex parts used here: its client, which hands out a connection (a transaction's client always
- * its one connection, and takes none back), and a transaction's state.
- */
-interface KnexLike {
-  client: { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<unknown>; config: { client?: unknown } };
-  isTransaction?: boolean;
-  isCompleted?: () => boolean;
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -60,20 +48,14 @@ export function readsRowsDirectly(knex: Knex): boolean {
  * when it is a transaction, else on one the pool lends for the statement. Throws what the driver
  * throws (e.g. PostgreSQL's "out of range" for a value the column cannot hold).
  */
-export async function readRow(knex: Knex | Knex.Transaction, table: string, column: string, value: unknown): Promise<Row | undefined> {
-  const db = knex as unknown as KnexLike;
-  // knex's own queries refuse to run on a finished transaction: so does this.
-  if (db.isCompleted?.()) throw new Error('Transaction query already complete');
-  const connection = await db.client.acquireConnection();
-  try {
-    if (db.client.config.client === 'pg') {
+export function readRow(knex: Knex | Knex.Transaction, table: string, column: string, value: unknown): Promise<Row | undefined> {
+  const postgres = (knex.client as { config?: { client?: unknown } }).config?.client === 'pg';
+  return onConnection(knex, async (connection: PgConnection | SqliteConnection) => {
+    if (postgres) {
       const { text, name } = statementFor(table, column, '$1');
-      const result = await (connection as PgConnection).query({ name, text, values: [value] });
-      return result.rows[0];
+      return (await (connection as PgConnection).query({ name, text, values: [value] })).rows[0];
     }
     const { text } = statementFor(table, column, '?');
     return (connection as SqliteConnection).prepare(text).get(value) as Row | undefined;
-  } finally {
-    if (!db.isTransaction) await db.client.releaseConnection(connection);
-  }
+  });
 }

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import { onConnection, type SqliteConnection } from '../db/connection.js';
 import type { Migration } from '../db/migrations.js';
 import type { ChangeAction, ChangeRecord, Row } from './records.js';
 
@@ -78,11 +79,6 @@ function newEpoch(): string {
     .toString(36)
     .padStart(12, '0')
     .slice(0, 12);
-}
-
-/** The part of a better-sqlite3 connection the SQLite append uses. */
-interface SqliteConnection {
-  prepare(sql: string): { all(...values: unknown[]): unknown[] };
 }
 
 /** One entry read back from the log. */
@@ -210,8 +206,9 @@ export class ChangeLog {
     if (!this.postgres) {
       // SQLite: straight on the transaction's connection (its prepared statements are cached), without
       // knex's per-query work: this runs on every logged write.
-      const connection = (await (trx.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
-      const rows = connection.prepare(sql).all(...values) as Array<{ seq: unknown }>;
+      const rows = (await onConnection(trx, (connection: SqliteConnection) => connection.prepare(sql).all(...values))) as Array<{
+        seq: unknown;
+      }>;
       return rows.map((row) => Number(row.seq)).sort((a, b) => a - b);
     }
     const result = (await trx.raw(sql, values as Knex.RawBinding[])) as { rows?: Array<{ seq: unknown }> } | Array<{ seq: unknown }>;
@@ -220,29 +217,19 @@ export class ChangeLog {
   }
 
   /** The newest sequence number in the table (0 when empty): one index lookup (the feed's poll). */
-  async newestSeq(): Promise<number> {
-    const row = this.postgres
-      ? ((await this.knex(CHANGE_LOG_TABLE).max({ seq: 'seq' }).first()) as { seq: unknown } | undefined)
-      : (await this.sqliteAll(`select max(seq) as seq from ${CHANGE_LOG_TABLE}`, []))[0];
-    return Number(row?.seq ?? 0) || 0;
+  newestSeq(): Promise<number> {
+    return newestSeqOf(this.knex, this.postgres);
   }
 
   /**
    * A read on SQLite, straight on the connection (its prepared statements are cached) without knex's
-   * query building: the feed reads the log after every wake-up. The pool's one connection is taken and
-   * given back as a knex query would, so the read waits behind a transaction in flight as one would.
+   * query building: the feed reads the log after every wake-up.
    */
-  private async sqliteAll(sql: string, values: unknown[]): Promise<Array<Record<string, unknown>>> {
-    const client = this.knex.client as {
-      acquireConnection(): Promise<SqliteConnection>;
-      releaseConnection(connection: SqliteConnection): Promise<unknown>;
-    };
-    const connection = await client.acquireConnection();
-    try {
-      return connection.prepare(sql).all(...values) as Array<Record<string, unknown>>;
-    } finally {
-      await client.releaseConnection(connection);
-    }
+  private sqliteAll(sql: string, values: unknown[]): Promise<Array<Record<string, unknown>>> {
+    return onConnection(
+      this.knex,
+      (connection: SqliteConnection) => connection.prepare(sql).all(...values) as Array<Record<string, unknown>>,
+    );
   }
 
   /** The newest committed sequence number (0 for an empty log). */
@@ -389,4 +376,18 @@ export class ChangeLog {
     this.stats.oldestSeconds = first ? Math.max(0, (now - Number(first.committed_at)) / 1000) : 0;
     return this.stats;
   }
+}
+
+const NEWEST_SEQ = `select max(seq) as seq from ${CHANGE_LOG_TABLE}`;
+
+/**
+ * The log's newest sequence number (0 when empty) as `knex` sees it: the pool's view, or a
+ * transaction's own. SQLite: one cached statement on the connection, without knex's per-query work
+ * (it runs after every wake-up of the feed, and before the first captured write of a transaction).
+ */
+export async function newestSeqOf(knex: Knex | Knex.Transaction, postgres: boolean): Promise<number> {
+  const row = postgres
+    ? ((await knex(CHANGE_LOG_TABLE).max({ seq: 'seq' }).first()) as { seq: unknown } | undefined)
+    : ((await onConnection(knex, (connection: SqliteConnection) => connection.prepare(NEWEST_SEQ).get())) as { seq: unknown } | undefined);
+  return Number(row?.seq ?? 0) || 0;
 }

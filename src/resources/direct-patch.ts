@@ -18,6 +18,7 @@
  */
 import type { Knex } from 'knex';
 import { Model, type ModelClass, type Transaction } from 'objection';
+import { onConnection, type SqliteConnection } from '../db/connection.js';
 import { LiveModel } from '../models/live-model.js';
 import { LiveQueryBuilder } from '../models/live-query-builder.js';
 import type { Runtime } from '../runtime.js';
@@ -81,11 +82,6 @@ export function directPatchApplies(runtime: Runtime, model: ModelClass<Model>): 
   );
 }
 
-/** What `run` of a better-sqlite3 statement on the transaction's connection needs. */
-interface SqliteConnection {
-  prepare(sql: string): { run(...values: unknown[]): unknown };
-}
-
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The UPDATE text per table, key and column list, made once (the connection's statement cache keys on it). */
@@ -141,8 +137,7 @@ export async function runUpdate(
   id: unknown,
   update: { columns: string[]; values: unknown[] },
 ): Promise<void> {
-  const client = (trx as unknown as Knex.Transaction).client as unknown as { acquireConnection(): Promise<SqliteConnection> };
-  // A transaction's client hands out the one connection it holds and takes none back.
-  const connection = await client.acquireConnection();
-  await connection.prepare(updateText(table, key, update.columns)).run(...update.values, binding(id)?.value ?? id);
+  await onConnection(trx as unknown as Knex.Transaction, (connection: SqliteConnection) =>
+    connection.prepare(updateText(table, key, update.columns)).run(...update.values, binding(id)?.value ?? id),
+  );
 }

@@ -12,7 +12,7 @@
  */
 import type { Knex } from 'knex';
 import { isTransaction, type KnexTransactionLike } from '../after-commit.js';
-import { APPEND_LOCK_KEY, CHANGE_LOG_TABLE } from '../change-log.js';
+import { APPEND_LOCK_KEY, CHANGE_LOG_TABLE, newestSeqOf } from '../change-log.js';
 import { type ChangeAction, type ChangeRecord, mergeRecords } from '../records.js';
 import { CAPTURE_ROW_TRIGGER } from './postgres-triggers.js';
 
@@ -43,7 +43,7 @@ export async function beforeCapturedWrite(trx: KnexTransactionLike, postgres: bo
     const own: FoldState = { statements: 0 };
     state = own;
     states.set(outermost, own);
-    if (!postgres) own.after = await newestSeq(trx as unknown as Knex.Transaction, false);
+    if (!postgres) own.after = await newestSeqOf(trx as unknown as Knex.Transaction, false);
     watchCommit(outermost, own, postgres);
   }
   state.statements++;
@@ -57,28 +57,6 @@ function watchCommit(trx: KnexTransactionLike, state: FoldState, postgres: boole
     if (state.statements >= 2) await fold(trx as unknown as Knex.Transaction, state, postgres);
     return commit.apply(this, args);
   };
-}
-
-/** The part of a better-sqlite3 connection `newestSeq` uses. */
-interface SqliteConnection {
-  prepare(sql: string): { get(): unknown };
-}
-
-const NEWEST_SEQ = `select max(seq) as seq from ${CHANGE_LOG_TABLE}`;
-
-/**
- * The log's newest sequence number seen by `trx`. SQLite: one statement on the transaction's own
- * connection (its prepared statements are cached), without knex's per-query work: this runs before
- * the first captured write of every transaction.
- */
-async function newestSeq(trx: Knex.Transaction, postgres: boolean): Promise<number> {
-  if (!postgres) {
-    const connection = (await (trx.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
-    const row = connection.prepare(NEWEST_SEQ).get() as { seq: unknown } | undefined;
-    return Number(row?.seq ?? 0) || 0;
-  }
-  const row = (await trx(CHANGE_LOG_TABLE).max({ seq: 'seq' }).first()) as { seq: unknown } | undefined;
-  return Number(row?.seq ?? 0) || 0;
 }
 
 /** A log row read back for folding. */
@@ -103,7 +81,7 @@ async function fold(trx: Knex.Transaction, state: FoldState, postgres: boolean):
   let after = state.after ?? 0;
   if (postgres) {
     await trx.raw('select pg_advisory_xact_lock(?)', [APPEND_LOCK_KEY]);
-    after = await newestSeq(trx, true);
+    after = await newestSeqOf(trx, true);
     // Fires this transaction's pending capture triggers now, under the lock: their entries follow `after`.
     await trx.raw(`set constraints ${CAPTURE_ROW_TRIGGER} immediate`);
   }

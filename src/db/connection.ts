@@ -1,0 +1,34 @@
+/**
+ * A statement straight on the driver's connection, without knex's query building: the hot paths
+ * (a write's lookup and read-back, the change log's append and reads, the capture's fold) run prepared
+ * statements there. The connection is the one knex's own queries would run on: a transaction's own
+ * (its client hands out the one connection it holds and takes none back), else one the pool lends for
+ * the call and takes back after it, so the statement waits behind a transaction in flight as a knex
+ * query would.
+ */
+import type { Knex } from 'knex';
+
+/** The knex parts used here: its client, and a transaction's state. */
+interface KnexLike {
+  client: { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<unknown> };
+  isTransaction?: boolean;
+  isCompleted?: () => boolean;
+}
+
+/** The part of a better-sqlite3 connection the hot paths use (its `prepare` answers from the statement cache). */
+export interface SqliteConnection {
+  prepare(sql: string): { get(...values: unknown[]): unknown; all(...values: unknown[]): unknown[]; run(...values: unknown[]): unknown };
+}
+
+/** Runs `use` on the connection queries of `knex` (a knex instance or a transaction) run on. */
+export async function onConnection<C, T>(knex: Knex | Knex.Transaction, use: (connection: C) => T | Promise<T>): Promise<T> {
+  const db = knex as unknown as KnexLike;
+  // knex's own queries refuse to run on a finished transaction: so does this.
+  if (db.isCompleted?.()) throw new Error('Transaction query already complete');
+  const connection = (await db.client.acquireConnection()) as C;
+  try {
+    return await use(connection);
+  } finally {
+    if (!db.isTransaction) await db.client.releaseConnection(connection);
+  }
+}
