@@ -8,6 +8,12 @@
  */
 import type { Knex } from 'knex';
 
+/** Whether a knex instance or transaction talks to PostgreSQL (knex's `pg` client, under any of its names). */
+export function isPostgres(knex: Knex | Knex.Transaction): boolean {
+  const client = (knex.client.config as Knex.Config).client;
+  return client === 'pg' || client === 'postgres' || client === 'postgresql';
+}
+
 /** The knex parts used here: its client, and a transaction's state. */
 interface KnexLike {
   client: { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<unknown> };

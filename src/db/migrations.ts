@@ -2,6 +2,7 @@
  * Runs migrations given as modules (not files on disk), so the same list works from src/ and dist/.
  */
 import type { Knex } from 'knex';
+import { isPostgres } from './connection.js';
 
 /** One migration: a unique, sortable name and its up/down steps. */
 export interface Migration {
@@ -36,11 +37,6 @@ export async function migrate(knex: Knex, migrations: Migration[]): Promise<stri
 
 /** Any constant shared by every process of the app: names the lock that serializes migrations. */
 const MIGRATION_LOCK_KEY = 0x64637266;
-
-function isPostgres(knex: Knex): boolean {
-  const client = (knex.client.config as Knex.Config).client;
-  return client === 'pg' || client === 'postgres' || client === 'postgresql';
-}
 
 /**
  * Runs `work` holding a PostgreSQL session advisory lock. Several gateway processes starting at once

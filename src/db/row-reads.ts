@@ -11,7 +11,7 @@
  * with the types that connection was configured with, so a row reads exactly as knex reads it.
  */
 import type { Knex } from 'knex';
-import { onConnection, type SqliteConnection } from './connection.js';
+import { isPostgres, onConnection, type SqliteConnection } from './connection.js';
 
 type Row = Record<string, unknown>;
 
@@ -49,7 +49,7 @@ export function readsRowsDirectly(knex: Knex): boolean {
  * throws (e.g. PostgreSQL's "out of range" for a value the column cannot hold).
  */
 export function readRow(knex: Knex | Knex.Transaction, table: string, column: string, value: unknown): Promise<Row | undefined> {
-  const postgres = (knex.client as { config?: { client?: unknown } }).config?.client === 'pg';
+  const postgres = isPostgres(knex);
   return onConnection(knex, async (connection: PgConnection | SqliteConnection) => {
     if (postgres) {
       const { text, name } = statementFor(table, column, '$1');

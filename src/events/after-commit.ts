@@ -24,6 +24,13 @@ export function isTransaction(connection: unknown): connection is KnexTransactio
   return Boolean(connection && (connection as KnexTransactionLike).isTransaction);
 }
 
+/** The outermost transaction around `trx` (itself when it is not a savepoint). */
+export function outermostOf(trx: KnexTransactionLike): KnexTransactionLike {
+  let outermost = trx;
+  while (outermost.parentTransaction && isTransaction(outermost.parentTransaction)) outermost = outermost.parentTransaction;
+  return outermost;
+}
+
 /**
  * knex resolves (not rejects) a transaction's execution promise when it is rolled back without an
  * error (`trx.rollback()`), exactly as on commit. Marking the rollback is the only way to tell the

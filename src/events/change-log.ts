@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { onConnection, type SqliteConnection } from '../db/connection.js';
+import { isPostgres, onConnection, type SqliteConnection } from '../db/connection.js';
 import type { Migration } from '../db/migrations.js';
 import type { ChangeAction, ChangeRecord, Row } from './records.js';
 
@@ -158,8 +158,7 @@ export class ChangeLog {
     readonly epoch: string,
     retention: RetentionOptions,
   ) {
-    const client = (knex.client.config as Knex.Config).client;
-    this.postgres = client === 'pg' || client === 'postgres' || client === 'postgresql';
+    this.postgres = isPostgres(knex);
     this.retentionMs = retention.retentionMs ?? DEFAULT_RETENTION_MS;
     this.maxRows = retention.maxRows ?? DEFAULT_MAX_ROWS;
   }

@@ -9,9 +9,9 @@
  */
 import { QueryBuilder, type Model, type Page } from 'objection';
 import type { Knex } from 'knex';
-import { isTransaction, type KnexTransactionLike } from '../events/after-commit.js';
+import { isTransaction, type KnexTransactionLike, outermostOf } from '../events/after-commit.js';
 import { beforeCapturedWrite } from '../events/capture/fold.js';
-import { isPostgresKnex } from '../events/capture/migration.js';
+import { isPostgres } from '../db/connection.js';
 import { Runtime } from '../runtime.js';
 
 /** The parts of Objection's internal insert operation this module reads. */
@@ -60,7 +60,7 @@ export class LiveQueryBuilder<M extends Model, R = M[]> extends QueryBuilder<M, 
       const knex = this.knex();
       if (isTransaction(knex)) {
         wakeAfterCommit(knex, capturing);
-        await beforeCapturedWrite(knex, isPostgresKnex(knex));
+        await beforeCapturedWrite(knex, isPostgres(knex));
         return this.executeStatement();
       }
       try {
@@ -137,8 +137,7 @@ const wakingAfterCommit = new WeakSet<object>();
 
 /** Wakes `runtime`'s change feed once the outermost transaction around `trx` has ended (a rollback wakes it for nothing). */
 function wakeAfterCommit(trx: KnexTransactionLike, runtime: Runtime): void {
-  let outermost = trx;
-  while (outermost.parentTransaction && isTransaction(outermost.parentTransaction)) outermost = outermost.parentTransaction;
+  const outermost = outermostOf(trx);
   if (wakingAfterCommit.has(outermost) || !outermost.executionPromise) return;
   wakingAfterCommit.add(outermost);
   const wake = () => runtime.hub.catchUp();

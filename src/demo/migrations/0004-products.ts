@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
+import { isPostgres } from '../../db/connection.js';
 import type { Migration } from '../../db/migrations.js';
-
-const isPostgres = (knex: Knex) => ['pg', 'postgres', 'postgresql'].includes(String((knex.client.config as Knex.Config).client));
 
 /**
  * Products: the DRF field set. A decimal never passes through a float: PostgreSQL keeps `numeric(8,2)`

@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { logger } from '../../logger.js';
-import { isPostgresKnex } from './migration.js';
+import { isPostgres } from '../../db/connection.js';
 import { hasPostgresCapture } from './postgres-triggers.js';
 import { type CapturableModel, type CapturedTable, readRegistry } from './registry.js';
 import { hasSqliteCapture, sqliteColumns } from './sqlite-triggers.js';
@@ -37,7 +37,7 @@ export class DatabaseCapture {
   static async load(knex: Knex): Promise<DatabaseCapture> {
     const tables = await readRegistry(knex);
     if (tables.size === 0) return DatabaseCapture.none;
-    const postgres = isPostgresKnex(knex);
+    const postgres = isPostgres(knex);
     for (const [model, table] of tables) {
       const present = postgres ? await hasPostgresCapture(knex, table.table) : await hasSqliteCapture(knex, table.table);
       if (!present) {

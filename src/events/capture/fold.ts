@@ -11,7 +11,7 @@
  * event, as Django's signals make one per save.
  */
 import type { Knex } from 'knex';
-import { isTransaction, type KnexTransactionLike } from '../after-commit.js';
+import { type KnexTransactionLike, outermostOf } from '../after-commit.js';
 import { APPEND_LOCK_KEY, CHANGE_LOG_TABLE, newestSeqOf } from '../change-log.js';
 import { type ChangeAction, type ChangeRecord, mergeRecords } from '../records.js';
 import { CAPTURE_ROW_TRIGGER } from './postgres-triggers.js';
@@ -24,13 +24,6 @@ interface FoldState {
 }
 
 const states = new WeakMap<object, FoldState>();
-
-/** The outermost transaction around `trx`. */
-function outermostOf(trx: KnexTransactionLike): KnexTransactionLike {
-  let outermost = trx;
-  while (outermost.parentTransaction && isTransaction(outermost.parentTransaction)) outermost = outermost.parentTransaction;
-  return outermost;
-}
 
 /**
  * Called before each ORM write statement of a captured model inside a transaction: counts it, and

@@ -10,16 +10,11 @@
  * its end (SQLite triggers name the columns they write; PostgreSQL's text-typed columns are fixed too).
  */
 import type { Knex } from 'knex';
+import { isPostgres } from '../../db/connection.js';
 import type { Migration } from '../../db/migrations.js';
 import { dropPostgresFunctions, installPostgresCapture, removePostgresCapture } from './postgres-triggers.js';
 import { type CapturableModel, ensureRegistry, readRegistry, register, unregister } from './registry.js';
 import { installSqliteCapture, removeSqliteCapture } from './sqlite-triggers.js';
-
-/** Whether `knex` talks to PostgreSQL (else SQLite). */
-export function isPostgresKnex(knex: Knex): boolean {
-  const client = (knex.client.config as Knex.Config).client;
-  return client === 'pg' || client === 'postgres' || client === 'postgresql';
-}
 
 /** The single primary-key column of a model; database capture refuses what it cannot capture, with the reason. */
 function captureColumn(model: CapturableModel): string {
@@ -41,7 +36,7 @@ function captureColumn(model: CapturableModel): string {
  */
 export async function installCapture(knex: Knex, models: readonly CapturableModel[]): Promise<void> {
   await ensureRegistry(knex);
-  const postgres = isPostgresKnex(knex);
+  const postgres = isPostgres(knex);
   for (const model of models) {
     if (model.capture !== 'database') {
       await uncapture(knex, model);
@@ -59,13 +54,13 @@ export async function installCapture(knex: Knex, models: readonly CapturableMode
 export async function removeCapture(knex: Knex, models: readonly CapturableModel[]): Promise<void> {
   await ensureRegistry(knex);
   for (const model of models) await uncapture(knex, model);
-  if (isPostgresKnex(knex) && (await readRegistry(knex)).size === 0) await dropPostgresFunctions(knex);
+  if (isPostgres(knex) && (await readRegistry(knex)).size === 0) await dropPostgresFunctions(knex);
 }
 
 async function uncapture(knex: Knex, model: CapturableModel): Promise<void> {
   const known = (await readRegistry(knex)).get(model.changeName);
   const table = known?.table ?? model.tableName;
-  if (isPostgresKnex(knex)) await removePostgresCapture(knex, table);
+  if (isPostgres(knex)) await removePostgresCapture(knex, table);
   else await removeSqliteCapture(knex, table);
   await unregister(knex, model.changeName);
 }
