@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHandler, type FormatError, type Request as HttpRequest } from 'graphql-http';
 import { type execute, type ExecutionArgs, GraphQLError, OperationTypeNode } from 'graphql';
+import { BodyTooLarge, readBody } from '../http-body.js';
 import type { ConnectionScope } from '../scope.js';
 import type { GraphQLEngine } from './engine.js';
 import { formatError } from './errors.js';
@@ -19,8 +20,6 @@ export interface GraphQLHttpOptions {
 interface RequestContext {
   scope: ConnectionScope;
 }
-
-class BodyTooLarge extends Error {}
 
 export class GraphQLHttpHandler {
   private readonly handler: ReturnType<typeof createHandler<IncomingMessage, RequestContext>>;
@@ -70,22 +69,4 @@ export class GraphQLHttpHandler {
     const [text, init] = await this.handler(httpRequest);
     response.writeHead(init.status, init.statusText, init.headers as Record<string, string> | undefined).end(text);
   }
-}
-
-function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        request.pause();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }

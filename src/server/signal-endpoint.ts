@@ -26,6 +26,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FrameRateLimiter } from '../dcrf/rate-limit.js';
 import type { Signal } from '../dcrf/signals.js';
 import { ValidationError } from '../errors.js';
+import { BodyTooLarge, readBody } from '../http-body.js';
 import type { Runtime } from '../runtime.js';
 import type { Serializer } from '../serializers/serializer.js';
 
@@ -165,34 +166,19 @@ export class SignalEndpoint {
     return new Refusal(413, { detail: `Request body larger than ${this.#maxBodyBytes} bytes.` });
   }
 
-  /**
-   * The body as JSON, read up to `maxBodyBytes` (a chunked body has no Content-Length to refuse early).
-   * Past the limit the rest is left unread (not destroyed, so the 413 can still be sent).
-   */
-  #readBody(request: IncomingMessage): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const stop = (error: Refusal) => {
-        request.off('data', onData).off('end', onEnd).off('error', onError);
-        request.pause();
-        reject(error);
-      };
-      const onData = (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > this.#maxBodyBytes) stop(this.#tooLarge());
-        else chunks.push(chunk);
-      };
-      const onEnd = () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch {
-          reject(new Refusal(400, { detail: 'The body is not valid JSON.' }));
-        }
-      };
-      const onError = () => stop(new Refusal(400, { detail: 'The body was not received in full.' }));
-      request.on('data', onData).on('end', onEnd).on('error', onError);
-    });
+  /** The body as JSON, read up to `maxBodyBytes`. */
+  async #readBody(request: IncomingMessage): Promise<unknown> {
+    let text: string;
+    try {
+      text = await readBody(request, this.#maxBodyBytes);
+    } catch (error) {
+      throw error instanceof BodyTooLarge ? this.#tooLarge() : new Refusal(400, { detail: 'The body was not received in full.' });
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new Refusal(400, { detail: 'The body is not valid JSON.' });
+    }
   }
 }
 

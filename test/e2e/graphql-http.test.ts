@@ -118,3 +118,21 @@ test('an internal failure is INTERNAL_SERVER_ERROR/500 with no SQL and no stack'
   );
   assert.doesNotMatch(JSON.stringify(failed.body), /classrooms"? (?:where|from)|SQLITE|select|stack|at /i);
 });
+
+test('a body over the bound (1 MiB) is 413 with a GraphQL error, chunked or not, and the server goes on', async () => {
+  const big = JSON.stringify({ query: `{ __typename } ${' '.repeat(1024 * 1024)}` });
+  const declared = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+  assert.equal(declared.status, 413);
+  assert.deepEqual(await declared.json(), {
+    errors: [{ message: 'Request body too large.', extensions: { code: 'BAD_REQUEST', status: 413 } }],
+  });
+  // No Content-Length: the bound is met as the chunks arrive.
+  const chunked = await fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: new Blob([big]).stream(),
+    duplex: 'half',
+  } as RequestInit);
+  assert.equal(chunked.status, 413);
+  assert.equal((await post(app, '{ __typename }')).status, 200);
+});
