@@ -4,10 +4,19 @@
  */
 import { DEFAULT_DATABASE_URL } from './db/knex.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './db/sqlite-busy.js';
-import { DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS, parseDuration } from './events/change-log.js';
+import { DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS } from './events/change-log.js';
 import { parseOriginList } from './server/origin.js';
 import { MIN_SIGNAL_TOKEN_LENGTH } from './server/signal-endpoint.js';
 import type { DcrfLimits } from './dcrf/session.js';
+
+/** Parses `24h`, `90m`, `30s`, `2d` or plain milliseconds. */
+export function parseDuration(text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!match) throw new Error(`Not a duration: "${text}" (e.g. 24h, 90m, 30s)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
+  return Number(match[1]) * unit;
+}
 
 export interface Config {
   host: string;

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
-import { parseDuration } from '../events/change-log.js';
 import { type BusyStats, beginWhenUnlocked, DEFAULT_BUSY_TIMEOUT_MS, waitOutBusy } from './sqlite-busy.js';
 import { cachePreparedStatements } from './statement-cache.js';
 
@@ -39,8 +38,8 @@ function pgTypes(): { getTypeParser(oid: number, format?: string): unknown } {
 export interface DatabaseOptions {
   /**
    * SQLite: how long a write waits for another connection's write lock before it fails with
-   * `DatabaseBusy` (503, retryable); waited on timers, never by blocking the process. Default:
-   * `DATABASE_BUSY_TIMEOUT` from the environment, else 5 s; 0 fails at once. PostgreSQL: unused.
+   * `DatabaseBusy` (503, retryable); waited on timers, never by blocking the process. Default 5 s
+   * (the CLI and `createApp` pass `DATABASE_BUSY_TIMEOUT`); 0 fails at once. PostgreSQL: unused.
    */
   busyTimeoutMs?: number;
 }
@@ -64,7 +63,7 @@ export function knexConfig(url: string, options: DatabaseOptions = {}): Knex.Con
   const file = url.slice('sqlite:'.length);
   const memory = file === ':memory:' || file === '';
   if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const busyTimeoutMs = options.busyTimeoutMs ?? parseDuration(process.env.DATABASE_BUSY_TIMEOUT, DEFAULT_BUSY_TIMEOUT_MS);
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   if (!Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be 0 or more (got ${busyTimeoutMs})`);
   const busyStats: BusyStats = { waits: 0, timeouts: 0 };
   const config: BusyConfig = {

@@ -123,15 +123,6 @@ export interface ChangeLogStats {
   oldestSeconds: number;
 }
 
-/** Parses `24h`, `90m`, `30s`, `2d` or plain milliseconds. */
-export function parseDuration(text: string | undefined, fallback: number): number {
-  if (!text) return fallback;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
-  if (!match) throw new Error(`Not a duration: "${text}" (e.g. 24h, 90m, 30s)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
-  return Number(match[1]) * unit;
-}
-
 export class ChangeLog {
   /** Always true: the app's database has the log (see Runtime's `changeLog`). */
   readonly enabled = true;
