@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
-import { type BusyStats, beginWhenUnlocked, DEFAULT_BUSY_TIMEOUT_MS, waitOutBusy } from './sqlite-busy.js';
+import { allowTransactionsOnConnection, type BusyStats, beginWhenUnlocked, DEFAULT_BUSY_TIMEOUT_MS, waitOutBusy } from './sqlite-busy.js';
 import { cachePreparedStatements } from './statement-cache.js';
 
 /** The default DATABASE_URL: a SQLite file under ./data. */
@@ -102,7 +102,10 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Knex {
   const config = knexConfig(url, options);
   const knex = knexFactory(config);
   const busy = (config as BusyConfig)[BUSY_STATS];
-  if (busy && (config.connection as { filename: string }).filename !== ':memory:') beginWhenUnlocked(knex, busy.timeoutMs, busy);
+  if (busy) {
+    if ((config.connection as { filename: string }).filename !== ':memory:') beginWhenUnlocked(knex, busy.timeoutMs, busy);
+    allowTransactionsOnConnection(knex, busy.timeoutMs, busy);
+  }
   return knex;
 }
 

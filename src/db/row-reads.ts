@@ -59,3 +59,8 @@ export function readRow(knex: Knex | Knex.Transaction, table: string, column: st
     return (connection as SqliteConnection).prepare(text).get(value) as Row | undefined;
   });
 }
+
+/** The row of `table` whose `column` equals `value`, or undefined, read on a SQLite connection held already (synchronous). */
+export function readSqliteRow(connection: SqliteConnection, table: string, column: string, value: unknown): Row | undefined {
+  return connection.prepare(statementFor(table, column, '?').text).get(value) as Row | undefined;
+}

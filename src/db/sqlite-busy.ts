@@ -104,6 +104,47 @@ interface KnexTransaction {
   acquireConnection(config: { connection?: unknown } | undefined, use: (connection: unknown) => Promise<unknown>): Promise<unknown>;
 }
 
+/** The part of knex's client the lock-taking transactions use: its pool of one connection. */
+interface PoolClient {
+  acquireConnection(): Promise<Database.Database & { __knexTxId?: string }>;
+  releaseConnection(connection: unknown): unknown;
+}
+
+/** How each SQLite knex made by `openDatabase` waits for the write lock (see `transactionOnConnection`). */
+const lockSettings = new WeakMap<object, { timeoutMs: number; stats: BusyStats }>();
+
+/**
+ * Runs `use` on the pool's connection once `BEGIN IMMEDIATE` took the write lock there, giving the
+ * connection back between tries while another connection holds the lock (up to `timeoutMs`, then
+ * `DatabaseBusy`). The connection goes back to the pool when `use` settles; ending the transaction
+ * is `use`'s job.
+ */
+async function withWriteLock<T>(
+  client: PoolClient,
+  timeoutMs: number,
+  stats: BusyStats,
+  use: (connection: Database.Database & { __knexTxId?: string }) => Promise<T>,
+): Promise<T> {
+  let deadline: number | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const connection = await client.acquireConnection();
+    try {
+      if (begun(connection)) return await use(connection);
+    } finally {
+      client.releaseConnection(connection);
+    }
+    if (deadline === undefined) {
+      if (timeoutMs <= 0) throw new DatabaseBusy();
+      stats.waits++;
+      deadline = Date.now() + timeoutMs;
+    } else if (Date.now() >= deadline) {
+      stats.timeouts++;
+      throw new DatabaseBusy();
+    }
+    await pause(attempt, deadline);
+  }
+}
+
 /**
  * Makes every top-level transaction of `knex` (a SQLite file) take the write lock with `BEGIN IMMEDIATE`
  * before it keeps the pool's connection, giving the connection back between tries while another
@@ -111,47 +152,65 @@ interface KnexTransaction {
  * of the caller's (`{connection}`) and savepoints are left as knex makes them.
  */
 export function beginWhenUnlocked(knex: Knex, timeoutMs: number, stats: BusyStats): void {
-  const client = knex.client as unknown as {
-    transaction(...args: unknown[]): KnexTransaction;
-    acquireConnection(): Promise<Database.Database & { __knexTxId?: string }>;
-    releaseConnection(connection: unknown): unknown;
-  };
+  const client = knex.client as unknown as PoolClient & { transaction(...args: unknown[]): KnexTransaction };
   const transaction = client.transaction;
   client.transaction = function (this: typeof client, ...args: unknown[]) {
     const trx = transaction.apply(this, args);
     // knex runs the transaction from a promise callback, so the instance can still be changed here.
     if (!args[2])
       trx.acquireConnection = (config, use) =>
-        config?.connection ? Object.getPrototypeOf(trx).acquireConnection.call(trx, config, use) : lockThenUse(trx, use);
+        config?.connection
+          ? Object.getPrototypeOf(trx).acquireConnection.call(trx, config, use)
+          : withWriteLock(client, timeoutMs, stats, async (connection) => {
+              connection.__knexTxId = trx.txid;
+              // Begun already: knex's own BEGIN would fail inside the transaction.
+              trx.begin = () => Promise.resolve();
+              try {
+                return await use(connection);
+              } finally {
+                delete connection.__knexTxId;
+              }
+            });
     return trx;
   };
+}
 
-  async function lockThenUse(trx: KnexTransaction, use: (connection: unknown) => Promise<unknown>): Promise<unknown> {
-    let deadline: number | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const connection = await client.acquireConnection();
-      try {
-        if (begun(connection)) {
-          connection.__knexTxId = trx.txid;
-          // Begun already: knex's own BEGIN would fail inside the transaction.
-          trx.begin = () => Promise.resolve();
-          return await use(connection);
-        }
-      } finally {
-        delete connection.__knexTxId;
-        client.releaseConnection(connection);
-      }
-      if (deadline === undefined) {
-        if (timeoutMs <= 0) throw new DatabaseBusy();
-        stats.waits++;
-        deadline = Date.now() + timeoutMs;
-      } else if (Date.now() >= deadline) {
-        stats.timeouts++;
-        throw new DatabaseBusy();
-      }
-      await pause(attempt, deadline);
+/**
+ * Lets `transactionOnConnection` run transactions of `knex` (a SQLite database `openDatabase` made),
+ * waiting for the write lock as `beginWhenUnlocked` does.
+ */
+export function allowTransactionsOnConnection(knex: Knex, timeoutMs: number, stats: BusyStats): void {
+  lockSettings.set(knex, { timeoutMs, stats });
+}
+
+/** Whether `transactionOnConnection` can run transactions of `knex`. */
+export function runsTransactionsOnConnection(knex: Knex): boolean {
+  return lockSettings.has(knex);
+}
+
+/**
+ * Runs `work` in a transaction straight on the pool's connection: `BEGIN IMMEDIATE` (the write lock
+ * waited for as `beginWhenUnlocked` waits), then `work`, then `COMMIT`, or `ROLLBACK` when `work` or the
+ * COMMIT throws. No knex transaction object is made (a new knex instance with its own client, events
+ * and promises per transaction: a large share of a small write's cost), so `work` must not run knex
+ * queries: it has the connection, and the pool has no other to give them (they would wait forever).
+ * Only for a knex `allowTransactionsOnConnection` was called with.
+ */
+export function transactionOnConnection<T>(knex: Knex, work: (connection: Database.Database) => Promise<T>): Promise<T> {
+  const settings = lockSettings.get(knex);
+  if (!settings) throw new Error('transactionOnConnection: this knex was not opened by openDatabase on SQLite');
+  return withWriteLock(knex.client as unknown as PoolClient, settings.timeoutMs, settings.stats, async (connection) => {
+    let result: T;
+    try {
+      result = await work(connection);
+      endStatements(connection).commit.run();
+    } catch (error) {
+      // SQLite ends a transaction itself on some errors (e.g. SQLITE_FULL): nothing is left to roll back then.
+      if (connection.inTransaction) endStatements(connection).rollback.run();
+      throw isSqliteBusy(error) ? new DatabaseBusy() : error;
     }
-  }
+    return result;
+  });
 }
 
 /**
@@ -169,6 +228,19 @@ function beginStatement(connection: Database.Database): Database.Statement {
     beginStatements.set(connection, statement);
   }
   return statement;
+}
+
+/** Each connection's COMMIT and ROLLBACK for `transactionOnConnection`, prepared once, answering SQLITE_BUSY at once too. */
+const endStatementsOf = new WeakMap<Database.Database, { commit: Database.Statement; rollback: Database.Statement }>();
+
+function endStatements(connection: Database.Database): { commit: Database.Statement; rollback: Database.Statement } {
+  let statements = endStatementsOf.get(connection);
+  if (!statements) {
+    const prepare = Object.getPrototypeOf(connection).prepare as Database.Database['prepare'];
+    statements = { commit: prepare.call(connection, 'COMMIT'), rollback: prepare.call(connection, 'ROLLBACK') };
+    endStatementsOf.set(connection, statements);
+  }
+  return statements;
 }
 
 /** Runs `BEGIN IMMEDIATE`; false when another connection holds the write lock. */

@@ -137,7 +137,16 @@ export async function runUpdate(
   id: unknown,
   update: { columns: string[]; values: unknown[] },
 ): Promise<void> {
-  await onConnection(trx as unknown as Knex.Transaction, (connection: SqliteConnection) =>
-    connection.prepare(updateText(table, key, update.columns)).run(...update.values, binding(id)?.value ?? id),
-  );
+  await onConnection(trx as unknown as Knex.Transaction, (connection: SqliteConnection) => runUpdateOn(connection, table, key, id, update));
+}
+
+/** The same UPDATE on a connection held already (a transaction of `transactionOnConnection`). */
+export function runUpdateOn(
+  connection: SqliteConnection,
+  table: string,
+  key: string,
+  id: unknown,
+  update: { columns: string[]; values: unknown[] },
+): void {
+  connection.prepare(updateText(table, key, update.columns)).run(...update.values, binding(id)?.value ?? id);
 }

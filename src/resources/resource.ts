@@ -9,7 +9,8 @@ import type { Knex } from 'knex';
 import { Model, type ModelClass, type Transaction } from 'objection';
 import { NotFound, PermissionDenied } from '../errors.js';
 import { isInvalidValueError } from '../db/knex.js';
-import { readRow, readsRowsDirectly } from '../db/row-reads.js';
+import { readRow, readSqliteRow, readsRowsDirectly } from '../db/row-reads.js';
+import { runsTransactionsOnConnection, transactionOnConnection } from '../db/sqlite-busy.js';
 import type { ChangeMessage } from '../events/hub.js';
 import type { Position } from '../events/change-log.js';
 import type { RowGrouping } from '../events/groups.js';
@@ -18,9 +19,9 @@ import { carriesRelated, embedRelated } from '../models/related.js';
 import { AllowAny, checksObjects, mayReceiveEvent, toPermissionList, type BasePermission, type PermissionLike } from '../permissions.js';
 import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
-import { serializerInstance, type Row, type Serializer, type SerializerClass } from '../serializers/serializer.js';
+import { serializerInstance, type Row, type Serializer, type SerializerClass, type ValidateOptions } from '../serializers/serializer.js';
 import { narrowsRows, type AnyQuery, type ResourceCall } from './call.js';
-import { directPatchApplies, runUpdate, updateOf } from './direct-patch.js';
+import { directPatchApplies, runUpdate, runUpdateOn, updateOf } from './direct-patch.js';
 import { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './pagination.js';
 import { ResourceEvents, type ResourceEvent, type SubscriptionKind } from './resource-events.js';
 import { toRowScope, type RowScope, type RowScopeOption } from './row-scope.js';
@@ -62,6 +63,9 @@ export type Unsubscribe = (() => void) & { position?: Position };
 
 const INTEGER_TEXT = /^\s*-?\d+\s*$/;
 
+/** A write on the connection that has to run again in a knex transaction (see `writeOnConnection`). */
+const NEEDS_KNEX_TRANSACTION = Symbol('needs a knex transaction');
+
 /** A model instance's columns as a plain row (its own enumerable properties), or undefined. */
 function plainRow(model: Model | undefined): Row | undefined {
   return model ? { ...model } : undefined;
@@ -88,6 +92,8 @@ export class Resource {
   private readonly related: boolean;
   /** The model's key is one column (composite keys take the query builder). */
   private readonly singleKey: boolean;
+  /** Serializer classes whose validation asked for the write's transaction (see writeOnConnection). */
+  private readonly serializersUsingTransaction = new WeakSet<object>();
   /** Whether Objection's models of this resource hold the database row as it is (see returnsRows); known on first use. */
   private rawRows: boolean | undefined;
 
@@ -372,6 +378,13 @@ export class Resource {
     const serializer = this.serializerFor(call);
     const perform = partial ? call.hooks?.performPatch : call.hooks?.performUpdate;
     const direct = !perform && !this.narrowed && !narrowsRows(call) && directPatchApplies(call.runtime, this.model);
+    if (direct && this.writesOnConnection(call.runtime, serializer)) {
+      const reply = await this.writeOnConnection(call, pk, data, partial, serializer);
+      if (reply !== NEEDS_KNEX_TRANSACTION) {
+        call.runtime.hub.catchUp();
+        return reply;
+      }
+    }
     let wroteDirectly = false;
     const reply = await this.transaction(call.runtime, async (trx) => {
       const instance = await this.getObject(call, pk, trx);
@@ -405,6 +418,82 @@ export class Resource {
     // The trigger's log entry reaches this process's subscribers now, not at the feed's next poll.
     if (wroteDirectly) call.runtime.hub.catchUp();
     return reply;
+  }
+
+  /**
+   * Whether a direct patch/update (see `write`) can also run without a knex transaction: on a SQLite
+   * database `openDatabase` made, with `transaction` not overridden, and a serializer not yet seen
+   * asking its validation context for the transaction (`writeOnConnection`).
+   */
+  private writesOnConnection(runtime: Runtime, serializer: Serializer): boolean {
+    return (
+      !this.related &&
+      this.singleKey &&
+      this.transaction === Resource.prototype.transaction &&
+      !this.serializersUsingTransaction.has(serializer.constructor) &&
+      runsTransactionsOnConnection(runtime.knex)
+    );
+  }
+
+  /**
+   * A direct patch/update (SQLite, a model the database captures, nothing of the model's own around
+   * the write) in a transaction straight on the connection (`transactionOnConnection`): BEGIN, the
+   * lookup, the object permission, validation, the UPDATE, the read-back and COMMIT, with no knex
+   * transaction object and no query builder — what `write` does, without their cost. Validation
+   * gets no transaction: a serializer whose validation asks for `context.trx` (a uniqueness check, a
+   * related-row lookup, a `validate` of its own querying the database) makes this transaction roll
+   * back, and the write runs again through `write`'s knex transaction; that serializer class takes
+   * that path from then on. NEEDS_KNEX_TRANSACTION asks the caller for that second run.
+   */
+  private async writeOnConnection(
+    call: ResourceCall,
+    pk: unknown,
+    data: unknown,
+    partial: boolean,
+    serializer: Serializer,
+  ): Promise<Row | typeof NEEDS_KNEX_TRANSACTION> {
+    const value = this.lookupValue(pk);
+    const table = this.model.tableName;
+    const idColumn = this.model.idColumn as string;
+    let askedForTransaction = false;
+    const context: ValidateOptions = {
+      partial,
+      scope: call.scope,
+      instance: undefined,
+      get trx(): never {
+        askedForTransaction = true;
+        throw new Error("This validation needs the write's transaction: the write runs again in one.");
+      },
+    };
+    try {
+      return await transactionOnConnection(call.runtime.knex, async (connection) => {
+        const instance = readSqliteRow(connection, table, this.lookupField, value);
+        if (!instance) throw this.notFound();
+        if (this.checksObjects(call)) await this.checkObjectPermission(call, partial ? 'patch' : 'update', instance);
+        context.instance = instance;
+        let values: Row;
+        try {
+          values = await serializer.runValidation(data, context);
+        } finally {
+          // Whatever validation made of the refusal (a field error, say), its result cannot stand.
+          if (askedForTransaction) this.serializersUsingTransaction.add(serializer.constructor);
+        }
+        if (askedForTransaction) throw NEEDS_KNEX_TRANSACTION;
+        const id = instance[idColumn];
+        if (Object.keys(values).length) {
+          const update = updateOf(this.validated(values, true));
+          // A value only the query builder can write (a raw expression, JSON): the ORM path writes it.
+          if (!update) throw NEEDS_KNEX_TRANSACTION;
+          if (update.columns.length) runUpdateOn(connection, table, idColumn, id, update);
+        }
+        const row = readSqliteRow(connection, table, idColumn, id);
+        if (!row) throw this.notFound();
+        return serializer.toRepresentation(row);
+      });
+    } catch (error) {
+      if (error === NEEDS_KNEX_TRANSACTION || askedForTransaction) return NEEDS_KNEX_TRANSACTION;
+      throw error;
+    }
   }
 
   /** Deletes one row; returns it as it was. */
