@@ -271,18 +271,29 @@ export class ChangeLog {
   /** Entries with `after < seq <= upTo`, in order, at most `limit`. */
   async read(after: number, upTo: number, filter: LogFilter = {}, limit = 1000): Promise<LogEntry[]> {
     const rows = this.postgres ? await this.readWithKnex(after, upTo, filter, limit) : await this.readSqlite(after, upTo, filter, limit);
-    return rows.map((row) => {
-      const seq = Number(row.seq);
-      return {
-        seq,
-        position: this.position(seq),
-        model: String(row.model),
-        pk: JSON.parse(String(row.pk)),
-        action: row.action as ChangeAction,
-        before: row.before_row ? (JSON.parse(String(row.before_row)) as Row) : null,
-        data: JSON.parse(String(row.row_data)) as Row,
-      };
-    });
+    return rows.map((row) => this.entryOf(row));
+  }
+
+  /**
+   * The newest entry, read on a SQLite connection inside the transaction that wrote it (no other
+   * connection can have appended since: the transaction holds SQLite's write lock).
+   */
+  newestEntryOn(connection: SqliteConnection): LogEntry | undefined {
+    const row = connection.prepare(NEWEST_ENTRY).get() as Record<string, unknown> | undefined;
+    return row ? this.entryOf(row) : undefined;
+  }
+
+  private entryOf(row: Record<string, unknown>): LogEntry {
+    const seq = Number(row.seq);
+    return {
+      seq,
+      position: this.position(seq),
+      model: String(row.model),
+      pk: JSON.parse(String(row.pk)),
+      action: row.action as ChangeAction,
+      before: row.before_row ? (JSON.parse(String(row.before_row)) as Row) : null,
+      data: JSON.parse(String(row.row_data)) as Row,
+    };
   }
 
   private async readWithKnex(after: number, upTo: number, filter: LogFilter, limit: number): Promise<Array<Record<string, unknown>>> {
@@ -369,6 +380,7 @@ export class ChangeLog {
 }
 
 const NEWEST_SEQ = `select max(seq) as seq from ${CHANGE_LOG_TABLE}`;
+const NEWEST_ENTRY = `select * from ${CHANGE_LOG_TABLE} order by seq desc limit 1`;
 
 /**
  * The log's newest sequence number (0 when empty) as `knex` sees it: the pool's view, or a

@@ -14,8 +14,9 @@ import type { ModelInterest } from './interest.js';
 import { UnobservedWrites } from './unobserved-writes.js';
 import { GroupFanout, type RowGrouping } from './groups.js';
 import { GroupFanouts } from './group-fanouts.js';
-import type { ChangeLog } from './change-log.js';
-import { ChangeFeed } from './feed.js';
+import type { ChangeLog, LogEntry } from './change-log.js';
+import { ChangeFeed, messageOf } from './feed.js';
+import type { SqliteConnection } from '../db/connection.js';
 import { ReplayGate, replayFilter, startReplay, type PositionedUnsubscribe } from './resume.js';
 
 export { relativeGroups, type GroupsForRow, type RowGrouping } from './groups.js';
@@ -222,6 +223,27 @@ export class ChangeHub {
       this.send(this.modelTopic(record.model), message);
       this.send(this.instanceTopic(record.model, record.pk), message);
     }
+  }
+
+  /**
+   * The change a write of `model` has just logged, read on its transaction's SQLite connection before
+   * COMMIT, when this process will publish it (`publishLogged`); undefined when nobody here or elsewhere
+   * can be listening, or there is no change log: the feed's wake-up (`catchUp`) is enough then.
+   */
+  loggedBy(connection: SqliteConnection, model: string): LogEntry | undefined {
+    const feed = this.feed;
+    if (!feed || (this.isLocalEngine && !feed.started) || !this.isObserved(model)) return undefined;
+    return feed.log.newestEntryOn(connection);
+  }
+
+  /**
+   * Publishes, once its transaction has committed, a change the database logged for a write of this
+   * process (`loggedBy`): on the feed topic, as `publishChanges` does the ORM's, so it reaches every
+   * process now instead of at their next read of the log.
+   */
+  publishLogged(entry: LogEntry): void {
+    const feed = this.feed;
+    if (feed) this.send(feed.topic, messageOf(entry), true);
   }
 
   /** Publishes a payload on a topic (custom signals). */

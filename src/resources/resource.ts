@@ -12,7 +12,7 @@ import { isInvalidValueError } from '../db/knex.js';
 import { readRow, readSqliteRow, readsRowsDirectly } from '../db/row-reads.js';
 import { runsTransactionsOnConnection, transactionOnConnection } from '../db/sqlite-busy.js';
 import type { ChangeMessage } from '../events/hub.js';
-import type { Position } from '../events/change-log.js';
+import type { LogEntry, Position } from '../events/change-log.js';
 import type { RowGrouping } from '../events/groups.js';
 import { WrittenRows } from '../models/live-model.js';
 import { carriesRelated, embedRelated } from '../models/related.js';
@@ -379,10 +379,12 @@ export class Resource {
     const perform = partial ? call.hooks?.performPatch : call.hooks?.performUpdate;
     const direct = !perform && !this.narrowed && !narrowsRows(call) && directPatchApplies(call.runtime, this.model);
     if (direct && this.writesOnConnection(call.runtime, serializer)) {
-      const reply = await this.writeOnConnection(call, pk, data, partial, serializer);
-      if (reply !== NEEDS_KNEX_TRANSACTION) {
-        call.runtime.hub.catchUp();
-        return reply;
+      const written = await this.writeOnConnection(call, pk, data, partial, serializer);
+      if (written !== NEEDS_KNEX_TRANSACTION) {
+        // The trigger's log entry reaches subscribers now, not at the feed's next poll.
+        if (written.logged) call.runtime.hub.publishLogged(written.logged);
+        else call.runtime.hub.catchUp();
+        return written.reply;
       }
     }
     let wroteDirectly = false;
@@ -451,11 +453,12 @@ export class Resource {
     data: unknown,
     partial: boolean,
     serializer: Serializer,
-  ): Promise<Row | typeof NEEDS_KNEX_TRANSACTION> {
+  ): Promise<{ reply: Row; logged: LogEntry | undefined } | typeof NEEDS_KNEX_TRANSACTION> {
     const value = this.lookupValue(pk);
     const table = this.model.tableName;
     const idColumn = this.model.idColumn as string;
     let askedForTransaction = false;
+    let logged: LogEntry | undefined;
     const context: ValidateOptions = {
       partial,
       scope: call.scope,
@@ -484,11 +487,16 @@ export class Resource {
           const update = updateOf(this.validated(values, true));
           // A value only the query builder can write (a raw expression, JSON): the ORM path writes it.
           if (!update) throw NEEDS_KNEX_TRANSACTION;
-          if (update.columns.length) runUpdateOn(connection, table, idColumn, id, update);
+          if (update.columns.length) {
+            runUpdateOn(connection, table, idColumn, id, update);
+            logged = call.runtime.hub.loggedBy(connection, this.modelName);
+            // Not the entry of this UPDATE (the table's trigger gone, say): the feed reads the log instead.
+            if (logged && (logged.model !== this.modelName || logged.pk !== id || logged.action !== 'update')) logged = undefined;
+          }
         }
         const row = readSqliteRow(connection, table, idColumn, id);
         if (!row) throw this.notFound();
-        return serializer.toRepresentation(row);
+        return { reply: serializer.toRepresentation(row), logged };
       });
     } catch (error) {
       if (error === NEEDS_KNEX_TRANSACTION || askedForTransaction) return NEEDS_KNEX_TRANSACTION;

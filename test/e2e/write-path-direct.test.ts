@@ -314,27 +314,34 @@ describe('a patch of a model the database captures', () => {
     }
   });
 
-  test("a patch wakes this process's change feed once its transaction has committed", async () => {
-    const { pk, writer, close } = await row('plain', 'wake');
+  test("a patch's change is handed on (published, or the feed woken) only once its transaction has committed", async () => {
+    const { pk, writer, watcher, close } = await row('plain', 'wake');
     const hub = app.runtime!.hub;
-    const catchUp = hub.catchUp;
-    // What another connection reads when the feed is woken: the row as the patch left it only after COMMIT.
+    const { catchUp, publishLogged } = hub;
+    // What another connection reads when the change is handed on: the row as the patch left it only after COMMIT.
     const seen: Array<Promise<Array<{ qty: unknown }>>> = [];
+    const look = () => seen.push(raw.query<{ qty: unknown }>('select qty from wp_plain where id = ?', [pk]));
     hub.catchUp = function (this: typeof hub) {
-      seen.push(raw.query<{ qty: unknown }>('select qty from wp_plain where id = ?', [pk]));
+      look();
       return catchUp.call(this);
+    };
+    hub.publishLogged = function (this: typeof hub, entry) {
+      look();
+      return publishLogged.call(this, entry);
     };
     try {
       assert.equal((await writer.request({ action: 'patch', pk, data: { qty: 7 }, request_id: 1 })).response_status, 200);
+      assert.equal((await watcher.next(5000)).data.qty, 7);
     } finally {
       hub.catchUp = catchUp;
+      hub.publishLogged = publishLogged;
       close();
     }
-    assert.ok(seen.length > 0, 'the feed was woken');
+    assert.ok(seen.length > 0, 'the change was handed on');
     assert.deepEqual(
       (await Promise.all(seen)).map((rows) => Number(rows[0]?.qty)),
       seen.map(() => 7),
-      'woken after the commit',
+      'handed on after the commit',
     );
   });
 });
