@@ -1,6 +1,6 @@
 /**
- * `node --import tsx bench/dcrf-frame-path.ts [--ops N] [--runs N] [--cpu-prof DIR]`: the CPU one DCRF
- * `retrieve` frame costs from its text to its reply's text, without sockets: the session (order,
+ * `node --import tsx bench/dcrf-frame-path.ts [--action retrieve|patch] [--ops N] [--runs N] [--cpu-prof DIR]`:
+ * the CPU one DCRF `retrieve` (or `patch`) frame costs from its text to its reply's text, without sockets: the session (order,
  * limits, parsing), the router, the demo's `things` consumer (permission, action, serializer, the
  * SQLite read) and the encoding, on an in-memory socket (`dcrf-gateway/testing`). The in-memory
  * client's own work (a timer and a promise per reply) is counted too, the same for every version
@@ -25,6 +25,8 @@ const OPS = Number(option('ops', '20000'));
 const RUNS = Number(option('runs', '5'));
 const PROFILE_DIR = argv.includes('--cpu-prof') ? option('cpu-prof', 'bench/results/profiles') : undefined;
 const THINGS = 20;
+const ACTION = option('action', 'retrieve');
+if (ACTION !== 'retrieve' && ACTION !== 'patch') throw new Error(`--action retrieve or patch (got ${ACTION})`);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcrf-frame-path-'));
 const knex = await openDemoDatabase(`sqlite:${path.join(dir, 'bench.sqlite3')}`);
@@ -37,7 +39,12 @@ const client = await DcrfCommunicator.connect(demoStreams.things!, { runtime, li
 async function window(count: number): Promise<number> {
   const started = process.cpuUsage();
   for (let i = 0; i < count; i++) {
-    client.send(`{"action":"retrieve","pk":${1 + (i % THINGS)},"request_id":${i}}`);
+    const pk = 1 + (i % THINGS);
+    client.send(
+      ACTION === 'patch'
+        ? `{"action":"patch","pk":${pk},"data":{"counter":${i}},"request_id":${i}}`
+        : `{"action":"retrieve","pk":${pk},"request_id":${i}}`,
+    );
     const text = await client.receiveText();
     if (!text.includes('"response_status":200')) throw new Error(`unexpected reply ${text.slice(0, 200)}`);
   }
@@ -68,10 +75,10 @@ for (let run = 1; run <= RUNS; run++) {
     fs.writeFileSync(file, JSON.stringify(data));
     console.log(`profile: ${file}`);
   }
-  console.log(`run ${run}: ${figures.at(-1)!.toFixed(2)} µs CPU per retrieve frame`);
+  console.log(`run ${run}: ${figures.at(-1)!.toFixed(2)} µs CPU per ${ACTION} frame`);
 }
 const sorted = [...figures].sort((a, b) => a - b);
-console.log(`median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} µs CPU per retrieve frame (${RUNS} runs of ${OPS})`);
+console.log(`median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} µs CPU per ${ACTION} frame (${RUNS} runs of ${OPS})`);
 await client.close();
 await runtime.close();
 await knex.destroy();
