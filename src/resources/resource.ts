@@ -6,6 +6,7 @@
  * every query runs on the call's runtime's database. Resources are runtime-independent definitions.
  */
 import type { Knex } from 'knex';
+import type { SqliteConnection } from '../db/connection.js';
 import { Model, type ModelClass, type Transaction } from 'objection';
 import { NotFound, PermissionDenied } from '../errors.js';
 import { isInvalidValueError } from '../db/knex.js';
@@ -21,7 +22,7 @@ import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass, type ValidateOptions } from '../serializers/serializer.js';
 import { narrowsRows, type AnyQuery, type ResourceCall } from './call.js';
-import { directPatchApplies, runUpdate, runUpdateOn, updateOf } from './direct-patch.js';
+import { columnsOf, directWriteApplies, runDeleteOn, runInsertOn, runUpdate, runUpdateOn, type DirectWrite } from './direct-write.js';
 import { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './pagination.js';
 import { ResourceEvents, type ResourceEvent, type SubscriptionKind } from './resource-events.js';
 import { toRowScope, type RowScope, type RowScopeOption } from './row-scope.js';
@@ -350,6 +351,19 @@ export class Resource {
     await this.authorize(call, 'create');
     const serializer = this.serializerFor(call);
     const performCreate = call.hooks?.performCreate;
+    if (!performCreate && this.writesOnConnection(call.runtime, 'insert', serializer)) {
+      const created = await this.onConnection(call, serializer, async (connection, validate, logged) => {
+        const values = await validate(data, {});
+        if (this.createWith) Object.assign(values, this.createWith(call.scope));
+        const insert = columnsOf(this.validated(values, false));
+        // A value only the query builder can write (a raw expression, JSON): the ORM path writes it.
+        if (!insert) throw NEEDS_KNEX_TRANSACTION;
+        const row = runInsertOn(connection, this.model.tableName, insert);
+        logged('create', row[this.model.idColumn as string]);
+        return serializer.toRepresentation(row);
+      });
+      if (created !== NEEDS_KNEX_TRANSACTION) return created;
+    }
     return this.transaction(call.runtime, async (trx) => {
       const values = await serializer.runValidation(data, { trx, scope: call.scope });
       if (this.createWith) Object.assign(values, this.createWith(call.scope));
@@ -377,15 +391,10 @@ export class Resource {
     await this.authorize(call, partial ? 'patch' : 'update');
     const serializer = this.serializerFor(call);
     const perform = partial ? call.hooks?.performPatch : call.hooks?.performUpdate;
-    const direct = !perform && !this.narrowed && !narrowsRows(call) && directPatchApplies(call.runtime, this.model);
-    if (direct && this.writesOnConnection(call.runtime, serializer)) {
+    const direct = !perform && !this.narrowed && !narrowsRows(call) && directWriteApplies(call.runtime, this.model, 'update');
+    if (direct && this.writesOnConnection(call.runtime, 'update', serializer)) {
       const written = await this.writeOnConnection(call, pk, data, partial, serializer);
-      if (written !== NEEDS_KNEX_TRANSACTION) {
-        // The trigger's log entry reaches subscribers now, not at the feed's next poll.
-        if (written.logged) call.runtime.hub.publishLogged(written.logged);
-        else call.runtime.hub.catchUp();
-        return written.reply;
-      }
+      if (written !== NEEDS_KNEX_TRANSACTION) return written;
     }
     let wroteDirectly = false;
     const reply = await this.transaction(call.runtime, async (trx) => {
@@ -400,7 +409,7 @@ export class Resource {
       else if (Object.keys(values).length) {
         const model = this.validated(values, true);
         // SQLite, a model the database captures and nothing of its own around the write: the UPDATE alone.
-        const update = direct ? updateOf(model) : undefined;
+        const update = direct ? columnsOf(model) : undefined;
         if (update) {
           if (update.columns.length) await runUpdate(trx, this.model.tableName, this.model.idColumn as string, id, update);
           wroteDirectly = true;
@@ -423,91 +432,135 @@ export class Resource {
   }
 
   /**
-   * Whether a direct patch/update (see `write`) can also run without a knex transaction: on a SQLite
-   * database `openDatabase` made, with `transaction` not overridden, and a serializer not yet seen
-   * asking its validation context for the transaction (`writeOnConnection`).
+   * Whether a write can run as one statement in a transaction straight on the connection
+   * (`onConnection`): SQLite, a model the database captures with nothing of its own around that
+   * operation (direct-write.ts), a database `openDatabase` made, `transaction` not overridden, and a
+   * serializer not yet seen asking its validation context for the transaction.
    */
-  private writesOnConnection(runtime: Runtime, serializer: Serializer): boolean {
+  private writesOnConnection(runtime: Runtime, operation: DirectWrite, serializer: Serializer | undefined): boolean {
     return (
       !this.related &&
       this.singleKey &&
       this.transaction === Resource.prototype.transaction &&
-      !this.serializersUsingTransaction.has(serializer.constructor) &&
+      !(serializer && this.serializersUsingTransaction.has(serializer.constructor)) &&
+      directWriteApplies(runtime, this.model, operation) &&
       runsTransactionsOnConnection(runtime.knex)
     );
   }
 
   /**
-   * A direct patch/update (SQLite, a model the database captures, nothing of the model's own around
-   * the write) in a transaction straight on the connection (`transactionOnConnection`): BEGIN, the
-   * lookup, the object permission, validation, the UPDATE, the read-back and COMMIT, with no knex
-   * transaction object and no query builder — what `write` does, without their cost. Validation
-   * gets no transaction: a serializer whose validation asks for `context.trx` (a uniqueness check, a
-   * related-row lookup, a `validate` of its own querying the database) makes this transaction roll
-   * back, and the write runs again through `write`'s knex transaction; that serializer class takes
-   * that path from then on. NEEDS_KNEX_TRANSACTION asks the caller for that second run.
+   * Runs a write in a transaction straight on the connection (`transactionOnConnection`: BEGIN, the
+   * statements, COMMIT), with no knex transaction object and no query builder: what the knex path
+   * does, without their cost. `work` gets the connection, `validate` (the serializer's validation
+   * with the call's scope) and `logged`, to call after its statement with the change's action and key:
+   * the entry the table's trigger logged is read before COMMIT and published after it, as the ORM
+   * path publishes its records, instead of waking the feed to read the log.
+   *
+   * Validation gets no transaction: a serializer whose validation asks for `context.trx` (a uniqueness
+   * check, a related-row lookup, a `validate` of its own querying the database) makes this transaction
+   * roll back and answers NEEDS_KNEX_TRANSACTION, for the caller to run the write again through knex;
+   * that serializer class takes that path from then on. `work` may answer it too (throw it).
    */
-  private async writeOnConnection(
+  private async onConnection<T>(
     call: ResourceCall,
-    pk: unknown,
-    data: unknown,
-    partial: boolean,
     serializer: Serializer,
-  ): Promise<{ reply: Row; logged: LogEntry | undefined } | typeof NEEDS_KNEX_TRANSACTION> {
-    const value = this.lookupValue(pk);
-    const table = this.model.tableName;
-    const idColumn = this.model.idColumn as string;
+    work: (
+      connection: SqliteConnection,
+      validate: (data: unknown, context: Omit<ValidateOptions, 'trx' | 'scope'>) => Promise<Row>,
+      logged: (action: 'create' | 'update' | 'delete', pk: unknown) => void,
+    ) => Promise<T>,
+  ): Promise<T | typeof NEEDS_KNEX_TRANSACTION> {
     let askedForTransaction = false;
-    let logged: LogEntry | undefined;
-    const context: ValidateOptions = {
-      partial,
-      scope: call.scope,
-      instance: undefined,
-      get trx(): never {
-        askedForTransaction = true;
-        throw new Error("This validation needs the write's transaction: the write runs again in one.");
-      },
+    let entry: LogEntry | undefined;
+    const validate = async (data: unknown, options: Omit<ValidateOptions, 'trx' | 'scope'>): Promise<Row> => {
+      const context: ValidateOptions = {
+        ...options,
+        scope: call.scope,
+        get trx(): never {
+          askedForTransaction = true;
+          throw new Error("This validation needs the write's transaction: the write runs again in one.");
+        },
+      };
+      try {
+        return await serializer.runValidation(data, context);
+      } finally {
+        // Whatever validation made of the refusal (a field error, say), its result cannot stand.
+        if (askedForTransaction) this.serializersUsingTransaction.add(serializer.constructor);
+      }
     };
+    const logged = (action: 'create' | 'update' | 'delete', pk: unknown) => {
+      entry = call.runtime.hub.loggedBy(connection!, this.modelName);
+      // Not the entry of this statement (the table's trigger gone, say): the feed reads the log instead.
+      if (entry && (entry.model !== this.modelName || entry.pk !== pk || entry.action !== action)) entry = undefined;
+    };
+    let connection: SqliteConnection | undefined;
+    let result: T;
     try {
-      return await transactionOnConnection(call.runtime.knex, async (connection) => {
-        const instance = readSqliteRow(connection, table, this.lookupField, value);
-        if (!instance) throw this.notFound();
-        if (this.checksObjects(call)) await this.checkObjectPermission(call, partial ? 'patch' : 'update', instance);
-        context.instance = instance;
-        let values: Row;
-        try {
-          values = await serializer.runValidation(data, context);
-        } finally {
-          // Whatever validation made of the refusal (a field error, say), its result cannot stand.
-          if (askedForTransaction) this.serializersUsingTransaction.add(serializer.constructor);
-        }
+      result = await transactionOnConnection(call.runtime.knex, async (held) => {
+        connection = held;
+        const done = await work(held, validate, logged);
         if (askedForTransaction) throw NEEDS_KNEX_TRANSACTION;
-        const id = instance[idColumn];
-        if (Object.keys(values).length) {
-          const update = updateOf(this.validated(values, true));
-          // A value only the query builder can write (a raw expression, JSON): the ORM path writes it.
-          if (!update) throw NEEDS_KNEX_TRANSACTION;
-          if (update.columns.length) {
-            runUpdateOn(connection, table, idColumn, id, update);
-            logged = call.runtime.hub.loggedBy(connection, this.modelName);
-            // Not the entry of this UPDATE (the table's trigger gone, say): the feed reads the log instead.
-            if (logged && (logged.model !== this.modelName || logged.pk !== id || logged.action !== 'update')) logged = undefined;
-          }
-        }
-        const row = readSqliteRow(connection, table, idColumn, id);
-        if (!row) throw this.notFound();
-        return { reply: serializer.toRepresentation(row), logged };
+        return done;
       });
     } catch (error) {
       if (error === NEEDS_KNEX_TRANSACTION || askedForTransaction) return NEEDS_KNEX_TRANSACTION;
       throw error;
     }
+    // The trigger's log entry reaches subscribers now, not at the feed's next poll.
+    if (entry) call.runtime.hub.publishLogged(entry);
+    else call.runtime.hub.catchUp();
+    return result;
+  }
+
+  /** `write` as one UPDATE on the connection (`onConnection`): lookup, object permission, validation, UPDATE, read-back. */
+  private writeOnConnection(
+    call: ResourceCall,
+    pk: unknown,
+    data: unknown,
+    partial: boolean,
+    serializer: Serializer,
+  ): Promise<Row | typeof NEEDS_KNEX_TRANSACTION> {
+    const value = this.lookupValue(pk);
+    const table = this.model.tableName;
+    const idColumn = this.model.idColumn as string;
+    return this.onConnection(call, serializer, async (connection, validate, logged) => {
+      const instance = readSqliteRow(connection, table, this.lookupField, value);
+      if (!instance) throw this.notFound();
+      if (this.checksObjects(call)) await this.checkObjectPermission(call, partial ? 'patch' : 'update', instance);
+      const values = await validate(data, { partial, instance });
+      const id = instance[idColumn];
+      if (Object.keys(values).length) {
+        const update = columnsOf(this.validated(values, true));
+        // A value only the query builder can write (a raw expression, JSON): the ORM path writes it.
+        if (!update) throw NEEDS_KNEX_TRANSACTION;
+        if (update.columns.length) {
+          runUpdateOn(connection, table, idColumn, id, update);
+          logged('update', id);
+        }
+      }
+      const row = readSqliteRow(connection, table, idColumn, id);
+      if (!row) throw this.notFound();
+      return serializer.toRepresentation(row);
+    });
   }
 
   /** Deletes one row; returns it as it was. */
   async destroy(call: ResourceCall, pk: unknown): Promise<Row> {
     await this.authorize(call, 'delete');
     const performDelete = call.hooks?.performDelete;
+    if (!performDelete && !this.narrowed && !narrowsRows(call) && this.writesOnConnection(call.runtime, 'delete', undefined)) {
+      const value = this.lookupValue(pk);
+      const idColumn = this.model.idColumn as string;
+      const deleted = await this.onConnection(call, this.serializer, async (connection, _validate, logged) => {
+        const instance = readSqliteRow(connection, this.model.tableName, this.lookupField, value);
+        if (!instance) throw this.notFound();
+        if (this.checksObjects(call)) await this.checkObjectPermission(call, 'delete', instance);
+        runDeleteOn(connection, this.model.tableName, idColumn, instance[idColumn]);
+        logged('delete', instance[idColumn]);
+        return instance;
+      });
+      if (deleted !== NEEDS_KNEX_TRANSACTION) return deleted;
+    }
     return this.transaction(call.runtime, async (trx) => {
       const instance = await this.getObject(call, pk, trx);
       if (this.checksObjects(call)) await this.checkObjectPermission(call, 'delete', instance);

@@ -1,5 +1,6 @@
 /**
- * The direct UPDATE of a patch on SQLite (resources/direct-patch.ts) keeps what the ORM's UPDATE gives:
+ * The direct writes on SQLite (resources/direct-write.ts: a patch's UPDATE, a create's INSERT, a delete's
+ * DELETE, each in a transaction on the connection) keep what the ORM's statements give:
  * an app with two models the database captures, one plain (its patches take the direct UPDATE on
  * SQLite) and one with an instance hook (`$beforeUpdate`: always the ORM's UPDATE). Both passes run
  * every test: on PostgreSQL both models take the ORM path, and the answers must be the same.
@@ -22,6 +23,7 @@ import {
   RetrieveModelMixin,
   UpdateModelMixin,
   CreateModelMixin,
+  DeleteModelMixin,
   BasePermission,
   FieldError,
   type ConnectionScope,
@@ -57,7 +59,9 @@ class Stamped extends LiveModel {
   }
 }
 
-const Crud = ObserverModelInstanceMixin(PatchModelMixin(UpdateModelMixin(CreateModelMixin(RetrieveModelMixin(GenericAsyncAPIConsumer)))));
+const Crud = ObserverModelInstanceMixin(
+  DeleteModelMixin(PatchModelMixin(UpdateModelMixin(CreateModelMixin(RetrieveModelMixin(GenericAsyncAPIConsumer))))),
+);
 const fields = ['id', 'label', 'qty', 'stamp'];
 class PlainConsumer extends Crud {
   static override queryset = Plain;
@@ -169,6 +173,14 @@ async function row(stream: string, label: string) {
       watcher.close();
     },
   };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 async function logged(table: string): Promise<number> {
@@ -311,6 +323,77 @@ describe('a patch of a model the database captures', () => {
       guarded.close();
       locked.close();
       open.close();
+    }
+  });
+
+  test('a create: the reply is the row as stored, one create event with it, a retrieve agrees; a delete: one delete event, then 404', async () => {
+    const hub = app.runtime!.hub;
+    const events: Array<{ action: unknown; data: unknown }> = [];
+    const stop = await hub.subscribe(hub.modelTopic('Plain'), (message) => events.push(message as never), 'Plain');
+    const writer = await TestSocket.open(`${url}/ws/plain`);
+    try {
+      const before = await logged('wp_plain');
+      const created = await writer.request({ action: 'create', data: { label: 'made', qty: 2 }, request_id: 'c' });
+      assert.equal(created.response_status, 201, JSON.stringify(created));
+      assert.deepEqual(created.data, { id: created.data.id, label: 'made', qty: 2, stamp: '' }, 'the defaults the table filled in');
+      assert.deepEqual((await writer.request({ action: 'retrieve', pk: created.data.id, request_id: 'r' })).data, created.data);
+      const watcher = await TestSocket.open(`${url}/ws/plain`);
+      assert.equal((await watcher.request({ action: 'subscribe_instance', pk: created.data.id, request_id: 'w' })).response_status, 201);
+      const deleted = await writer.request({ action: 'delete', pk: created.data.id, request_id: 'd' });
+      assert.deepEqual([deleted.response_status, deleted.data], [204, null], JSON.stringify(deleted));
+      const gone = await watcher.next(5000);
+      assert.deepEqual([gone.action, gone.data], ['delete', { pk: created.data.id }]);
+      watcher.close();
+      assert.equal((await writer.request({ action: 'retrieve', pk: created.data.id, request_id: 'r2' })).response_status, 404);
+      assert.equal((await writer.request({ action: 'delete', pk: created.data.id, request_id: 'd2' })).response_status, 404);
+      await waitFor(() => events.length >= 2);
+      assert.deepEqual(
+        events.map((event) => [event.action, event.data]),
+        [
+          ['create', created.data],
+          ['delete', created.data],
+        ],
+      );
+      assert.equal(await logged('wp_plain'), before + 2, 'one log entry per write');
+    } finally {
+      stop();
+      writer.close();
+    }
+  });
+
+  test('a create the database refuses (a CHECK) rolls back, nothing written or logged; a create whose label is taken is a 400', async () => {
+    const taken = await row('unique', 'taken on create');
+    const writer = await TestSocket.open(`${url}/ws/unique`);
+    try {
+      const before = await logged('wp_plain');
+      const checked = await writer.request({ action: 'create', data: { label: 'negative', qty: -1 }, request_id: 1 });
+      assert.notEqual(checked.response_status, 201, JSON.stringify(checked));
+      const duplicate = await writer.request({ action: 'create', data: { label: 'taken on create' }, request_id: 2 });
+      assert.deepEqual(duplicate, reply('create', null, 400, 2, [{ label: ['plain with this label already exists.'] }]));
+      assert.equal(await logged('wp_plain'), before, 'nothing logged');
+      const [{ count }] = (await raw.query<{ count: unknown }>("select count(*) as count from wp_plain where label = 'negative'")) as [
+        { count: unknown },
+      ];
+      assert.equal(Number(count), 0, 'nothing written');
+      const made = await writer.request({ action: 'create', data: { label: 'free on create' }, request_id: 3 });
+      assert.equal(made.response_status, 201, JSON.stringify(made));
+    } finally {
+      writer.close();
+      taken.close();
+    }
+  });
+
+  test('an object permission judges the row a delete read: a locked row is a 403 and stays', async () => {
+    const locked = await row('plain', 'locked');
+    const guarded = await TestSocket.open(`${url}/ws/guarded`);
+    try {
+      const refused = await guarded.request({ action: 'delete', pk: locked.pk, request_id: 1 });
+      assert.deepEqual(refused, reply('delete', null, 403, 1, ['You do not have permission to perform this action.']));
+      assert.ok(await locked.watcher.quiet(300), 'no event');
+      assert.equal((await locked.writer.request({ action: 'retrieve', pk: locked.pk, request_id: 2 })).response_status, 200);
+    } finally {
+      guarded.close();
+      locked.close();
     }
   });
 
