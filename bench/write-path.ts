@@ -5,7 +5,8 @@
  * - `patch`: a resource patch of a Thing nobody observes;
  * - `patch (observed)`: the same with one hub-level subscriber of the model (the before/after reads,
  *   the change-log append, the after-commit publish);
- * - `retrieve`: a resource retrieve.
+ * - `retrieve`: a resource retrieve;
+ * - `create + delete`: a resource create of a Thing nobody observes, then its delete (the figure is per pair).
  * `--concurrency N` keeps N operations in flight (each on its own row), as N sockets would.
  * The three run interleaved, `--runs` times each (median reported), after a warm-up. With
  * `--cpu-prof DIR`, each operation's last run is profiled into DIR (summarize with
@@ -77,6 +78,13 @@ const operations: Operation[] = [
   { name: 'patch', run: (i, lane) => thingResource.patch(resourceCall(quiet.scope), quiet.ids[lane], { counter: i }) },
   { name: 'patch (observed)', run: (i, lane) => thingResource.patch(resourceCall(watched.scope), watched.ids[lane], { counter: i }) },
   { name: 'retrieve', run: (_i, lane) => thingResource.retrieve(resourceCall(quiet.scope), quiet.ids[lane]) },
+  {
+    name: 'create + delete',
+    run: async (i) => {
+      const created = await thingResource.create(resourceCall(quiet.scope), { name: `made ${i}` });
+      await thingResource.destroy(resourceCall(quiet.scope), created.pk);
+    },
+  },
 ];
 
 let events = 0;
