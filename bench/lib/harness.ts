@@ -69,13 +69,13 @@ export interface RunningServer {
 export async function startServer(target: string, settings: Settings, options: ServerOptions = {}): Promise<RunningServer> {
   let child: Child;
   const nodeArgs = options.nodeArgs;
-  const system = (env: Record<string, string>) => {
-    const profile: Record<string, string> = settings.profileDir
-      ? { BENCH_PROFILE_DIR: settings.profileDir, BENCH_PROFILE_NAME: `${settings.caseName ?? 'case'}-${target.replace(/\W+/g, '-')}` }
-      : {};
-    return Child.start(target, 'servers/dcrf.ts', [], { nodeArgs, env: { ...profile, ...env, ...options.env } });
-  };
-  const raw = (mode: string) => Child.start(target, 'servers/raw.ts', [mode], { nodeArgs, env: options.env });
+  // Baselines are profiled too: a profile of the system means most beside the raw server's of the same window.
+  const profile: Record<string, string> = settings.profileDir
+    ? { BENCH_PROFILE_DIR: settings.profileDir, BENCH_PROFILE_NAME: `${settings.caseName ?? 'case'}-${target.replace(/\W+/g, '-')}` }
+    : {};
+  const system = (env: Record<string, string>) =>
+    Child.start(target, 'servers/dcrf.ts', [], { nodeArgs, env: { ...profile, ...env, ...options.env } });
+  const raw = (mode: string) => Child.start(target, 'servers/raw.ts', [mode], { nodeArgs, env: { ...profile, ...options.env } });
   if (target === TARGETS.system) child = system({});
   else if (target === TARGETS.systemObserved) child = system({ BENCH_OBSERVE: 'Thing' });
   else if (target === TARGETS.pgSystem || target === TARGETS.pgRedisSystem) child = system({ BENCH_POSTGRES: BENCH_DATABASE_URL });
