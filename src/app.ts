@@ -18,7 +18,7 @@ import { type Config, loadConfig } from './config.js';
 import type { ConsumerClass } from './dcrf/consumer.js';
 import { DEFAULT_DATABASE_URL, openDatabase } from './db/knex.js';
 import { type Migration, migrate } from './db/migrations.js';
-import { changeLogMigration } from './events/change-log.js';
+import { changeLogMigration, changeLogRowidMigration } from './events/change-log.js';
 import { createGraphQLAdapter, type GraphQLAdapterOptions } from './graphql/adapter.js';
 import { buildGraphQLSchema, type SchemaDeclaration } from './graphql/bind.js';
 import type { GraphQLAdapter } from './graphql/gateway-adapter.js';
@@ -52,11 +52,11 @@ export interface AppOptions {
   /** DCRF streams: `/ws/<name>` serves one, `/ws` multiplexes them all. */
   streams: Record<string, ConsumerClass>;
   /**
-   * Your migrations, applied in name order before the app serves. `changeLogMigration` (positions and
-   * resume) is added when missing, unless `changeLog: false`.
+   * Your migrations, applied in name order before the app serves. `changeLogMigration` and
+   * `changeLogRowidMigration` (positions and resume) are added when missing, unless `changeLog: false`.
    */
   migrations?: Migration[];
-  /** Whether to add `changeLogMigration` to the migrations (default true). */
+  /** Whether to add the change log's migrations to the migrations (default true). */
   changeLog?: boolean;
   /** Turns tokens into users; give it a `createToken(username)` for the `createtoken` command. */
   authenticator?: Authenticator | TokenIssuer;
@@ -340,8 +340,9 @@ function databaseUrlOf(options: AppOptions, config: Config): string | undefined 
 /** The app's migrations, with the change log's unless turned off. */
 function migrationsOf(options: AppOptions): Migration[] {
   const migrations = options.migrations ?? [];
-  if (options.changeLog === false || migrations.some((migration) => migration.name === changeLogMigration.name)) return migrations;
-  return [...migrations, changeLogMigration];
+  if (options.changeLog === false) return migrations;
+  const listed = new Set(migrations.map((migration) => migration.name));
+  return [...migrations, ...[changeLogMigration, changeLogRowidMigration].filter((migration) => !listed.has(migration.name))];
 }
 
 function graphqlOf(options: AppOptions): GraphQLAdapter | undefined {

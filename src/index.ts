@@ -148,7 +148,15 @@ export { isLiveModel, assertLiveModel } from './models/live-model-check.js';
 export { StartupCheckError, checkStreams } from './server/startup-checks.js';
 export { LiveQueryBuilder } from './models/live-query-builder.js';
 export { ChangeHub, type ChangeHubOptions, type ChangeMessage, type HubStats, type PositionedUnsubscribe } from './events/hub.js';
-export { ChangeLog, changeLogMigration, PositionError, type ChangeLogStats, type LogEntry, type Position } from './events/change-log.js';
+export {
+  ChangeLog,
+  changeLogMigration,
+  changeLogRowidMigration,
+  PositionError,
+  type ChangeLogStats,
+  type LogEntry,
+  type Position,
+} from './events/change-log.js';
 export { captureMigration, installCapture, removeCapture } from './events/capture/migration.js';
 export { CAPTURE_TABLE, type CaptureMode, type CapturableModel, type CapturedTable } from './events/capture/registry.js';
 export { DatabaseCapture } from './events/capture/database-capture.js';

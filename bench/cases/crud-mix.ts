@@ -28,7 +28,7 @@ export async function crudMixCase(settings: Settings): Promise<CaseResult> {
         system: TARGETS.system,
         baselines: [TARGETS.echo, TARGETS.sqlite],
         runs,
-        goals: [],
+        goals: [{ metric: 'ratio', baseline: TARGETS.sqlite, op: '>=', value: 0.7 }],
       },
     ],
   };

@@ -62,7 +62,7 @@ export async function graphqlCase(settings: Settings): Promise<CaseResult> {
         system: TARGETS.system,
         baselines: [TARGETS.stockGraphql, TARGETS.broadcast],
         runs: fanoutRuns,
-        goals: [{ metric: 'ratio', baseline: TARGETS.stockGraphql, op: '>=', value: 5 }],
+        goals: [{ metric: 'ratio', baseline: TARGETS.broadcast, op: '>=', value: 0.85 }],
       },
     ],
   };

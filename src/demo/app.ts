@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { type AppOptions, createApp, openAppDatabase, type TokenIssuer } from '../app.js';
 import type { Config } from '../config.js';
-import { changeLogMigration } from '../events/change-log.js';
+import { changeLogMigration, changeLogRowidMigration } from '../events/change-log.js';
 import type { Gateway, GatewayOptions, HttpRoute } from '../server/gateway.js';
 import { issueToken, TokenAuthenticator } from './auth.js';
 import { demoStreams } from './consumers.js';
@@ -21,7 +21,7 @@ import { demoSendableSignals } from './sendable-signals.js';
 import { loadTokenSecret } from './token-secret.js';
 
 /** The demo's migrations, in order. */
-export const demoMigrations = [initial, notes, tokenHash, products, changeLogMigration, capture];
+export const demoMigrations = [initial, notes, tokenHash, products, changeLogMigration, changeLogRowidMigration, capture];
 
 export interface DemoApp {
   gateway: Gateway;

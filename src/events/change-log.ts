@@ -6,7 +6,9 @@
  *
  * Positions are `<epoch>.<seq base36>`: the epoch is made when the log is created (a one-row meta
  * table), so a position of another database or of a reset log is recognised as expired.
- * Commit order: SQLite has one writer at a time, so AUTOINCREMENT order is commit order; on PostgreSQL
+ * Commit order: SQLite has one writer at a time, so rowid order is commit order (a new row takes the
+ * largest rowid plus one; pruning never deletes the newest entry, so no sequence number is ever given
+ * twice, without AUTOINCREMENT's extra page write per commit); on PostgreSQL
  * the append takes a transaction-scoped advisory lock held until COMMIT, so no transaction can take a
  * later sequence value and commit first (a reader that saw seq N may trust every seq below N is final).
  */
@@ -52,15 +54,17 @@ const POSITION_PATTERN = /^([0-9a-z]{4,24})\.([0-9a-z]{1,13})$/;
 export const changeLogMigration: Migration = {
   name: 'dcrf-0001-change-log',
   async up(knex) {
-    await knex.schema.createTable(CHANGE_LOG_TABLE, (table) => {
-      table.bigIncrements('seq');
-      table.string('model', 200).notNullable();
-      table.text('pk').notNullable();
-      table.string('action', 8).notNullable();
-      table.text('before_row');
-      table.text('row_data').notNullable();
-      table.bigInteger('committed_at').notNullable();
-    });
+    if (isPostgres(knex)) {
+      await knex.schema.createTable(CHANGE_LOG_TABLE, (table) => {
+        table.bigIncrements('seq');
+        table.string('model', 200).notNullable();
+        table.text('pk').notNullable();
+        table.string('action', 8).notNullable();
+        table.text('before_row');
+        table.text('row_data').notNullable();
+        table.bigInteger('committed_at').notNullable();
+      });
+    } else await knex.raw(sqliteLogTable(CHANGE_LOG_TABLE));
     await knex.schema.createTable(CHANGE_LOG_META_TABLE, (table) => {
       table.string('epoch', 24).notNullable();
       table.bigInteger('pruned_through').notNullable().defaultTo(0);
@@ -70,6 +74,56 @@ export const changeLogMigration: Migration = {
   async down(knex) {
     await knex.schema.dropTableIfExists(CHANGE_LOG_TABLE);
     await knex.schema.dropTableIfExists(CHANGE_LOG_META_TABLE);
+  },
+};
+
+/**
+ * SQLite's log table: the columns knex's `bigIncrements` and friends make, but `seq` a plain rowid key.
+ * AUTOINCREMENT writes its counter (a page of `sqlite_sequence`) on every append: about a quarter of a
+ * small write's SQLite time. The rowid's own rule (largest plus one) gives commit order as well, and
+ * pruning keeps the newest entry so the largest is never taken away.
+ */
+function sqliteLogTable(name: string): string {
+  return (
+    `create table \`${name}\` (\`seq\` integer not null primary key, \`model\` varchar(200) not null, \`pk\` text not null, ` +
+    '`action` varchar(8) not null, `before_row` text, `row_data` text not null, `committed_at` bigint not null)'
+  );
+}
+
+/**
+ * Moves a SQLite log made by an earlier version (`seq` AUTOINCREMENT) to the plain rowid key
+ * (`changeLogMigration` makes new logs so): the table is copied into the new shape, entries and
+ * positions unchanged. A log pruned empty would start again at 1, below positions already given, so
+ * then the log takes a new epoch instead: those positions answer "expired" (410), as after a reset,
+ * and clients read again. PostgreSQL: nothing to do. `createApp` applies it with `changeLogMigration`;
+ * an app that lists the change log's migrations itself adds this one after it.
+ */
+export const changeLogRowidMigration: Migration = {
+  name: 'dcrf-0002-change-log-rowid',
+  async up(knex) {
+    if (isPostgres(knex)) return;
+    const [table] = (await knex.raw("select sql from sqlite_master where type = 'table' and name = ?", [CHANGE_LOG_TABLE])) as Array<{
+      sql: string;
+    }>;
+    if (!table || !/autoincrement/i.test(table.sql)) return;
+    const [issued] = (await knex.raw('select seq from sqlite_sequence where name = ?', [CHANGE_LOG_TABLE])) as Array<{ seq: unknown }>;
+    const old = `${CHANGE_LOG_TABLE}_autoincrement`;
+    // The capture triggers name the log: with the legacy rule, renaming the old table leaves them naming
+    // `dcrf_change_log`, which the new table then is (the current rule would rewrite them to the old one).
+    await knex.raw('pragma legacy_alter_table = on');
+    try {
+      await knex.raw(`alter table \`${CHANGE_LOG_TABLE}\` rename to \`${old}\``);
+      await knex.raw(sqliteLogTable(CHANGE_LOG_TABLE));
+      await knex.raw(
+        `insert into \`${CHANGE_LOG_TABLE}\` select seq, model, pk, action, before_row, row_data, committed_at from \`${old}\``,
+      );
+      await knex.raw(`drop table \`${old}\``);
+    } finally {
+      await knex.raw('pragma legacy_alter_table = off');
+    }
+    const [{ count }] = (await knex.raw(`select count(*) as count from \`${CHANGE_LOG_TABLE}\``)) as Array<{ count: number }>;
+    if (Number(count) === 0 && Number(issued?.seq ?? 0) > 0)
+      await knex(CHANGE_LOG_META_TABLE).update({ epoch: newEpoch(), pruned_through: 0 });
   },
 };
 
@@ -330,7 +384,8 @@ export class ChangeLog {
 
   /**
    * Deletes entries past the retention or beyond the row bound, a batch per statement; one process at
-   * a time on PostgreSQL (the others skip). Returns how many were deleted.
+   * a time on PostgreSQL (the others skip). On SQLite the newest entry always stays (its sequence
+   * number is where the next append continues). Returns how many were deleted.
    */
   async prune(now = Date.now()): Promise<number> {
     return this.knex.transaction(async (trx) => {
@@ -346,13 +401,15 @@ export class ChangeLog {
       };
       const newest = Number(bounds?.newest ?? 0) || 0;
       let through = Math.max(0, newest - this.maxRows);
+      // SQLite: the newest entry stays, or the next append would take a sequence number given before.
+      const keep = this.postgres ? newest : newest - 1;
       const batchEnd = (Number(bounds?.oldest ?? 0) || 0) + PRUNE_BATCH - 1;
       const old = (await trx(CHANGE_LOG_TABLE)
         .where('committed_at', '<', now - this.retentionMs)
         .andWhere('seq', '<=', batchEnd)
         .max({ seq: 'seq' })
         .first()) as { seq: unknown } | undefined;
-      through = Math.max(through, Number(old?.seq ?? 0) || 0);
+      through = Math.min(Math.max(through, Number(old?.seq ?? 0) || 0), keep);
       if (through <= 0) return 0;
       const deleted = await trx(CHANGE_LOG_TABLE).where('seq', '<=', through).delete();
       await trx(CHANGE_LOG_META_TABLE).where('pruned_through', '<', through).update({ pruned_through: through });

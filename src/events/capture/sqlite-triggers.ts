@@ -3,7 +3,7 @@
  * entry with the columns the ORM path writes. The row is built with `json_object` over the table's
  * columns as they are when the triggers are made (PRAGMA table_info): a migration that changes a
  * captured table's columns must make them again (`installCapture`). SQLite has one writer at a time, so
- * AUTOINCREMENT order is commit order; `committed_at` comes from `julianday('now')` (older sqlite3 shells
+ * sequence (rowid) order is commit order; `committed_at` comes from `julianday('now')` (older sqlite3 shells
  * lack `unixepoch('subsec')`). A `DELETE` without WHERE runs the row triggers (SQLite skips its
  * truncate shortcut on a table with triggers), so it is one delete per row.
  */
