@@ -38,7 +38,11 @@ async function pruneAll(how: 'rows' | 'time'): Promise<void> {
   if (how === 'rows') assert.ok((await logWith({ maxRows: 0 }).prune()) > 0);
   else assert.ok((await logWith({ retentionMs: 0 }).prune(Date.now() + 1000)) > 0);
   const left = (await app.knex('dcrf_change_log').select('seq')).map((row) => Number(row.seq));
-  assert.deepEqual(left, sqlite() ? [Number(newest?.seq)] : [], sqlite() ? 'all but the newest entry is pruned' : 'the whole log is pruned');
+  assert.deepEqual(
+    left,
+    sqlite() ? [Number(newest?.seq)] : [],
+    sqlite() ? 'all but the newest entry is pruned' : 'the whole log is pruned',
+  );
 }
 
 /** Reads `count` events; returns `[action, pk, counter]` of each and checks their positions are distinct. */
