@@ -64,3 +64,9 @@ export function readRow(knex: Knex | Knex.Transaction, table: string, column: st
 export function readSqliteRow(connection: SqliteConnection, table: string, column: string, value: unknown): Row | undefined {
   return connection.prepare(statementFor(table, column, '?').text).get(value) as Row | undefined;
 }
+
+/** The row of `table` whose `column` equals `value`, or undefined, read on a PostgreSQL client held already (a named statement). */
+export async function readPgRow(client: PgConnection, table: string, column: string, value: unknown): Promise<Row | undefined> {
+  const { text, name } = statementFor(table, column, '$1');
+  return (await client.query({ name, text, values: [value] })).rows[0];
+}

@@ -1,25 +1,30 @@
 /**
- * A resource's writes on SQLite for a model the database captures, as prepared statements on the
- * transaction's own connection, without Objection's query builder: the UPDATE of a patch/update, the
- * INSERT of a create, the DELETE of a delete.
+ * A resource's writes for a model the database captures, as statements straight on a connection,
+ * without Objection's query builder or a knex transaction object: the UPDATE of a patch/update, the
+ * INSERT of a create, the DELETE of a delete, with the lookup and the read-back, inside a transaction
+ * of their own (`directTransaction`: SQLite's `transactionOnConnection`, or BEGIN/COMMIT on one of the
+ * pool's PostgreSQL connections).
  *
  * Building a write through Objection and knex (operations, hooks, the compiled query, the capture's
- * bookkeeping around it) costs several times what SQLite spends running it. For a model the database
- * captures, the ORM's hooks stand down anyway: the table's trigger writes the change-log entry in the
- * same transaction, whoever runs the statement. So when nothing of the model's own can run around the
- * write (no instance or static hooks of its own for that operation, no `selectRelated`, no column
- * mappers, JSON attributes or database-JSON formatting), the statement Objection would have run is run
- * directly: the same SQL, the same values (`$toDatabaseJson` of the model instance the resource built),
- * the same bindings (knex's better-sqlite3 client turns dates and booleans into numbers). The resource
- * keeps everything else: its transaction, the lookup, permissions, validation, the read-back, and the
- * change's publication after commit (`LiveQueryBuilder` does that for the ORM path).
+ * bookkeeping around it, a knex instance per transaction) costs several times what the database spends
+ * running it. For a model the database captures, the ORM's hooks stand down anyway: the table's trigger
+ * writes the change-log entry in the same transaction, whoever runs the statement. So when nothing of
+ * the model's own can run around the write (no instance or static hooks of its own for that operation,
+ * no `selectRelated`, no column mappers, JSON attributes or database-JSON formatting), the statement
+ * Objection would have run is run directly: the same SQL, the same values (`$toDatabaseJson` of the model
+ * instance the resource built), the same bindings (knex's better-sqlite3 client turns dates and booleans
+ * into numbers; `pg` takes them as they are). SQLite's statements come from the connection's statement
+ * cache; PostgreSQL's are named prepared statements, parsed once per connection.
  *
  * One statement per transaction writes one row once, so the capture's fold (events/capture/fold.ts) has
  * nothing to do for it, as for a single ORM statement.
  */
 import type { Knex } from 'knex';
 import { Model, type ModelClass, type Transaction } from 'objection';
-import { onConnection, type SqliteConnection } from '../db/connection.js';
+import { isPostgres, onConnection, type SqliteConnection } from '../db/connection.js';
+import { pgTransaction, type PgClient } from '../db/pg-transaction.js';
+import { readPgRow, readSqliteRow } from '../db/row-reads.js';
+import { runsTransactionsOnConnection, transactionOnConnection } from '../db/sqlite-busy.js';
 import { LiveModel } from '../models/live-model.js';
 import { LiveQueryBuilder } from '../models/live-query-builder.js';
 import type { Runtime } from '../runtime.js';
@@ -86,43 +91,86 @@ export function writesDirectly(model: ModelClass<Model>, operation: DirectWrite)
   return eligible;
 }
 
-/** Whether `operation` on `model` on this runtime's database may run directly: SQLite, and the database captures the model. */
+/**
+ * Whether `operation` on `model` may run directly on this runtime's database: SQLite (a database
+ * `openDatabase` made) or PostgreSQL, and the database captures the model.
+ */
 export function directWriteApplies(runtime: Runtime, model: ModelClass<Model>, operation: DirectWrite): boolean {
   return (
-    (runtime.knex.client as { config?: { client?: unknown } }).config?.client === 'better-sqlite3' &&
+    (isPostgres(runtime.knex) || runsTransactionsOnConnection(runtime.knex)) &&
     writesDirectly(model, operation) &&
     runtime.databaseCapture.covers(model as unknown as Parameters<Runtime['databaseCapture']['covers']>[0])
   );
 }
 
+type Row = Record<string, unknown>;
+
+/** Column names and the values to bind, in order. */
+export interface Columns {
+  columns: string[];
+  values: unknown[];
+}
+
+/** A write's statements on the connection its transaction holds. */
+export interface DirectStatements {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** The row whose `column` equals `value`, or undefined (also for a value the column cannot hold). */
+  read(table: string, column: string, value: unknown): Row | undefined | Promise<Row | undefined>;
+  /** `update … where <key> = <id>`; the row as the UPDATE left it (undefined: no such row). */
+  update(table: string, key: string, id: unknown, write: Columns): Row | undefined | Promise<Row | undefined>;
+  /** `insert …`; the row as stored. */
+  insert(table: string, write: Columns): Row | Promise<Row>;
+  /** `delete … where <key> = <id>`. */
+  delete(table: string, key: string, id: unknown): void | Promise<void>;
+  /** SQLite: the connection (to read the log entry the write's trigger made); PostgreSQL: none (its entry is made at COMMIT). */
+  readonly sqlite?: SqliteConnection;
+}
+
+/**
+ * Runs `work` in a transaction straight on a connection of the runtime's database, with the
+ * statements of a direct write on it (see the module comment). `work` must not run knex queries.
+ */
+export function directTransaction<T>(runtime: Runtime, work: (statements: DirectStatements) => Promise<T>): Promise<T> {
+  if (isPostgres(runtime.knex)) return pgTransaction(runtime.knex, (client) => work(pgStatements(client)));
+  return transactionOnConnection(runtime.knex, (connection) => work(sqliteStatements(connection as unknown as SqliteConnection)));
+}
+
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/** The UPDATE text per table, key and column list, made once (the connection's statement cache keys on it). */
-const sqlTexts = new Map<string, string>();
+/** SQL text per statement shape, made once (SQLite's statement cache and PostgreSQL's statement names key on it). */
+const statements = new Map<string, { text: string; name: string }>();
 
 function updateText(table: string, key: string, columns: string[]): string {
-  const cacheKey = `update\u0000${table}\u0000${key}\u0000${columns.join('\u0000')}`;
-  let text = sqlTexts.get(cacheKey);
-  if (!text) {
-    text = `update ${quote(table)} set ${columns.map((column) => `${quote(column)} = ?`).join(', ')} where ${quote(key)} = ?`;
-    sqlTexts.set(cacheKey, text);
-  }
-  return text;
+  return text(
+    'update-sqlite',
+    table,
+    key,
+    columns,
+    () => `update ${quote(table)} set ${columns.map((column) => `${quote(column)} = ?`).join(', ')} where ${quote(key)} = ?`,
+  ).text;
 }
 
 /** A value knex's better-sqlite3 client binds as is (after its date and boolean conversion), or undefined for one it does not. */
-function binding(value: unknown): { value: unknown } | undefined {
+function sqliteBinding(value: unknown): { value: unknown } | undefined {
   if (value instanceof Date) return { value: value.valueOf() };
   if (typeof value === 'boolean') return { value: Number(value) };
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return { value };
   return undefined;
 }
 
+/** A value `pg` binds as knex's pg client would (dates, Buffers and scalars as they are), or undefined for one it does not. */
+function pgBinding(value: unknown): { value: unknown } | undefined {
+  if (value === null || typeof value !== 'object' || value instanceof Date || Buffer.isBuffer(value)) return { value };
+  return undefined;
+}
+
 /**
- * The columns and bindings of the UPDATE or INSERT Objection would run for `instance`, or undefined when
- * one value is something only the query builder knows how to write (a raw expression, a reference, JSON).
+ * The columns and bindings of the UPDATE or INSERT Objection would run for `instance` on that database,
+ * or undefined when one value is something only the query builder knows how to write (a raw
+ * expression, a reference, JSON).
  */
-export function columnsOf(instance: Model): { columns: string[]; values: unknown[] } | undefined {
+export function columnsOf(instance: Model, dialect: 'sqlite' | 'postgres' = 'sqlite'): Columns | undefined {
+  const binding = dialect === 'postgres' ? pgBinding : sqliteBinding;
   const json = instance.$toDatabaseJson() as Record<string, unknown>;
   const columns: string[] = [];
   const values: unknown[] = [];
@@ -153,46 +201,73 @@ export async function runUpdate(
   await onConnection(trx as unknown as Knex.Transaction, (connection: SqliteConnection) => runUpdateOn(connection, table, key, id, update));
 }
 
-/** The same UPDATE on a connection held already (a transaction of `transactionOnConnection`). */
-export function runUpdateOn(
-  connection: SqliteConnection,
-  table: string,
-  key: string,
-  id: unknown,
-  update: { columns: string[]; values: unknown[] },
-): void {
-  connection.prepare(updateText(table, key, update.columns)).run(...update.values, binding(id)?.value ?? id);
-}
-
-/** The INSERT text per table and column list, made once. */
-function insertText(table: string, columns: string[]): string {
-  const cacheKey = `insert\u0000${table}\u0000${columns.join('\u0000')}`;
-  let text = sqlTexts.get(cacheKey);
-  if (!text) {
-    text = columns.length
-      ? `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map(() => '?').join(', ')}) returning *`
-      : `insert into ${quote(table)} default values returning *`;
-    sqlTexts.set(cacheKey, text);
+/** The text (and PostgreSQL name) of one statement shape. */
+function text(kind: string, table: string, key: string, columns: string[], make: () => string): { text: string; name: string } {
+  const cacheKey = `${kind}\u0000${table}\u0000${key}\u0000${columns.join('\u0000')}`;
+  let statement = statements.get(cacheKey);
+  if (!statement) {
+    // PostgreSQL statement names are identifiers (at most 63 bytes): a short, stable name per text.
+    statement = { text: make(), name: `dcrf_write_${statements.size.toString(36)}` };
+    statements.set(cacheKey, statement);
   }
-  return text;
+  return statement;
 }
 
-/** Runs the INSERT of `insert` on a connection held already; returns the row as stored (`returning *`). */
-export function runInsertOn(
-  connection: SqliteConnection,
-  table: string,
-  insert: { columns: string[]; values: unknown[] },
-): Record<string, unknown> {
-  return connection.prepare(insertText(table, insert.columns)).get(...insert.values) as Record<string, unknown>;
+function insertSql(table: string, columns: string[], placeholder: (index: number) => string): string {
+  return columns.length
+    ? `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map((_, index) => placeholder(index)).join(', ')}) returning *`
+    : `insert into ${quote(table)} default values returning *`;
 }
 
-/** Runs `delete from <table> where <key> = <id>` on a connection held already. */
-export function runDeleteOn(connection: SqliteConnection, table: string, key: string, id: unknown): void {
-  const cacheKey = `delete\u0000${table}\u0000${key}`;
-  let text = sqlTexts.get(cacheKey);
-  if (!text) {
-    text = `delete from ${quote(table)} where ${quote(key)} = ?`;
-    sqlTexts.set(cacheKey, text);
-  }
-  connection.prepare(text).run(binding(id)?.value ?? id);
+function sqliteStatements(connection: SqliteConnection): DirectStatements {
+  return {
+    dialect: 'sqlite',
+    sqlite: connection,
+    read: (table, column, value) => readSqliteRow(connection, table, column, value),
+    update(table, key, id, write) {
+      if (write.columns.length) runUpdateOn(connection, table, key, id, write);
+      return readSqliteRow(connection, table, key, id);
+    },
+    insert: (table, write) =>
+      connection
+        .prepare(text('insert', table, '', write.columns, () => insertSql(table, write.columns, () => '?')).text)
+        .get(...write.values) as Row,
+    delete(table, key, id) {
+      connection
+        .prepare(text('delete', table, key, [], () => `delete from ${quote(table)} where ${quote(key)} = ?`).text)
+        .run(sqliteBinding(id)?.value ?? id);
+    },
+  };
+}
+
+/** The same UPDATE on a SQLite connection held already. */
+export function runUpdateOn(connection: SqliteConnection, table: string, key: string, id: unknown, update: Columns): void {
+  connection.prepare(updateText(table, key, update.columns)).run(...update.values, sqliteBinding(id)?.value ?? id);
+}
+
+function pgStatements(client: PgClient): DirectStatements {
+  const run = async (statement: { text: string; name: string }, values: unknown[]) =>
+    (await client.query({ name: statement.name, text: statement.text, values })).rows;
+  return {
+    dialect: 'postgres',
+    read: (table, column, value) => readPgRow(client, table, column, value),
+    async update(table, key, id, write) {
+      if (!write.columns.length) return readPgRow(client, table, key, id);
+      const statement = text('update', table, key, write.columns, () => {
+        const sets = write.columns.map((column, index) => `${quote(column)} = $${index + 1}`).join(', ');
+        return `update ${quote(table)} set ${sets} where ${quote(key)} = $${write.columns.length + 1} returning *`;
+      });
+      return (await run(statement, [...write.values, id]))[0];
+    },
+    async insert(table, write) {
+      const statement = text('insert', table, '', write.columns, () => insertSql(table, write.columns, (index) => `$${index + 1}`));
+      return (await run(statement, write.values))[0]!;
+    },
+    async delete(table, key, id) {
+      await run(
+        text('delete', table, key, [], () => `delete from ${quote(table)} where ${quote(key)} = $1`),
+        [id],
+      );
+    },
+  };
 }

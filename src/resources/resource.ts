@@ -6,12 +6,11 @@
  * every query runs on the call's runtime's database. Resources are runtime-independent definitions.
  */
 import type { Knex } from 'knex';
-import type { SqliteConnection } from '../db/connection.js';
 import { Model, type ModelClass, type Transaction } from 'objection';
 import { NotFound, PermissionDenied } from '../errors.js';
 import { isInvalidValueError } from '../db/knex.js';
-import { readRow, readSqliteRow, readsRowsDirectly } from '../db/row-reads.js';
-import { runsTransactionsOnConnection, transactionOnConnection } from '../db/sqlite-busy.js';
+import { isPostgres } from '../db/connection.js';
+import { readRow, readsRowsDirectly } from '../db/row-reads.js';
 import type { ChangeMessage } from '../events/hub.js';
 import type { LogEntry, Position } from '../events/change-log.js';
 import type { RowGrouping } from '../events/groups.js';
@@ -22,7 +21,7 @@ import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass, type ValidateOptions } from '../serializers/serializer.js';
 import { narrowsRows, type AnyQuery, type ResourceCall } from './call.js';
-import { columnsOf, directWriteApplies, runDeleteOn, runInsertOn, runUpdate, runUpdateOn, type DirectWrite } from './direct-write.js';
+import { columnsOf, directTransaction, directWriteApplies, runUpdate, type DirectStatements, type DirectWrite } from './direct-write.js';
 import { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './pagination.js';
 import { ResourceEvents, type ResourceEvent, type SubscriptionKind } from './resource-events.js';
 import { toRowScope, type RowScope, type RowScopeOption } from './row-scope.js';
@@ -352,13 +351,13 @@ export class Resource {
     const serializer = this.serializerFor(call);
     const performCreate = call.hooks?.performCreate;
     if (!performCreate && this.writesOnConnection(call.runtime, 'insert', serializer)) {
-      const created = await this.onConnection(call, serializer, async (connection, validate, logged) => {
+      const created = await this.onConnection(call, serializer, async (db, validate, logged) => {
         const values = await validate(data, {});
         if (this.createWith) Object.assign(values, this.createWith(call.scope));
-        const insert = columnsOf(this.validated(values, false));
+        const insert = columnsOf(this.validated(values, false), db.dialect);
         // A value only the query builder can write (a raw expression, JSON): the ORM path writes it.
         if (!insert) throw NEEDS_KNEX_TRANSACTION;
-        const row = runInsertOn(connection, this.model.tableName, insert);
+        const row = await db.insert(this.model.tableName, insert);
         logged('create', row[this.model.idColumn as string]);
         return serializer.toRepresentation(row);
       });
@@ -409,7 +408,7 @@ export class Resource {
       else if (Object.keys(values).length) {
         const model = this.validated(values, true);
         // SQLite, a model the database captures and nothing of its own around the write: the UPDATE alone.
-        const update = direct ? columnsOf(model) : undefined;
+        const update = direct && !isPostgres(call.runtime.knex) ? columnsOf(model) : undefined;
         if (update) {
           if (update.columns.length) await runUpdate(trx, this.model.tableName, this.model.idColumn as string, id, update);
           wroteDirectly = true;
@@ -433,9 +432,9 @@ export class Resource {
 
   /**
    * Whether a write can run as one statement in a transaction straight on the connection
-   * (`onConnection`): SQLite, a model the database captures with nothing of its own around that
-   * operation (direct-write.ts), a database `openDatabase` made, `transaction` not overridden, and a
-   * serializer not yet seen asking its validation context for the transaction.
+   * (`onConnection`): a model the database captures with nothing of its own around that operation, on
+   * a database that allows it (direct-write.ts), `transaction` not overridden, and a serializer not yet
+   * seen asking its validation context for the transaction.
    */
   private writesOnConnection(runtime: Runtime, operation: DirectWrite, serializer: Serializer | undefined): boolean {
     return (
@@ -443,18 +442,31 @@ export class Resource {
       this.singleKey &&
       this.transaction === Resource.prototype.transaction &&
       !(serializer && this.serializersUsingTransaction.has(serializer.constructor)) &&
-      directWriteApplies(runtime, this.model, operation) &&
-      runsTransactionsOnConnection(runtime.knex)
+      directWriteApplies(runtime, this.model, operation)
     );
   }
 
+  /** The row a direct write looks up; a value the column cannot hold (PostgreSQL: out of range) is a 404. */
+  private async lookupOn(db: DirectStatements, column: string, value: unknown): Promise<Row> {
+    let row: Row | undefined;
+    try {
+      row = (await db.read(this.model.tableName, column, value)) as Row | undefined;
+    } catch (error) {
+      if (isInvalidValueError(error)) throw this.notFound();
+      throw error;
+    }
+    if (!row) throw this.notFound();
+    return row;
+  }
+
   /**
-   * Runs a write in a transaction straight on the connection (`transactionOnConnection`: BEGIN, the
+   * Runs a write in a transaction straight on a connection (`directTransaction`: BEGIN, the
    * statements, COMMIT), with no knex transaction object and no query builder: what the knex path
-   * does, without their cost. `work` gets the connection, `validate` (the serializer's validation
+   * does, without their cost. `work` gets the statements, `validate` (the serializer's validation
    * with the call's scope) and `logged`, to call after its statement with the change's action and key:
-   * the entry the table's trigger logged is read before COMMIT and published after it, as the ORM
-   * path publishes its records, instead of waking the feed to read the log.
+   * on SQLite the entry the table's trigger logged is read before COMMIT and published after it, as the
+   * ORM path publishes its records, instead of waking the feed to read the log (PostgreSQL's trigger
+   * appends at COMMIT: the feed is woken).
    *
    * Validation gets no transaction: a serializer whose validation asks for `context.trx` (a uniqueness
    * check, a related-row lookup, a `validate` of its own querying the database) makes this transaction
@@ -465,7 +477,7 @@ export class Resource {
     call: ResourceCall,
     serializer: Serializer,
     work: (
-      connection: SqliteConnection,
+      db: DirectStatements,
       validate: (data: unknown, context: Omit<ValidateOptions, 'trx' | 'scope'>) => Promise<Row>,
       logged: (action: 'create' | 'update' | 'delete', pk: unknown) => void,
     ) => Promise<T>,
@@ -488,17 +500,18 @@ export class Resource {
         if (askedForTransaction) this.serializersUsingTransaction.add(serializer.constructor);
       }
     };
+    let db: DirectStatements | undefined;
     const logged = (action: 'create' | 'update' | 'delete', pk: unknown) => {
-      entry = call.runtime.hub.loggedBy(connection!, this.modelName);
+      if (!db?.sqlite) return;
+      entry = call.runtime.hub.loggedBy(db.sqlite, this.modelName);
       // Not the entry of this statement (the table's trigger gone, say): the feed reads the log instead.
       if (entry && (entry.model !== this.modelName || entry.pk !== pk || entry.action !== action)) entry = undefined;
     };
-    let connection: SqliteConnection | undefined;
     let result: T;
     try {
-      result = await transactionOnConnection(call.runtime.knex, async (held) => {
-        connection = held;
-        const done = await work(held, validate, logged);
+      result = await directTransaction(call.runtime, async (statements) => {
+        db = statements;
+        const done = await work(statements, validate, logged);
         if (askedForTransaction) throw NEEDS_KNEX_TRANSACTION;
         return done;
       });
@@ -523,22 +536,19 @@ export class Resource {
     const value = this.lookupValue(pk);
     const table = this.model.tableName;
     const idColumn = this.model.idColumn as string;
-    return this.onConnection(call, serializer, async (connection, validate, logged) => {
-      const instance = readSqliteRow(connection, table, this.lookupField, value);
-      if (!instance) throw this.notFound();
+    return this.onConnection(call, serializer, async (db, validate, logged) => {
+      const instance = await this.lookupOn(db, this.lookupField, value);
       if (this.checksObjects(call)) await this.checkObjectPermission(call, partial ? 'patch' : 'update', instance);
       const values = await validate(data, { partial, instance });
       const id = instance[idColumn];
+      let row: Row | undefined = instance;
       if (Object.keys(values).length) {
-        const update = columnsOf(this.validated(values, true));
+        const update = columnsOf(this.validated(values, true), db.dialect);
         // A value only the query builder can write (a raw expression, JSON): the ORM path writes it.
         if (!update) throw NEEDS_KNEX_TRANSACTION;
-        if (update.columns.length) {
-          runUpdateOn(connection, table, idColumn, id, update);
-          logged('update', id);
-        }
+        row = (await db.update(table, idColumn, id, update)) as Row | undefined;
+        if (update.columns.length) logged('update', id);
       }
-      const row = readSqliteRow(connection, table, idColumn, id);
       if (!row) throw this.notFound();
       return serializer.toRepresentation(row);
     });
@@ -551,11 +561,10 @@ export class Resource {
     if (!performDelete && !this.narrowed && !narrowsRows(call) && this.writesOnConnection(call.runtime, 'delete', undefined)) {
       const value = this.lookupValue(pk);
       const idColumn = this.model.idColumn as string;
-      const deleted = await this.onConnection(call, this.serializer, async (connection, _validate, logged) => {
-        const instance = readSqliteRow(connection, this.model.tableName, this.lookupField, value);
-        if (!instance) throw this.notFound();
+      const deleted = await this.onConnection(call, this.serializer, async (db, _validate, logged) => {
+        const instance = await this.lookupOn(db, this.lookupField, value);
         if (this.checksObjects(call)) await this.checkObjectPermission(call, 'delete', instance);
-        runDeleteOn(connection, this.model.tableName, idColumn, instance[idColumn]);
+        await db.delete(this.model.tableName, idColumn, instance[idColumn]);
         logged('delete', instance[idColumn]);
         return instance;
       });

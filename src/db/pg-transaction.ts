@@ -1,0 +1,31 @@
+/**
+ * A PostgreSQL transaction on one of the knex pool's connections, without a knex transaction object
+ * (a new knex instance with its own client, events and promises per transaction): BEGIN, the work,
+ * COMMIT, or ROLLBACK when the work or the COMMIT throws. The work gets the `pg` client itself and must
+ * not run knex queries on the app's knex meanwhile (they would take another connection, outside this
+ * transaction).
+ */
+import type { Knex } from 'knex';
+
+/** The part of a `pg` client the direct writes use. */
+export interface PgClient {
+  query(config: string | { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+export async function pgTransaction<T>(knex: Knex, work: (client: PgClient) => Promise<T>): Promise<T> {
+  const client = (await knex.client.acquireConnection()) as PgClient;
+  try {
+    await client.query('BEGIN');
+    try {
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      // After a failed COMMIT the server has ended the transaction already: ROLLBACK is then a no-op.
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await knex.client.releaseConnection(client);
+  }
+}
