@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isPostgres, onConnection, type SqliteConnection } from '../db/connection.js';
 import type { Migration } from '../db/migrations.js';
+import type { PgClient } from '../db/pg-transaction.js';
 import type { ChangeAction, ChangeRecord, Row } from './records.js';
 
 /** An opaque resume token (at most 64 characters): the log's epoch and a commit-ordered sequence number. */
@@ -324,7 +325,7 @@ export class ChangeLog {
 
   /** Entries with `after < seq <= upTo`, in order, at most `limit`. */
   async read(after: number, upTo: number, filter: LogFilter = {}, limit = 1000): Promise<LogEntry[]> {
-    const rows = this.postgres ? await this.readWithKnex(after, upTo, filter, limit) : await this.readSqlite(after, upTo, filter, limit);
+    const rows = this.postgres ? await this.readPostgres(after, upTo, filter, limit) : await this.readSqlite(after, upTo, filter, limit);
     return rows.map((row) => this.entryOf(row));
   }
 
@@ -350,11 +351,27 @@ export class ChangeLog {
     };
   }
 
-  private async readWithKnex(after: number, upTo: number, filter: LogFilter, limit: number): Promise<Array<Record<string, unknown>>> {
-    let query = this.knex(CHANGE_LOG_TABLE).where('seq', '>', after).andWhere('seq', '<=', upTo);
-    if (filter.models) query = query.whereIn('model', filter.models as string[]);
-    if (filter.pk !== undefined) query = query.whereIn('pk', filter.pk as string[]);
-    return (await query.orderBy('seq').limit(limit)) as Array<Record<string, unknown>>;
+  /**
+   * A read on PostgreSQL as a named prepared statement (parsed once per connection; the model and key
+   * lists are array parameters, so one statement serves every list): the feed reads the log after every
+   * wake-up, and building the query through knex cost more than running it.
+   */
+  private async readPostgres(after: number, upTo: number, filter: LogFilter, limit: number): Promise<Array<Record<string, unknown>>> {
+    const values: unknown[] = [after, upTo, limit];
+    let text = `select * from ${CHANGE_LOG_TABLE} where seq > $1 and seq <= $2`;
+    let name = 'dcrf_log_read';
+    if (filter.models) {
+      values.push(filter.models);
+      text += ` and model = any($${values.length}::text[])`;
+      name += '_models';
+    }
+    if (filter.pk !== undefined) {
+      values.push(filter.pk);
+      text += ` and pk = any($${values.length}::text[])`;
+      name += '_pk';
+    }
+    text += ' order by seq limit $3';
+    return onConnection(this.knex, async (client: PgClient) => (await client.query({ name, text, values })).rows);
   }
 
   private readSqlite(after: number, upTo: number, filter: LogFilter, limit: number): Promise<Array<Record<string, unknown>>> {
@@ -446,7 +463,9 @@ const NEWEST_ENTRY = `select * from ${CHANGE_LOG_TABLE} order by seq desc limit 
  */
 export async function newestSeqOf(knex: Knex | Knex.Transaction, postgres: boolean): Promise<number> {
   const row = postgres
-    ? ((await knex(CHANGE_LOG_TABLE).max({ seq: 'seq' }).first()) as { seq: unknown } | undefined)
+    ? ((await onConnection(knex, async (client: PgClient) => (await client.query({ name: 'dcrf_log_newest', text: NEWEST_SEQ })).rows[0])) as
+        | { seq: unknown }
+        | undefined)
     : ((await onConnection(knex, (connection: SqliteConnection) => connection.prepare(NEWEST_SEQ).get())) as { seq: unknown } | undefined);
   return Number(row?.seq ?? 0) || 0;
 }
