@@ -201,7 +201,7 @@ export async function runUpdate(
   await onConnection(trx as unknown as Knex.Transaction, (connection: SqliteConnection) => runUpdateOn(connection, table, key, id, update));
 }
 
-/** The text (and PostgreSQL name) of one statement shape. */
+/** The text (and PostgreSQL name) of one statement shape; `kind` names the statement and its database's placeholders. */
 function text(kind: string, table: string, key: string, columns: string[], make: () => string): { text: string; name: string } {
   const cacheKey = `${kind}\u0000${table}\u0000${key}\u0000${columns.join('\u0000')}`;
   let statement = statements.get(cacheKey);
@@ -230,11 +230,11 @@ function sqliteStatements(connection: SqliteConnection): DirectStatements {
     },
     insert: (table, write) =>
       connection
-        .prepare(text('insert', table, '', write.columns, () => insertSql(table, write.columns, () => '?')).text)
+        .prepare(text('insert-sqlite', table, '', write.columns, () => insertSql(table, write.columns, () => '?')).text)
         .get(...write.values) as Row,
     delete(table, key, id) {
       connection
-        .prepare(text('delete', table, key, [], () => `delete from ${quote(table)} where ${quote(key)} = ?`).text)
+        .prepare(text('delete-sqlite', table, key, [], () => `delete from ${quote(table)} where ${quote(key)} = ?`).text)
         .run(sqliteBinding(id)?.value ?? id);
     },
   };
@@ -253,19 +253,19 @@ function pgStatements(client: PgClient): DirectStatements {
     read: (table, column, value) => readPgRow(client, table, column, value),
     async update(table, key, id, write) {
       if (!write.columns.length) return readPgRow(client, table, key, id);
-      const statement = text('update', table, key, write.columns, () => {
+      const statement = text('update-pg', table, key, write.columns, () => {
         const sets = write.columns.map((column, index) => `${quote(column)} = $${index + 1}`).join(', ');
         return `update ${quote(table)} set ${sets} where ${quote(key)} = $${write.columns.length + 1} returning *`;
       });
       return (await run(statement, [...write.values, id]))[0];
     },
     async insert(table, write) {
-      const statement = text('insert', table, '', write.columns, () => insertSql(table, write.columns, (index) => `$${index + 1}`));
+      const statement = text('insert-pg', table, '', write.columns, () => insertSql(table, write.columns, (index) => `$${index + 1}`));
       return (await run(statement, write.values))[0]!;
     },
     async delete(table, key, id) {
       await run(
-        text('delete', table, key, [], () => `delete from ${quote(table)} where ${quote(key)} = $1`),
+        text('delete-pg', table, key, [], () => `delete from ${quote(table)} where ${quote(key)} = $1`),
         [id],
       );
     },

@@ -397,6 +397,36 @@ describe('a patch of a model the database captures', () => {
     }
   });
 
+  test('one process, two apps on different databases: the direct writes of each run in its own SQL', {
+    skip: !process.env.TEST_DATABASE_URL && 'PostgreSQL pass only (its app beside a SQLite one)',
+  }, async () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'write-path-direct-sqlite-'));
+    const sqliteApp = await createApp({
+      database: `sqlite:${path.join(other, 'db.sqlite3')}`,
+      streams: { plain: PlainConsumer },
+      migrations: [tables, changeLogMigration, captureMigration('0002-wp-capture', [Plain, Stamped])],
+      config: loadConfig({}),
+    });
+    const sqliteUrl = (await sqliteApp.listen({ port: 0 })).url.replace('http', 'ws');
+    try {
+      for (let round = 0; round < 2; round++) {
+        // SQLite first, with columns no earlier test wrote: its statements are made before PostgreSQL's.
+        for (const base of [sqliteUrl, url]) {
+          const socket = await TestSocket.open(`${base}/ws/plain`);
+          const created = await socket.request({ action: 'create', data: { label: `both ${round}`, qty: 1, stamp: 's' }, request_id: 'c' });
+          assert.equal(created.response_status, 201, JSON.stringify(created));
+          const patched = await socket.request({ action: 'patch', pk: created.data.id, data: { qty: 3 }, request_id: 'p' });
+          assert.equal(patched.data.qty, 3, JSON.stringify(patched));
+          assert.equal((await socket.request({ action: 'delete', pk: created.data.id, request_id: 'd' })).response_status, 204);
+          socket.close();
+        }
+      }
+    } finally {
+      await sqliteApp.close();
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   test("a patch's change is handed on (published, or the feed woken) only once its transaction has committed", async () => {
     const { pk, writer, watcher, close } = await row('plain', 'wake');
     const hub = app.runtime!.hub;
