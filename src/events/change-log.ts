@@ -463,9 +463,10 @@ const NEWEST_ENTRY = `select * from ${CHANGE_LOG_TABLE} order by seq desc limit 
  */
 export async function newestSeqOf(knex: Knex | Knex.Transaction, postgres: boolean): Promise<number> {
   const row = postgres
-    ? ((await onConnection(knex, async (client: PgClient) => (await client.query({ name: 'dcrf_log_newest', text: NEWEST_SEQ })).rows[0])) as
-        | { seq: unknown }
-        | undefined)
+    ? ((await onConnection(
+        knex,
+        async (client: PgClient) => (await client.query({ name: 'dcrf_log_newest', text: NEWEST_SEQ })).rows[0],
+      )) as { seq: unknown } | undefined)
     : ((await onConnection(knex, (connection: SqliteConnection) => connection.prepare(NEWEST_SEQ).get())) as { seq: unknown } | undefined);
   return Number(row?.seq ?? 0) || 0;
 }

@@ -63,7 +63,7 @@ export type Unsubscribe = (() => void) & { position?: Position };
 
 const INTEGER_TEXT = /^\s*-?\d+\s*$/;
 
-/** A write on the connection that has to run again in a knex transaction (see `writeOnConnection`). */
+/** A write on the connection that has to run again in a knex transaction (see `onConnection`). */
 const NEEDS_KNEX_TRANSACTION = Symbol('needs a knex transaction');
 
 /** A model instance's columns as a plain row (its own enumerable properties), or undefined. */
