@@ -39,8 +39,7 @@ function statementFor(table: string, column: string, placeholder: string): { tex
 
 /** Whether rows of this knex's database can be read here (SQLite through better-sqlite3, PostgreSQL through pg). */
 export function readsRowsDirectly(knex: Knex): boolean {
-  const client = (knex.client as { config?: { client?: unknown } }).config?.client;
-  return client === 'better-sqlite3' || client === 'pg';
+  return (knex.client as { config?: { client?: unknown } }).config?.client === 'better-sqlite3' || isPostgres(knex);
 }
 
 /**

@@ -302,7 +302,7 @@ export class Resource {
       this.model.prototype.$parseDatabaseJson === Model.prototype.$parseDatabaseJson &&
       !(this.model as unknown as { getColumnNameMappers(): unknown }).getColumnNameMappers() &&
       (this.model as unknown as { getJsonAttributes(): string[] }).getJsonAttributes().length === 0;
-    return this.rawRows && (runtime.knex.client as { config?: { client?: unknown } }).config?.client === 'pg';
+    return this.rawRows && isPostgres(runtime.knex);
   }
 
   /** One row by `column` through a prepared statement; a value the column cannot hold is a miss. */

@@ -6,7 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import { thingResource } from '../../src/demo/resources.js';
+import { resourceCall } from '../../src/resources/resource.js';
+import { Runtime } from '../../src/runtime.js';
+import type { ConnectionScope } from '../../src/scope.js';
 import { reply, startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
 
 let app: TestApp;
@@ -70,6 +75,25 @@ describe('the write path', () => {
     assert.equal(statements.length, 2, statements.join('\n'));
     assert.match(statements[0]!, /^select/i);
     assert.match(statements[1]!, /^update .* returning \*/i);
+  });
+
+  test("PostgreSQL under knex's other client names ('postgresql', 'postgres'): a retrieve is the same prepared read", {
+    skip: !postgres && 'PostgreSQL pass only',
+  }, async () => {
+    const pk = (await things.request({ action: 'create', data: { name: 'aliased' }, request_id: 6 })).data.pk;
+    for (const client of ['postgresql', 'postgres']) {
+      const knex: Knex = knexFactory({ ...(app.knex.client.config as Knex.Config), client });
+      const runtime = await Runtime.create({ knex });
+      try {
+        const scope = { user: null, runtime, extra: {} } as unknown as ConnectionScope;
+        const { result, statements } = await statementsOn('things', () => thingResource.retrieve(resourceCall(scope), pk));
+        assert.deepEqual(result, { pk, name: 'aliased', counter: 0 }, client);
+        assert.deepEqual(statements, ['select * from "things" where "id" = $1 limit 1'], client);
+      } finally {
+        await runtime.close();
+        await knex.destroy();
+      }
+    }
   });
 
   test('a key the column cannot hold (2^40 for an integer column) is a 404 on every lookup action', async () => {
