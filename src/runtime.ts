@@ -246,6 +246,11 @@ export class Runtime {
    * The primary-key fast path (a read-only SQLite connection of its own), or undefined: another
    * database, or a SQLite file that does not exist yet (opened on first use once it does).
    */
+  /** A write of this process committed on a connection without knex (a resource's direct write): reads see it from now on. */
+  writeCommitted(): void {
+    this.#fastReader?.writeCommitted();
+  }
+
   get fastReader(): FastReader | undefined {
     return this.#fastReader ?? (this.#fastReadable && !this.#closed ? this.#openFastReader() : undefined);
   }

@@ -97,6 +97,14 @@ export class FastReader {
     if (this.db.inTransaction) this.commit.run();
   }
 
+  /**
+   * A write of this process committed without knex (a direct write: knex emits no `query` event for
+   * it): the reads after it take a new snapshot, so they see it.
+   */
+  writeCommitted(): void {
+    this.end();
+  }
+
   close(): void {
     this.knex.off('query', this.onQuery);
     this.end();

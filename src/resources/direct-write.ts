@@ -132,7 +132,10 @@ export interface DirectStatements {
  */
 export function directTransaction<T>(runtime: Runtime, work: (statements: DirectStatements) => Promise<T>): Promise<T> {
   if (isPostgres(runtime.knex)) return pgTransaction(runtime.knex, (client) => work(pgStatements(client)));
-  return transactionOnConnection(runtime.knex, (connection) => work(sqliteStatements(connection as unknown as SqliteConnection)));
+  // The primary-key reader's snapshot ends at knex's statements; this transaction runs none.
+  return transactionOnConnection(runtime.knex, (connection) => work(sqliteStatements(connection as unknown as SqliteConnection))).finally(
+    () => runtime.writeCommitted(),
+  );
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;

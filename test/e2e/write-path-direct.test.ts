@@ -427,6 +427,24 @@ describe('a patch of a model the database captures', () => {
     }
   });
 
+  test('a read after a write on the same socket sees it, even when both arrive in one turn behind a read', async () => {
+    const { pk, writer, close } = await row('plain', 'read your writes');
+    try {
+      for (let round = 1; round <= 5; round++) {
+        // One burst: a read (its snapshot), the write, and a read that must not come from that snapshot.
+        writer.send({ action: 'retrieve', pk, request_id: `before ${round}` });
+        writer.send({ action: 'patch', pk, data: { qty: round }, request_id: `patch ${round}` });
+        writer.send({ action: 'retrieve', pk, request_id: `after ${round}` });
+        const replies = [await writer.next(5000), await writer.next(5000), await writer.next(5000)];
+        const after = replies.find((reply) => reply.request_id === `after ${round}`);
+        assert.equal(replies.find((reply) => reply.request_id === `patch ${round}`)?.data.qty, round);
+        assert.equal(after?.data.qty, round, JSON.stringify(replies));
+      }
+    } finally {
+      close();
+    }
+  });
+
   test("a patch's change is handed on (published, or the feed woken) only once its transaction has committed", async () => {
     const { pk, writer, watcher, close } = await row('plain', 'wake');
     const hub = app.runtime!.hub;
