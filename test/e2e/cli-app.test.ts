@@ -100,7 +100,7 @@ test("migrate <module> applies the app's migrations and the change log's, once",
   const first = await cli(['migrate', path.join(dir, 'app.mjs')]);
   assert.equal(first.code, 0, first.stderr);
   const applied = logLines(first.stderr).find((line) => line.msg === 'migrations applied');
-  assert.deepEqual(applied?.applied, ['0001-cli-notes', 'dcrf-0001-change-log']);
+  assert.deepEqual(applied?.applied, ['0001-cli-notes', 'dcrf-0001-change-log', 'dcrf-0002-change-log-rowid']);
   const again = await cli(['migrate', path.join(dir, 'app.mjs')]);
   assert.deepEqual(logLines(again.stderr).find((line) => line.msg === 'migrations applied')?.applied, []);
 });
