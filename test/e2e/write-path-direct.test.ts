@@ -38,7 +38,14 @@ import { openRawWriter, type RawWriter } from '../helpers/raw-writer.js';
 const schema = {
   type: 'object',
   required: ['label'],
-  properties: { id: { type: 'integer' }, label: { type: 'string', maxLength: 20 }, qty: { type: 'integer' }, stamp: { type: 'string' } },
+  properties: {
+    id: { type: 'integer' },
+    label: { type: 'string', maxLength: 20 },
+    qty: { type: 'integer' },
+    stamp: { type: 'string' },
+    done: { type: 'boolean' },
+    due: { type: ['string', 'null'], format: 'date-time' },
+  },
 };
 
 /** Captured by the database, nothing of its own around a write. */
@@ -96,6 +103,24 @@ class CrossCheckedConsumer extends Crud {
   static override serializerClass = CrossCheckedSerializer;
 }
 
+/** A boolean and a date-time beside the text and numbers: values whose bindings differ per database. */
+const typedFields = [...fields, 'done', 'due'];
+class TypedConsumer extends Crud {
+  static override queryset = Plain;
+  static override serializerClass = modelSerializer(Plain, { fields: typedFields });
+}
+/** The same fields through the knex path: its validation reads `context.trx` (and so always runs in a knex transaction). */
+class TypedThroughKnexSerializer extends modelSerializer(Plain, { fields: typedFields }) {
+  override validate(values: Row, context: ValidationContext): Row {
+    if (!context.trx) throw new Error('no transaction');
+    return values;
+  }
+}
+class TypedThroughKnexConsumer extends Crud {
+  static override queryset = Plain;
+  static override serializerClass = TypedThroughKnexSerializer;
+}
+
 /** An object rule on the row the patch read: a row labelled "locked" is nobody's to change. */
 class NotLocked extends BasePermission {
   override hasObjectPermission(_scope: ConnectionScope, object: Row): boolean {
@@ -117,6 +142,8 @@ const tables = {
         table.string('label', 20).notNullable();
         table.integer('qty').notNullable().defaultTo(0);
         table.string('stamp').notNullable().defaultTo('');
+        table.boolean('done').notNullable().defaultTo(false);
+        table.timestamp('due', { useTz: true }).nullable();
         // The database refuses what the serializer lets through: a write that fails after validation.
         table.check('?? >= 0', ['qty'], `${name}_qty_check`);
       });
@@ -142,6 +169,8 @@ before(async () => {
       unique: UniqueLabelConsumer,
       crosschecked: CrossCheckedConsumer,
       guarded: GuardedConsumer,
+      typed: TypedConsumer,
+      typedknex: TypedThroughKnexConsumer,
     },
     migrations: [tables, changeLogMigration, captureMigration('0002-wp-capture', [Plain, Stamped])],
     config: loadConfig({}),
@@ -348,7 +377,8 @@ describe('a patch of a model the database captures', () => {
       assert.equal((await writer.request({ action: 'delete', pk: created.data.id, request_id: 'd2' })).response_status, 404);
       await waitFor(() => events.length >= 2);
       assert.deepEqual(
-        events.map((event) => [event.action, event.data]),
+        // The event carries the whole row; the reply, the serializer's fields.
+        events.map((event) => [event.action, Object.fromEntries(fields.map((name) => [name, (event.data as Row)[name]]))]),
         [
           ['create', created.data],
           ['delete', created.data],
@@ -443,6 +473,38 @@ describe('a patch of a model the database captures', () => {
     } finally {
       close();
     }
+  });
+
+  test('booleans and date-times: a direct create and patch store and answer what the knex path does', async () => {
+    const results: Record<string, unknown[]> = {};
+    for (const stream of ['typed', 'typedknex']) {
+      const socket = await TestSocket.open(`${url}/ws/${stream}`);
+      try {
+        const made = await socket.request({
+          action: 'create',
+          data: { label: 'typed', done: true, due: '2026-12-07T10:30:00.250000Z' },
+          request_id: 'c',
+        });
+        assert.equal(made.response_status, 201, JSON.stringify(made));
+        const pk = made.data.id;
+        const stored = async () => {
+          const [row] = (await raw.query<Record<string, unknown>>('select done, due from wp_plain where id = ?', [pk])) as [
+            Record<string, unknown>,
+          ];
+          return { done: row.done, due: row.due instanceof Date ? row.due.toISOString() : row.due };
+        };
+        const afterCreate = await stored();
+        const patched = await socket.request({ action: 'patch', pk, data: { done: false, due: null }, request_id: 'p' });
+        const afterPatch = await stored();
+        const repatched = await socket.request({ action: 'patch', pk, data: { due: '2027-01-31T23:59:59Z' }, request_id: 'q' });
+        const strip = (reply: { data: Record<string, unknown> }) => ({ ...reply.data, id: undefined });
+        results[stream] = [strip(made), afterCreate, strip(patched), afterPatch, strip(repatched), await stored()];
+      } finally {
+        socket.close();
+      }
+    }
+    assert.deepEqual(results.typed, results.typedknex);
+    assert.equal((results.typed![0] as { done: unknown }).done, true, 'a boolean answered as a boolean');
   });
 
   test("a patch's change is handed on (published, or the feed woken) only once its transaction has committed", async () => {
