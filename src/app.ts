@@ -16,6 +16,7 @@ import { Model } from 'objection';
 import type { Authenticator } from './auth/authenticator.js';
 import { type Config, loadConfig } from './config.js';
 import type { ConsumerClass } from './dcrf/consumer.js';
+import { refuseIdentifierMappers } from './db/connection.js';
 import { DEFAULT_DATABASE_URL, openDatabase } from './db/knex.js';
 import { type Migration, migrate } from './db/migrations.js';
 import { changeLogMigration, changeLogRowidMigration } from './events/change-log.js';
@@ -154,6 +155,7 @@ export async function openAppDatabase(
   if (!options.knex && url === undefined) return undefined;
   const knex = options.knex ?? openDatabase(url as string, { busyTimeoutMs: config.databaseBusyTimeoutMs });
   const owned = !options.knex;
+  if (options.knex) refuseIdentifierMappers(options.knex, 'createApp');
   try {
     const applied = await migrate(knex, migrationsOf(options));
     // A model without a knex of its own writes through this one (and its hooks find the runtime by it).

@@ -16,6 +16,7 @@
  */
 import type { PubSubEngine } from 'graphql-subscriptions';
 import type { Knex } from 'knex';
+import { refuseIdentifierMappers } from './db/connection.js';
 import { FastReader } from './db/fast-read.js';
 import { ChangeLog, DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS, type Position } from './events/change-log.js';
 import type { HubHandle } from './events/hub-handle.js';
@@ -144,6 +145,7 @@ export class Runtime {
   static async create(options: RuntimeOptions = {}): Promise<Runtime> {
     const key = options.knex ? clientKey(options.knex) : undefined;
     if (options.knex && !key) throw new TypeError('Runtime.create: `knex` is not a knex instance');
+    if (options.knex) refuseIdentifierMappers(options.knex, 'Runtime.create');
     if (key && runtimes.has(key)) throw new Error('Runtime.create: this knex instance already has a runtime (close it first)');
     for (const name of ['changeLogRetentionMs', 'changeLogMaxRows'] as const) {
       const value = options[name];

@@ -14,6 +14,22 @@ export function isPostgres(knex: Knex | Knex.Transaction): boolean {
   return client === 'pg' || client === 'postgres' || client === 'postgresql';
 }
 
+/**
+ * Throws when `knex` renames identifiers itself (`wrapIdentifier` / `postProcessResponse` in its config,
+ * e.g. objection's `knexSnakeCaseMappers()`): the change log, the capture triggers and the statements
+ * that bypass the query builder read and write columns by their database names, and would disagree with
+ * the renamed rows (a log read with renamed columns would even lose its pruning mark).
+ */
+export function refuseIdentifierMappers(knex: Knex, where: string): void {
+  const config = knex.client.config as Knex.Config;
+  if (config.wrapIdentifier || config.postProcessResponse)
+    throw new TypeError(
+      `${where}: this knex renames identifiers (\`wrapIdentifier\` / \`postProcessResponse\` in its config, e.g. ` +
+        "objection's knexSnakeCaseMappers()), which the change log and the direct reads and writes cannot follow. " +
+        'Map names on the models instead: `static columnNameMappers = snakeCaseMappers()`.',
+    );
+}
+
 /** The knex parts used here: its client, and a transaction's state. */
 interface KnexLike {
   client: { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<unknown> };

@@ -24,6 +24,9 @@ import {
   Signal,
   setLogger,
 } from '../../src/index.js';
+import knexFactory from 'knex';
+import { knexSnakeCaseMappers } from 'objection';
+import { Runtime } from '../../src/runtime.js';
 import { TestSocket } from '../helpers/app.js';
 import { createTestDatabase, uniqueRedisPrefix } from '../helpers/postgres.js';
 
@@ -125,6 +128,23 @@ test('options that cannot make an app are refused before anything opens, naming 
   await assert.rejects(createApp({} as never), /createApp: `streams` is missing/);
   await assert.rejects(createApp({ streams: { echo: 'Echo' as never } }), /stream "echo" is not a consumer class/);
   await assert.rejects(createApp({ streams: {}, database: 'mysql://x' }), /DATABASE_URL must start with sqlite: or postgres:\/\//);
+});
+
+test('a knex that renames identifiers itself (knexSnakeCaseMappers in its config) is refused with the fix, before it is migrated', async () => {
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: ':memory:' },
+    useNullAsDefault: true,
+    ...knexSnakeCaseMappers(),
+  });
+  try {
+    const fix = /renames identifiers .*`static columnNameMappers = snakeCaseMappers\(\)`/;
+    await assert.rejects(createApp({ knex, streams: { echo: Echo } }), fix);
+    assert.equal(await knex.schema.hasTable('dcrf_change_log'), false, 'nothing migrated');
+    await assert.rejects(Runtime.create({ knex }), fix);
+  } finally {
+    await knex.destroy();
+  }
 });
 
 test("an app's logger gets the library's records; its signals are sendable with SIGNAL_TOKEN; a refused gateway leaves nothing open", async () => {
