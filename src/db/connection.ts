@@ -37,6 +37,16 @@ interface KnexLike {
   isCompleted?: () => boolean;
 }
 
+/** A quoted SQL identifier (double quotes, as SQLite and PostgreSQL both read them). */
+export function quoteName(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The part of a `pg` client the hot paths use: a query, named statements included. */
+export interface PgClient {
+  query(config: string | { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
 /** The part of a better-sqlite3 connection the hot paths use (its `prepare` answers from the statement cache). */
 export interface SqliteConnection {
   prepare(sql: string): { get(...values: unknown[]): unknown; all(...values: unknown[]): unknown[]; run(...values: unknown[]): unknown };

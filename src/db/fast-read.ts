@@ -14,12 +14,11 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
+import { quoteName } from './connection.js';
 
 type Row = Record<string, unknown>;
 
 const SELECT = /^\s*select\b/i;
-
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 export class FastReader {
   private readonly statements = new Map<string, Database.Statement>();
@@ -62,14 +61,17 @@ export class FastReader {
   /** The row whose `column` equals `value`, or undefined. */
   get(table: string, column: string, value: unknown): Row | undefined {
     if (typeof value !== 'number' && typeof value !== 'string') return undefined;
-    const statement = this.statement(`${table}\u0000=${column}`, () => `SELECT * FROM ${quote(table)} WHERE ${quote(column)} = ?`);
+    const statement = this.statement(`${table}\u0000=${column}`, () => `SELECT * FROM ${quoteName(table)} WHERE ${quoteName(column)} = ?`);
     this.snapshot();
     return statement.get(value) as Row | undefined;
   }
 
   /** Every row of a table ordered by `orderColumn` (a list with no narrowing queryset). */
   all(table: string, orderColumn: string): Row[] {
-    const statement = this.statement(`${table}\u0000<${orderColumn}`, () => `SELECT * FROM ${quote(table)} ORDER BY ${quote(orderColumn)}`);
+    const statement = this.statement(
+      `${table}\u0000<${orderColumn}`,
+      () => `SELECT * FROM ${quoteName(table)} ORDER BY ${quoteName(orderColumn)}`,
+    );
     this.snapshot();
     return statement.all() as Row[];
   }

@@ -6,11 +6,7 @@
  * transaction).
  */
 import type { Knex } from 'knex';
-
-/** The part of a `pg` client the direct writes use. */
-export interface PgClient {
-  query(config: string | { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Array<Record<string, unknown>> }>;
-}
+import type { PgClient } from './connection.js';
 
 export async function pgTransaction<T>(knex: Knex, work: (client: PgClient) => Promise<T>): Promise<T> {
   const client = (await knex.client.acquireConnection()) as PgClient;

@@ -11,16 +11,9 @@
  * with the types that connection was configured with, so a row reads exactly as knex reads it.
  */
 import type { Knex } from 'knex';
-import { isPostgres, onConnection, type SqliteConnection } from './connection.js';
+import { isPostgres, onConnection, type PgClient, quoteName, type SqliteConnection } from './connection.js';
 
 type Row = Record<string, unknown>;
-
-/** The part of a `pg` connection used here. */
-interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;
-}
-
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** SQL text per table and column, made once. */
 const sqlCache = new Map<string, { text: string; name: string }>();
@@ -29,7 +22,7 @@ function statementFor(table: string, column: string, placeholder: string): { tex
   const key = `${table}\u0000${column}\u0000${placeholder}`;
   let statement = sqlCache.get(key);
   if (!statement) {
-    const text = `select * from ${quote(table)} where ${quote(column)} = ${placeholder} limit 1`;
+    const text = `select * from ${quoteName(table)} where ${quoteName(column)} = ${placeholder} limit 1`;
     // PostgreSQL statement names are identifiers (at most 63 bytes): a short, stable name per statement.
     statement = { text, name: `dcrf_row_${sqlCache.size.toString(36)}` };
     sqlCache.set(key, statement);
@@ -49,14 +42,11 @@ export function readsRowsDirectly(knex: Knex): boolean {
  */
 export function readRow(knex: Knex | Knex.Transaction, table: string, column: string, value: unknown): Promise<Row | undefined> {
   const postgres = isPostgres(knex);
-  return onConnection(knex, async (connection: PgConnection | SqliteConnection) => {
-    if (postgres) {
-      const { text, name } = statementFor(table, column, '$1');
-      return (await (connection as PgConnection).query({ name, text, values: [value] })).rows[0];
-    }
-    const { text } = statementFor(table, column, '?');
-    return (connection as SqliteConnection).prepare(text).get(value) as Row | undefined;
-  });
+  return onConnection(knex, (connection: PgClient | SqliteConnection) =>
+    postgres
+      ? readPgRow(connection as PgClient, table, column, value)
+      : readSqliteRow(connection as SqliteConnection, table, column, value),
+  );
 }
 
 /** The row of `table` whose `column` equals `value`, or undefined, read on a SQLite connection held already (synchronous). */
@@ -65,7 +55,7 @@ export function readSqliteRow(connection: SqliteConnection, table: string, colum
 }
 
 /** The row of `table` whose `column` equals `value`, or undefined, read on a PostgreSQL client held already (a named statement). */
-export async function readPgRow(client: PgConnection, table: string, column: string, value: unknown): Promise<Row | undefined> {
+export async function readPgRow(client: PgClient, table: string, column: string, value: unknown): Promise<Row | undefined> {
   const { text, name } = statementFor(table, column, '$1');
   return (await client.query({ name, text, values: [value] })).rows[0];
 }

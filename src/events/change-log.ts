@@ -14,9 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { isPostgres, onConnection, type SqliteConnection } from '../db/connection.js';
+import { isPostgres, onConnection, type PgClient, type SqliteConnection } from '../db/connection.js';
 import type { Migration } from '../db/migrations.js';
-import type { PgClient } from '../db/pg-transaction.js';
 import type { ChangeAction, ChangeRecord, Row } from './records.js';
 
 /** An opaque resume token (at most 64 characters): the log's epoch and a commit-ordered sequence number. */

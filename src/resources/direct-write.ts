@@ -21,8 +21,8 @@
  */
 import type { Knex } from 'knex';
 import { Model, type ModelClass, type Transaction } from 'objection';
-import { isPostgres, onConnection, type SqliteConnection } from '../db/connection.js';
-import { pgTransaction, type PgClient } from '../db/pg-transaction.js';
+import { isPostgres, onConnection, type PgClient, quoteName as quote, type SqliteConnection } from '../db/connection.js';
+import { pgTransaction } from '../db/pg-transaction.js';
 import { readPgRow, readSqliteRow } from '../db/row-reads.js';
 import { runsTransactionsOnConnection, transactionOnConnection } from '../db/sqlite-busy.js';
 import { LiveModel } from '../models/live-model.js';
@@ -137,8 +137,6 @@ export function directTransaction<T>(runtime: Runtime, work: (statements: Direct
     () => runtime.writeCommitted(),
   );
 }
-
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** SQL text per statement shape, made once (SQLite's statement cache and PostgreSQL's statement names key on it). */
 const statements = new Map<string, { text: string; name: string }>();

@@ -8,6 +8,7 @@
  * truncate shortcut on a table with triggers), so it is one delete per row.
  */
 import type { Knex } from 'knex';
+import { quoteName as quote } from '../../db/connection.js';
 import { CHANGE_LOG_TABLE } from '../change-log.js';
 
 const ACTIONS = [
@@ -19,7 +20,6 @@ const ACTIONS = [
 /** Arguments per `json_object` / `json_set` call: SQLite allows 127 function arguments by default. */
 const PAIRS_PER_CALL = 60;
 
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 const triggerName = (table: string, event: string) => quote(`dcrf_capture_${table}_${event}`);
