@@ -203,42 +203,37 @@ export function transactionOnConnection<T>(knex: Knex, work: (connection: Databa
     let result: T;
     try {
       result = await work(connection);
-      endStatements(connection).commit.run();
+      statementsOf(connection).commit.run();
     } catch (error) {
       // SQLite ends a transaction itself on some errors (e.g. SQLITE_FULL): nothing is left to roll back then.
-      if (connection.inTransaction) endStatements(connection).rollback.run();
+      if (connection.inTransaction) statementsOf(connection).rollback.run();
       throw isSqliteBusy(error) ? new DatabaseBusy() : error;
     }
     return result;
   });
 }
 
-/**
- * Each connection's `BEGIN IMMEDIATE`, prepared once (`exec` compiles it on every transaction). Prepared
- * with better-sqlite3's own `prepare`, not the connection's: its statements wait out SQLITE_BUSY
- * themselves, and here a busy lock must answer at once, so the pool's connection can be given back.
- */
-const beginStatements = new WeakMap<Database.Database, Database.Statement>();
-
-function beginStatement(connection: Database.Database): Database.Statement {
-  let statement = beginStatements.get(connection);
-  if (!statement) {
-    const prepare = Object.getPrototypeOf(connection).prepare as Database.Database['prepare'];
-    statement = prepare.call(connection, 'BEGIN IMMEDIATE');
-    beginStatements.set(connection, statement);
-  }
-  return statement;
+/** A connection's own transaction statements. */
+interface TransactionStatements {
+  begin: Database.Statement;
+  commit: Database.Statement;
+  rollback: Database.Statement;
 }
 
-/** Each connection's COMMIT and ROLLBACK for `transactionOnConnection`, prepared once, answering SQLITE_BUSY at once too. */
-const endStatementsOf = new WeakMap<Database.Database, { commit: Database.Statement; rollback: Database.Statement }>();
+/**
+ * Each connection's `BEGIN IMMEDIATE`, COMMIT and ROLLBACK, prepared once (`exec` compiles a statement
+ * on every transaction). Prepared with better-sqlite3's own `prepare`, not the connection's: its
+ * statements wait out SQLITE_BUSY themselves, and here a busy lock must answer at once, so the pool's
+ * connection can be given back.
+ */
+const transactionStatements = new WeakMap<Database.Database, TransactionStatements>();
 
-function endStatements(connection: Database.Database): { commit: Database.Statement; rollback: Database.Statement } {
-  let statements = endStatementsOf.get(connection);
+function statementsOf(connection: Database.Database): TransactionStatements {
+  let statements = transactionStatements.get(connection);
   if (!statements) {
-    const prepare = Object.getPrototypeOf(connection).prepare as Database.Database['prepare'];
-    statements = { commit: prepare.call(connection, 'COMMIT'), rollback: prepare.call(connection, 'ROLLBACK') };
-    endStatementsOf.set(connection, statements);
+    const prepare = (Object.getPrototypeOf(connection).prepare as Database.Database['prepare']).bind(connection);
+    statements = { begin: prepare('BEGIN IMMEDIATE'), commit: prepare('COMMIT'), rollback: prepare('ROLLBACK') };
+    transactionStatements.set(connection, statements);
   }
   return statements;
 }
@@ -246,7 +241,7 @@ function endStatements(connection: Database.Database): { commit: Database.Statem
 /** Runs `BEGIN IMMEDIATE`; false when another connection holds the write lock. */
 function begun(connection: Database.Database): boolean {
   try {
-    beginStatement(connection).run();
+    statementsOf(connection).begin.run();
     return true;
   } catch (error) {
     if (isSqliteBusy(error)) return false;
