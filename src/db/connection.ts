@@ -42,6 +42,23 @@ export function quoteName(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** Statement texts by shape, each made once, with its PostgreSQL name (see `statementShape`). */
+const shapes = new Map<string, { text: string; name: string }>();
+
+/**
+ * The SQL text of one statement shape (`key` names the shape, the placeholders' style included),
+ * made once, and a short stable name for it as a PostgreSQL named statement (names are identifiers of
+ * at most 63 bytes; `pg` prepares each once per connection).
+ */
+export function statementShape(key: string, make: () => string): { text: string; name: string } {
+  let statement = shapes.get(key);
+  if (!statement) {
+    statement = { text: make(), name: `dcrf_stmt_${shapes.size.toString(36)}` };
+    shapes.set(key, statement);
+  }
+  return statement;
+}
+
 /** The part of a `pg` client the hot paths use: a query, named statements included. */
 export interface PgClient {
   query(config: string | { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Array<Record<string, unknown>> }>;

@@ -11,23 +11,15 @@
  * with the types that connection was configured with, so a row reads exactly as knex reads it.
  */
 import type { Knex } from 'knex';
-import { isPostgres, onConnection, type PgClient, quoteName, type SqliteConnection } from './connection.js';
+import { isPostgres, onConnection, type PgClient, quoteName, type SqliteConnection, statementShape } from './connection.js';
 
 type Row = Record<string, unknown>;
 
-/** SQL text per table and column, made once. */
-const sqlCache = new Map<string, { text: string; name: string }>();
-
 function statementFor(table: string, column: string, placeholder: string): { text: string; name: string } {
-  const key = `${table}\u0000${column}\u0000${placeholder}`;
-  let statement = sqlCache.get(key);
-  if (!statement) {
-    const text = `select * from ${quoteName(table)} where ${quoteName(column)} = ${placeholder} limit 1`;
-    // PostgreSQL statement names are identifiers (at most 63 bytes): a short, stable name per statement.
-    statement = { text, name: `dcrf_row_${sqlCache.size.toString(36)}` };
-    sqlCache.set(key, statement);
-  }
-  return statement;
+  return statementShape(
+    `row\u0000${table}\u0000${column}\u0000${placeholder}`,
+    () => `select * from ${quoteName(table)} where ${quoteName(column)} = ${placeholder} limit 1`,
+  );
 }
 
 /** Whether rows of this knex's database can be read here (SQLite through better-sqlite3, PostgreSQL through pg). */

@@ -21,7 +21,7 @@
  */
 import type { Knex } from 'knex';
 import { Model, type ModelClass, type Transaction } from 'objection';
-import { isPostgres, onConnection, type PgClient, quoteName as quote, type SqliteConnection } from '../db/connection.js';
+import { isPostgres, onConnection, type PgClient, quoteName as quote, type SqliteConnection, statementShape } from '../db/connection.js';
 import { pgTransaction } from '../db/pg-transaction.js';
 import { readPgRow, readSqliteRow } from '../db/row-reads.js';
 import { runsTransactionsOnConnection, transactionOnConnection } from '../db/sqlite-busy.js';
@@ -138,9 +138,6 @@ export function directTransaction<T>(runtime: Runtime, work: (statements: Direct
   );
 }
 
-/** SQL text per statement shape, made once (SQLite's statement cache and PostgreSQL's statement names key on it). */
-const statements = new Map<string, { text: string; name: string }>();
-
 function updateText(table: string, key: string, columns: string[]): string {
   return text(
     'update-sqlite',
@@ -202,16 +199,9 @@ export async function runUpdate(
   await onConnection(trx as unknown as Knex.Transaction, (connection: SqliteConnection) => runUpdateOn(connection, table, key, id, update));
 }
 
-/** The text (and PostgreSQL name) of one statement shape; `kind` names the statement and its database's placeholders. */
+/** The text (and PostgreSQL name) of one write's statement shape; `kind` names the statement and its database's placeholders. */
 function text(kind: string, table: string, key: string, columns: string[], make: () => string): { text: string; name: string } {
-  const cacheKey = `${kind}\u0000${table}\u0000${key}\u0000${columns.join('\u0000')}`;
-  let statement = statements.get(cacheKey);
-  if (!statement) {
-    // PostgreSQL statement names are identifiers (at most 63 bytes): a short, stable name per text.
-    statement = { text: make(), name: `dcrf_write_${statements.size.toString(36)}` };
-    statements.set(cacheKey, statement);
-  }
-  return statement;
+  return statementShape(`${kind}\u0000${table}\u0000${key}\u0000${columns.join('\u0000')}`, make);
 }
 
 function insertSql(table: string, columns: string[], placeholder: (index: number) => string): string {
