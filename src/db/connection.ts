@@ -46,13 +46,22 @@ export function quoteName(name: string): string {
 const shapes = new Map<string, { text: string; name: string }>();
 
 /**
+ * How many statement shapes are kept (and named). Clients choose some shapes: a patch's UPDATE names the
+ * fields it sent, so a serializer with n writable fields allows 2^n of them, and each named one stays
+ * prepared on every PostgreSQL connection that ran it.
+ */
+export const MAX_STATEMENT_SHAPES = 1000;
+
+/**
  * The SQL text of one statement shape (`key` names the shape, the placeholders' style included),
  * made once, and a short stable name for it as a PostgreSQL named statement (names are identifiers of
- * at most 63 bytes; `pg` prepares each once per connection).
+ * at most 63 bytes; `pg` prepares each once per connection). Past MAX_STATEMENT_SHAPES shapes, a new
+ * one is made each time and has no name (PostgreSQL parses it per run, and keeps nothing).
  */
-export function statementShape(key: string, make: () => string): { text: string; name: string } {
+export function statementShape(key: string, make: () => string): { text: string; name?: string } {
   let statement = shapes.get(key);
   if (!statement) {
+    if (shapes.size >= MAX_STATEMENT_SHAPES) return { text: make() };
     statement = { text: make(), name: `dcrf_stmt_${shapes.size.toString(36)}` };
     shapes.set(key, statement);
   }

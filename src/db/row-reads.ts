@@ -15,7 +15,7 @@ import { isPostgres, onConnection, type PgClient, quoteName, type SqliteConnecti
 
 type Row = Record<string, unknown>;
 
-function statementFor(table: string, column: string, placeholder: string): { text: string; name: string } {
+function statementFor(table: string, column: string, placeholder: string): { text: string; name?: string } {
   return statementShape(
     `row\u0000${table}\u0000${column}\u0000${placeholder}`,
     () => `select * from ${quoteName(table)} where ${quoteName(column)} = ${placeholder} limit 1`,

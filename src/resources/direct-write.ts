@@ -200,7 +200,7 @@ export async function runUpdate(
 }
 
 /** The text (and PostgreSQL name) of one write's statement shape; `kind` names the statement and its database's placeholders. */
-function text(kind: string, table: string, key: string, columns: string[], make: () => string): { text: string; name: string } {
+function text(kind: string, table: string, key: string, columns: string[], make: () => string): { text: string; name?: string } {
   return statementShape(`${kind}\u0000${table}\u0000${key}\u0000${columns.join('\u0000')}`, make);
 }
 
@@ -237,7 +237,7 @@ export function runUpdateOn(connection: SqliteConnection, table: string, key: st
 }
 
 function pgStatements(client: PgClient): DirectStatements {
-  const run = async (statement: { text: string; name: string }, values: unknown[]) =>
+  const run = async (statement: { text: string; name?: string }, values: unknown[]) =>
     (await client.query({ name: statement.name, text: statement.text, values })).rows;
   return {
     dialect: 'postgres',
