@@ -3,6 +3,7 @@
  * them over IPC. Every child runs TypeScript through tsx; every wait is bounded in time.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { compiledScript } from './compiled.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +29,8 @@ export interface ChildOptions {
   env?: Record<string, string>;
   /** How long the child may take to say it is ready. */
   readyTimeoutMs?: number;
+  /** Run the script's compiled JavaScript with plain node (see compiled.ts) instead of the source through tsx. */
+  compiled?: boolean;
 }
 
 /** A forked benchmark process: `call` sends a command and awaits its answer. */
@@ -81,10 +84,14 @@ export class Child {
     });
   }
 
-  /** Forks `bench/<script>` with tsx. The child's stderr is passed through (its errors must be seen). */
+  /**
+   * Forks `bench/<script>` with tsx, or its compiled JavaScript with plain node (`compiled`). The
+   * child's stderr is passed through (its errors must be seen).
+   */
   static start(name: string, script: string, args: string[] = [], options: ChildOptions = {}): Child {
-    const proc = fork(path.join(BENCH_DIR, script), args, {
-      execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
+    const file = options.compiled ? compiledScript(script) : path.join(BENCH_DIR, script);
+    const proc = fork(file, args, {
+      execArgv: [...(options.compiled ? [] : ['--import', 'tsx']), ...(options.nodeArgs ?? [])],
       env: { ...process.env, LOG_LEVEL: 'silent', ...options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

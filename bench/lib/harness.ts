@@ -69,13 +69,15 @@ export interface RunningServer {
 export async function startServer(target: string, settings: Settings, options: ServerOptions = {}): Promise<RunningServer> {
   let child: Child;
   const nodeArgs = options.nodeArgs;
+  // Every server, the gateway and its baselines alike, runs as compiled JavaScript (see compiled.ts).
+  const compiled = true;
   // Baselines are profiled too: a profile of the system means most beside the raw server's of the same window.
   const profile: Record<string, string> = settings.profileDir
     ? { BENCH_PROFILE_DIR: settings.profileDir, BENCH_PROFILE_NAME: `${settings.caseName ?? 'case'}-${target.replace(/\W+/g, '-')}` }
     : {};
   const system = (env: Record<string, string>) =>
-    Child.start(target, 'servers/dcrf.ts', [], { nodeArgs, env: { ...profile, ...env, ...options.env } });
-  const raw = (mode: string) => Child.start(target, 'servers/raw.ts', [mode], { nodeArgs, env: { ...profile, ...options.env } });
+    Child.start(target, 'servers/dcrf.ts', [], { compiled, nodeArgs, env: { ...profile, ...env, ...options.env } });
+  const raw = (mode: string) => Child.start(target, 'servers/raw.ts', [mode], { compiled, nodeArgs, env: { ...profile, ...options.env } });
   if (target === TARGETS.system) child = system({});
   else if (target === TARGETS.systemObserved) child = system({ BENCH_OBSERVE: 'Thing' });
   else if (target === TARGETS.pgSystem || target === TARGETS.pgRedisSystem) child = system({ BENCH_POSTGRES: BENCH_DATABASE_URL });
@@ -83,7 +85,7 @@ export async function startServer(target: string, settings: Settings, options: S
   else if (target === TARGETS.sqlite) child = raw('sqlite');
   else if (target === TARGETS.broadcast) child = raw('broadcast');
   else if (target === TARGETS.pgRaw || target === TARGETS.pgRedisRaw) child = raw('pg');
-  else if (target === TARGETS.stockGraphql) child = Child.start(target, 'servers/graphql-stock.ts', [], { nodeArgs });
+  else if (target === TARGETS.stockGraphql) child = Child.start(target, 'servers/graphql-stock.ts', [], { compiled, nodeArgs });
   else throw new Error(`unknown target ${target}`);
   const ready = (await child.ready) as { port: number; graphql?: boolean };
   return { child, port: ready.port, graphql: ready.graphql, stop: () => child.stop() };
