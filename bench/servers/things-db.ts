@@ -18,6 +18,8 @@ export function openThingsDb(prefix: string): ThingsDb {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const db = new Database(path.join(dir, 'things.sqlite3'));
   db.pragma('journal_mode = WAL');
+  // The gateway's own setting (src/db/knex.ts): in WAL mode a commit is not synced, a checkpoint is.
+  db.pragma('synchronous = NORMAL');
   db.exec('CREATE TABLE things (id integer PRIMARY KEY AUTOINCREMENT, name varchar(64) NOT NULL, counter integer NOT NULL DEFAULT 0)');
   const insert = db.prepare('INSERT INTO things (name, counter) VALUES (?, 0)');
   for (let i = 1; i <= Number(process.env.THINGS ?? 20); i++) insert.run(`thing ${i}`);

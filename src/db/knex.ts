@@ -65,7 +65,7 @@ export function knexConfig(url: string, options: DatabaseOptions = {}): Knex.Con
   if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   if (!Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be 0 or more (got ${busyTimeoutMs})`);
-  const busyStats: BusyStats = { waits: 0, timeouts: 0 };
+  const busyStats: BusyStats = { waits: 0, timeouts: 0, groupCommits: 0, groupedTransactions: 0 };
   const config: BusyConfig = {
     client: 'better-sqlite3',
     connection: { filename: memory ? ':memory:' : file },

@@ -44,6 +44,10 @@ export interface BusyStats {
   waits: number;
   /** Of those, the ones that gave up at the timeout (answered DatabaseBusy). */
   timeouts: number;
+  /** COMMITs of direct writes (transactionOnConnection): one per group of transactions. */
+  groupCommits: number;
+  /** Direct-write transactions those COMMITs kept: more than `groupCommits` when writes shared a COMMIT. */
+  groupedTransactions: number;
 }
 
 /** Whether an error is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
@@ -190,27 +194,108 @@ export function runsTransactionsOnConnection(knex: Knex): boolean {
 
 /**
  * Runs `work` in a transaction straight on the pool's connection: `BEGIN IMMEDIATE` (the write lock
- * waited for as `beginWhenUnlocked` waits), then `work`, then `COMMIT`, or `ROLLBACK` when `work` or the
- * COMMIT throws. No knex transaction object is made (a new knex instance with its own client, events
- * and promises per transaction: a large share of a small write's cost), so `work` must not run knex
+ * waited for as `beginWhenUnlocked` waits), then `work`, then `COMMIT`; what `work` wrote is undone when
+ * it throws. No knex transaction object is made (a new knex instance with its own client, events and
+ * promises per transaction: a large share of a small write's cost), so `work` must not run knex
  * queries: it has the connection, and the pool has no other to give them (they would wait forever).
  * Only for a knex `allowTransactionsOnConnection` was called with.
+ *
+ * Group commit: the transactions that arrive in the same turn of the event loop (the writes of every
+ * socket read in it), or while a group runs, wait in line and then run one after another inside one
+ * `BEGIN IMMEDIATE … COMMIT`, up to MAX_GROUP of them, each in a SAVEPOINT of its
+ * own (a `work` that throws rolls back to it: the others keep their writes). SQLite has one writer at a
+ * time, so they would have waited for each other anyway; sharing the COMMIT shares its WAL writes,
+ * file locks and the pool's hand-over, most of a small write's SQLite time. Each promise settles after
+ * the COMMIT that keeps its writes (or, for a `work` that threw, once its writes are undone), so
+ * nothing is answered or published before it is durable; a COMMIT that fails fails every `work` it
+ * held, and an error after which SQLite ended the whole transaction itself (SQLITE_FULL, say) fails
+ * the ones before it too.
  */
 export function transactionOnConnection<T>(knex: Knex, work: (connection: Database.Database) => Promise<T>): Promise<T> {
   const settings = lockSettings.get(knex);
   if (!settings) throw new Error('transactionOnConnection: this knex was not opened by openDatabase on SQLite');
-  return withWriteLock(knex.client as unknown as PoolClient, settings.timeoutMs, settings.stats, async (connection) => {
-    let result: T;
-    try {
-      result = await work(connection);
-      statementsOf(connection).commit.run();
-    } catch (error) {
-      // SQLite ends a transaction itself on some errors (e.g. SQLITE_FULL): nothing is left to roll back then.
-      if (connection.inTransaction) statementsOf(connection).rollback.run();
-      throw isSqliteBusy(error) ? new DatabaseBusy() : error;
-    }
-    return result;
+  let line = writeLines.get(knex);
+  if (!line) writeLines.set(knex, (line = { waiting: [], draining: false }));
+  const waiting = line;
+  return new Promise<T>((resolve, reject) => {
+    waiting.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
+    if (waiting.draining) return;
+    waiting.draining = true;
+    // From the check phase: the writes of every socket read in this turn of the loop are in line by then.
+    setImmediate(() => void drain(knex.client as unknown as PoolClient, waiting, settings));
   });
+}
+
+/** Most transactions one COMMIT takes: bounds how long the last of them waits, and how long knex's own transactions wait for the connection. */
+const MAX_GROUP = 64;
+
+interface QueuedTransaction {
+  work: (connection: Database.Database) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** The transactions of one database waiting for the write lock, and whether a group is being run. */
+interface WriteLine {
+  waiting: QueuedTransaction[];
+  draining: boolean;
+}
+
+const writeLines = new WeakMap<Knex, WriteLine>();
+
+/** Runs groups until no transaction waits; the connection goes back to the pool between groups. */
+async function drain(client: PoolClient, line: WriteLine, settings: { timeoutMs: number; stats: BusyStats }): Promise<void> {
+  try {
+    while (line.waiting.length) {
+      try {
+        await withWriteLock(client, settings.timeoutMs, settings.stats, (connection) => runGroup(connection, line, settings.stats));
+      } catch (error) {
+        // The write lock was not had in time (DatabaseBusy), or the pool failed: every waiting transaction fails alike.
+        for (const each of line.waiting.splice(0)) each.reject(error);
+      }
+    }
+  } finally {
+    line.draining = false;
+  }
+}
+
+/** One group in the transaction `withWriteLock` began: each waiting `work` in its savepoint, then one COMMIT. */
+async function runGroup(connection: Database.Database, line: WriteLine, stats: BusyStats): Promise<void> {
+  const statements = statementsOf(connection);
+  const kept: Array<[QueuedTransaction, unknown]> = [];
+  try {
+    while (line.waiting.length && kept.length < MAX_GROUP) {
+      const next = line.waiting.shift()!;
+      let result: unknown;
+      try {
+        statements.savepoint.run();
+        result = await next.work(connection);
+      } catch (error) {
+        next.reject(isSqliteBusy(error) ? new DatabaseBusy() : error);
+        // SQLite ends the whole transaction itself on some errors: the writes kept so far are gone too.
+        if (!connection.inTransaction) throw error;
+        statements.rollbackToSavepoint.run();
+        statements.releaseSavepoint.run();
+        continue;
+      }
+      // Counted as kept before the RELEASE: should that fail, it fails with the rest.
+      kept.push([next, result]);
+      statements.releaseSavepoint.run();
+    }
+    statements.commit.run();
+    if (kept.length) {
+      stats.groupCommits++;
+      stats.groupedTransactions += kept.length;
+    }
+  } catch (error) {
+    try {
+      if (connection.inTransaction) statements.rollback.run();
+    } finally {
+      for (const [each] of kept) each.reject(isSqliteBusy(error) ? new DatabaseBusy() : error);
+    }
+    return;
+  }
+  for (const [each, result] of kept) each.resolve(result);
 }
 
 /** A connection's own transaction statements. */
@@ -218,10 +303,13 @@ interface TransactionStatements {
   begin: Database.Statement;
   commit: Database.Statement;
   rollback: Database.Statement;
+  savepoint: Database.Statement;
+  rollbackToSavepoint: Database.Statement;
+  releaseSavepoint: Database.Statement;
 }
 
 /**
- * Each connection's `BEGIN IMMEDIATE`, COMMIT and ROLLBACK, prepared once (`exec` compiles a statement
+ * Each connection's `BEGIN IMMEDIATE`, COMMIT, ROLLBACK and savepoint statements, prepared once (`exec` compiles a statement
  * on every transaction). Prepared with better-sqlite3's own `prepare`, not the connection's: its
  * statements wait out SQLITE_BUSY themselves, and here a busy lock must answer at once, so the pool's
  * connection can be given back.
@@ -232,7 +320,14 @@ function statementsOf(connection: Database.Database): TransactionStatements {
   let statements = transactionStatements.get(connection);
   if (!statements) {
     const prepare = (Object.getPrototypeOf(connection).prepare as Database.Database['prepare']).bind(connection);
-    statements = { begin: prepare('BEGIN IMMEDIATE'), commit: prepare('COMMIT'), rollback: prepare('ROLLBACK') };
+    statements = {
+      begin: prepare('BEGIN IMMEDIATE'),
+      commit: prepare('COMMIT'),
+      rollback: prepare('ROLLBACK'),
+      savepoint: prepare('SAVEPOINT dcrf_direct_write'),
+      rollbackToSavepoint: prepare('ROLLBACK TO dcrf_direct_write'),
+      releaseSavepoint: prepare('RELEASE dcrf_direct_write'),
+    };
     transactionStatements.set(connection, statements);
   }
   return statements;

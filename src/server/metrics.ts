@@ -182,6 +182,16 @@ export class GatewayMetrics
       'Of those, the writes refused at DATABASE_BUSY_TIMEOUT (503 Database busy).',
       (s) => s.timeouts,
     );
+    busyCounter(
+      'database_group_commits_total',
+      'SQLite COMMITs of direct writes; each keeps the writes that arrived together (group commit).',
+      (s) => s.groupCommits,
+    );
+    busyCounter(
+      'database_grouped_writes_total',
+      'Direct writes those COMMITs kept (divided by the COMMITs: writes per COMMIT).',
+      (s) => s.groupedTransactions,
+    );
     const logGauge = (name: string, help: string, read: (hub: ChangeHub) => Promise<number>) =>
       new Gauge({
         name: `${p}${name}`,

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import {
   captureMigration,
   changeLogMigration,
@@ -17,6 +18,7 @@ import {
   GenericAsyncAPIConsumer,
   LiveModel,
   loadConfig,
+  sqliteBusyStats,
   modelSerializer,
   ObserverModelInstanceMixin,
   PatchModelMixin,
@@ -505,6 +507,74 @@ describe('a patch of a model the database captures', () => {
     }
     assert.deepEqual(results.typed, results.typedknex);
     assert.equal((results.typed![0] as { done: unknown }).done, true, 'a boolean answered as a boolean');
+  });
+
+  test('patches that arrive together share a COMMIT on SQLite; one the database refuses is undone alone, the others are kept', async () => {
+    const rows = await Promise.all(Array.from({ length: 6 }, (_, i) => row('plain', `together ${i}`)));
+    const refusedIndex = 3;
+    try {
+      const stats = sqliteBusyStats(app.knex!);
+      const before = {
+        logged: await logged('wp_plain'),
+        commits: stats?.groupCommits ?? 0,
+        kept: stats?.groupedTransactions ?? 0,
+        waits: stats?.waits ?? 0,
+      };
+      // SQLite: another connection holds the write lock while the patches arrive, so all of them are in
+      // line when it is let go, however the sockets' frames were spread over the event loop.
+      const locker = dir ? new Database(path.join(dir, 'db.sqlite3')) : undefined;
+      locker?.exec('BEGIN IMMEDIATE');
+      let answers: Array<Record<string, any>>;
+      try {
+        const sent = rows.map(({ pk, writer }, i) =>
+          writer.request({ action: 'patch', pk, data: { qty: i === refusedIndex ? -1 : 10 + i }, request_id: `t${i}` }),
+        );
+        if (locker) {
+          await waitFor(() => (stats?.waits ?? 0) > before.waits);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        locker?.exec('ROLLBACK');
+        answers = await Promise.all(sent);
+      } finally {
+        locker?.close();
+      }
+      for (const [i, answer] of answers.entries()) {
+        if (i === refusedIndex) assert.notEqual(answer.response_status, 200, JSON.stringify(answer));
+        else assert.deepEqual(answer, reply('patch', { id: rows[i]!.pk, label: `together ${i}`, qty: 10 + i, stamp: '' }, 200, `t${i}`));
+      }
+      for (const [i, { watcher }] of rows.entries()) {
+        if (i === refusedIndex) assert.ok(await watcher.quiet(300), 'no event for the refused patch');
+        else assert.equal((await watcher.next(5000)).data.qty, 10 + i);
+      }
+      assert.equal(await logged('wp_plain'), before.logged + rows.length - 1, 'one log entry per kept patch');
+      const stored = new Map(
+        (await raw.query<{ id: unknown; qty: unknown }>('select id, qty from wp_plain where label like ?', ['together %'])).map((each) => [
+          Number(each.id),
+          Number(each.qty),
+        ]),
+      );
+      assert.deepEqual(
+        rows.map(({ pk }) => stored.get(pk)),
+        rows.map((_, i) => (i === refusedIndex ? 0 : 10 + i)),
+      );
+      if (stats) {
+        const commits = stats.groupCommits - before.commits;
+        const kept = stats.groupedTransactions - before.kept;
+        assert.equal(kept, rows.length - 1, 'every kept patch went through a direct COMMIT');
+        assert.equal(commits, 1, `the patches shared one COMMIT (${kept} writes in ${commits} COMMITs)`);
+      }
+      // The line goes on after the refusal: a patch of the refused row is written.
+      const again = await rows[refusedIndex]!.writer.request({
+        action: 'patch',
+        pk: rows[refusedIndex]!.pk,
+        data: { qty: 1 },
+        request_id: 'again',
+      });
+      assert.equal(again.response_status, 200, JSON.stringify(again));
+      assert.equal((await rows[refusedIndex]!.watcher.next(5000)).data.qty, 1);
+    } finally {
+      for (const each of rows) each.close();
+    }
   });
 
   test("a patch's change is handed on (published, or the feed woken) only once its transaction has committed", async () => {
