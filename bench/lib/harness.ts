@@ -31,6 +31,8 @@ export const TARGETS = {
   echo: 'raw ws echo',
   sqlite: 'raw ws + better-sqlite3',
   broadcast: 'raw ws',
+  /** The raw broadcast sending each subscriber a frame of its own (its id in it) with a write callback, as a server that bounds each subscriber's unsent output does. */
+  broadcastOwnFrames: 'raw ws, own frames',
   stockGraphql: 'stock graphql-ws',
   /** The demo app with one in-process subscriber of the Thing model (its writes are captured and logged). */
   systemObserved: 'dcrf-gateway, model observed',
@@ -84,6 +86,7 @@ export async function startServer(target: string, settings: Settings, options: S
   else if (target === TARGETS.echo) child = raw('echo');
   else if (target === TARGETS.sqlite) child = raw('sqlite');
   else if (target === TARGETS.broadcast) child = raw('broadcast');
+  else if (target === TARGETS.broadcastOwnFrames) child = raw('broadcast-own-frames');
   else if (target === TARGETS.pgRaw || target === TARGETS.pgRedisRaw) child = raw('pg');
   else if (target === TARGETS.stockGraphql) child = Child.start(target, 'servers/graphql-stock.ts', [], { compiled, nodeArgs });
   else throw new Error(`unknown target ${target}`);
@@ -92,7 +95,14 @@ export async function startServer(target: string, settings: Settings, options: S
 }
 
 /** The hand-written servers (they answer on any path). */
-const RAW_TARGETS = new Set<string>([TARGETS.echo, TARGETS.sqlite, TARGETS.broadcast, TARGETS.pgRaw, TARGETS.pgRedisRaw]);
+const RAW_TARGETS = new Set<string>([
+  TARGETS.echo,
+  TARGETS.sqlite,
+  TARGETS.broadcast,
+  TARGETS.broadcastOwnFrames,
+  TARGETS.pgRaw,
+  TARGETS.pgRedisRaw,
+]);
 
 /** Whether a target is one of the hand-written baselines. */
 export function isRawTarget(target: string): boolean {

@@ -10,6 +10,10 @@
  *              to Redis (REDIS_PREFIX) and sent by every process to its subscribed sockets
  *   broadcast  `{"action":"subscribe"}` adds a socket to a set (answered 201); any other frame is sent
  *              to every subscribed socket (the fan-out ceiling, and the idle-socket baseline)
+ *   broadcast-own-frames  the same, but each subscriber gets a frame of its own (`{"id":"<its id>",`
+ *              and the frame's other members, as a GraphQL `next` names its operation), sent with a
+ *              write callback that counts its unflushed frames (what a server bounding each
+ *              subscriber's unsent output keeps): the ceiling of a server with per-subscriber frames
  * Usage: raw.ts <mode>
  */
 import http from 'node:http';
@@ -41,6 +45,32 @@ if (mode === 'echo') {
       }
       // Sent as text frames, the way a server relays a JSON event.
       for (const client of subscribers) if (client !== ws) client.send(text);
+    });
+  });
+} else if (mode === 'broadcast-own-frames') {
+  const subscribers = new Map<WebSocket, { id: string; unflushed: number; flushed: () => void }>();
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.startsWith('{"action":"subscribe"')) {
+        const subscriber = {
+          id: JSON.stringify(String(subscribers.size + 1)),
+          unflushed: 0,
+          flushed: () => {
+            subscriber.unflushed--;
+          },
+        };
+        subscribers.set(ws, subscriber);
+        ws.once('close', () => subscribers.delete(ws));
+        ws.send('{"response_status":201}');
+        return;
+      }
+      const members = text.slice(1);
+      for (const [client, subscriber] of subscribers) {
+        if (client === ws) continue;
+        subscriber.unflushed++;
+        client.send(`{"id":${subscriber.id},${members}`, subscriber.flushed);
+      }
     });
   });
 } else if (mode === 'sqlite') {
