@@ -19,8 +19,18 @@ import { SocketOutput } from './socket-output.js';
 export interface DeliveryTarget {
   /** The whole frame for a result whose `payload` JSON is given. */
   frame(payloadJson: string): string;
-  /** Sends a frame; `flushed` is called once it left the process (or could not be sent). */
-  send(frame: string, flushed: () => void): void;
+  /**
+   * Sends a frame. A target without `drained` calls `flushed` once the frame left the process (or
+   * could not be sent); a target with it is sent no callback.
+   */
+  send(frame: string, flushed?: () => void): void;
+  /**
+   * Whether everything sent so far has left the process (nothing buffered or held for this socket).
+   * With it, a subscription counts as unflushed the frames it sent since its socket was last seen
+   * drained, instead of asking for a callback per frame (a write callback per subscriber per event is
+   * a large share of a fan-out's CPU).
+   */
+  drained?(): boolean;
 }
 
 /**
@@ -30,12 +40,21 @@ export interface DeliveryTarget {
 export function socketTarget(socket: SocketOutput | WebSocket, id: string, type: string): DeliveryTarget {
   const prefix = `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"payload":`;
   const frame = (payload: string) => `${prefix}${payload}}`;
-  if (socket instanceof SocketOutput) return { frame, send: (text, flushed) => socket.sendEvent(text, flushed) };
-  return { frame, send: (text, flushed) => (socket.readyState === socket.OPEN ? socket.send(text, flushed) : flushed()) };
+  if (socket instanceof SocketOutput) return { frame, send: (text) => socket.sendEvent(text), drained: () => socket.drained };
+  return {
+    frame,
+    send: (text) => {
+      if (socket.readyState === socket.OPEN) socket.send(text);
+    },
+    drained: () => socket.bufferedAmount === 0,
+  };
 }
 
 export interface DeliveryOptions {
-  /** Results still being executed, or sent and not yet flushed, past which the subscription ends with SLOW_CONSUMER. */
+  /**
+   * Results still being executed, or sent and not yet flushed (with a target that says when it is
+   * drained: sent since it last was), past which the subscription ends with SLOW_CONSUMER.
+   */
   maxPending: number;
   /** Share each event's encoded result with the other subscribers of the same operation and user. */
   share: boolean;
@@ -83,7 +102,10 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
   private readonly shared: WeakMap<object, Map<string, Encoded>> | undefined;
   private started = false;
   private ended = false;
+  /** Results delivered and not yet sent (still executing), plus, for a target without `drained`, sent and not yet flushed. */
   private pending = 0;
+  /** Frames sent since the target was last seen drained (targets with `drained` only). */
+  private unflushed = 0;
   /** The last result still being executed asynchronously; later frames wait behind it. */
   private tail: Promise<void> | undefined;
   private settle: ((result: IteratorResult<never, undefined>) => void) | undefined;
@@ -164,8 +186,9 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
 
   private deliver(event: unknown): void {
     if (this.ended) return;
+    if (this.unflushed && this.target.drained?.()) this.unflushed = 0;
     // Counted from here rather than from the send: results still being executed (async resolvers) wait too.
-    if (this.pending >= this.options.maxPending) {
+    if (this.pending + this.unflushed >= this.options.maxPending) {
       this.fail(new SubscriptionOverflow());
       return;
     }
@@ -210,10 +233,18 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     return encoded;
   }
 
-  /** Sends a result counted in `pending` at delivery; `flushed` uncounts it. */
+  /** Sends a result counted in `pending` at delivery: now uncounted, or (without `drained`) once flushed. */
   private send(json: string): void {
     if (this.ended) return;
-    this.target.send(this.target.frame(json), this.flushed);
+    const frame = this.target.frame(json);
+    if (!this.target.drained) {
+      this.target.send(frame, this.flushed);
+      return;
+    }
+    this.pending--;
+    if (this.target.drained()) this.unflushed = 0;
+    this.unflushed++;
+    this.target.send(frame);
   }
 
   private fail(error: unknown): void {

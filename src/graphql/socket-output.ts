@@ -21,7 +21,7 @@ const CLOSE_GRACE_MS = 1000;
 
 interface Held {
   frame: string;
-  flushed: () => void;
+  flushed: (() => void) | undefined;
 }
 
 export class SocketOutput {
@@ -60,8 +60,13 @@ export class SocketOutput {
     return true;
   }
 
+  /** Whether everything sent has left the process: nothing in `ws`'s buffer, no event held for a re-check. */
+  get drained(): boolean {
+    return this.held === null && this.ws.bufferedAmount === 0;
+  }
+
   /** Sends a subscription event once the socket's user is known to be still active. */
-  sendEvent(frame: string, flushed: () => void): void {
+  sendEvent(frame: string, flushed?: () => void): void {
     if (this.held) {
       this.hold(frame, flushed);
       return;
@@ -99,7 +104,7 @@ export class SocketOutput {
     this.dropHeld('socket_closed');
   }
 
-  private hold(frame: string, flushed: () => void): void {
+  private hold(frame: string, flushed: (() => void) | undefined): void {
     if (!this.open) {
       this.drop('socket_closed', flushed);
       return;
@@ -107,7 +112,7 @@ export class SocketOutput {
     // Held events are output this client owes us as much as the socket's buffer is: they share its bound.
     if (this.ws.bufferedAmount + this.heldBytes + frame.length > this.maxBufferedBytes) {
       this.slowConsumer();
-      flushed();
+      flushed?.();
       return;
     }
     this.held!.push({ frame, flushed });
@@ -131,9 +136,9 @@ export class SocketOutput {
     for (const { flushed } of held) this.drop(reason, flushed);
   }
 
-  private drop(reason: string, flushed: () => void): void {
+  private drop(reason: string, flushed: (() => void) | undefined): void {
     this.observer.eventDropped?.(reason);
-    flushed();
+    flushed?.();
   }
 
   private slowConsumer(): void {

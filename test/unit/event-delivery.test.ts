@@ -19,10 +19,11 @@ function recorder(autoFlush = true) {
   const unflushed: Array<() => void> = [];
   const target: DeliveryTarget = {
     frame: (payload) => `<${payload}>`,
+    // A target without `drained` is always sent a callback.
     send: (frame, flushed) => {
       frames.push(frame);
-      if (autoFlush) flushed();
-      else unflushed.push(flushed);
+      if (autoFlush) flushed!();
+      else unflushed.push(flushed!);
     },
   };
   return {
@@ -88,6 +89,34 @@ test('frames the socket has not flushed count against maxPending: beyond it, SLO
   source.push(tick(3));
   source.push(tick(4));
   assert.equal(frames.length, 4);
+  source.push(tick(5));
+  await assert.rejects(running, (error: { code?: string }) => error.code === 'SLOW_CONSUMER');
+  assert.equal(frames.length, 4);
+});
+
+test('a target that says when it is drained gets no callbacks: frames sent since it last was count against maxPending', async () => {
+  const source = new LiveStream<unknown>(10);
+  const frames: string[] = [];
+  let buffered = true;
+  const target: DeliveryTarget = {
+    frame: (payload) => `<${payload}>`,
+    send: (frame, flushed) => {
+      assert.equal(flushed, undefined, 'no write callback');
+      frames.push(frame);
+    },
+    drained: () => !buffered,
+  };
+  const delivery = new EventDelivery(source, args, target, { maxPending: 2, share: true });
+  const running = delivery.next();
+  source.push(tick(1));
+  source.push(tick(2));
+  // The socket's buffer emptied: the two frames left the process, two more fit.
+  buffered = false;
+  source.push(tick(3));
+  buffered = true;
+  source.push(tick(4));
+  assert.equal(frames.length, 4);
+  // Still buffered since the third: the fourth and the third are unflushed, the fifth is one too many.
   source.push(tick(5));
   await assert.rejects(running, (error: { code?: string }) => error.code === 'SLOW_CONSUMER');
   assert.equal(frames.length, 4);
