@@ -202,8 +202,8 @@ export function runsTransactionsOnConnection(knex: Knex): boolean {
  *
  * Group commit: the transactions that arrive in the same turn of the event loop (the writes of every
  * socket read in it), or while a group runs, wait in line and then run one after another inside one
- * `BEGIN IMMEDIATE … COMMIT`, up to MAX_GROUP of them, each in a SAVEPOINT of its
- * own (a `work` that throws rolls back to it: the others keep their writes). SQLite has one writer at a
+ * `BEGIN IMMEDIATE … COMMIT`, up to MAX_GROUP of them, each in a SAVEPOINT of its own (a `work` that
+ * throws rolls back to it: the others keep their writes). SQLite has one writer at a
  * time, so they would have waited for each other anyway; sharing the COMMIT shares its WAL writes,
  * file locks and the pool's hand-over, most of a small write's SQLite time. Each promise settles after
  * the COMMIT that keeps its writes (or, for a `work` that threw, once its writes are undone), so
@@ -214,15 +214,13 @@ export function runsTransactionsOnConnection(knex: Knex): boolean {
 export function transactionOnConnection<T>(knex: Knex, work: (connection: Database.Database) => Promise<T>): Promise<T> {
   const settings = lockSettings.get(knex);
   if (!settings) throw new Error('transactionOnConnection: this knex was not opened by openDatabase on SQLite');
-  let line = writeLines.get(knex);
-  if (!line) writeLines.set(knex, (line = { waiting: [], draining: false }));
-  const waiting = line;
+  const line = writeLineOf(knex);
   return new Promise<T>((resolve, reject) => {
-    waiting.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
-    if (waiting.draining) return;
-    waiting.draining = true;
+    line.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
+    if (line.draining) return;
+    line.draining = true;
     // From the check phase: the writes of every socket read in this turn of the loop are in line by then.
-    setImmediate(() => void drain(knex.client as unknown as PoolClient, waiting, settings));
+    setImmediate(() => void drain(knex.client as unknown as PoolClient, line, settings));
   });
 }
 
@@ -242,6 +240,12 @@ interface WriteLine {
 }
 
 const writeLines = new WeakMap<Knex, WriteLine>();
+
+function writeLineOf(knex: Knex): WriteLine {
+  let line = writeLines.get(knex);
+  if (!line) writeLines.set(knex, (line = { waiting: [], draining: false }));
+  return line;
+}
 
 /** Runs groups until no transaction waits; the connection goes back to the pool between groups. */
 async function drain(client: PoolClient, line: WriteLine, settings: { timeoutMs: number; stats: BusyStats }): Promise<void> {
@@ -309,8 +313,8 @@ interface TransactionStatements {
 }
 
 /**
- * Each connection's `BEGIN IMMEDIATE`, COMMIT, ROLLBACK and savepoint statements, prepared once (`exec` compiles a statement
- * on every transaction). Prepared with better-sqlite3's own `prepare`, not the connection's: its
+ * Each connection's `BEGIN IMMEDIATE`, COMMIT, ROLLBACK and savepoint statements, prepared once
+ * (`exec` compiles a statement on every transaction). Prepared with better-sqlite3's own `prepare`, not the connection's: its
  * statements wait out SQLITE_BUSY themselves, and here a busy lock must answer at once, so the pool's
  * connection can be given back.
  */
