@@ -1,6 +1,7 @@
 /**
  * Child processes of the benchmark, and the small request/reply protocol the harness speaks with
- * them over IPC. Every child runs TypeScript through tsx; every wait is bounded in time.
+ * them over IPC. Clients run TypeScript through tsx, servers their compiled JavaScript (compiled.ts);
+ * every wait is bounded in time.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { compiledScript } from './compiled.js';
