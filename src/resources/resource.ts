@@ -21,7 +21,7 @@ import type { Runtime } from '../runtime.js';
 import type { ConnectionScope } from '../scope.js';
 import { serializerInstance, type Row, type Serializer, type SerializerClass, type ValidateOptions } from '../serializers/serializer.js';
 import { narrowsRows, type AnyQuery, type ResourceCall } from './call.js';
-import { columnsOf, directTransaction, directWriteApplies, runUpdate, type DirectStatements, type DirectWrite } from './direct-write.js';
+import { columnsOf, directTransaction, directWriteApplies, runUpdate, type DirectStatements } from './direct-write.js';
 import { resolveLimit, resolveOffset, type Page, type PaginationSettings } from './pagination.js';
 import { ResourceEvents, type ResourceEvent, type SubscriptionKind } from './resource-events.js';
 import { toRowScope, type RowScope, type RowScopeOption } from './row-scope.js';
@@ -350,7 +350,7 @@ export class Resource {
     await this.authorize(call, 'create');
     const serializer = this.serializerFor(call);
     const performCreate = call.hooks?.performCreate;
-    if (!performCreate && this.writesOnConnection(call.runtime, 'insert', serializer)) {
+    if (!performCreate && directWriteApplies(call.runtime, this.model, 'insert') && this.writesOnConnection(serializer)) {
       const created = await this.onConnection(call, serializer, async (db, validate, logged) => {
         const values = await validate(data, {});
         if (this.createWith) Object.assign(values, this.createWith(call.scope));
@@ -391,7 +391,7 @@ export class Resource {
     const serializer = this.serializerFor(call);
     const perform = partial ? call.hooks?.performPatch : call.hooks?.performUpdate;
     const direct = !perform && !this.narrowed && !narrowsRows(call) && directWriteApplies(call.runtime, this.model, 'update');
-    if (direct && this.writesOnConnection(call.runtime, 'update', serializer)) {
+    if (direct && this.writesOnConnection(serializer)) {
       const written = await this.writeOnConnection(call, pk, data, partial, serializer);
       if (written !== NEEDS_KNEX_TRANSACTION) return written;
     }
@@ -431,18 +431,19 @@ export class Resource {
   }
 
   /**
-   * Whether a write can run as one statement in a transaction straight on the connection
-   * (`onConnection`): a model the database captures with nothing of its own around that operation, on
-   * a database that allows it (direct-write.ts), `transaction` not overridden, and a serializer not yet
-   * seen asking its validation context for the transaction.
+   * Whether this resource lets a write that `directWriteApplies` to (a model the database captures with
+   * nothing of its own around that operation, on a database that allows it: direct-write.ts) run as one
+   * statement in a transaction straight on the connection (`onConnection`): one key column, nothing
+   * related embedded, `transaction` not overridden, and a serializer not yet seen asking its validation
+   * context for the transaction. Callers check `directWriteApplies` themselves (a patch needs it for its
+   * knex path too).
    */
-  private writesOnConnection(runtime: Runtime, operation: DirectWrite, serializer: Serializer | undefined): boolean {
+  private writesOnConnection(serializer: Serializer | undefined): boolean {
     return (
       !this.related &&
       this.singleKey &&
       this.transaction === Resource.prototype.transaction &&
-      !(serializer && this.serializersUsingTransaction.has(serializer.constructor)) &&
-      directWriteApplies(runtime, this.model, operation)
+      !(serializer && this.serializersUsingTransaction.has(serializer.constructor))
     );
   }
 
@@ -558,7 +559,13 @@ export class Resource {
   async destroy(call: ResourceCall, pk: unknown): Promise<Row> {
     await this.authorize(call, 'delete');
     const performDelete = call.hooks?.performDelete;
-    if (!performDelete && !this.narrowed && !narrowsRows(call) && this.writesOnConnection(call.runtime, 'delete', undefined)) {
+    if (
+      !performDelete &&
+      !this.narrowed &&
+      !narrowsRows(call) &&
+      directWriteApplies(call.runtime, this.model, 'delete') &&
+      this.writesOnConnection(undefined)
+    ) {
       const value = this.lookupValue(pk);
       const idColumn = this.model.idColumn as string;
       const deleted = await this.onConnection(call, this.serializer, async (db, _validate, logged) => {
