@@ -136,6 +136,8 @@ export function subscriptionCall(context: GraphQLContext, args: Record<string, u
   return since === undefined ? call : { ...call, since };
 }
 
+const GRAPHQL_ACTIONS = { create: 'CREATE', update: 'UPDATE', delete: 'DELETE' } as const;
+
 /**
  * Turns resource events into `{action, position, data}`: one object per message and action, serialized
  * once, so every subscriber of the message gets the same event (and the same shared result, see
@@ -146,10 +148,15 @@ export function eventMapper(
   toGraphQL: (row: Row) => Row = pkAsId,
 ): (event: ResourceEvent) => GraphQLChangeEvent | undefined {
   const memoKeys = new Map<string, object>();
+  // Subscribers of a message who see it as it came share one ResourceEvent: asked again for it, the
+  // answer is the one just given (no lookup per subscriber).
+  let lastEvent: ResourceEvent | undefined;
+  let lastMapped: GraphQLChangeEvent | undefined;
   return (event) => {
     // A row that left the subscriber's queryset: the subscriber may no longer see it.
     if (event.row === null) return undefined;
-    const action = event.action.toUpperCase() as GraphQLChangeEvent['action'];
+    if (event === lastEvent) return lastMapped;
+    const action = GRAPHQL_ACTIONS[event.action as keyof typeof GRAPHQL_ACTIONS];
     const toEvent = () => ({
       action,
       position: event.message.position,
@@ -159,7 +166,10 @@ export function eventMapper(
     if (event.rowFrom !== 'data') return toEvent();
     let key = memoKeys.get(action);
     if (!key) memoKeys.set(action, (key = {}));
-    return event.runtime.hub.memo(event.message, key, toEvent);
+    const mapped = event.runtime.hub.memo(event.message, key, toEvent);
+    lastEvent = event;
+    lastMapped = mapped;
+    return mapped;
   };
 }
 

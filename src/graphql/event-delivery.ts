@@ -39,8 +39,8 @@ export interface DeliveryTarget {
  */
 export function socketTarget(socket: SocketOutput | WebSocket, id: string, type: string): DeliveryTarget {
   const prefix = `{"id":${JSON.stringify(id)},"type":${JSON.stringify(type)},"payload":`;
+  if (socket instanceof SocketOutput) return new OutputTarget(socket, prefix);
   const frame = (payload: string) => `${prefix}${payload}}`;
-  if (socket instanceof SocketOutput) return { frame, send: (text) => socket.sendEvent(text), drained: () => socket.drained };
   return {
     frame,
     send: (text) => {
@@ -48,6 +48,26 @@ export function socketTarget(socket: SocketOutput | WebSocket, id: string, type:
     },
     drained: () => socket.bufferedAmount === 0,
   };
+}
+
+/** A SocketOutput's target: one object per subscription, its methods shared (every delivery reads fewer objects). */
+class OutputTarget implements DeliveryTarget {
+  constructor(
+    private readonly output: SocketOutput,
+    private readonly prefix: string,
+  ) {}
+
+  frame(payload: string): string {
+    return `${this.prefix}${payload}}`;
+  }
+
+  send(frame: string): void {
+    this.output.sendEvent(frame);
+  }
+
+  drained(): boolean {
+    return this.output.drained;
+  }
 }
 
 export interface DeliveryOptions {
@@ -202,7 +222,8 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     }
     this.pending++;
     if (typeof encoded === 'string' && !this.tail) {
-      this.send(encoded);
+      // The target's drained state was just read (when it mattered): not asked again.
+      this.send(encoded, false);
       return;
     }
     const previous = this.tail ?? Promise.resolve();
@@ -233,8 +254,11 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     return encoded;
   }
 
-  /** Sends a result counted in `pending` at delivery: now uncounted, or (without `drained`) once flushed. */
-  private send(json: string): void {
+  /**
+   * Sends a result counted in `pending` at delivery: now uncounted, or (without `drained`) once flushed.
+   * `recheck`: whether the target may have drained since `deliver` looked (a result sent later).
+   */
+  private send(json: string, recheck = true): void {
     if (this.ended) return;
     const frame = this.target.frame(json);
     if (!this.target.drained) {
@@ -242,7 +266,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
       return;
     }
     this.pending--;
-    if (this.target.drained()) this.unflushed = 0;
+    if (recheck && this.unflushed && this.target.drained()) this.unflushed = 0;
     this.unflushed++;
     this.target.send(frame);
   }

@@ -24,7 +24,10 @@ export type SubscriptionKind = 'instance' | 'broad';
  */
 export type RowSource = 'data' | 'before' | 'reread';
 
-/** What a subscription handler receives for each event. */
+/**
+ * What a subscription handler receives for each event. Subscribers of one message who see it alike may
+ * be handed the same frozen object: read it, never change it.
+ */
 export interface ResourceEvent {
   /**
    * As the subscriber sees it: a row that entered its view is a `create`, one that left it a `delete`.
@@ -65,7 +68,29 @@ function resyncEvent(message: ChangeMessage, runtime: Runtime): ResourceEvent {
 }
 
 export class ResourceEvents {
+  /**
+   * The last message handed on as it came, and its event: every subscriber of a message who may see it
+   * as it is gets this one frozen object (one allocation per message, not per subscriber). Holds one
+   * message per resource until the next.
+   */
+  private lastMessage: ChangeMessage | undefined;
+  private lastEvent: ResourceEvent | undefined;
+
   constructor(private readonly source: EventSource) {}
+
+  /** The message as it came, as one event shared by every subscriber who sees it so. */
+  private asItCame(message: ChangeMessage, runtime: Runtime): ResourceEvent {
+    const last = this.lastEvent;
+    if (message === this.lastMessage && last?.runtime === runtime) return last;
+    const event: ResourceEvent = Object.freeze(
+      isTruncate(message)
+        ? resyncEvent(message, runtime)
+        : { action: message.action, pk: message.pk, row: message.data, rowFrom: 'data' as const, message, runtime },
+    );
+    this.lastMessage = message;
+    this.lastEvent = event;
+    return event;
+  }
 
   /** Whether a subscriber's view narrows the events (a row scope, an opaque queryset); false: all are sent as they come. */
   scopesEvents(call?: ResourceCall): boolean {
@@ -95,13 +120,7 @@ export class ResourceEvents {
   deliverer(call: ResourceCall, onEvent: (event: ResourceEvent) => void, kind: SubscriptionKind): (message: ChangeMessage) => void {
     if (this.source.allowsAll && !this.rereads(call)) {
       const runtime = call.runtime;
-      if (!this.source.rowScope)
-        return (message) =>
-          onEvent(
-            isTruncate(message)
-              ? resyncEvent(message, runtime)
-              : { action: message.action, pk: message.pk, row: message.data, rowFrom: 'data', message, runtime },
-          );
+      if (!this.source.rowScope) return (message) => onEvent(this.asItCame(message, runtime));
       return (message) => {
         const event = this.judged(call, message, kind);
         if (event) onEvent(event);

@@ -225,6 +225,28 @@ test('resume since a position on a row topic; a row deleted since resumes with i
   );
 });
 
+test('subscribers of one change share its event, frozen: one that tries to change it cannot, the other sees it as it came', async () => {
+  const thing = await Thing.query().insert({ name: 'shared' });
+  const scope = { user: null, runtime, extra: {} } as unknown as ConnectionScope;
+  const seen: ResourceEvent[] = [];
+  const refusals: unknown[] = [];
+  const meddler = (event: ResourceEvent) => {
+    try {
+      (event as { action: string }).action = 'delete';
+    } catch (error) {
+      refusals.push(error);
+    }
+  };
+  closers.push(await thingResource.subscribeInstance(resourceCall(scope), thing.id, meddler));
+  closers.push(await thingResource.subscribeInstance(resourceCall(scope), thing.id, (event) => seen.push(event)));
+  await Thing.query().patch({ name: 'renamed' }).findById(thing.id);
+  await until(() => seen.length === 1);
+  assert.equal(refusals.length, 1);
+  assert.ok(refusals[0] instanceof TypeError, 'the shared event is frozen');
+  assert.equal(seen[0]!.action, 'update');
+  assert.equal((seen[0]!.row as { name: string }).name, 'renamed');
+});
+
 test("resume a group since a position: a row leaving and entering the group, judged on each change's own rows", async () => {
   // Writes are logged once someone observes the model (and from then on).
   await listen(runtime.hub.modelTopic('Classroom'), undefined, 'Classroom');
