@@ -8,7 +8,7 @@ import { logger } from '../logger.js';
 import type { ResourceEvent } from '../resources/resource.js';
 import { action, type ActionArgs } from './actions.js';
 import { type GenericAsyncAPIConsumer, requireArg, requirePk } from './generic.js';
-import { consumerEventGate, frameKey } from './observer-shared.js';
+import { consumerEventGate, frameKey, sendAtOnce } from './observer-shared.js';
 import { callSince, checkSince, sinceOf, subscribedResult, trackSince } from './positions.js';
 import { resyncPrefix } from './resync.js';
 import { encodeValue, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from './protocol.js';
@@ -76,27 +76,30 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
       let position: string | undefined;
       if (!this.#instanceSubscriptions?.has(key)) {
         const gate = consumerEventGate(this);
+        const send = (event: ResourceEvent) => {
+          // A serializer that throws on one row must not end the subscription nor reach the client.
+          try {
+            const at = since === undefined ? undefined : event.message.position;
+            this.sendText(withRequestIdAt(instanceEventPrefix(this, event), requestId, at));
+          } catch (error) {
+            logger.error('instance event failed', {
+              stream: this.scope.stream,
+              request_id: requestId,
+              pk: event.pk,
+              error: String((error as Error)?.stack ?? error),
+            });
+          }
+        };
         // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
         const cost = { bytes: key.length + encodeValue(args).length };
         const subscription = await trackSince(
           this,
           since,
           () =>
-            this.resource.subscribeInstance(callSince(this.resourceCall(args), since), pk, (event) =>
-              gate(event.action, event.row ?? event.message.data, () => {
-                // A serializer that throws on one row must not end the subscription nor reach the client.
-                try {
-                  const at = since === undefined ? undefined : event.message.position;
-                  this.sendText(withRequestIdAt(instanceEventPrefix(this, event), requestId, at));
-                } catch (error) {
-                  logger.error('instance event failed', {
-                    stream: this.scope.stream,
-                    request_id: requestId,
-                    pk: event.pk,
-                    error: String((error as Error)?.stack ?? error),
-                  });
-                }
-              }),
+            this.resource.subscribeInstance(
+              callSince(this.resourceCall(args), since),
+              pk,
+              gate === sendAtOnce ? send : (event) => gate(event.action, event.row ?? event.message.data, () => send(event)),
             ),
           cost,
         );

@@ -13,7 +13,7 @@ import type { Serializer } from '../serializers/serializer.js';
 import { pythonTypeName } from '../serializers/fields.js';
 import { action, type ActionArgs } from './actions.js';
 import { type GenericAsyncAPIConsumer, requireArg } from './generic.js';
-import { consumerEventGate, frameKey } from './observer-shared.js';
+import { consumerEventGate, frameKey, sendAtOnce } from './observer-shared.js';
 import { callSince, sinceOf, subscribedResult, trackSince } from './positions.js';
 import { resyncPrefix } from './resync.js';
 import { encodeValue, eventPrefix, keyText, STATUS, withRequestIdAt, type ActionResult } from './protocol.js';
@@ -56,6 +56,10 @@ export function ManyObserverMixin<T extends GenericClass>(Base: T, options: Many
       this.#many?.delete(key);
       const serializer = this.getSerializer();
       const gate = consumerEventGate(this);
+      const send = (event: ResourceEvent) => {
+        const at = since === undefined ? undefined : event.message.position;
+        this.sendText(withRequestIdAt(manyEventPrefix(serializer, event), requestId, at));
+      };
       const { close, position } = await trackSince(
         this,
         since,
@@ -63,10 +67,8 @@ export function ManyObserverMixin<T extends GenericClass>(Base: T, options: Many
           this.resource.subscribeAll(callSince(this.resourceCall(args), since), (event) => {
             // A resync names no row: it concerns every followed one.
             if (only && event.action !== 'resync' && !only.has(keyText(event.pk))) return;
-            gate(event.action, event.row ?? event.message.data, () => {
-              const at = since === undefined ? undefined : event.message.position;
-              this.sendText(withRequestIdAt(manyEventPrefix(serializer, event), requestId, at));
-            });
+            if (gate === sendAtOnce) send(event);
+            else gate(event.action, event.row ?? event.message.data, () => send(event));
           }),
         // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
         { bytes: key.length + encodeValue(args).length },

@@ -118,6 +118,7 @@ function executeEncoded(args: ExecutionArgs, event: unknown): Encoded {
 
 export class EventDelivery implements AsyncGenerator<never, undefined, unknown> {
   private readonly key: string | undefined;
+  private readonly maxPending: number;
   /** This document's shared results (undefined when results are not shared). */
   private readonly shared: WeakMap<object, Map<string, Encoded>> | undefined;
   private started = false;
@@ -139,8 +140,9 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     private readonly source: AsyncIterable<unknown>,
     private readonly args: ExecutionArgs,
     private readonly target: DeliveryTarget,
-    private readonly options: DeliveryOptions,
+    options: DeliveryOptions,
   ) {
+    this.maxPending = options.maxPending;
     this.key = options.share ? shareKey(args) : undefined;
     this.shared = options.share ? resultsOf(args.document) : undefined;
   }
@@ -208,7 +210,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     if (this.ended) return;
     if (this.unflushed && this.target.drained?.()) this.unflushed = 0;
     // Counted from here rather than from the send: results still being executed (async resolvers) wait too.
-    if (this.pending + this.unflushed >= this.options.maxPending) {
+    if (this.pending + this.unflushed >= this.maxPending) {
       this.fail(new SubscriptionOverflow());
       return;
     }
