@@ -42,6 +42,11 @@ export function quoteName(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** A quoted table name: `schema.table` quoted part by part, as knex and the ORM read a model's `tableName`. */
+export function quoteTable(name: string): string {
+  return name.split('.').map(quoteName).join('.');
+}
+
 /** Statement texts by shape, each made once, with its PostgreSQL name (see `statementShape`). */
 const shapes = new Map<string, { text: string; name: string }>();
 

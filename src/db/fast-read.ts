@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
-import { quoteName } from './connection.js';
+import { quoteName, quoteTable } from './connection.js';
 
 type Row = Record<string, unknown>;
 
@@ -61,7 +61,7 @@ export class FastReader {
   /** The row whose `column` equals `value`, or undefined. */
   get(table: string, column: string, value: unknown): Row | undefined {
     if (typeof value !== 'number' && typeof value !== 'string') return undefined;
-    const statement = this.statement(`${table}\u0000=${column}`, () => `SELECT * FROM ${quoteName(table)} WHERE ${quoteName(column)} = ?`);
+    const statement = this.statement(`${table}\u0000=${column}`, () => `SELECT * FROM ${quoteTable(table)} WHERE ${quoteName(column)} = ?`);
     this.snapshot();
     return statement.get(value) as Row | undefined;
   }
@@ -70,7 +70,7 @@ export class FastReader {
   all(table: string, orderColumn: string): Row[] {
     const statement = this.statement(
       `${table}\u0000<${orderColumn}`,
-      () => `SELECT * FROM ${quoteName(table)} ORDER BY ${quoteName(orderColumn)}`,
+      () => `SELECT * FROM ${quoteTable(table)} ORDER BY ${quoteName(orderColumn)}`,
     );
     this.snapshot();
     return statement.all() as Row[];

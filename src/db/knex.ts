@@ -117,3 +117,13 @@ export function isInvalidValueError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && INVALID_VALUE_CODES.has(code);
 }
+
+/**
+ * Whether a model's table exists. A `schema.table` name is looked up in that schema (knex's `hasTable`
+ * takes the whole name as one table of the current schema).
+ */
+export function hasTable(knex: Knex, name: string): Promise<boolean> {
+  const dot = name.indexOf('.');
+  if (dot < 0) return knex.schema.hasTable(name);
+  return knex.schema.withSchema(name.slice(0, dot)).hasTable(name.slice(dot + 1));
+}

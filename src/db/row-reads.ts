@@ -11,14 +11,14 @@
  * with the types that connection was configured with, so a row reads exactly as knex reads it.
  */
 import type { Knex } from 'knex';
-import { isPostgres, onConnection, type PgClient, quoteName, type SqliteConnection, statementShape } from './connection.js';
+import { isPostgres, onConnection, type PgClient, quoteName, quoteTable, type SqliteConnection, statementShape } from './connection.js';
 
 type Row = Record<string, unknown>;
 
 function statementFor(table: string, column: string, placeholder: string): { text: string; name?: string } {
   return statementShape(
     `row\u0000${table}\u0000${column}\u0000${placeholder}`,
-    () => `select * from ${quoteName(table)} where ${quoteName(column)} = ${placeholder} limit 1`,
+    () => `select * from ${quoteTable(table)} where ${quoteName(column)} = ${placeholder} limit 1`,
   );
 }
 

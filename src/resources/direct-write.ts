@@ -21,7 +21,15 @@
  */
 import type { Knex } from 'knex';
 import { Model, type ModelClass, type Transaction } from 'objection';
-import { isPostgres, onConnection, type PgClient, quoteName as quote, type SqliteConnection, statementShape } from '../db/connection.js';
+import {
+  isPostgres,
+  onConnection,
+  type PgClient,
+  quoteName as quote,
+  quoteTable,
+  type SqliteConnection,
+  statementShape,
+} from '../db/connection.js';
 import { pgTransaction } from '../db/pg-transaction.js';
 import { readPgRow, readSqliteRow } from '../db/row-reads.js';
 import { runsTransactionsOnConnection, transactionOnConnection } from '../db/sqlite-busy.js';
@@ -144,7 +152,7 @@ function updateText(table: string, key: string, columns: string[]): string {
     table,
     key,
     columns,
-    () => `update ${quote(table)} set ${columns.map((column) => `${quote(column)} = ?`).join(', ')} where ${quote(key)} = ?`,
+    () => `update ${quoteTable(table)} set ${columns.map((column) => `${quote(column)} = ?`).join(', ')} where ${quote(key)} = ?`,
   ).text;
 }
 
@@ -206,8 +214,8 @@ function text(kind: string, table: string, key: string, columns: string[], make:
 
 function insertSql(table: string, columns: string[], placeholder: (index: number) => string): string {
   return columns.length
-    ? `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map((_, index) => placeholder(index)).join(', ')}) returning *`
-    : `insert into ${quote(table)} default values returning *`;
+    ? `insert into ${quoteTable(table)} (${columns.map(quote).join(', ')}) values (${columns.map((_, index) => placeholder(index)).join(', ')}) returning *`
+    : `insert into ${quoteTable(table)} default values returning *`;
 }
 
 function sqliteStatements(connection: SqliteConnection): DirectStatements {
@@ -225,7 +233,7 @@ function sqliteStatements(connection: SqliteConnection): DirectStatements {
         .get(...write.values) as Row,
     delete(table, key, id) {
       connection
-        .prepare(text('delete-sqlite', table, key, [], () => `delete from ${quote(table)} where ${quote(key)} = ?`).text)
+        .prepare(text('delete-sqlite', table, key, [], () => `delete from ${quoteTable(table)} where ${quote(key)} = ?`).text)
         .run(sqliteBinding(id)?.value ?? id);
     },
   };
@@ -246,7 +254,7 @@ function pgStatements(client: PgClient): DirectStatements {
       if (!write.columns.length) return readPgRow(client, table, key, id);
       const statement = text('update-pg', table, key, write.columns, () => {
         const sets = write.columns.map((column, index) => `${quote(column)} = $${index + 1}`).join(', ');
-        return `update ${quote(table)} set ${sets} where ${quote(key)} = $${write.columns.length + 1} returning *`;
+        return `update ${quoteTable(table)} set ${sets} where ${quote(key)} = $${write.columns.length + 1} returning *`;
       });
       return (await run(statement, [...write.values, id]))[0];
     },
@@ -256,7 +264,7 @@ function pgStatements(client: PgClient): DirectStatements {
     },
     async delete(table, key, id) {
       await run(
-        text('delete-pg', table, key, [], () => `delete from ${quote(table)} where ${quote(key)} = $1`),
+        text('delete-pg', table, key, [], () => `delete from ${quoteTable(table)} where ${quote(key)} = $1`),
         [id],
       );
     },

@@ -10,6 +10,7 @@ import type { ConsumerClass } from '../dcrf/consumer.js';
 import { actionsOf } from '../dcrf/actions.js';
 import { GenericAsyncAPIConsumer } from '../dcrf/generic.js';
 import { notLiveProblem } from '../models/live-model-check.js';
+import { hasTable } from '../db/knex.js';
 import type { Resource } from '../resources/resource.js';
 import type { Runtime } from '../runtime.js';
 
@@ -100,7 +101,7 @@ async function tableProblem(
   }
   const table = model.tableName;
   let exists = tables.get(table);
-  if (!exists) tables.set(table, (exists = runtime.knex.schema.hasTable(table)));
+  if (!exists) tables.set(table, (exists = hasTable(runtime.knex, table)));
   if (await exists) return undefined;
   return `${label}: the table "${table}" of the model ${model.name} does not exist in the database: run the app's migrations (or fix ${model.name}.tableName).`;
 }

@@ -18,6 +18,8 @@
  */
 import type { Knex } from 'knex';
 import { APPEND_LOCK_KEY, CHANGE_LOG_TABLE } from '../change-log.js';
+import { quoteTable } from '../../db/connection.js';
+import { hasTable } from '../../db/knex.js';
 
 /** The channel the triggers notify after a commit that appended entries. */
 export const CAPTURE_CHANNEL = 'dcrf_change_log';
@@ -28,14 +30,6 @@ const TEXT_TYPE_OIDS = [20, 1700, 790, 1082, 1083, 1114, 1184, 1186, 1266];
 /** The row trigger's name on every captured table (also its constraint's: `SET CONSTRAINTS` names it). */
 export const CAPTURE_ROW_TRIGGER = 'dcrf_capture';
 const TRUNCATE_TRIGGER = 'dcrf_capture_truncate';
-
-/** A quoted identifier (`schema.table` quoted part by part). */
-export function quoteIdentifier(name: string): string {
-  return name
-    .split('.')
-    .map((part) => `"${part.replace(/"/g, '""')}"`)
-    .join('.');
-}
 
 /** A quoted string literal. */
 function literal(text: string): string {
@@ -105,7 +99,7 @@ $fn$;
 async function columnsOf(knex: Knex, table: string): Promise<{ columns: string[]; textColumns: string[] }> {
   const result = (await knex.raw(
     'select attname, atttypid::int as type from pg_attribute where attrelid = ?::regclass and attnum > 0 and not attisdropped order by attnum',
-    [quoteIdentifier(table)],
+    [quoteTable(table)],
   )) as { rows: Array<{ attname: string; type: number }> };
   return {
     columns: result.rows.map((row) => row.attname),
@@ -120,7 +114,7 @@ export async function installPostgresCapture(knex: Knex, table: string, model: s
   const { columns, textColumns } = await columnsOf(knex, table);
   if (!columns.includes(pkColumn)) throw new Error(`capture: table "${table}" has no column "${pkColumn}" (the model's idColumn)`);
   const args = [model, pkColumn, ...textColumns].map(literal).join(', ');
-  const quoted = quoteIdentifier(table);
+  const quoted = quoteTable(table);
   await knex.raw(
     `create constraint trigger ${CAPTURE_ROW_TRIGGER} after insert or update or delete on ${quoted} deferrable initially deferred for each row execute function dcrf_capture_row(${args})`,
   );
@@ -132,8 +126,8 @@ export async function installPostgresCapture(knex: Knex, table: string, model: s
 
 /** Removes the capture triggers of one table (none: nothing happens). */
 export async function removePostgresCapture(knex: Knex, table: string): Promise<void> {
-  const quoted = quoteIdentifier(table);
-  if (!(await knex.schema.hasTable(table))) return;
+  const quoted = quoteTable(table);
+  if (!(await hasTable(knex, table))) return;
   await knex.raw(`drop trigger if exists ${CAPTURE_ROW_TRIGGER} on ${quoted}`);
   await knex.raw(`drop trigger if exists ${TRUNCATE_TRIGGER} on ${quoted}`);
 }
@@ -147,7 +141,7 @@ export async function dropPostgresFunctions(knex: Knex): Promise<void> {
 /** Whether the table still carries its row capture trigger (the registry may be stale after a manual change). */
 export async function hasPostgresCapture(knex: Knex, table: string): Promise<boolean> {
   const result = (await knex.raw('select 1 from pg_trigger where tgrelid = ?::regclass and tgname = ?', [
-    quoteIdentifier(table),
+    quoteTable(table),
     CAPTURE_ROW_TRIGGER,
   ])) as { rows: unknown[] };
   return result.rows.length > 0;
