@@ -237,6 +237,49 @@ describe('raw writes on things reach every kind of subscriber', () => {
     for (const each of [socket, writer, resumed, fromStart]) each.close();
   });
 
+  test('commit order under concurrent captured commits: an entry numbered first and committed last is delivered before the later one, never skipped', async (t) => {
+    if (raw.kind === 'sqlite') {
+      t.skip('SQLite has one writer: two captured transactions cannot commit interleaved');
+      return;
+    }
+    const a = await rawInsert('numbered first');
+    const b = await rawInsert('committed first');
+    const socket = await open('/ws/things/');
+    const since = (await socket.request({ action: 'subscribe_many', request_id: 'c', since: 'latest' })).data.position as string;
+    const writer = await open('/ws/things/');
+    // The raw transaction's capture trigger runs now (not at its COMMIT): its entry takes the next
+    // number and the append lock, and the transaction stays open.
+    await raw.query('begin');
+    await raw.query('update things set counter = 5 where id = ?', [a]);
+    await raw.query('set constraints dcrf_capture immediate');
+    // The gateway's patch of another row numbers its entry after it and may commit before it.
+    writer.send({ action: 'patch', pk: b, data: { counter: 6 }, request_id: 'p' });
+    assert.ok(await socket.quiet(500), 'nothing is delivered while an older entry is unsettled');
+    await raw.query('commit');
+    const reply1 = await writer.next(10_000);
+    assert.equal(reply1.response_status, 200, JSON.stringify(reply1));
+    const [first, second] = await take(socket, 2);
+    assert.deepEqual(
+      [first.data, second.data],
+      [
+        { pk: a, name: 'numbered first', counter: 5 },
+        { pk: b, name: 'committed first', counter: 6 },
+      ],
+    );
+    assert.ok(await socket.quiet(300), 'each once');
+    // Resuming after the first gets the second; from the start, both, in the same order.
+    const resumed = await open('/ws/things/');
+    await resumed.request({ action: 'subscribe_many', request_id: 'r', since: first.position });
+    assert.deepEqual((await resumed.next(5000)).data.pk, b);
+    const fromStart = await open('/ws/things/');
+    await fromStart.request({ action: 'subscribe_many', request_id: 's', since });
+    assert.deepEqual(
+      (await take(fromStart, 2)).map((frame) => frame.data.pk),
+      [a, b],
+    );
+    for (const each of [socket, writer, resumed, fromStart]) each.close();
+  });
+
   test('a write from the database shell (sqlite3 / psql) reaches subscribers', async (t) => {
     const shell = raw.kind === 'sqlite' ? '/usr/bin/sqlite3' : '/usr/bin/psql';
     if (!fs.existsSync(shell)) {
