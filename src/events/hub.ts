@@ -59,6 +59,9 @@ export class ChangeHub {
   private readonly topics = new Map<string, TopicState>();
   private readonly observedModels = new Map<string, number>();
   private readonly memos = new WeakMap<object, Map<unknown, unknown>>();
+  /** The message `memoOf` was last asked about, and its map (kept until the next one). */
+  private lastMemoMessage: object | undefined;
+  private lastMemo: Map<unknown, unknown> | undefined;
   readonly stats: HubStats = { published: 0, delivered: 0, handlerErrors: 0, lost: 0 };
   private inFlight = 0;
   private readonly drained: Array<() => void> = [];
@@ -462,15 +465,28 @@ export class ChangeHub {
    * sockets of a group instead of once per socket.
    */
   memo<T>(message: object, key: unknown, compute: () => T): T {
+    const memo = this.memoOf(message);
+    if (memo.has(key)) return memo.get(key) as T;
+    const value = compute();
+    memo.set(key, value);
+    return value;
+  }
+
+  /**
+   * The values computed once per message in this process (see `memo`), keyed as their makers choose.
+   * The subscribers of a message are handed it one after another: the last message's map is at hand
+   * without a lookup.
+   */
+  memoOf(message: object): Map<unknown, unknown> {
+    if (message === this.lastMemoMessage) return this.lastMemo!;
     let memo = this.memos.get(message);
     if (!memo) {
       memo = new Map();
       this.memos.set(message, memo);
     }
-    if (memo.has(key)) return memo.get(key) as T;
-    const value = compute();
-    memo.set(key, value);
-    return value;
+    this.lastMemoMessage = message;
+    this.lastMemo = memo;
+    return memo;
   }
 
   /** Number of topics this process is subscribed to. */

@@ -147,28 +147,26 @@ export function eventMapper(
   resource: Resource,
   toGraphQL: (row: Row) => Row = pkAsId,
 ): (event: ResourceEvent) => GraphQLChangeEvent | undefined {
-  const memoKeys = new Map<string, object>();
-  // Subscribers of a message who see it as it came share one ResourceEvent: asked again for it, the
-  // answer is the one just given (no lookup per subscriber).
-  let lastEvent: ResourceEvent | undefined;
-  let lastMapped: GraphQLChangeEvent | undefined;
+  // This mapper's entries in the runtime's memo of a message, one per action.
+  const memoKeys = { CREATE: {}, UPDATE: {}, DELETE: {} };
+  const toEvent = (event: ResourceEvent, action: GraphQLChangeEvent['action']): GraphQLChangeEvent => ({
+    action,
+    position: event.message.position,
+    data: toGraphQL(resource.serializer.toRepresentation(event.row as Row)),
+  });
   return (event) => {
     // A row that left the subscriber's queryset: the subscriber may no longer see it.
     if (event.row === null) return undefined;
-    if (event === lastEvent) return lastMapped;
     const action = GRAPHQL_ACTIONS[event.action as keyof typeof GRAPHQL_ACTIONS];
-    const toEvent = () => ({
-      action,
-      position: event.message.position,
-      data: toGraphQL(resource.serializer.toRepresentation(event.row as Row)),
-    });
     // A row re-read for this subscriber (its own queryset), or its state before, is its own event.
-    if (event.rowFrom !== 'data') return toEvent();
-    let key = memoKeys.get(action);
-    if (!key) memoKeys.set(action, (key = {}));
-    const mapped = event.runtime.hub.memo(event.message, key, toEvent);
-    lastEvent = event;
-    lastMapped = mapped;
+    if (event.rowFrom !== 'data') return toEvent(event, action);
+    const memo = event.runtime.hub.memoOf(event.message);
+    const key = memoKeys[action];
+    let mapped = memo.get(key) as GraphQLChangeEvent | undefined;
+    if (!mapped) {
+      mapped = toEvent(event, action);
+      memo.set(key, mapped);
+    }
     return mapped;
   };
 }

@@ -68,27 +68,23 @@ function resyncEvent(message: ChangeMessage, runtime: Runtime): ResourceEvent {
 }
 
 export class ResourceEvents {
-  /**
-   * The last message handed on as it came, and its event: every subscriber of a message who may see it
-   * as it is gets this one frozen object (one allocation per message, not per subscriber). Holds one
-   * message per resource until the next.
-   */
-  private lastMessage: ChangeMessage | undefined;
-  private lastEvent: ResourceEvent | undefined;
-
   constructor(private readonly source: EventSource) {}
 
-  /** The message as it came, as one event shared by every subscriber who sees it so. */
+  /**
+   * The message as it came, as one frozen event shared by every subscriber of this resource who sees
+   * it so (one allocation per message, not per subscriber), kept in the runtime's memo of the message.
+   */
   private asItCame(message: ChangeMessage, runtime: Runtime): ResourceEvent {
-    const last = this.lastEvent;
-    if (message === this.lastMessage && last?.runtime === runtime) return last;
-    const event: ResourceEvent = Object.freeze(
-      isTruncate(message)
-        ? resyncEvent(message, runtime)
-        : { action: message.action, pk: message.pk, row: message.data, rowFrom: 'data' as const, message, runtime },
-    );
-    this.lastMessage = message;
-    this.lastEvent = event;
+    const memo = runtime.hub.memoOf(message);
+    let event = memo.get(this) as ResourceEvent | undefined;
+    if (!event) {
+      event = Object.freeze(
+        isTruncate(message)
+          ? resyncEvent(message, runtime)
+          : { action: message.action, pk: message.pk, row: message.data, rowFrom: 'data' as const, message, runtime },
+      );
+      memo.set(this, event);
+    }
     return event;
   }
 
