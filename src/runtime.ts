@@ -16,13 +16,14 @@
  */
 import type { PubSubEngine } from 'graphql-subscriptions';
 import type { Knex } from 'knex';
-import { refuseIdentifierMappers } from './db/connection.js';
+import { isPostgres, refuseIdentifierMappers } from './db/connection.js';
 import { FastReader } from './db/fast-read.js';
 import { ChangeLog, DEFAULT_MAX_ROWS, DEFAULT_RETENTION_MS, type Position } from './events/change-log.js';
 import type { HubHandle } from './events/hub-handle.js';
 import type { ChangeHub } from './events/hub.js';
 import { createHubFor } from './events/pubsub.js';
 import { DatabaseCapture } from './events/capture/database-capture.js';
+import { CommitAnnouncer } from './events/capture/announce.js';
 import { type CaptureWatcher, watchCommits } from './events/capture/wake.js';
 import { logger } from './logger.js';
 
@@ -130,6 +131,7 @@ export class Runtime {
   #maintenance: NodeJS.Timeout | undefined;
   #capture: DatabaseCapture = DatabaseCapture.unlogged;
   #captureWatcher: CaptureWatcher | undefined;
+  #announcer: CommitAnnouncer | undefined;
 
   private constructor(database: Knex | undefined, pubsub: HubHandle) {
     this.#database = database;
@@ -174,6 +176,7 @@ export class Runtime {
     if (key) runtimes.set(key, runtime);
     if (capture.active && options.knex) {
       runtime.#captureWatcher = watchCommits(options.knex, () => runtime.hub.catchUp(), options.captureCheckMs);
+      if (isPostgres(options.knex)) runtime.#announcer = new CommitAnnouncer(options.knex);
     }
     return runtime;
   }
@@ -205,6 +208,19 @@ export class Runtime {
   /** The change log: positions of committed changes (`enabled` false when the app's database has none). */
   get changeLog(): PositionSource {
     return this.#positions ?? NO_CHANGE_LOG;
+  }
+
+  /**
+   * Whether this runtime tells the other processes of its PostgreSQL database about its direct writes'
+   * commits itself (announce.ts), so their triggers need not.
+   */
+  get announcesCommits(): boolean {
+    return this.#announcer !== undefined;
+  }
+
+  /** Tells the other processes that a direct write committed (PostgreSQL with database capture; else nothing). */
+  announceCommit(): void {
+    this.#announcer?.announce();
   }
 
   /** Which models the database captures itself (triggers write their changes into the change log). */
@@ -282,6 +298,7 @@ export class Runtime {
     this.#closed = true;
     clearInterval(this.#maintenance);
     await this.#captureWatcher?.close();
+    this.#announcer?.close();
     this.hub.closeFeed();
     const key = this.#database ? clientKey(this.#database) : undefined;
     try {

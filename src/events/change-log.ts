@@ -8,9 +8,14 @@
  * table), so a position of another database or of a reset log is recognised as expired.
  * Commit order: SQLite has one writer at a time, so rowid order is commit order (a new row takes the
  * largest rowid plus one; pruning never deletes the newest entry, so no sequence number is ever given
- * twice, without AUTOINCREMENT's extra page write per commit); on PostgreSQL
- * the append takes a transaction-scoped advisory lock held until COMMIT, so no transaction can take a
- * later sequence value and commit first (a reader that saw seq N may trust every seq below N is final).
+ * twice, without AUTOINCREMENT's extra page write per commit). On PostgreSQL every appender holds the
+ * append lock (a transaction-scoped advisory lock) from before its sequence number until its
+ * transaction ends: exclusively on the ORM path (its entries' numbers then follow every settled one),
+ * shared by the capture triggers, which append at COMMIT, so that commits of captured writes flush
+ * together instead of one after another. A number taken under the shared lock may commit after a later
+ * one, so readers never trust what is merely visible: they read how far the sequence went, take the
+ * lock exclusively for an instant (granted once every appender still holding it has ended), and only
+ * then read up to that number (`newestSeq`). What a reader delivers is never followed by an older entry.
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -260,9 +265,30 @@ export class ChangeLog {
     return rows.map((row) => Number(row.seq)).sort((a, b) => a - b);
   }
 
-  /** The newest sequence number in the table (0 when empty): one index lookup (the feed's poll). */
+  /**
+   * The newest sequence number every older one of which is settled (0 when empty): one index lookup on
+   * SQLite (the feed's poll); on PostgreSQL after the append lock's fence (see the top of this file).
+   */
   newestSeq(): Promise<number> {
-    return newestSeqOf(this.knex, this.postgres);
+    return this.postgres ? this.settledNewestPostgres() : newestSeqOf(this.knex, false);
+  }
+
+  /** PostgreSQL: the log's sequence, as `pg_get_serial_sequence` names it (read once). */
+  private sequence: string | undefined;
+
+  private async settledNewestPostgres(): Promise<number> {
+    this.sequence ??= await logSequenceOf(this.knex);
+    const fence = fenceText(this.sequence);
+    return onConnection(this.knex, async (client: PgClient) => {
+      const reached = (await client.query({ name: 'dcrf_log_fence', text: fence, values: [APPEND_LOCK_KEY] })).rows[0] as
+        | { last_value: unknown; is_called: boolean }
+        | undefined;
+      if (!reached?.is_called) return 0;
+      const settled = (await client.query({ name: 'dcrf_log_settled', text: SETTLED_NEWEST_SEQ, values: [reached.last_value] })).rows[0] as
+        | { seq: unknown }
+        | undefined;
+      return Number(settled?.seq ?? 0) || 0;
+    });
   }
 
   /**
@@ -453,6 +479,26 @@ export class ChangeLog {
 }
 
 const NEWEST_SEQ = `select max(seq) as seq from ${CHANGE_LOG_TABLE}`;
+const SETTLED_NEWEST_SEQ = `select max(seq) as seq from ${CHANGE_LOG_TABLE} where seq <= $1`;
+
+/**
+ * How far the log's sequence went, read before the append lock is taken exclusively (the lock's key
+ * depends on the sequence's row, so PostgreSQL cannot take it first). Run on its own, the statement is
+ * its own transaction: the lock is let go as soon as it is granted.
+ */
+function fenceText(sequence: string): string {
+  return `select s.last_value, s.is_called from ${sequence} s cross join lateral (select pg_advisory_xact_lock($1::bigint + 0 * s.last_value)) fence`;
+}
+
+/** The PostgreSQL sequence behind the log's `seq` (its migration makes it a bigserial). */
+async function logSequenceOf(knex: Knex): Promise<string> {
+  const result = (await knex.raw(`select pg_get_serial_sequence(?, 'seq') as name`, [CHANGE_LOG_TABLE])) as {
+    rows: Array<{ name: string | null }>;
+  };
+  const name = result.rows[0]?.name;
+  if (!name) throw new Error(`${CHANGE_LOG_TABLE}.seq has no sequence: run changeLogMigration (its seq column is a bigserial)`);
+  return name;
+}
 const NEWEST_ENTRY = `select * from ${CHANGE_LOG_TABLE} order by seq desc limit 1`;
 
 /**

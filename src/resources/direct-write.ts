@@ -31,6 +31,7 @@ import {
   statementShape,
 } from '../db/connection.js';
 import { pgTransaction } from '../db/pg-transaction.js';
+import { QUIET_BEGIN } from '../events/capture/announce.js';
 import { readPgRow, readSqliteRow } from '../db/row-reads.js';
 import { runsTransactionsOnConnection, transactionOnConnection } from '../db/sqlite-busy.js';
 import { LiveModel } from '../models/live-model.js';
@@ -139,7 +140,11 @@ export interface DirectStatements {
  * statements of a direct write on it (see the module comment). `work` must not run knex queries.
  */
 export function directTransaction<T>(runtime: Runtime, work: (statements: DirectStatements) => Promise<T>): Promise<T> {
-  if (isPostgres(runtime.knex)) return pgTransaction(runtime.knex, (client) => work(pgStatements(client)));
+  if (isPostgres(runtime.knex)) {
+    // The runtime announces the commit to the other processes after it (announce.ts): the trigger need not.
+    const begin = runtime.announcesCommits ? QUIET_BEGIN : 'BEGIN';
+    return pgTransaction(runtime.knex, (client) => work(pgStatements(client)), begin);
+  }
   // The primary-key reader's snapshot ends at knex's statements; this transaction runs none.
   return transactionOnConnection(runtime.knex, (connection) => work(sqliteStatements(connection as unknown as SqliteConnection))).finally(
     () => runtime.writeCommitted(),

@@ -522,7 +522,10 @@ export class Resource {
     }
     // The trigger's log entry reaches subscribers now, not at the feed's next poll.
     if (entry) call.runtime.hub.publishLogged(entry);
-    else call.runtime.hub.catchUp();
+    else {
+      call.runtime.hub.catchUp();
+      call.runtime.announceCommit();
+    }
     return result;
   }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import {
   captureMigration,
   changeLogMigration,
@@ -36,6 +37,7 @@ import type { App } from '../../src/app.js';
 import { reply, TestSocket } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase, uniqueRedisPrefix } from '../helpers/postgres.js';
 import { openRawWriter, type RawWriter } from '../helpers/raw-writer.js';
+import { CAPTURE_CHANNEL } from '../../src/events/capture/postgres-triggers.js';
 
 const schema = {
   type: 'object',
@@ -574,6 +576,29 @@ describe('a patch of a model the database captures', () => {
       assert.equal((await rows[refusedIndex]!.watcher.next(5000)).data.qty, 1);
     } finally {
       for (const each of rows) each.close();
+    }
+  });
+
+  test('PostgreSQL: the other processes hear of a direct patch once it committed (a notification on the capture channel), and see the patch', {
+    skip: !process.env.TEST_DATABASE_URL && 'PostgreSQL pass only (LISTEN/NOTIFY)',
+  }, async () => {
+    const { pk, writer, close } = await row('plain', 'announced');
+    const listener = new pg.Client({ connectionString: database!.url });
+    await listener.connect();
+    try {
+      await listener.query(`listen ${CAPTURE_CHANNEL}`);
+      const heard = new Promise<number>((resolve) => {
+        listener.once('notification', async () => {
+          // What a process woken now reads: the row as the patch left it.
+          const [stored] = await raw.query<{ qty: unknown }>('select qty from wp_plain where id = ?', [pk]);
+          resolve(Number(stored?.qty));
+        });
+      });
+      assert.equal((await writer.request({ action: 'patch', pk, data: { qty: 9 }, request_id: 1 })).response_status, 200);
+      assert.equal(await Promise.race([heard, new Promise((resolve) => setTimeout(() => resolve('no notification'), 5000))]), 9);
+    } finally {
+      await listener.end();
+      close();
     }
   });
 

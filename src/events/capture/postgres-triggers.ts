@@ -3,12 +3,16 @@
  * log entry in the writing transaction, with the columns the ORM path writes.
  *
  * Commit order: the row trigger is a constraint trigger, DEFERRABLE INITIALLY DEFERRED, so it runs at
- * COMMIT; it takes the log's append lock (`APPEND_LOCK_KEY`, the one the ORM path takes) before its
- * INSERT, so sequence numbers are taken in commit order, and the lock is held only from COMMIT to its
- * end (no waits behind row locks, no deadlock with them). Each deferred row event still sees the row
+ * COMMIT; it takes the log's append lock (`APPEND_LOCK_KEY`, the one the ORM path takes exclusively)
+ * shared before its INSERT and holds it from COMMIT to its end (no waits behind row locks, no deadlock
+ * with them). Shared, so that the commits of captured writes flush together rather than one after
+ * another; a number taken first may then commit last, which the log's readers wait out
+ * (`ChangeLog.newestSeq`'s fence). Each deferred row event still sees the row
  * versions of its own statement (OLD/NEW), so every write of a row in a transaction is its own entry.
  * Then `pg_notify` wakes the runtimes listening on `CAPTURE_CHANNEL` (PostgreSQL folds the identical
- * notifications of one transaction into one, delivered after the commit).
+ * notifications of one transaction into one, delivered after the commit), unless the transaction set
+ * `dcrf.notify = off`: the gateway's direct writes announce their commits after them instead
+ * (announce.ts: a NOTIFY in the transaction serializes commits).
  * A TRUNCATE appends one entry `{action: 'truncate', pk: null, row_data: {}}` from a statement trigger
  * (TRUNCATE fires no row triggers); it takes the lock at once (constraint triggers cannot be on TRUNCATE).
  *
@@ -63,7 +67,7 @@ declare
   after_json jsonb;
   change text;
 begin
-  perform pg_advisory_xact_lock(${APPEND_LOCK_KEY});
+  perform pg_advisory_xact_lock_shared(${APPEND_LOCK_KEY});
   if TG_OP = 'INSERT' then
     change := 'create';
     after_json := dcrf_capture_row_json(NEW, text_columns);
@@ -78,7 +82,9 @@ begin
   end if;
   insert into ${CHANGE_LOG_TABLE} (model, pk, action, before_row, row_data, committed_at)
   values (TG_ARGV[0], coalesce(after_json -> TG_ARGV[1], 'null'::jsonb)::text, change, before_json::text, after_json::text, ${committedAt});
-  perform pg_notify('${CAPTURE_CHANNEL}', '');
+  if coalesce(current_setting('dcrf.notify', true), '') <> 'off' then
+    perform pg_notify('${CAPTURE_CHANNEL}', '');
+  end if;
   return null;
 end
 $fn$;
@@ -86,10 +92,12 @@ $fn$;
 create or replace function dcrf_capture_truncate() returns trigger
 language plpgsql as $fn$
 begin
-  perform pg_advisory_xact_lock(${APPEND_LOCK_KEY});
+  perform pg_advisory_xact_lock_shared(${APPEND_LOCK_KEY});
   insert into ${CHANGE_LOG_TABLE} (model, pk, action, before_row, row_data, committed_at)
   values (TG_ARGV[0], 'null', 'truncate', null, '{}', ${committedAt});
-  perform pg_notify('${CAPTURE_CHANNEL}', '');
+  if coalesce(current_setting('dcrf.notify', true), '') <> 'off' then
+    perform pg_notify('${CAPTURE_CHANNEL}', '');
+  end if;
   return null;
 end
 $fn$;
