@@ -23,12 +23,8 @@ import { resourceCall } from '../src/resources/resource.js';
 import { Runtime } from '../src/runtime.js';
 import type { ConnectionScope } from '../src/scope.js';
 import { createTestDatabase } from '../test/helpers/postgres.js';
+import { option } from './lib/options.js';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const index = argv.indexOf(`--${name}`);
-  return index >= 0 ? argv[index + 1]! : fallback;
-};
 const DB = option('db', 'sqlite');
 const ROWS = Number(option('rows', '10000'));
 const PATCHES = Number(option('patches', '1000'));

@@ -25,12 +25,8 @@ import { resourceCall } from '../src/resources/resource.js';
 import { Runtime } from '../src/runtime.js';
 import type { ConnectionScope } from '../src/scope.js';
 import { createTestDatabase } from '../test/helpers/postgres.js';
+import { option } from './lib/options.js';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const index = argv.indexOf(`--${name}`);
-  return index >= 0 ? argv[index + 1]! : fallback;
-};
 const DB = option('db', 'sqlite');
 const PATCHES = Number(option('patches', '2000'));
 const SUBSCRIBERS = Number(option('subscribers', '1000'));

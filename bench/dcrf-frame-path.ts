@@ -15,15 +15,11 @@ import { demoStreams } from '../src/demo/consumers.js';
 import { Thing } from '../src/demo/models.js';
 import { Runtime } from '../src/runtime.js';
 import { DcrfCommunicator } from '../src/testing.js';
+import { option, profileDir } from './lib/options.js';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const index = argv.indexOf(`--${name}`);
-  return index >= 0 ? argv[index + 1]! : fallback;
-};
 const OPS = Number(option('ops', '20000'));
 const RUNS = Number(option('runs', '5'));
-const PROFILE_DIR = argv.includes('--cpu-prof') ? option('cpu-prof', 'bench/results/profiles') : undefined;
+const PROFILE_DIR = profileDir();
 const THINGS = 20;
 const ACTION = option('action', 'retrieve');
 if (ACTION !== 'retrieve' && ACTION !== 'patch') throw new Error(`--action retrieve or patch (got ${ACTION})`);

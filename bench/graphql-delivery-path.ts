@@ -24,16 +24,12 @@ import { resourceCall } from '../src/resources/call.js';
 import { Runtime } from '../src/runtime.js';
 import { RequestScope } from '../src/scope.js';
 import { THING_CHANGED } from './lib/events.js';
+import { option, profileDir } from './lib/options.js';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const index = argv.indexOf(`--${name}`);
-  return index >= 0 ? argv[index + 1]! : fallback;
-};
 const SUBSCRIBERS = Number(option('subscribers', '500'));
 const WRITES = Number(option('writes', '400'));
 const RUNS = Number(option('runs', '5'));
-const PROFILE_DIR = argv.includes('--cpu-prof') ? option('cpu-prof', 'bench/results/profiles') : undefined;
+const PROFILE_DIR = profileDir();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graphql-delivery-path-'));
 const knex = await openDemoDatabase(`sqlite:${path.join(dir, 'bench.sqlite3')}`);

@@ -15,18 +15,14 @@
 import { WebSocket } from 'ws';
 import { createTestDatabase, uniqueRedisPrefix } from '../test/helpers/postgres.js';
 import { GatewayProcess } from '../test/helpers/scaleout.js';
+import { option } from './lib/options.js';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
-
-const SUBSCRIBERS = option('subscribers', 200);
-const WRITES = option('writes', 200);
-const SAMPLES = option('samples', 300);
+const SUBSCRIBERS = Number(option('subscribers', '200'));
+const WRITES = Number(option('writes', '200'));
+const SAMPLES = Number(option('samples', '300'));
 
 /** A raw DCRF socket that counts frames and can wait for one matching a test. */
 class Client {

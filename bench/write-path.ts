@@ -24,12 +24,8 @@ import { resourceCall } from '../src/resources/resource.js';
 import { Runtime } from '../src/runtime.js';
 import type { ConnectionScope } from '../src/scope.js';
 import { createTestDatabase } from '../test/helpers/postgres.js';
+import { option, profileDir } from './lib/options.js';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const index = argv.indexOf(`--${name}`);
-  return index >= 0 ? argv[index + 1]! : fallback;
-};
 const DB = option('db', 'sqlite');
 const OPS = Number(option('ops', '3000'));
 /** Retrieves are ~50× cheaper than patches: more of them, for a window as long. */
@@ -37,7 +33,7 @@ const RETRIEVE_FACTOR = 20;
 const RUNS = Number(option('runs', '5'));
 /** Operations in flight at once (each loop its own row for patches): 1 measures one operation alone. */
 const CONCURRENCY = Number(option('concurrency', '1'));
-const PROFILE_DIR = argv.includes('--cpu-prof') ? option('cpu-prof', 'bench/results/profiles') : undefined;
+const PROFILE_DIR = profileDir();
 
 async function database(): Promise<{ url: string; drop: () => Promise<void> }> {
   if (DB === 'postgres') return createTestDatabase(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');

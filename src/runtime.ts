@@ -218,7 +218,7 @@ export class Runtime {
     return this.#announcer !== undefined;
   }
 
-  /** Tells the other processes that a direct write committed (PostgreSQL with database capture; else nothing). */
+  /** Tells the other processes that a direct write committed (PostgreSQL with database capture; else nothing): `directTransaction` does, after a quiet one. */
   announceCommit(): void {
     this.#announcer?.announce();
   }

@@ -141,9 +141,12 @@ export interface DirectStatements {
  */
 export function directTransaction<T>(runtime: Runtime, work: (statements: DirectStatements) => Promise<T>): Promise<T> {
   if (isPostgres(runtime.knex)) {
-    // The runtime announces the commit to the other processes after it (announce.ts): the trigger need not.
-    const begin = runtime.announcesCommits ? QUIET_BEGIN : 'BEGIN';
-    return pgTransaction(runtime.knex, (client) => work(pgStatements(client)), begin);
+    if (!runtime.announcesCommits) return pgTransaction(runtime.knex, (client) => work(pgStatements(client)));
+    // The trigger is told not to notify; the runtime announces the commit to the other processes after it (announce.ts).
+    return pgTransaction(runtime.knex, (client) => work(pgStatements(client)), QUIET_BEGIN).then((result) => {
+      runtime.announceCommit();
+      return result;
+    });
   }
   // The primary-key reader's snapshot ends at knex's statements; this transaction runs none.
   return transactionOnConnection(runtime.knex, (connection) => work(sqliteStatements(connection as unknown as SqliteConnection))).finally(

@@ -522,10 +522,7 @@ export class Resource {
     }
     // The trigger's log entry reaches subscribers now, not at the feed's next poll.
     if (entry) call.runtime.hub.publishLogged(entry);
-    else {
-      call.runtime.hub.catchUp();
-      call.runtime.announceCommit();
-    }
+    else call.runtime.hub.catchUp();
     return result;
   }
 
