@@ -76,6 +76,7 @@ export async function measureWrites(
   ]);
   const usage = {
     cpuUs: usages.reduce((sum, each) => sum + each.cpuUs, 0),
+    systemUs: usages.reduce((sum, each) => sum + each.systemUs, 0),
     wallUs: usages[0].wallUs,
     rssBytes: usages.reduce((sum, each) => sum + each.rssBytes, 0),
   };
@@ -89,7 +90,8 @@ export async function measureWrites(
   );
   log(
     `  ${target} @${subscribedSockets}: ${Math.round(run.throughput)} deliveries/s over ${writes} writes, p50 ${run.p50Ms.toFixed(1)} ms, ` +
-      `p99 ${run.p99Ms.toFixed(1)} ms, ${run.cpuUsPerOp.toFixed(2)} µs CPU/delivery${missed ? `, ${missed} writes not fully delivered` : ''}`,
+      `p99 ${run.p99Ms.toFixed(1)} ms, ${run.cpuUsPerOp.toFixed(2)} µs CPU/delivery ` +
+      `(${deliveries > 0 ? (usage.systemUs / deliveries).toFixed(2) : '-'} µs in the kernel)${missed ? `, ${missed} writes not fully delivered` : ''}`,
   );
   return run;
 }

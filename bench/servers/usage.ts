@@ -41,6 +41,8 @@ let markTime = process.hrtime.bigint();
 export interface ServerUsage {
   /** CPU microseconds (user + system) since the last mark. */
   cpuUs: number;
+  /** The part of `cpuUs` spent in the kernel (mostly the sockets' writes). */
+  systemUs: number;
   /** Wall-clock microseconds since the last mark. */
   wallUs: number;
   rssBytes: number;
@@ -69,6 +71,7 @@ export const usageCommands: Record<string, Handler> = {
     const memory = process.memoryUsage();
     return {
       cpuUs: cpu.user + cpu.system,
+      systemUs: cpu.system,
       wallUs: Number((process.hrtime.bigint() - markTime) / 1000n),
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,

@@ -12,7 +12,7 @@ import type { ActionArgs } from './actions.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import { sinceOf, sinceWithoutPositions, trackSince } from './positions.js';
 import { resyncPrefix } from './resync.js';
-import { encodeValue, eventPrefix, STATUS, withRequestIdAt } from './protocol.js';
+import { encodeValue, eventPrefix, STATUS, withEncodedRequestIdAt } from './protocol.js';
 
 /** What a model or signal observer's handler receives. */
 export interface ObservedEvent<Body = unknown> {
@@ -262,13 +262,14 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
       return;
     }
     const send = (event: ObserverEvent) => {
-      const requestIds = [...entry.requestIds].map((id) => JSON.parse(id) as unknown);
+      // The subscribing request ids are kept encoded; decoded only for a handler of one's own and the log.
+      const requestIds = () => [...entry.requestIds].map((id) => JSON.parse(id) as unknown);
       // A throwing serializer or handler is logged once with the subscribing request ids; the
       // subscription and the other subscribers carry on.
       const failed = (error: unknown) =>
         logger.error('observer handler failed', {
           observer: this.name,
-          request_ids: requestIds,
+          request_ids: requestIds(),
           error: String((error as Error)?.stack ?? error),
         });
       try {
@@ -276,13 +277,13 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
         const position: string | undefined = entry.positioned ? message.position : undefined;
         if (this.options.handler) {
           const body = hub.memo(message, event.bodyKey, event.body);
-          const observed: ObservedEvent = { body, action: event.action, subscribingRequestIds: requestIds, group };
+          const observed: ObservedEvent = { body, action: event.action, subscribingRequestIds: requestIds(), group };
           if (position !== undefined) observed.position = position;
           Promise.resolve(this.options.handler(consumer, observed)).catch(failed);
           return;
         }
         const prefix = hub.memo(message, event.frameKey ?? this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
-        for (const id of requestIds) consumer.sendText(withRequestIdAt(prefix, id, position));
+        for (const id of entry.requestIds) consumer.sendText(withEncodedRequestIdAt(prefix, id, position));
       } catch (error) {
         failed(error);
       }
@@ -316,7 +317,7 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
     for (const id of entry.requestIds) {
       if (sent.has(id)) continue;
       sent.add(id);
-      consumer.sendText(withRequestIdAt(resyncPrefix(hub, message), JSON.parse(id) as unknown, position));
+      consumer.sendText(withEncodedRequestIdAt(resyncPrefix(hub, message), id, position));
     }
   }
 }

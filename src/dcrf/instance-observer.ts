@@ -6,19 +6,20 @@
 import type { Row } from '../events/records.js';
 import { logger } from '../logger.js';
 import type { ResourceEvent } from '../resources/resource.js';
+import type { Serializer } from '../serializers/serializer.js';
 import { action, type ActionArgs } from './actions.js';
 import { type GenericAsyncAPIConsumer, requireArg, requirePk } from './generic.js';
 import { consumerEventGate, frameKey, sendAtOnce } from './observer-shared.js';
 import { callSince, checkSince, sinceOf, subscribedResult, trackSince } from './positions.js';
 import { resyncPrefix } from './resync.js';
-import { encodeValue, eventPrefix, STATUS, withRequestIdAt, type ActionResult } from './protocol.js';
+import { encodeValue, eventPrefix, STATUS, withEncodedRequestIdAt, type ActionResult } from './protocol.js';
 
 type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
 
 const NOT_FOUND_ERRORS = ['Not found'];
 
 /** The frame text of a subscribe_instance event, without the request id. */
-function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceEvent): string {
+function instanceEventPrefix(serializer: Serializer, updateKey: object, event: ResourceEvent): string {
   if (event.action === 'resync') return resyncPrefix(event.runtime.hub, event.message);
   if (event.action === 'delete') {
     // Exactly {"pk": pk} whatever the serializer calls its key: dcrf-client matches it deeply.
@@ -27,15 +28,47 @@ function instanceEventPrefix(consumer: GenericAsyncAPIConsumer, event: ResourceE
     );
   }
   if (event.row === null) return eventPrefix('update', 'null', STATUS.notFound, NOT_FOUND_ERRORS);
-  const serializer = consumer.getSerializer();
   if (event.rowFrom !== 'data') {
     return eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row)), STATUS.ok);
   }
   // A create reaches the row's topic too (a row re-created under a pk someone watches): DCRF
-  // reports every change of a watched row as `update`.
-  return event.runtime.hub.memo(event.message, frameKey(serializer, 'instance-update'), () =>
-    eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row as Row)), STATUS.ok),
-  );
+  // reports every change of a watched row as `update`. Read without a closure: this runs once per
+  // subscriber per event.
+  const memo = event.runtime.hub.memoOf(event.message);
+  let prefix = memo.get(updateKey) as string | undefined;
+  if (prefix === undefined) {
+    prefix = eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row)), STATUS.ok);
+    memo.set(updateKey, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * The event handler of one subscribe_instance. Made by a function of its own so that the closure
+ * holds exactly what an event needs in one context: at 10,000 subscribers, each object read per
+ * subscriber per event is a cache miss, and a closure made inside the action would read two contexts
+ * (the block's and the action's) and the consumer besides. The serializer is the consumer's at
+ * subscribe (as `subscribe_many`'s is); the frame goes out through the consumer's transport, as
+ * `sendText` sends it.
+ */
+function instanceSender(consumer: GenericAsyncAPIConsumer, requestIdJson: string, positioned: boolean): (event: ResourceEvent) => void {
+  const serializer = consumer.getSerializer();
+  const updateKey = frameKey(serializer, 'instance-update');
+  const transport = consumer.transport;
+  return (event) => {
+    // A serializer that throws on one row must not end the subscription nor reach the client.
+    try {
+      const at = positioned ? event.message.position : undefined;
+      transport.sendEvent(withEncodedRequestIdAt(instanceEventPrefix(serializer, updateKey, event), requestIdJson, at));
+    } catch (error) {
+      logger.error('instance event failed', {
+        stream: consumer.scope.stream,
+        request_id: JSON.parse(requestIdJson) as unknown,
+        pk: event.pk,
+        error: String((error as Error)?.stack ?? error),
+      });
+    }
+  };
 }
 
 /** One subscribe_instance of a consumer: the pk and request id as sent, and how to close it. */
@@ -76,20 +109,7 @@ export function ObserverModelInstanceMixin<T extends GenericClass>(Base: T) {
       let position: string | undefined;
       if (!this.#instanceSubscriptions?.has(key)) {
         const gate = consumerEventGate(this);
-        const send = (event: ResourceEvent) => {
-          // A serializer that throws on one row must not end the subscription nor reach the client.
-          try {
-            const at = since === undefined ? undefined : event.message.position;
-            this.sendText(withRequestIdAt(instanceEventPrefix(this, event), requestId, at));
-          } catch (error) {
-            logger.error('instance event failed', {
-              stream: this.scope.stream,
-              request_id: requestId,
-              pk: event.pk,
-              error: String((error as Error)?.stack ?? error),
-            });
-          }
-        };
+        const send = instanceSender(this, entry.requestId, since !== undefined);
         // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
         const cost = { bytes: key.length + encodeValue(args).length };
         const subscription = await trackSince(

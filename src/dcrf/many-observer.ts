@@ -16,7 +16,7 @@ import { type GenericAsyncAPIConsumer, requireArg } from './generic.js';
 import { consumerEventGate, frameKey, sendAtOnce } from './observer-shared.js';
 import { callSince, sinceOf, subscribedResult, trackSince } from './positions.js';
 import { resyncPrefix } from './resync.js';
-import { encodeValue, eventPrefix, keyText, STATUS, withRequestIdAt, type ActionResult } from './protocol.js';
+import { encodeValue, eventPrefix, keyText, STATUS, withEncodedRequestIdAt, type ActionResult } from './protocol.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor takes whatever its class takes
 type GenericClass = abstract new (...args: any[]) => GenericAsyncAPIConsumer;
@@ -58,7 +58,7 @@ export function ManyObserverMixin<T extends GenericClass>(Base: T, options: Many
       const gate = consumerEventGate(this);
       const send = (event: ResourceEvent) => {
         const at = since === undefined ? undefined : event.message.position;
-        this.sendText(withRequestIdAt(manyEventPrefix(serializer, event), requestId, at));
+        this.sendText(withEncodedRequestIdAt(manyEventPrefix(serializer, event), key, at));
       };
       const { close, position } = await trackSince(
         this,

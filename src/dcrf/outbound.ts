@@ -13,8 +13,10 @@ export interface OutboundHost {
   readonly socket: DcrfSocket;
   readonly limits: DcrfLimits;
   readonly observer: SessionObserver;
-  /** True once the socket is closing or closed: nothing more is sent. */
+  /** True once the socket is closing or closed: nothing more is sent (the session then calls `close()`). */
   readonly closed: boolean;
+  /** Whether the session re-checks its user before events (false: `checkUser` always answers true). */
+  readonly checksUser: boolean;
   close(code: number, reason: string): void;
   /** Re-checks the socket's user before an event: `true` when there is nothing to check. */
   checkUser(): UserCheckAnswer | Promise<UserCheckAnswer>;
@@ -25,6 +27,15 @@ export interface OutboundHost {
 export class Outbound {
   /** True while an action of this socket runs: events are held so its reply goes out first. */
   holding = false;
+  /**
+   * The session's `closed`, kept here: an event to one of 10,000 sockets then reads this object and the
+   * socket, not the session too (each object read per subscriber per event is a cache miss at that scale).
+   */
+  private closed: boolean;
+  private readonly checksUser: boolean;
+  private readonly socket: DcrfSocket;
+  private readonly maxBufferedBytes: number;
+  private readonly observer: SessionObserver;
   /** Events held behind the running action, made on first use. */
   private held: string[] | undefined;
   /** Events waiting for a pending user re-check, in order. */
@@ -32,28 +43,32 @@ export class Outbound {
   /** Characters of the events held or gated: they count with the socket's own buffer against maxBufferedBytes. */
   private heldBytes = 0;
 
-  constructor(private readonly host: OutboundHost) {}
+  constructor(private readonly host: OutboundHost) {
+    this.closed = host.closed;
+    this.checksUser = host.checksUser;
+    this.socket = host.socket;
+    this.maxBufferedBytes = host.limits.maxBufferedBytes;
+    this.observer = host.observer;
+  }
 
   /**
    * Sends a frame now. `onSent` runs once the frame has been handed to the network, or at once when it
    * is dropped (closed socket, slow consumer): a producer of many frames can wait on it to keep pace.
    */
   write(text: string, onSent?: () => void): void {
-    const host = this.host;
-    if (!host.closed && this.heldBytes + host.socket.bufferedAmount > host.limits.maxBufferedBytes) this.slowConsumer();
-    if (host.closed) {
+    if (!this.closed && this.heldBytes + this.socket.bufferedAmount > this.maxBufferedBytes) this.slowConsumer();
+    if (this.closed) {
       onSent?.();
       return;
     }
-    host.observer.frameOut?.();
-    host.socket.send(text, onSent);
+    this.observer.frameOut?.();
+    this.socket.send(text, onSent);
   }
 
   /** Sends an event, held while an action of this socket runs so its reply goes out first. */
   sendEvent(text: string): void {
-    const host = this.host;
-    if (host.closed) {
-      host.observer.eventDropped?.('socket_closed');
+    if (this.closed) {
+      this.observer.eventDropped?.('socket_closed');
       return;
     }
     // Events queue behind a pending re-check so they keep their order.
@@ -61,6 +76,11 @@ export class Outbound {
       this.holdIn(this.gated, text);
       return;
     }
+    if (!this.checksUser) {
+      this.deliver(text);
+      return;
+    }
+    const host = this.host;
     const answer = host.checkUser();
     if (answer === true) {
       this.deliver(text);
@@ -87,8 +107,9 @@ export class Outbound {
     for (const text of held) this.write(text);
   }
 
-  /** Forgets what was held (the socket closed). */
-  clear(): void {
+  /** The socket is closing or closed: nothing more is sent, and what was held is forgotten. */
+  close(): void {
+    this.closed = true;
     this.held = undefined;
     this.heldBytes = 0;
   }
@@ -102,7 +123,7 @@ export class Outbound {
     const gated = this.gated ?? [];
     this.gated = undefined;
     for (const text of gated) this.heldBytes -= text.length;
-    if (!active) for (let i = 0; i < gated.length; i++) this.host.observer.eventDropped?.('user_inactive');
+    if (!active) for (let i = 0; i < gated.length; i++) this.observer.eventDropped?.('user_inactive');
     if (!this.host.acceptUser(active)) return;
     for (const text of gated) this.deliver(text);
   }
@@ -112,9 +133,8 @@ export class Outbound {
    * are output the client owes us as much as the socket's buffer is, so together they share its bound.
    */
   private holdIn(list: string[], text: string): void {
-    const host = this.host;
-    if (host.closed) return;
-    if (this.heldBytes + text.length + host.socket.bufferedAmount > host.limits.maxBufferedBytes) {
+    if (this.closed) return;
+    if (this.heldBytes + text.length + this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.slowConsumer();
       return;
     }
@@ -124,9 +144,8 @@ export class Outbound {
 
   /** The socket's output passed its bound: closed 1013 rather than buffering more (sends never wait). */
   private slowConsumer(): void {
-    const { observer } = this.host;
-    observer.slowConsumerClosed?.();
-    observer.eventDropped?.('slow_consumer');
+    this.observer.slowConsumerClosed?.();
+    this.observer.eventDropped?.('slow_consumer');
     this.host.close(SESSION_CLOSE.slowConsumer.code, SESSION_CLOSE.slowConsumer.reason);
   }
 }

@@ -119,8 +119,16 @@ export function withRequestId(prefix: string, requestId: unknown): string {
  * (`position` given), the change's position beside it; without one, exactly `withRequestId`.
  */
 export function withRequestIdAt(prefix: string, requestId: unknown, position: string | undefined): string {
-  if (position === undefined) return `${prefix + encodeValue(requestId)}}`;
-  return `${prefix + encodeValue(requestId)},"position":${JSON.stringify(position)}}`;
+  return withEncodedRequestIdAt(prefix, encodeValue(requestId), position);
+}
+
+/**
+ * `withRequestIdAt` for a request id already encoded as JSON (`encodeValue`): observers encode their
+ * subscribers' ids once, at subscribe, rather than once per event.
+ */
+export function withEncodedRequestIdAt(prefix: string, requestIdJson: string, position: string | undefined): string {
+  if (position === undefined) return `${prefix + requestIdJson}}`;
+  return `${prefix + requestIdJson},"position":${JSON.stringify(position)}}`;
 }
 
 /** JSON for any value, with undefined (and anything JSON cannot hold) as null. */

@@ -151,6 +151,9 @@ export class StreamRouter {
  * a bag of closures, which idle sockets would pay for in memory.
  */
 class StreamTransport implements ConsumerTransport {
+  /** The session's output, kept at its first event: events then skip the session object on their way out. */
+  private eventOutput: Outbound | undefined;
+
   constructor(
     private readonly host: RouterHost,
     readonly scope: ConnectionScope,
@@ -167,7 +170,7 @@ class StreamTransport implements ConsumerTransport {
   }
 
   sendEvent(text: string): void {
-    this.host.output.sendEvent(this.prefix ? `${this.prefix}${text}}` : text);
+    (this.eventOutput ??= this.host.output).sendEvent(this.prefix ? `${this.prefix}${text}}` : text);
   }
 
   close(code?: number, reason?: string): void {

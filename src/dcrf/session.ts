@@ -152,6 +152,10 @@ export class DcrfSession implements InboundHost, OutboundHost, RouterHost {
     this.observer.actionCompleted?.(stream, action, status);
   }
 
+  get checksUser(): boolean {
+    return this.userCheck !== undefined;
+  }
+
   checkUser(): UserCheckAnswer | Promise<UserCheckAnswer> {
     const user = this.scope.user;
     return this.userCheck && user ? this.userCheck(user) : true;
@@ -200,6 +204,7 @@ export class DcrfSession implements InboundHost, OutboundHost, RouterHost {
   close(code?: number, reason?: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.outbound?.close();
     this.socket.close(code, reason);
     setTimeout(() => this.socket.terminate(), CLOSE_TIMEOUT_MS).unref();
     void this.onClose();
@@ -219,7 +224,7 @@ export class DcrfSession implements InboundHost, OutboundHost, RouterHost {
     this.closed = true;
     this.controller?.abort();
     this.inbound?.clear();
-    this.outbound?.clear();
+    this.outbound?.close();
     await this.madeRouter?.disconnect();
   }
 }
