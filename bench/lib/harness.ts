@@ -70,7 +70,10 @@ export interface RunningServer {
 /** Starts the server of a target in its own process and waits until it listens. */
 export async function startServer(target: string, settings: Settings, options: ServerOptions = {}): Promise<RunningServer> {
   let child: Child;
-  const nodeArgs = options.nodeArgs;
+  // BENCH_PERF=1: every server writes /tmp/perf-<pid>.map for `perf record -p <pid>` (jit: a jitdump
+  // in the working directory, for `perf inject --jit` and `perf annotate`).
+  const perf = process.env.BENCH_PERF ? [process.env.BENCH_PERF === 'jit' ? '--perf-prof' : '--perf-basic-prof'] : [];
+  const nodeArgs = [...(options.nodeArgs ?? []), ...perf];
   // Every server, the gateway and its baselines alike, runs as compiled JavaScript (see compiled.ts).
   const compiled = true;
   // Baselines are profiled too: a profile of the system means most beside the raw server's of the same window.

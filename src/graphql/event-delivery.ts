@@ -83,17 +83,58 @@ export interface DeliveryOptions {
 type Encoded = string | Promise<string>;
 
 /**
- * Encoded results shared by subscribers: per document (the cache hands every subscriber of the same
- * text the same document), then per event, then per share key. Weak both ways: nothing outlives its
- * document or its event.
+ * The encoded results that subscribers of one document share: those who would get the same result
+ * for every event (same operation, variables and user, see `shareKey`). Every subscriber of a group
+ * reads this one object, so at thousands of subscribers it stays in cache where a lookup by a key
+ * string of each subscriber's own would read that string too. The last event's result is at hand; the
+ * others (a subscriber whose events waited for an async check) are kept weakly by their event.
  */
-const sharedResults = new WeakMap<DocumentNode, WeakMap<object, Map<string, Encoded>>>();
+class SharedResults {
+  /** Deliveries using this group; it is forgotten when none is left. */
+  users = 0;
+  private lastEvent: object | undefined;
+  private lastEncoded: Encoded | undefined;
+  private older: WeakMap<object, Encoded> | undefined;
 
-/** The shared results of one document's subscriptions. */
-function resultsOf(document: DocumentNode): WeakMap<object, Map<string, Encoded>> {
-  let results = sharedResults.get(document);
-  if (!results) sharedResults.set(document, (results = new WeakMap()));
-  return results;
+  constructor(
+    private readonly groups: Map<string, SharedResults>,
+    private readonly key: string,
+  ) {}
+
+  resultFor(args: ExecutionArgs, event: object): Encoded {
+    if (event === this.lastEvent) return this.lastEncoded!;
+    let encoded = this.older?.get(event);
+    if (encoded === undefined) {
+      encoded = executeEncoded(args, event);
+      (this.older ??= new WeakMap()).set(event, encoded);
+    }
+    this.lastEvent = event;
+    this.lastEncoded = encoded;
+    return encoded;
+  }
+
+  release(): void {
+    if (--this.users === 0 && this.groups.get(this.key) === this) this.groups.delete(this.key);
+  }
+}
+
+/** Share groups per document (the cache hands every subscriber of the same text the same document). */
+const sharedResults = new WeakMap<DocumentNode, Map<string, SharedResults>>();
+
+/** How many share groups a document's subscriptions hold now (what a test of their release reads). */
+export function sharedGroupCount(document: DocumentNode): number {
+  return sharedResults.get(document)?.size ?? 0;
+}
+
+/** The share group of a subscription's arguments, counted as used until `release()`. */
+function sharedResultsOf(args: ExecutionArgs): SharedResults {
+  let groups = sharedResults.get(args.document);
+  if (!groups) sharedResults.set(args.document, (groups = new Map()));
+  const key = shareKey(args);
+  let group = groups.get(key);
+  if (!group) groups.set(key, (group = new SharedResults(groups, key)));
+  group.users++;
+  return group;
 }
 
 /** What makes two subscriptions of one document get the same result for an event: the operation, its variables, the user. */
@@ -116,11 +157,27 @@ function executeEncoded(args: ExecutionArgs, event: unknown): Encoded {
   return result instanceof Promise ? result.then(encode) : encode(result);
 }
 
+/**
+ * What an attached LiveStream hands its events to: one object per subscription whose methods are shared
+ * (an object with two closures would be three objects read per subscriber per event).
+ */
+class DeliverySink implements StreamSink<unknown> {
+  constructor(private readonly delivery: EventDelivery) {}
+
+  next(event: unknown): void {
+    this.delivery.deliver(event);
+  }
+
+  error(error: unknown): void {
+    this.delivery.fail(error);
+  }
+}
+
 export class EventDelivery implements AsyncGenerator<never, undefined, unknown> {
-  private readonly key: string | undefined;
   private readonly maxPending: number;
-  /** This document's shared results (undefined when results are not shared). */
-  private readonly shared: WeakMap<object, Map<string, Encoded>> | undefined;
+  private readonly share: boolean;
+  /** The results this subscription shares, from its start to its end (undefined when results are not shared). */
+  private shared: SharedResults | undefined;
   private started = false;
   private ended = false;
   /** Results delivered and not yet sent (still executing), plus, for a target without `drained`, sent and not yet flushed. */
@@ -143,8 +200,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     options: DeliveryOptions,
   ) {
     this.maxPending = options.maxPending;
-    this.key = options.share ? shareKey(args) : undefined;
-    this.shared = options.share ? resultsOf(args.document) : undefined;
+    this.share = options.share;
   }
 
   /** Runs until the source ends (resolves done), fails (rejects) or `return()` is called. */
@@ -185,7 +241,8 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
   }
 
   private start(): void {
-    const sink: StreamSink<unknown> = { next: (event) => this.deliver(event), error: (error) => this.fail(error) };
+    if (this.share) this.shared = sharedResultsOf(this.args);
+    const sink = new DeliverySink(this);
     if (this.source instanceof LiveStream) {
       this.source.attach(sink);
       return;
@@ -206,7 +263,8 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     }
   }
 
-  private deliver(event: unknown): void {
+  /** One event of the source (from its sink). */
+  deliver(event: unknown): void {
     if (this.ended) return;
     if (this.unflushed && this.target.drained?.()) this.unflushed = 0;
     // Counted from here rather than from the send: results still being executed (async resolvers) wait too.
@@ -242,18 +300,8 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
   }
 
   private encoded(event: unknown): Encoded {
-    if (this.key === undefined || !this.shared || event === null || typeof event !== 'object') return executeEncoded(this.args, event);
-    let results = this.shared.get(event);
-    if (!results) {
-      results = new Map();
-      this.shared.set(event, results);
-    }
-    let encoded = results.get(this.key);
-    if (encoded === undefined) {
-      encoded = executeEncoded(this.args, event);
-      results.set(this.key, encoded);
-    }
-    return encoded;
+    if (!this.shared || event === null || typeof event !== 'object') return executeEncoded(this.args, event);
+    return this.shared.resultFor(this.args, event);
   }
 
   /**
@@ -273,7 +321,8 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
     this.target.send(frame);
   }
 
-  private fail(error: unknown): void {
+  /** Ends the subscription with an error (the source failed, or the client fell behind). */
+  fail(error: unknown): void {
     if (this.ended) return;
     this.stop();
     if (this.reject) {
@@ -293,6 +342,8 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
 
   private stop(): void {
     this.ended = true;
+    this.shared?.release();
+    this.shared = undefined;
     const source = this.source as Partial<AsyncIterator<unknown>>;
     if (typeof source.return === 'function') void Promise.resolve(source.return()).catch(() => undefined);
   }

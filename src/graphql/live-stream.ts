@@ -170,10 +170,9 @@ export async function openLiveStream<T>(
   const stream = new LiveStream<T>(budget.maxQueued);
   stream.onClose(release);
   try {
-    const closers = await open(
-      (value) => stream.push(value),
-      (error) => stream.fail(error),
-    );
+    // Bound, not closures: `push` runs once per subscriber per event, and a bound method reads one
+    // object before the stream where a closure reads two (the function and its context).
+    const closers = await open(stream.push.bind(stream), stream.fail.bind(stream));
     for (const close of Array.isArray(closers) ? closers : [closers]) stream.onClose(close);
   } catch (error) {
     await stream.return();

@@ -28,9 +28,13 @@ export class SocketUser {
 
   /** True while the socket's user (if any) may act; false once it is gone (the socket is closing). At once when cached. */
   check(): boolean | Promise<boolean> {
+    if (this.gone) return false;
+    // Without a re-check nothing can change: the scope (another object read per event) is not read.
+    const current = this.current;
+    if (!current) return true;
     const user = this.scope.user;
-    if (this.gone || !user || !this.current) return !this.gone;
-    const answer = this.current(user);
+    if (!user) return true;
+    const answer = current(user);
     if (!(answer instanceof Promise)) return this.settle(answer);
     // A re-check that fails keeps the last answer (UserRecheck logs it): the socket goes on.
     return answer.then(

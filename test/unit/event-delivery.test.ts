@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSchema, parse, type ExecutionArgs } from 'graphql';
+import { sharedGroupCount } from '../../src/graphql/event-delivery.js';
 import { EventDelivery, LiveStream, type DeliveryTarget } from '../../src/index.js';
 
 const schema = buildSchema(`
@@ -147,6 +148,35 @@ test('one execution per event for deliveries of the same operation and user; ano
   assert.equal(executions, 2);
   for (const record of records) assert.deepEqual(record.frames, ['<{"data":{"tick":5}}>']);
   for (const delivery of deliveries) await delivery.return();
+});
+
+test('a share group outlives none of its deliveries, and an event handed on late is executed once still', async () => {
+  let executions = 0;
+  const counting = buildSchema(`type Query { ok: Boolean } type Subscription { tick: Int! }`);
+  counting.getSubscriptionType()!.getFields().tick!.resolve = (event: { tick: number }) => {
+    executions++;
+    return event.tick;
+  };
+  const document = parse('subscription { tick }');
+  const shared: ExecutionArgs = { schema: counting, document, contextValue: { scope: { user: null } } };
+  const sources = [new LiveStream<unknown>(10), new LiveStream<unknown>(10)];
+  const records = sources.map(() => recorder());
+  const deliveries = sources.map((source, i) => new EventDelivery(source, shared, records[i]!.target, { maxPending: 10, share: true }));
+  assert.equal(sharedGroupCount(document), 0, 'a delivery joins its group when it starts');
+  for (const delivery of deliveries) void delivery.next();
+  assert.equal(sharedGroupCount(document), 1);
+  const [first, second] = [tick(1), tick(2)];
+  // The first subscriber hears both events before the second hears the first (as when its events waited for a check).
+  sources[0]!.push(first);
+  sources[0]!.push(second);
+  sources[1]!.push(first);
+  sources[1]!.push(second);
+  assert.equal(executions, 2);
+  for (const record of records) assert.deepEqual(record.frames, ['<{"data":{"tick":1}}>', '<{"data":{"tick":2}}>']);
+  await deliveries[0]!.return();
+  assert.equal(sharedGroupCount(document), 1, 'the other delivery still uses the group');
+  await deliveries[1]!.return();
+  assert.equal(sharedGroupCount(document), 0, 'the last delivery to end forgets the group');
 });
 
 test('a source that throws ends the delivery with its error; a plain async iterable is read too', async () => {
