@@ -46,14 +46,7 @@ async function measure(settings: Settings, idle: boolean, fanout: boolean): Prom
     for (let run = 1; run <= settings.runs; run++) {
       log(`${[idle && 'idle', fanout && 'fanout'].filter(Boolean).join(' + ')} run ${run}/${settings.runs}`);
       for (const target of SCALE_TARGETS) {
-        const server = await startServer(target, settings, {
-          nodeArgs: [
-            '--expose-gc',
-            ...(process.env.BENCH_PERF
-              ? [process.env.BENCH_PERF === 'jit' ? '--perf-prof' : '--perf-basic-prof', '--interpreted-frames-native-stack']
-              : []),
-          ],
-        });
+        const server = await startServer(target, settings, { nodeArgs: ['--expose-gc'] });
         const system = target === TARGETS.system;
         const url = urlFor(target, server.port, 'things');
         try {

@@ -12,7 +12,7 @@
 import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { formatResult, SubscriptionOverflow } from './errors.js';
-import { LiveStream, type StreamSink } from './live-stream.js';
+import { LiveStream, type StreamReceiver } from './live-stream.js';
 import { SocketOutput } from './socket-output.js';
 
 /** How a transport frames and sends one result. */
@@ -50,11 +50,14 @@ export function socketTarget(socket: SocketOutput | WebSocket, id: string, type:
   };
 }
 
-/** A SocketOutput's target: one object per subscription, its methods shared (every delivery reads fewer objects). */
+/**
+ * A SocketOutput's target. An EventDelivery given one reads its output and prefix into itself and sends
+ * through them directly (one object fewer read per subscriber per event).
+ */
 class OutputTarget implements DeliveryTarget {
   constructor(
-    private readonly output: SocketOutput,
-    private readonly prefix: string,
+    readonly output: SocketOutput,
+    readonly prefix: string,
   ) {}
 
   frame(payload: string): string {
@@ -157,27 +160,14 @@ function executeEncoded(args: ExecutionArgs, event: unknown): Encoded {
   return result instanceof Promise ? result.then(encode) : encode(result);
 }
 
-/**
- * What an attached LiveStream hands its events to: one object per subscription whose methods are shared
- * (an object with two closures would be three objects read per subscriber per event).
- */
-class DeliverySink implements StreamSink<unknown> {
-  constructor(private readonly delivery: EventDelivery) {}
-
-  next(event: unknown): void {
-    this.delivery.deliver(event);
-  }
-
-  error(error: unknown): void {
-    this.delivery.fail(error);
-  }
-}
-
-export class EventDelivery implements AsyncGenerator<never, undefined, unknown> {
+export class EventDelivery implements AsyncGenerator<never, undefined, unknown>, StreamReceiver<unknown> {
   private readonly maxPending: number;
   private readonly share: boolean;
   /** The results this subscription shares, from its start to its end (undefined when results are not shared). */
   private shared: SharedResults | undefined;
+  /** The target's SocketOutput and frame prefix when it is a SocketOutput's (see OutputTarget). */
+  private readonly output: SocketOutput | undefined;
+  private readonly prefix: string = '';
   private started = false;
   private ended = false;
   /** Results delivered and not yet sent (still executing), plus, for a target without `drained`, sent and not yet flushed. */
@@ -201,6 +191,10 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
   ) {
     this.maxPending = options.maxPending;
     this.share = options.share;
+    if (target instanceof OutputTarget) {
+      this.output = target.output;
+      this.prefix = target.prefix;
+    }
   }
 
   /** Runs until the source ends (resolves done), fails (rejects) or `return()` is called. */
@@ -242,31 +236,35 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
 
   private start(): void {
     if (this.share) this.shared = sharedResultsOf(this.args);
-    const sink = new DeliverySink(this);
     if (this.source instanceof LiveStream) {
-      this.source.attach(sink);
+      this.source.attachReceiver(this);
       return;
     }
-    void this.pump(sink);
+    void this.pump();
   }
 
   /** Any other async iterable: read it one event at a time. */
-  private async pump(sink: StreamSink<unknown>): Promise<void> {
+  private async pump(): Promise<void> {
     try {
       for await (const event of this.source) {
         if (this.ended) return;
-        sink.next(event);
+        this.deliver(event);
       }
       this.end();
     } catch (error) {
-      sink.error(error);
+      this.fail(error);
     }
   }
 
-  /** One event of the source (from its sink). */
+  /** Whether the target has sent everything so far (undefined: it does not say). */
+  private drained(): boolean | undefined {
+    return this.output ? this.output.drained : this.target.drained?.();
+  }
+
+  /** One event of the source (a LiveStream hands them here as they come). */
   deliver(event: unknown): void {
     if (this.ended) return;
-    if (this.unflushed && this.target.drained?.()) this.unflushed = 0;
+    if (this.unflushed && this.drained()) this.unflushed = 0;
     // Counted from here rather than from the send: results still being executed (async resolvers) wait too.
     if (this.pending + this.unflushed >= this.maxPending) {
       this.fail(new SubscriptionOverflow());
@@ -310,6 +308,14 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown> 
    */
   private send(json: string, recheck = true): void {
     if (this.ended) return;
+    const output = this.output;
+    if (output) {
+      this.pending--;
+      if (recheck && this.unflushed && output.drained) this.unflushed = 0;
+      this.unflushed++;
+      output.sendEvent(`${this.prefix}${json}}`);
+      return;
+    }
     const frame = this.target.frame(json);
     if (!this.target.drained) {
       this.target.send(frame, this.flushed);

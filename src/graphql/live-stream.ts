@@ -42,6 +42,28 @@ export interface StreamSink<T> {
   error(error: unknown): void;
 }
 
+/**
+ * What an attached stream hands its values to inside the package: an EventDelivery takes them itself
+ * (one object read per subscriber per event, where a sink wrapping it would be two).
+ */
+export interface StreamReceiver<T> {
+  deliver(value: T): void;
+  fail(error: unknown): void;
+}
+
+/** A StreamSink as a receiver. */
+class SinkReceiver<T> implements StreamReceiver<T> {
+  constructor(private readonly sink: StreamSink<T>) {}
+
+  deliver(value: T): void {
+    this.sink.next(value);
+  }
+
+  fail(error: unknown): void {
+    this.sink.error(error);
+  }
+}
+
 export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
   private readonly queue: T[] = [];
   private waiter: ((result: IteratorResult<T, undefined>) => void) | undefined;
@@ -49,7 +71,7 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
   private failure: unknown;
   private done = false;
   private closers: Close[] = [];
-  private sink: StreamSink<T> | undefined;
+  private receiver: StreamReceiver<T> | undefined;
 
   constructor(private readonly maxQueued: number) {}
 
@@ -62,8 +84,8 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
   /** Hands an event to the reader, or queues it; ends the stream when the queue is full. */
   push(value: T): void {
     if (this.done) return;
-    if (this.sink) {
-      this.sink.next(value);
+    if (this.receiver) {
+      this.receiver.deliver(value);
       return;
     }
     if (this.waiter) {
@@ -84,8 +106,8 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
     if (this.done) return;
     this.queue.length = 0;
     this.finish();
-    if (this.sink) {
-      this.sink.error(error);
+    if (this.receiver) {
+      this.receiver.fail(error);
       return;
     }
     this.failure = error;
@@ -108,12 +130,17 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
    * value). A stream that already failed reports its error to `sink` at once.
    */
   attach(sink: StreamSink<T>): void {
+    this.attachReceiver(new SinkReceiver(sink));
+  }
+
+  /** `attach` for a receiver of the package's own (an EventDelivery). */
+  attachReceiver(receiver: StreamReceiver<T>): void {
     const queued = this.queue.splice(0);
     const failure = this.failure;
     this.failure = undefined;
-    for (const value of queued) sink.next(value);
-    if (failure !== undefined) sink.error(failure);
-    else if (!this.done) this.sink = sink;
+    for (const value of queued) receiver.deliver(value);
+    if (failure !== undefined) receiver.fail(failure);
+    else if (!this.done) this.receiver = receiver;
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
@@ -131,7 +158,7 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
-    this.sink = undefined;
+    this.receiver = undefined;
     this.queue.length = 0;
     this.failure = undefined;
     if (!this.done) this.finish();
@@ -170,9 +197,10 @@ export async function openLiveStream<T>(
   const stream = new LiveStream<T>(budget.maxQueued);
   stream.onClose(release);
   try {
-    // Bound, not closures: `push` runs once per subscriber per event, and a bound method reads one
-    // object before the stream where a closure reads two (the function and its context).
-    const closers = await open(stream.push.bind(stream), stream.fail.bind(stream));
+    const closers = await open(
+      (value) => stream.push(value),
+      (error) => stream.fail(error),
+    );
     for (const close of Array.isArray(closers) ? closers : [closers]) stream.onClose(close);
   } catch (error) {
     await stream.return();
