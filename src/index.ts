@@ -127,6 +127,8 @@ export {
   type ResourceCallOptions,
   type OperationHooks,
   type ResourceEvent,
+  type ResourceEventHandler,
+  type ResourceEventSink,
   type RowSource,
   type SubscriptionKind,
   type AnyQuery,
@@ -176,7 +178,7 @@ export {
   type TruncateMessage,
 } from './events/records.js';
 export { RESYNC_ACTION, resyncPrefix } from './dcrf/resync.js';
-export { RESYNC, resyncError, eventSink } from './graphql/resync.js';
+export { RESYNC, resyncError, eventSink, StreamEventSink } from './graphql/resync.js';
 export {
   action,
   registerAction,
@@ -283,6 +285,7 @@ export {
   printSDL,
   mergeResolverMaps,
   liveField,
+  liveStreamField,
   eventMapper,
   subscriptionCall,
   asCaller,
@@ -304,7 +307,7 @@ export { DecimalScalar, DateScalar, DateTimeScalar, UUIDScalar, URLScalar, JSONS
 export { GraphQLEngine, type GraphQLContext, type OperationParams, type EngineOptions } from './graphql/engine.js';
 export { DEFAULT_GRAPHQL_LIMITS, checkLimits, type GraphQLLimits } from './graphql/limits.js';
 export { DocumentCache } from './graphql/cache.js';
-export { LiveStream, StreamBudget, openLiveStream, type StreamSink } from './graphql/live-stream.js';
+export { LiveStream, StreamBudget, openLiveStream, openLiveStreamOf, type StreamSink } from './graphql/live-stream.js';
 export { EventDelivery, socketTarget, type DeliveryTarget, type DeliveryOptions } from './graphql/event-delivery.js';
 export { SocketOutput, SLOW_CONSUMER_CLOSE } from './graphql/socket-output.js';
 export { DEFAULT_SOCKET_LIMITS, type GraphQLSocketLimits, type RateLimiter, type SocketObserver } from './graphql/socket-limits.js';

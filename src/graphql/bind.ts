@@ -26,8 +26,8 @@ import {
 import type { Row } from '../serializers/serializer.js';
 import type { GraphQLContext } from './engine.js';
 import type { PageSize } from './document-measure.js';
-import { openLiveStream } from './live-stream.js';
-import { eventSink } from './resync.js';
+import { type LiveStream, openLiveStreamOf } from './live-stream.js';
+import { StreamEventSink } from './resync.js';
 import { CHANGE_MODELS_EXTENSION, sinceOfAfter, toGraphQLPositionError } from './positions.js';
 
 /** Resolvers by type name, then field name (the shape makeExecutableSchema takes). */
@@ -112,12 +112,29 @@ export function liveField<Args, Out>(
   ) => Promise<Unsubscribe | Unsubscribe[]>,
   requireUser = false,
 ): { subscribe: (root: unknown, args: Args, context: GraphQLContext) => Promise<AsyncIterable<Out>>; resolve: (value: Out) => Out } {
+  return liveStreamField<Args, Out>(
+    (context, args, stream) =>
+      open(
+        context,
+        args,
+        (value) => stream.push(value),
+        (error) => stream.fail(error),
+      ),
+    requireUser,
+  );
+}
+
+/** `liveField` whose `open` gets the subscription's LiveStream (to hand it a `StreamEventSink`). */
+export function liveStreamField<Args, Out>(
+  open: (context: GraphQLContext, args: Args, stream: LiveStream<Out>) => Promise<Unsubscribe | Unsubscribe[]>,
+  requireUser = false,
+): { subscribe: (root: unknown, args: Args, context: GraphQLContext) => Promise<AsyncIterable<Out>>; resolve: (value: Out) => Out } {
   return {
     subscribe: (_root, args, context) =>
       asCaller(
         context,
         () =>
-          openLiveStream<Out>(context.streams, (push, fail) => open(context, args, push, fail)).catch((error: unknown) => {
+          openLiveStreamOf<Out>(context.streams, (stream) => open(context, args, stream)).catch((error: unknown) => {
             throw toGraphQLPositionError(error);
           }),
         requireUser,
@@ -254,14 +271,14 @@ export function bindResource(resource: Resource, binding: ResourceBinding): Reso
       asCaller(ctx, async () => (await resource.destroy(resourceCall(ctx.scope, args), args.id))[idColumn], requireUser);
   }
   if (binding.changed) {
-    subscription[binding.changed] = liveField<Args, GraphQLChangeEvent>(
-      (ctx, args, push, fail) => resource.subscribeInstance(subscriptionCall(ctx, args), args.id, eventSink(toEvent, push, fail)),
+    subscription[binding.changed] = liveStreamField<Args, GraphQLChangeEvent>(
+      (ctx, args, stream) => resource.subscribeInstance(subscriptionCall(ctx, args), args.id, new StreamEventSink(toEvent, stream)),
       requireUser,
     );
   }
   if (binding.activity) {
-    subscription[binding.activity] = liveField<Args, GraphQLChangeEvent>(
-      (ctx, args, push, fail) => resource.subscribeAll(subscriptionCall(ctx, args), eventSink(toEvent, push, fail)),
+    subscription[binding.activity] = liveStreamField<Args, GraphQLChangeEvent>(
+      (ctx, args, stream) => resource.subscribeAll(subscriptionCall(ctx, args), new StreamEventSink(toEvent, stream)),
       requireUser,
     );
   }

@@ -189,18 +189,28 @@ export class LiveStream<T> implements AsyncGenerator<T, undefined, unknown> {
  * topics and resolves once they are live) and ties its unsubscribers to the stream's end. `open` gets
  * `push` for each value and `fail`, which ends the subscription with an error (e.g. RESYNC).
  */
-export async function openLiveStream<T>(
+export function openLiveStream<T>(
   budget: StreamBudget,
   open: (push: (value: T) => void, fail: (error: unknown) => void) => Promise<Close | Close[]>,
+): Promise<LiveStream<T>> {
+  return openLiveStreamOf(budget, (stream) =>
+    open(
+      (value) => stream.push(value),
+      (error) => stream.fail(error),
+    ),
+  );
+}
+
+/** `openLiveStream` whose `open` gets the stream itself (its `push` and `fail`, for a sink object of its own). */
+export async function openLiveStreamOf<T>(
+  budget: StreamBudget,
+  open: (stream: LiveStream<T>) => Promise<Close | Close[]>,
 ): Promise<LiveStream<T>> {
   const release = budget.acquire();
   const stream = new LiveStream<T>(budget.maxQueued);
   stream.onClose(release);
   try {
-    const closers = await open(
-      (value) => stream.push(value),
-      (error) => stream.fail(error),
-    );
+    const closers = await open(stream);
     for (const close of Array.isArray(closers) ? closers : [closers]) stream.onClose(close);
   } catch (error) {
     await stream.return();

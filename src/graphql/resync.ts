@@ -8,7 +8,8 @@
 import { GraphQLError } from 'graphql';
 import type { ChangeMessage } from '../events/hub.js';
 import { resyncReason } from '../events/records.js';
-import type { ResourceEvent } from '../resources/resource.js';
+import type { ResourceEvent, ResourceEventSink } from '../resources/resource.js';
+import type { LiveStream } from './live-stream.js';
 
 /** The extension code of a subscription ended because its model's table was emptied. */
 export const RESYNC = 'RESYNC';
@@ -37,4 +38,25 @@ export function eventSink<Out>(
     const value = toValue(event);
     if (value !== undefined) push(value);
   };
+}
+
+/**
+ * `eventSink` as an object pushing into a LiveStream: what a resource subscription hands each event to
+ * is then this one object and the stream, where `eventSink` and `push` are two closures (four objects
+ * read per subscriber per event).
+ */
+export class StreamEventSink<Out> implements ResourceEventSink {
+  constructor(
+    private readonly toValue: (event: ResourceEvent) => Out | undefined,
+    private readonly stream: LiveStream<Out>,
+  ) {}
+
+  onResourceEvent(event: ResourceEvent): void {
+    if (event.action === 'resync') {
+      this.stream.fail(resyncError(event.message));
+      return;
+    }
+    const value = this.toValue(event);
+    if (value !== undefined) this.stream.push(value);
+  }
 }

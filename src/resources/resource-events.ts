@@ -50,6 +50,17 @@ export interface ResourceEvent {
   runtime: Runtime;
 }
 
+/**
+ * An object that takes a subscription's events: one object per subscriber, its method shared, where a
+ * closure is two objects (the function and its context) read for every event.
+ */
+export interface ResourceEventSink {
+  onResourceEvent(event: ResourceEvent): void;
+}
+
+/** What a resource subscription hands its events to: a function, or a sink object. */
+export type ResourceEventHandler = ((event: ResourceEvent) => void) | ResourceEventSink;
+
 /** What judging reads of its resource. */
 export interface EventSource {
   readonly name: string;
@@ -79,6 +90,11 @@ function asItCameDeliverer(
   onEvent: (event: ResourceEvent) => void,
 ): (message: ChangeMessage) => void {
   return (message) => onEvent(events.asItCame(message, runtime));
+}
+
+/** `asItCameDeliverer` for a sink object. */
+function asItCameSinkDeliverer(events: ResourceEvents, runtime: Runtime, sink: ResourceEventSink): (message: ChangeMessage) => void {
+  return (message) => sink.onResourceEvent(events.asItCame(message, runtime));
 }
 
 export class ResourceEvents {
@@ -127,9 +143,12 @@ export class ResourceEvents {
    * (no permission to ask, nothing to re-read: the row scope is judged in memory); the others queue
    * behind each other so a subscriber always sees a row's events in commit order.
    */
-  deliverer(call: ResourceCall, onEvent: (event: ResourceEvent) => void, kind: SubscriptionKind): (message: ChangeMessage) => void {
+  deliverer(call: ResourceCall, handler: ResourceEventHandler, kind: SubscriptionKind): (message: ChangeMessage) => void {
+    const asItCame = this.source.allowsAll && !this.rereads(call) && !this.source.rowScope;
+    if (asItCame && typeof handler !== 'function') return asItCameSinkDeliverer(this, call.runtime, handler);
+    const onEvent = typeof handler === 'function' ? handler : (event: ResourceEvent) => handler.onResourceEvent(event);
     if (this.source.allowsAll && !this.rereads(call)) {
-      if (!this.source.rowScope) return asItCameDeliverer(this, call.runtime, onEvent);
+      if (asItCame) return asItCameDeliverer(this, call.runtime, onEvent);
       return (message) => {
         const event = this.judged(call, message, kind);
         if (event) onEvent(event);
