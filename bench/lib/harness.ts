@@ -73,7 +73,9 @@ export async function startServer(target: string, settings: Settings, options: S
   // BENCH_PERF=1: every server writes /tmp/perf-<pid>.map for `perf record -p <pid>` (jit: a jitdump
   // in the working directory, for `perf inject --jit` and `perf annotate`).
   const perf = process.env.BENCH_PERF ? [process.env.BENCH_PERF === 'jit' ? '--perf-prof' : '--perf-basic-prof'] : [];
-  const nodeArgs = [...(options.nodeArgs ?? []), ...perf];
+  // BENCH_NODE_ARGS: more flags for every server (`--trace-gc`, say), space-separated.
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...(options.nodeArgs ?? []), ...perf, ...extra];
   // Every server, the gateway and its baselines alike, runs as compiled JavaScript (see compiled.ts).
   const compiled = true;
   // Baselines are profiled too: a profile of the system means most beside the raw server's of the same window.
