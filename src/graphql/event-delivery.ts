@@ -117,16 +117,22 @@ class SharedResults {
   }
 
   release(): void {
-    if (--this.users === 0 && this.groups.get(this.key) === this) this.groups.delete(this.key);
+    if (--this.users === 0 && this.groups.get(this.key) === this) {
+      this.groups.delete(this.key);
+      openGroups--;
+    }
   }
 }
 
 /** Share groups per document (the cache hands every subscriber of the same text the same document). */
 const sharedResults = new WeakMap<DocumentNode, Map<string, SharedResults>>();
 
-/** How many share groups a document's subscriptions hold now (what a test of their release reads). */
-export function sharedGroupCount(document: DocumentNode): number {
-  return sharedResults.get(document)?.size ?? 0;
+/** Share groups in use in this process, all documents together. */
+let openGroups = 0;
+
+/** How many share groups subscriptions in this process hold now (what a test of their release reads). */
+export function openShareGroups(): number {
+  return openGroups;
 }
 
 /** The share group of a subscription's arguments, counted as used until `release()`. */
@@ -135,7 +141,10 @@ function sharedResultsOf(args: ExecutionArgs): SharedResults {
   if (!groups) sharedResults.set(args.document, (groups = new Map()));
   const key = shareKey(args);
   let group = groups.get(key);
-  if (!group) groups.set(key, (group = new SharedResults(groups, key)));
+  if (!group) {
+    groups.set(key, (group = new SharedResults(groups, key)));
+    openGroups++;
+  }
   group.users++;
   return group;
 }

@@ -9,6 +9,7 @@ import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
 import { graphqlClient, post, subscribeLive } from '../helpers/graphql.js';
 import { bindResource, buildGraphQLSchema, createGraphQLAdapter, resourceCall, type GraphQLContext } from '../../src/index.js';
 import { TokenAuthenticator } from '../../src/demo/auth.js';
+import { openShareGroups } from '../../src/graphql/event-delivery.js';
 import { testResource } from '../../src/demo/resources.js';
 
 const typeDefs = `
@@ -80,10 +81,12 @@ test('subscribers of the same operation and user share one execution; each user 
     graphqlClient(app, { token: aliceToken }),
     graphqlClient(app, { token: bobToken }),
   ];
+  const groups = openShareGroups();
   try {
     const streams = await Promise.all(clients.map((client) => subscribeLive(client, ACTIVITY)));
     // The same document under another variable-free spelling is another operation: its own execution.
     const other = await subscribeLive(clients[0]!, 'subscription Other { noteActivity { action data { title seenBy } } }');
+    assert.equal(openShareGroups(), groups + 4, 'one share group each: anonymous, alice, bob, the other operation');
     const before = shared.seenBy;
     assert.equal((await post(app, 'mutation { writeNote(input: {title: "shared"}) { id } }')).status, 200);
     const seen = await Promise.all(streams.map(async (stream) => (await stream.next()).data));
@@ -103,6 +106,9 @@ test('subscribers of the same operation and user share one execution; each user 
   } finally {
     await Promise.all(clients.map((client) => client.dispose()));
   }
+  // Nothing of the subscriptions outlives them: the groups go with their last subscriber.
+  for (let waited = 0; openShareGroups() !== groups && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(openShareGroups(), groups);
 });
 
 test('with shareEventResults: false every subscriber gets its own execution', async () => {

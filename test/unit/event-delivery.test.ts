@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSchema, parse, type ExecutionArgs } from 'graphql';
-import { sharedGroupCount } from '../../src/graphql/event-delivery.js';
+import { openShareGroups } from '../../src/graphql/event-delivery.js';
 import { EventDelivery, LiveStream, type DeliveryTarget } from '../../src/index.js';
 
 const schema = buildSchema(`
@@ -162,9 +162,10 @@ test('a share group outlives none of its deliveries, and an event handed on late
   const sources = [new LiveStream<unknown>(10), new LiveStream<unknown>(10)];
   const records = sources.map(() => recorder());
   const deliveries = sources.map((source, i) => new EventDelivery(source, shared, records[i]!.target, { maxPending: 10, share: true }));
-  assert.equal(sharedGroupCount(document), 0, 'a delivery joins its group when it starts');
+  const groups = openShareGroups();
+  assert.equal(openShareGroups(), groups, 'a delivery joins its group when it starts');
   for (const delivery of deliveries) void delivery.next();
-  assert.equal(sharedGroupCount(document), 1);
+  assert.equal(openShareGroups(), groups + 1);
   const [first, second] = [tick(1), tick(2)];
   // The first subscriber hears both events before the second hears the first (as when its events waited for a check).
   sources[0]!.push(first);
@@ -174,9 +175,9 @@ test('a share group outlives none of its deliveries, and an event handed on late
   assert.equal(executions, 2);
   for (const record of records) assert.deepEqual(record.frames, ['<{"data":{"tick":1}}>', '<{"data":{"tick":2}}>']);
   await deliveries[0]!.return();
-  assert.equal(sharedGroupCount(document), 1, 'the other delivery still uses the group');
+  assert.equal(openShareGroups(), groups + 1, 'the other delivery still uses the group');
   await deliveries[1]!.return();
-  assert.equal(sharedGroupCount(document), 0, 'the last delivery to end forgets the group');
+  assert.equal(openShareGroups(), groups, 'the last delivery to end forgets the group');
 });
 
 test('a source that throws ends the delivery with its error; a plain async iterable is read too', async () => {
