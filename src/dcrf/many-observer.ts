@@ -29,14 +29,57 @@ export interface ManyObserverOptions {
   filter?: string;
 }
 
+/** The memo kinds of a subscribe_many frame by action and row state (constant strings: no text made per event). */
+const MANY_KINDS: Record<string, { after: string; before: string }> = {
+  create: { after: 'many:create:after', before: 'many:create:before' },
+  update: { after: 'many:update:after', before: 'many:update:before' },
+  delete: { after: 'many:delete:after', before: 'many:delete:before' },
+};
+
 /** The frame text of an event without the request id; shared per (change, action, state) in this process. */
 function manyEventPrefix(serializer: Serializer, event: ResourceEvent): string {
   if (event.action === 'resync') return resyncPrefix(event.runtime.hub, event.message);
   const row = event.row ?? event.message.data;
   const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
-  const frame = () => eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(row)), status);
-  const state = event.rowFrom === 'data' ? 'after' : event.rowFrom === 'before' ? 'before' : undefined;
-  return state ? event.runtime.hub.memo(event.message, frameKey(serializer, `many:${event.action}:${state}`), frame) : frame();
+  const kinds = MANY_KINDS[event.action];
+  const kind = event.rowFrom === 'data' ? kinds?.after : event.rowFrom === 'before' ? kinds?.before : undefined;
+  // A row re-read for this subscriber alone is its own frame.
+  if (kind === undefined) return eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(row)), status);
+  // Read without a closure: this runs once per subscriber per event.
+  const memo = event.runtime.hub.memoOf(event.message);
+  const key = frameKey(serializer, kind);
+  let prefix = memo.get(key) as string | undefined;
+  if (prefix === undefined) {
+    prefix = eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(row)), status);
+    memo.set(key, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * The event handler of one subscribe_many, made by a function of its own so that its closure holds
+ * exactly what an event needs in one context (see the instance observer's `instanceSender`): the
+ * followed pks (`only`), the consumer's gate, its serializer and transport, the encoded request id.
+ */
+function manySender(
+  consumer: GenericAsyncAPIConsumer,
+  requestIdJson: string,
+  positioned: boolean,
+  only: Set<string> | undefined,
+): (event: ResourceEvent) => void {
+  const serializer = consumer.getSerializer();
+  const gate = consumerEventGate(consumer);
+  const transport = consumer.transport;
+  const send = (event: ResourceEvent) =>
+    transport.sendEvent(
+      withEncodedRequestIdAt(manyEventPrefix(serializer, event), requestIdJson, positioned ? event.message.position : undefined),
+    );
+  return (event) => {
+    // A resync names no row: it concerns every followed one.
+    if (only && event.action !== 'resync' && !only.has(keyText(event.pk))) return;
+    if (gate === sendAtOnce) send(event);
+    else gate(event.action, event.row ?? event.message.data, () => send(event));
+  };
 }
 
 /** Adds `subscribe_many` and `unsubscribe_many` to a generic consumer. */
@@ -54,22 +97,11 @@ export function ManyObserverMixin<T extends GenericClass>(Base: T, options: Many
       const only = filter === undefined ? undefined : this.#pksOf(args, filter);
       this.#many?.get(key)?.();
       this.#many?.delete(key);
-      const serializer = this.getSerializer();
-      const gate = consumerEventGate(this);
-      const send = (event: ResourceEvent) => {
-        const at = since === undefined ? undefined : event.message.position;
-        this.sendText(withEncodedRequestIdAt(manyEventPrefix(serializer, event), key, at));
-      };
+      const onEvent = manySender(this, key, since !== undefined, only);
       const { close, position } = await trackSince(
         this,
         since,
-        () =>
-          this.resource.subscribeAll(callSince(this.resourceCall(args), since), (event) => {
-            // A resync names no row: it concerns every followed one.
-            if (only && event.action !== 'resync' && !only.has(keyText(event.pk))) return;
-            if (gate === sendAtOnce) send(event);
-            else gate(event.action, event.row ?? event.message.data, () => send(event));
-          }),
+        () => this.resource.subscribeAll(callSince(this.resourceCall(args), since), onEvent),
         // The frame's arguments stay with the subscription (the queryset hooks read them at each event).
         { bytes: key.length + encodeValue(args).length },
       );
