@@ -8,7 +8,8 @@
  * over each baseline's in the same run (the steadiest of the three on a noisy machine).
  *
  * The older revision is checked out as a git worktree in the system's temporary directory, sharing
- * this tree's node_modules, and built (`npm run build`). Unless `--keep-bench`, this tree's `bench/` is
+ * this tree's node_modules, and built (`npm run build`); it is kept for the next comparison (`git
+ * worktree remove <dir>` drops it). Unless `--keep-bench`, this tree's `bench/` is
  * copied over it first, so both trees are measured by the same harness; the older `src/` must then
  * still serve what `bench/servers` import.
  */
