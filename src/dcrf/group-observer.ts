@@ -282,7 +282,7 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
           Promise.resolve(this.options.handler(consumer, observed)).catch(failed);
           return;
         }
-        const prefix = hub.memo(message, event.frameKey ?? this, () => eventPrefix(event.action, encodeValue(event.body()), STATUS.ok));
+        const prefix = hub.memo(message, event.frameKey ?? this, groupFrame, event);
         for (const id of entry.requestIds) consumer.sendText(withEncodedRequestIdAt(prefix, id, position));
       } catch (error) {
         failed(error);
@@ -320,6 +320,11 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
       consumer.sendText(withEncodedRequestIdAt(resyncPrefix(hub, message), id, position));
     }
   }
+}
+
+/** The default handler's frame text of an event, without the request ids. */
+function groupFrame(event: ObserverEvent): string {
+  return eventPrefix(event.action, encodeValue(event.body()), STATUS.ok);
 }
 
 /** A refused or failing check sends nothing. */

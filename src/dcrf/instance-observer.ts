@@ -32,15 +32,13 @@ function instanceEventPrefix(serializer: Serializer, updateKey: object, event: R
     return eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row)), STATUS.ok);
   }
   // A create reaches the row's topic too (a row re-created under a pk someone watches): DCRF
-  // reports every change of a watched row as `update`. Read without a closure: this runs once per
-  // subscriber per event.
-  const memo = event.runtime.hub.memoOf(event.message);
-  let prefix = memo.get(updateKey) as string | undefined;
-  if (prefix === undefined) {
-    prefix = eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row)), STATUS.ok);
-    memo.set(updateKey, prefix);
-  }
-  return prefix;
+  // reports every change of a watched row as `update`.
+  return event.runtime.hub.memo(event.message, updateKey, updatePrefix, serializer, event);
+}
+
+/** The `update` frame text of an event's row (which is there). */
+function updatePrefix(serializer: Serializer, event: ResourceEvent): string {
+  return eventPrefix('update', JSON.stringify(serializer.toRepresentation(event.row as Row)), STATUS.ok);
 }
 
 /**

@@ -39,21 +39,18 @@ const MANY_KINDS: Record<string, { after: string; before: string }> = {
 /** The frame text of an event without the request id; shared per (change, action, state) in this process. */
 function manyEventPrefix(serializer: Serializer, event: ResourceEvent): string {
   if (event.action === 'resync') return resyncPrefix(event.runtime.hub, event.message);
-  const row = event.row ?? event.message.data;
-  const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
   const kinds = MANY_KINDS[event.action];
   const kind = event.rowFrom === 'data' ? kinds?.after : event.rowFrom === 'before' ? kinds?.before : undefined;
   // A row re-read for this subscriber alone is its own frame.
-  if (kind === undefined) return eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(row)), status);
-  // Read without a closure: this runs once per subscriber per event.
-  const memo = event.runtime.hub.memoOf(event.message);
-  const key = frameKey(serializer, kind);
-  let prefix = memo.get(key) as string | undefined;
-  if (prefix === undefined) {
-    prefix = eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(row)), status);
-    memo.set(key, prefix);
-  }
-  return prefix;
+  if (kind === undefined) return manyFrame(serializer, event);
+  return event.runtime.hub.memo(event.message, frameKey(serializer, kind), manyFrame, serializer, event);
+}
+
+/** The frame text of an event's row (its last state for a delete), without the request id. */
+function manyFrame(serializer: Serializer, event: ResourceEvent): string {
+  const row = event.row ?? event.message.data;
+  const status = event.action === 'delete' ? STATUS.noContent : STATUS.ok;
+  return eventPrefix(event.action, JSON.stringify(serializer.toRepresentation(row)), status);
 }
 
 /**

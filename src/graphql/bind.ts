@@ -177,14 +177,7 @@ export function eventMapper(
     const action = GRAPHQL_ACTIONS[event.action as keyof typeof GRAPHQL_ACTIONS];
     // A row re-read for this subscriber (its own queryset), or its state before, is its own event.
     if (event.rowFrom !== 'data') return toEvent(event, action);
-    const memo = event.runtime.hub.memoOf(event.message);
-    const key = memoKeys[action];
-    let mapped = memo.get(key) as GraphQLChangeEvent | undefined;
-    if (!mapped) {
-      mapped = toEvent(event, action);
-      memo.set(key, mapped);
-    }
-    return mapped;
+    return event.runtime.hub.memo(event.message, memoKeys[action], toEvent, event, action);
   };
 }
 

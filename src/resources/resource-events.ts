@@ -73,6 +73,15 @@ export interface EventSource {
   getObject(call: ResourceCall, pk: unknown): Promise<Row>;
 }
 
+/** The message as it came, as one frozen event (see `ResourceEvents.asItCame`). */
+function frozenEventOf(message: ChangeMessage, runtime: Runtime): ResourceEvent {
+  return Object.freeze(
+    isTruncate(message)
+      ? resyncEvent(message, runtime)
+      : { action: message.action, pk: message.pk, row: message.data, rowFrom: 'data' as const, message, runtime },
+  );
+}
+
 /** The event every subscriber of a model gets when its table was emptied: no row, no pk. */
 function resyncEvent(message: ChangeMessage, runtime: Runtime): ResourceEvent {
   return { action: 'resync', pk: null, row: null, rowFrom: null, message, runtime };
@@ -105,17 +114,7 @@ export class ResourceEvents {
    * it so (one allocation per message, not per subscriber), kept in the runtime's memo of the message.
    */
   asItCame(message: ChangeMessage, runtime: Runtime): ResourceEvent {
-    const memo = runtime.hub.memoOf(message);
-    let event = memo.get(this) as ResourceEvent | undefined;
-    if (!event) {
-      event = Object.freeze(
-        isTruncate(message)
-          ? resyncEvent(message, runtime)
-          : { action: message.action, pk: message.pk, row: message.data, rowFrom: 'data' as const, message, runtime },
-      );
-      memo.set(this, event);
-    }
-    return event;
+    return runtime.hub.memo(message, this, frozenEventOf, message, runtime);
   }
 
   /** Whether a subscriber's view narrows the events (a row scope, an opaque queryset); false: all are sent as they come. */
