@@ -55,10 +55,15 @@ export function socketTarget(socket: SocketOutput | WebSocket, id: string, type:
  * through them directly (one object fewer read per subscriber per event).
  */
 class OutputTarget implements DeliveryTarget {
+  /** The prefix as UTF-8, when the output writes whole frames itself (SocketOutput.frameStream). */
+  readonly prefixBytes: Buffer | undefined;
+
   constructor(
     readonly output: SocketOutput,
     readonly prefix: string,
-  ) {}
+  ) {
+    this.prefixBytes = output.frameStream ? Buffer.from(prefix) : undefined;
+  }
 
   frame(payload: string): string {
     return `${this.prefix}${payload}}`;
@@ -85,6 +90,9 @@ export interface DeliveryOptions {
 
 type Encoded = string | Promise<string>;
 
+/** The `}` ending an event's frame after its payload (see socketTarget). */
+const CLOSE_BRACE = 0x7d;
+
 /**
  * The encoded results that subscribers of one document share: those who would get the same result
  * for every event (same operation, variables and user, see `shareKey`). Every subscriber of a group
@@ -98,6 +106,9 @@ class SharedResults {
   private lastEvent: object | undefined;
   private lastEncoded: Encoded | undefined;
   private older: WeakMap<object, Encoded> | undefined;
+  /** The last result sent as bytes, encoded once for every subscriber writing whole frames. */
+  private lastJson: string | undefined;
+  private lastBytes: Buffer | undefined;
 
   constructor(
     private readonly groups: Map<string, SharedResults>,
@@ -114,6 +125,15 @@ class SharedResults {
     this.lastEvent = event;
     this.lastEncoded = encoded;
     return encoded;
+  }
+
+  /** `json` as UTF-8 (the same Buffer for every subscriber of the same result). */
+  bytesOf(json: string): Buffer {
+    if (json !== this.lastJson) {
+      this.lastJson = json;
+      this.lastBytes = Buffer.from(json);
+    }
+    return this.lastBytes!;
   }
 
   release(): void {
@@ -177,6 +197,8 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown>,
   /** The target's SocketOutput and frame prefix when it is a SocketOutput's (see OutputTarget). */
   private readonly output: SocketOutput | undefined;
   private readonly prefix: string = '';
+  /** The prefix as UTF-8 when the output writes whole frames (see OutputTarget). */
+  private readonly prefixBytes: Buffer | undefined;
   private started = false;
   private ended = false;
   /** Results delivered and not yet sent (still executing), plus, for a target without `drained`, sent and not yet flushed. */
@@ -203,6 +225,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown>,
     if (target instanceof OutputTarget) {
       this.output = target.output;
       this.prefix = target.prefix;
+      this.prefixBytes = target.prefixBytes;
     }
   }
 
@@ -322,7 +345,9 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown>,
       this.pending--;
       if (recheck && this.unflushed && output.drained) this.unflushed = 0;
       this.unflushed++;
-      output.sendEvent(`${this.prefix}${json}}`);
+      const prefixBytes = this.prefixBytes;
+      if (prefixBytes) output.sendEventBytes(prefixBytes, this.shared ? this.shared.bytesOf(json) : Buffer.from(json), CLOSE_BRACE);
+      else output.sendEvent(`${this.prefix}${json}}`);
       return;
     }
     const frame = this.target.frame(json);

@@ -9,7 +9,9 @@
  * Events also wait for the socket's user re-check (SocketUser): held, in order, while the user is
  * being re-read, and dropped once the user is found gone (the socket is then closing 4403).
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { framesOutCounterOf, textFrame, textFrameStream } from '../server/text-frames.js';
 import { limitReason } from './errors.js';
 import type { SocketObserver } from './socket-limits.js';
 import type { SocketUser } from './socket-user.js';
@@ -20,7 +22,8 @@ export const SLOW_CONSUMER_CLOSE = { code: 1013, reason: 'Slow consumer' } as co
 const CLOSE_GRACE_MS = 1000;
 
 interface Held {
-  frame: string;
+  /** A frame's text for `ws.send`, or a whole frame (header included) for the socket's stream. */
+  frame: string | Buffer;
   flushed: (() => void) | undefined;
 }
 
@@ -29,13 +32,22 @@ export class SocketOutput {
   /** Events waiting for a pending user re-check, in order; null when none is pending. */
   private held: Held[] | null = null;
   private heldBytes = 0;
+  /**
+   * Where events whose payload is already bytes are written as whole frames (see text-frames.ts);
+   * undefined: every frame goes through `ws.send`.
+   */
+  readonly frameStream: Duplex | undefined;
+  private readonly countFrameOut: (() => void) | undefined;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly maxBufferedBytes: number,
     private readonly observer: SocketObserver = {},
     private readonly user?: SocketUser,
-  ) {}
+  ) {
+    this.frameStream = textFrameStream(ws);
+    this.countFrameOut = framesOutCounterOf(ws);
+  }
 
   /** Whether frames are still sent (false once a close started). */
   get open(): boolean {
@@ -47,6 +59,11 @@ export class SocketOutput {
    * socket is closing, or its output passed the bound: then the socket is closed 1013).
    */
   send(frame: string, flushed?: () => void): boolean {
+    return this.sendFrame(frame, flushed);
+  }
+
+  /** `send` of a held frame: text for `ws.send`, or a whole frame for the stream (never with `flushed`). */
+  private sendFrame(frame: string | Buffer, flushed: (() => void) | undefined): boolean {
     if (!this.open) {
       flushed?.();
       return false;
@@ -56,7 +73,11 @@ export class SocketOutput {
       flushed?.();
       return false;
     }
-    this.ws.send(frame, flushed);
+    if (typeof frame === 'string') this.ws.send(frame, flushed);
+    else {
+      this.countFrameOut?.();
+      this.frameStream!.write(frame);
+    }
     return true;
   }
 
@@ -65,15 +86,23 @@ export class SocketOutput {
     return this.held === null && this.ws.bufferedAmount === 0;
   }
 
+  /**
+   * `sendEvent` of a text frame whose payload is `prefix`, `body` and the byte `last`, written as one
+   * whole frame into the socket's stream. Only when `frameStream` is defined.
+   */
+  sendEventBytes(prefix: Uint8Array, body: Uint8Array, last: number): void {
+    this.sendEvent(textFrame(prefix, body, last));
+  }
+
   /** Sends a subscription event once the socket's user is known to be still active. */
-  sendEvent(frame: string, flushed?: () => void): void {
+  sendEvent(frame: string | Buffer, flushed?: () => void): void {
     if (this.held) {
       this.hold(frame, flushed);
       return;
     }
     const active = this.user ? this.user.check() : true;
     if (active === true) {
-      this.send(frame, flushed);
+      this.sendFrame(frame, flushed);
       return;
     }
     if (active === false) {
@@ -104,7 +133,7 @@ export class SocketOutput {
     this.dropHeld('socket_closed');
   }
 
-  private hold(frame: string, flushed: (() => void) | undefined): void {
+  private hold(frame: string | Buffer, flushed: (() => void) | undefined): void {
     if (!this.open) {
       this.drop('socket_closed', flushed);
       return;
@@ -124,7 +153,7 @@ export class SocketOutput {
     this.held = null;
     this.heldBytes = 0;
     for (const { frame, flushed } of held) {
-      if (active) this.send(frame, flushed);
+      if (active) this.sendFrame(frame, flushed);
       else this.drop('user_inactive', flushed);
     }
   }

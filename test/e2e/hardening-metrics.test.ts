@@ -67,6 +67,32 @@ test('counts sockets by protocol, frames, actions by name and status, and events
   assert.equal(metric(await scrape(app.url), `${M}sockets_open`, { protocol: 'graphql-transport-ws' }), 0);
 });
 
+test('GraphQL frames are counted, subscription events included', async () => {
+  const writer = await TestSocket.open(`${app.wsUrl}/ws/things/`);
+  const row = (await writer.request({ action: 'create', data: { name: 'metered events' }, request_id: 1 })).data;
+  const before = metric(await scrape(app.url), `${M}frames_out_total`, { protocol: 'graphql-transport-ws' });
+  const graphql = new WebSocket(`${app.wsUrl}/graphql`, ['graphql-transport-ws']);
+  const received: Array<{ type: string; payload?: any }> = [];
+  graphql.on('message', (data) => received.push(JSON.parse(String(data))));
+  await new Promise((resolve, reject) => graphql.once('open', resolve).once('error', reject));
+  graphql.send(JSON.stringify({ type: 'connection_init' }));
+  await eventually(() => received.some((message) => message.type === 'connection_ack'), 'connection_ack');
+  const query = `subscription ($id: ID!) { thingChanged(id: $id) { action data { id counter } } }`;
+  graphql.send(JSON.stringify({ id: 'm', type: 'subscribe', payload: { query, variables: { id: String(row.pk) } } }));
+  // graphql-transport-ws does not acknowledge a subscribe: patch until the subscription sees one.
+  let counter = 0;
+  await eventually(async () => {
+    await writer.request({ action: 'patch', pk: row.pk, data: { counter: ++counter }, request_id: 2 + counter });
+    return received.some((message) => message.type === 'next');
+  }, 'a subscription event');
+  await writer.request({ action: 'patch', pk: row.pk, data: { counter: ++counter }, request_id: 2 + counter });
+  await eventually(() => received.filter((message) => message.type === 'next').length >= 2, 'a second event');
+  const sent = received.length;
+  assert.equal(metric(await scrape(app.url), `${M}frames_out_total`, { protocol: 'graphql-transport-ws' }) - before, sent);
+  writer.close();
+  graphql.close();
+});
+
 test('PubSub reconnects are counted', {
   skip: process.env.TEST_REDIS_URL ? false : 'needs Redis: runs in the PostgreSQL + Redis pass',
 }, async () => {

@@ -1,0 +1,76 @@
+/**
+ * Text frames written straight into a `ws` socket's stream, one buffer each. `ws.send` spreads an
+ * options object, builds another with a computed key, allocates the frame's header apart and writes
+ * header and payload as two chunks (one `writev`), and a frame made by joining strings is flattened
+ * and measured first: per subscriber per event at fan-out, that is a fifth of the server's user CPU
+ * (docs/benchmarks.md). Here a frame whose payload is already bytes (a shared result encoded once per
+ * event) is one allocation and two copies.
+ *
+ * Only for sockets whose frames `ws` never holds back: no compression negotiated (the gateway's
+ * sockets never negotiate it, and send no Blobs), so its sender never queues and a frame written here
+ * keeps its place among those `ws` sends. Its buffered bytes are the stream's, which
+ * `ws.bufferedAmount` counts, so output bounds see them.
+ */
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+
+/** The parts of a `ws` socket read here (not in its typings). */
+interface WsInternals {
+  _socket?: Duplex | null;
+  _sender?: { _state?: unknown } | null;
+  extensions: string;
+}
+
+/** Frame-out counters of the sockets whose frames the gateway counts (a frame written here bypasses the counted `ws.send`). */
+const framesOutCounters = new WeakMap<WebSocket, () => void>();
+
+/** Counts every frame written here to `ws` with `count` (the gateway's frames-out metric). */
+export function countFramesOut(ws: WebSocket, count: () => void): void {
+  framesOutCounters.set(ws, count);
+}
+
+/** The counter `countFramesOut` gave `ws`, read once when its output is made. */
+export function framesOutCounterOf(ws: WebSocket): (() => void) | undefined {
+  return framesOutCounters.get(ws);
+}
+
+/**
+ * The stream text frames of `ws` may be written into, or undefined when only `ws.send` may write them
+ * (compression negotiated, not open yet, or a `ws` whose internals are not the ones this module knows).
+ */
+export function textFrameStream(ws: WebSocket): Duplex | undefined {
+  const internals = ws as unknown as WsInternals;
+  if (internals.extensions !== '') return undefined;
+  const socket = internals._socket;
+  const sender = internals._sender;
+  if (!socket || typeof socket.write !== 'function' || !sender || typeof sender._state !== 'number') return undefined;
+  return socket;
+}
+
+/** FIN set, opcode 1 (text). */
+const FIN_TEXT = 0x81;
+
+/**
+ * One unmasked text frame (a server's), header included, whose payload is `prefix`, `body`, then the
+ * byte `last` (all UTF-8): what `stream.write` of a socket from `textFrameStream` sends as it is.
+ */
+export function textFrame(prefix: Uint8Array, body: Uint8Array, last: number): Buffer {
+  const length = prefix.length + body.length + 1;
+  const header = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = FIN_TEXT;
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame[2] = length >>> 8;
+    frame[3] = length & 0xff;
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.set(prefix, header);
+  frame.set(body, header + prefix.length);
+  frame[header + length - 1] = last;
+  return frame;
+}

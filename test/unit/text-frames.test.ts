@@ -1,0 +1,73 @@
+/**
+ * Whole text frames written into a `ws` socket's stream: a `ws` client reads them as the text messages
+ * they carry, in order with what `ws.send` sends around them, at every length encoding (7-bit, 16-bit,
+ * 64-bit); a socket that negotiated compression is never written to directly.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { textFrame, textFrameStream } from '../../src/server/text-frames.js';
+
+let server: http.Server;
+let url: string;
+const accepted: WebSocket[] = [];
+
+function startServer(perMessageDeflate: boolean): Promise<string> {
+  server = http.createServer();
+  const wss = new WebSocketServer({ server, perMessageDeflate });
+  wss.on('connection', (ws) => accepted.push(ws));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+async function connect(options?: { perMessageDeflate?: boolean }): Promise<{ client: WebSocket; serverSide: WebSocket }> {
+  const count = accepted.length;
+  const client = new WebSocket(url, options);
+  await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+  while (accepted.length === count) await new Promise((resolve) => setImmediate(resolve));
+  return { client, serverSide: accepted[count]! };
+}
+
+before(async () => {
+  url = await startServer(true);
+});
+after(async () => {
+  for (const ws of accepted) ws.terminate();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+test('a client reads whole frames as text messages, in order with ws.send, at every length encoding', async () => {
+  const { client, serverSide } = await connect({ perMessageDeflate: false });
+  const stream = textFrameStream(serverSide);
+  assert.ok(stream, 'an uncompressed socket is written directly');
+  const received: Array<{ text: string; binary: boolean }> = [];
+  client.on('message', (data, isBinary) => received.push({ text: String(data), binary: isBinary }));
+
+  const prefix = Buffer.from('{"id":"é1","type":"next","payload":');
+  const bodies = [1, 60, 200, 70_000].map((size) => JSON.stringify({ data: 'ü'.repeat(size) }));
+  const expected: string[] = [];
+  for (const [i, body] of bodies.entries()) {
+    stream.write(textFrame(prefix, Buffer.from(body), 0x7d));
+    expected.push(`${prefix}${body}}`);
+    serverSide.send(`between ${i}`);
+    expected.push(`between ${i}`);
+  }
+  while (received.length < expected.length) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(
+    received.map((message) => message.text),
+    expected,
+  );
+  assert.ok(
+    received.every((message) => !message.binary),
+    'every frame is a text frame',
+  );
+  client.close();
+});
+
+test('a socket that negotiated compression is left to ws.send', async () => {
+  const { client, serverSide } = await connect({ perMessageDeflate: true });
+  assert.equal(serverSide.extensions, 'permessage-deflate');
+  assert.equal(textFrameStream(serverSide), undefined);
+  client.close();
+});
