@@ -20,6 +20,14 @@ export interface ConsumerTransport {
   sendReply(text: string, onSent?: () => void): void;
   /** Sends an event; the session holds it while an action of this socket runs, so the reply comes first. */
   sendEvent(text: string): void;
+  /**
+   * For an observer whose events share their text's start and end with its other subscribers: the
+   * bytes that end this subscription's events (`text`, then what the transport closes its frames
+   * with), made once at subscribe; undefined when events must go as text (`sendEvent`). Absent: always.
+   */
+  eventTailBytes?(text: string): Buffer | undefined;
+  /** Sends an event whose text is `body` (bytes shared by every subscriber of it) then `tail` (from `eventTailBytes`). */
+  sendEventBytes?(body: Buffer, tail: Buffer): void;
   /** Closes the whole socket. */
   close(code?: number, reason?: string): void;
   /** Aborted when the socket closes. */

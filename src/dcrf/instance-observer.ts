@@ -9,7 +9,7 @@ import type { ResourceEvent } from '../resources/resource.js';
 import type { Serializer } from '../serializers/serializer.js';
 import { action, type ActionArgs } from './actions.js';
 import { type GenericAsyncAPIConsumer, requireArg, requirePk } from './generic.js';
-import { consumerEventGate, frameKey, sendAtOnce } from './observer-shared.js';
+import { consumerEventGate, frameKey, sendAtOnce, sharedUtf8Of } from './observer-shared.js';
 import { callSince, checkSince, sinceOf, subscribedResult, trackSince } from './positions.js';
 import { resyncPrefix } from './resync.js';
 import { encodeValue, eventPrefix, STATUS, withEncodedRequestIdAt, type ActionResult } from './protocol.js';
@@ -53,11 +53,15 @@ function instanceSender(consumer: GenericAsyncAPIConsumer, requestIdJson: string
   const serializer = consumer.getSerializer();
   const updateKey = frameKey(serializer, 'instance-update');
   const transport = consumer.transport;
+  // Without positions every event ends the same way: its frame is sent as bytes when the socket takes them.
+  const tail = positioned ? undefined : transport.eventTailBytes?.(`${requestIdJson}}`);
+  const bytes = tail && sharedUtf8Of(frameKey(serializer, 'instance-utf8'));
   return (event) => {
     // A serializer that throws on one row must not end the subscription nor reach the client.
     try {
-      const at = positioned ? event.message.position : undefined;
-      transport.sendEvent(withEncodedRequestIdAt(instanceEventPrefix(serializer, updateKey, event), requestIdJson, at));
+      const prefix = instanceEventPrefix(serializer, updateKey, event);
+      if (tail) transport.sendEventBytes!(bytes!.of(prefix), tail);
+      else transport.sendEvent(withEncodedRequestIdAt(prefix, requestIdJson, positioned ? event.message.position : undefined));
     } catch (error) {
       logger.error('instance event failed', {
         stream: consumer.scope.stream,

@@ -13,7 +13,7 @@ import type { Serializer } from '../serializers/serializer.js';
 import { pythonTypeName } from '../serializers/fields.js';
 import { action, type ActionArgs } from './actions.js';
 import { type GenericAsyncAPIConsumer, requireArg } from './generic.js';
-import { consumerEventGate, frameKey, sendAtOnce } from './observer-shared.js';
+import { consumerEventGate, frameKey, sendAtOnce, sharedUtf8Of } from './observer-shared.js';
 import { callSince, sinceOf, subscribedResult, trackSince } from './positions.js';
 import { resyncPrefix } from './resync.js';
 import { encodeValue, eventPrefix, keyText, STATUS, withEncodedRequestIdAt, type ActionResult } from './protocol.js';
@@ -67,10 +67,14 @@ function manySender(
   const serializer = consumer.getSerializer();
   const gate = consumerEventGate(consumer);
   const transport = consumer.transport;
-  const send = (event: ResourceEvent) =>
-    transport.sendEvent(
-      withEncodedRequestIdAt(manyEventPrefix(serializer, event), requestIdJson, positioned ? event.message.position : undefined),
-    );
+  // Without positions every event ends the same way: its frame is sent as bytes when the socket takes them.
+  const tail = positioned ? undefined : transport.eventTailBytes?.(`${requestIdJson}}`);
+  const bytes = tail && sharedUtf8Of(frameKey(serializer, 'many-utf8'));
+  const send = (event: ResourceEvent) => {
+    const prefix = manyEventPrefix(serializer, event);
+    if (tail) transport.sendEventBytes!(bytes!.of(prefix), tail);
+    else transport.sendEvent(withEncodedRequestIdAt(prefix, requestIdJson, positioned ? event.message.position : undefined));
+  };
   return (event) => {
     // A resync names no row: it concerns every followed one.
     if (only && event.action !== 'resync' && !only.has(keyText(event.pk))) return;

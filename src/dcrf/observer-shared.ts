@@ -1,15 +1,17 @@
 /**
- * What the DCRF observers share: memo keys for frames serialized once per message, and the gate that
- * adds a consumer's own permission to the events it is sent.
+ * What the DCRF observers share: memo keys for frames serialized once per message, their bytes, and
+ * the gate that adds a consumer's own permission to the events it is sent.
  */
 import type { Row } from '../events/records.js';
 import { AllowAny, mayReceiveEvent } from '../permissions.js';
 import { InOrder } from '../resources/in-order.js';
+import { SharedUtf8 } from '../server/text-frames.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import type { GenericAsyncAPIConsumer } from './generic.js';
 import { RESYNC_ACTION } from './resync.js';
 
 const memoKeys = new WeakMap<object, Map<string, object>>();
+const sharedTexts = new WeakMap<object, SharedUtf8>();
 
 /**
  * A memo key for one kind of frame built with one serializer (or observer): the same message may be
@@ -21,6 +23,16 @@ export function frameKey(owner: object, kind: string): object {
   let key = byKind.get(kind);
   if (!key) byKind.set(kind, (key = { kind }));
   return key;
+}
+
+/**
+ * The bytes of one kind of frame text (a `frameKey`), shared by every subscriber sending it as bytes:
+ * the first to send an event's text encodes it (see text-frames.ts).
+ */
+export function sharedUtf8Of(key: object): SharedUtf8 {
+  let shared = sharedTexts.get(key);
+  if (!shared) sharedTexts.set(key, (shared = new SharedUtf8()));
+  return shared;
 }
 
 /**

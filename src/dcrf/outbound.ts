@@ -4,6 +4,9 @@
  * included) is bounded by `maxBufferedBytes`, past which the socket is closed 1013 rather than waiting
  * for the network.
  */
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { framesOutCounterOf, textFrame, textFrameStream } from '../server/text-frames.js';
 import type { DcrfLimits, SessionObserver, UserCheckAnswer } from './limits.js';
 import { SESSION_CLOSE } from './protocol.js';
 import type { DcrfSocket } from './socket.js';
@@ -24,6 +27,9 @@ export interface OutboundHost {
   acceptUser(answer: UserCheckAnswer): boolean;
 }
 
+/** An event's text, or a whole frame (header included) for `frameStream`; `length` counts against the bound either way. */
+type Frame = string | Buffer;
+
 export class Outbound {
   /** True while an action of this socket runs: events are held so its reply goes out first. */
   holding = false;
@@ -36,11 +42,17 @@ export class Outbound {
   private readonly socket: DcrfSocket;
   private readonly maxBufferedBytes: number;
   private readonly observer: SessionObserver;
-  /** Events held behind the running action, made on first use. */
-  private held: string[] | undefined;
+  /** Events held behind the running action, made on first use (text, or whole frames for `frameStream`). */
+  private held: Frame[] | undefined;
   /** Events waiting for a pending user re-check, in order. */
-  private gated: string[] | undefined;
-  /** Characters of the events held or gated: they count with the socket's own buffer against maxBufferedBytes. */
+  private gated: Frame[] | undefined;
+  /**
+   * Where events made of bytes are written as whole frames (see text-frames.ts); undefined: every frame
+   * goes through the socket's `send`.
+   */
+  readonly frameStream: Duplex | undefined;
+  private readonly countFrameOut: (() => void) | undefined;
+  /** Size of the events held or gated (characters, bytes of whole frames): they count with the socket's own buffer against maxBufferedBytes. */
   private heldBytes = 0;
 
   constructor(private readonly host: OutboundHost) {
@@ -49,6 +61,9 @@ export class Outbound {
     this.socket = host.socket;
     this.maxBufferedBytes = host.limits.maxBufferedBytes;
     this.observer = host.observer;
+    // A DcrfSocket that is not a `ws` socket (a test's) has none of its internals: every frame is sent.
+    this.frameStream = textFrameStream(host.socket as unknown as WebSocket);
+    this.countFrameOut = this.frameStream && framesOutCounterOf(host.socket as unknown as WebSocket);
   }
 
   /**
@@ -56,17 +71,34 @@ export class Outbound {
    * is dropped (closed socket, slow consumer): a producer of many frames can wait on it to keep pace.
    */
   write(text: string, onSent?: () => void): void {
+    this.writeFrame(text, onSent);
+  }
+
+  /** `write` of a held event too: text for the socket's `send`, or a whole frame for `frameStream` (never with `onSent`). */
+  private writeFrame(frame: Frame, onSent?: () => void): void {
     if (!this.closed && this.heldBytes + this.socket.bufferedAmount > this.maxBufferedBytes) this.slowConsumer();
     if (this.closed) {
       onSent?.();
       return;
     }
     this.observer.frameOut?.();
-    this.socket.send(text, onSent);
+    if (typeof frame === 'string') this.socket.send(frame, onSent);
+    else {
+      this.countFrameOut?.();
+      this.frameStream!.write(frame);
+    }
+  }
+
+  /**
+   * `sendEvent` of a frame whose text is `head`, `body` and `tail`, written as one whole frame into the
+   * socket's stream. Only when `frameStream` is defined.
+   */
+  sendEventBytes(head: Uint8Array, body: Uint8Array, tail: Uint8Array): void {
+    this.sendEvent(textFrame(head, body, tail));
   }
 
   /** Sends an event, held while an action of this socket runs so its reply goes out first. */
-  sendEvent(text: string): void {
+  sendEvent(text: Frame): void {
     if (this.closed) {
       this.observer.eventDropped?.('socket_closed');
       return;
@@ -104,7 +136,7 @@ export class Outbound {
     if (!held) return;
     this.held = undefined;
     for (const text of held) this.heldBytes -= text.length;
-    for (const text of held) this.write(text);
+    for (const text of held) this.writeFrame(text);
   }
 
   /** The socket is closing or closed: nothing more is sent, and what was held is forgotten. */
@@ -114,9 +146,9 @@ export class Outbound {
     this.heldBytes = 0;
   }
 
-  private deliver(text: string): void {
+  private deliver(text: Frame): void {
     if (this.holding) this.holdIn((this.held ??= []), text);
-    else this.write(text);
+    else this.writeFrame(text);
   }
 
   private releaseGated(active: UserCheckAnswer): void {
@@ -132,7 +164,7 @@ export class Outbound {
    * Keeps an event for later (behind a running action's reply, or a pending user re-check). Held events
    * are output the client owes us as much as the socket's buffer is, so together they share its bound.
    */
-  private holdIn(list: string[], text: string): void {
+  private holdIn(list: Frame[], text: Frame): void {
     if (this.closed) return;
     if (this.heldBytes + text.length + this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.slowConsumer();

@@ -153,6 +153,8 @@ export class StreamRouter {
 class StreamTransport implements ConsumerTransport {
   /** The session's output, kept at its first event: events then skip the session object on their way out. */
   private eventOutput: Outbound | undefined;
+  /** `prefix` as UTF-8, made at the first event sent as bytes. */
+  private prefixBytes: Buffer | undefined;
 
   constructor(
     private readonly host: RouterHost,
@@ -171,6 +173,15 @@ class StreamTransport implements ConsumerTransport {
 
   sendEvent(text: string): void {
     (this.eventOutput ??= this.host.output).sendEvent(this.prefix ? `${this.prefix}${text}}` : text);
+  }
+
+  eventTailBytes(text: string): Buffer | undefined {
+    if (!this.host.output.frameStream) return undefined;
+    return Buffer.from(this.prefix ? `${text}}` : text);
+  }
+
+  sendEventBytes(body: Buffer, tail: Buffer): void {
+    (this.eventOutput ??= this.host.output).sendEventBytes((this.prefixBytes ??= Buffer.from(this.prefix)), body, tail);
   }
 
   close(code?: number, reason?: string): void {

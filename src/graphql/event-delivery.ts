@@ -13,6 +13,7 @@ import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } 
 import type { WebSocket } from 'ws';
 import { formatResult, SubscriptionOverflow } from './errors.js';
 import { LiveStream, type StreamReceiver } from './live-stream.js';
+import { SharedUtf8 } from '../server/text-frames.js';
 import { SocketOutput } from './socket-output.js';
 
 /** How a transport frames and sends one result. */
@@ -91,7 +92,7 @@ export interface DeliveryOptions {
 type Encoded = string | Promise<string>;
 
 /** The `}` ending an event's frame after its payload (see socketTarget). */
-const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACE = Buffer.from('}');
 
 /**
  * The encoded results that subscribers of one document share: those who would get the same result
@@ -106,9 +107,8 @@ class SharedResults {
   private lastEvent: object | undefined;
   private lastEncoded: Encoded | undefined;
   private older: WeakMap<object, Encoded> | undefined;
-  /** The last result sent as bytes, encoded once for every subscriber writing whole frames. */
-  private lastJson: string | undefined;
-  private lastBytes: Buffer | undefined;
+  /** The last result as bytes, encoded once for every subscriber writing whole frames. */
+  readonly bytes = new SharedUtf8();
 
   constructor(
     private readonly groups: Map<string, SharedResults>,
@@ -125,15 +125,6 @@ class SharedResults {
     this.lastEvent = event;
     this.lastEncoded = encoded;
     return encoded;
-  }
-
-  /** `json` as UTF-8 (the same Buffer for every subscriber of the same result). */
-  bytesOf(json: string): Buffer {
-    if (json !== this.lastJson) {
-      this.lastJson = json;
-      this.lastBytes = Buffer.from(json);
-    }
-    return this.lastBytes!;
   }
 
   release(): void {
@@ -346,7 +337,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown>,
       if (recheck && this.unflushed && output.drained) this.unflushed = 0;
       this.unflushed++;
       const prefixBytes = this.prefixBytes;
-      if (prefixBytes) output.sendEventBytes(prefixBytes, this.shared ? this.shared.bytesOf(json) : Buffer.from(json), CLOSE_BRACE);
+      if (prefixBytes) output.sendEventBytes(prefixBytes, this.shared ? this.shared.bytes.of(json) : Buffer.from(json), CLOSE_BRACE);
       else output.sendEvent(`${this.prefix}${json}}`);
       return;
     }

@@ -87,11 +87,11 @@ export class SocketOutput {
   }
 
   /**
-   * `sendEvent` of a text frame whose payload is `prefix`, `body` and the byte `last`, written as one
-   * whole frame into the socket's stream. Only when `frameStream` is defined.
+   * `sendEvent` of a text frame whose payload is `head`, `body` and `tail`, written as one whole frame
+   * into the socket's stream. Only when `frameStream` is defined.
    */
-  sendEventBytes(prefix: Uint8Array, body: Uint8Array, last: number): void {
-    this.sendEvent(textFrame(prefix, body, last));
+  sendEventBytes(head: Uint8Array, body: Uint8Array, tail: Uint8Array): void {
+    this.sendEvent(textFrame(head, body, tail));
   }
 
   /** Sends a subscription event once the socket's user is known to be still active. */

@@ -51,11 +51,11 @@ export function textFrameStream(ws: WebSocket): Duplex | undefined {
 const FIN_TEXT = 0x81;
 
 /**
- * One unmasked text frame (a server's), header included, whose payload is `prefix`, `body`, then the
- * byte `last` (all UTF-8): what `stream.write` of a socket from `textFrameStream` sends as it is.
+ * One unmasked text frame (a server's), header included, whose payload is `head`, `body`, then `tail`
+ * (all UTF-8): what `stream.write` of a socket from `textFrameStream` sends as it is.
  */
-export function textFrame(prefix: Uint8Array, body: Uint8Array, last: number): Buffer {
-  const length = prefix.length + body.length + 1;
+export function textFrame(head: Uint8Array, body: Uint8Array, tail: Uint8Array): Buffer {
+  const length = head.length + body.length + tail.length;
   const header = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + length);
   frame[0] = FIN_TEXT;
@@ -69,8 +69,27 @@ export function textFrame(prefix: Uint8Array, body: Uint8Array, last: number): B
     frame.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  frame.set(prefix, header);
-  frame.set(body, header + prefix.length);
-  frame[header + length - 1] = last;
+  frame.set(head, header);
+  frame.set(body, header + head.length);
+  frame.set(tail, header + head.length + body.length);
   return frame;
+}
+
+/**
+ * The UTF-8 bytes of the last text asked for, for texts shared by many subscribers (an event's frame
+ * text, made once per event): the first subscriber encodes it, the others find it here. One per kind
+ * of text, kept where every subscriber reads the same one.
+ */
+export class SharedUtf8 {
+  private text: string | undefined;
+  private bytes: Buffer = Buffer.alloc(0);
+
+  of(text: string): Buffer {
+    // The same string object for every subscriber of an event: a pointer compare after the first.
+    if (text !== this.text) {
+      this.text = text;
+      this.bytes = Buffer.from(text);
+    }
+    return this.bytes;
+  }
 }

@@ -48,7 +48,7 @@ test('a client reads whole frames as text messages, in order with ws.send, at ev
   const bodies = [1, 60, 200, 70_000].map((size) => JSON.stringify({ data: 'ü'.repeat(size) }));
   const expected: string[] = [];
   for (const [i, body] of bodies.entries()) {
-    stream.write(textFrame(prefix, Buffer.from(body), 0x7d));
+    stream.write(textFrame(prefix, Buffer.from(body), Buffer.from('}')));
     expected.push(`${prefix}${body}}`);
     serverSide.send(`between ${i}`);
     expected.push(`between ${i}`);
