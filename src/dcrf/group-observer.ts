@@ -261,36 +261,9 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
       else this.#resync(consumer, message, entry);
       return;
     }
-    const send = (event: ObserverEvent) => {
-      // The subscribing request ids are kept encoded; decoded only for a handler of one's own and the log.
-      const requestIds = () => [...entry.requestIds].map((id) => JSON.parse(id) as unknown);
-      // A throwing serializer or handler is logged once with the subscribing request ids; the
-      // subscription and the other subscribers carry on.
-      const failed = (error: unknown) =>
-        logger.error('observer handler failed', {
-          observer: this.name,
-          request_ids: requestIds(),
-          error: String((error as Error)?.stack ?? error),
-        });
-      try {
-        const hub = consumer.scope.runtime.hub;
-        const position: string | undefined = entry.positioned ? message.position : undefined;
-        if (this.options.handler) {
-          const body = hub.memo(message, event.bodyKey, event.body);
-          const observed: ObservedEvent = { body, action: event.action, subscribingRequestIds: requestIds(), group };
-          if (position !== undefined) observed.position = position;
-          Promise.resolve(this.options.handler(consumer, observed)).catch(failed);
-          return;
-        }
-        const prefix = hub.memo(message, event.frameKey ?? this, groupFrame, event);
-        for (const id of entry.requestIds) consumer.sendText(withEncodedRequestIdAt(prefix, id, position));
-      } catch (error) {
-        failed(error);
-      }
-    };
     const permission = (consumer.constructor as typeof AsyncAPIConsumer).permission();
     if (!(seen instanceof Promise) && (permission instanceof AllowAny || !seen?.row)) {
-      if (seen) send(seen);
+      if (seen) this.#send(consumer, message, group, entry, seen);
       return;
     }
     // Checks may take different times: queue them per subscription so events keep commit order.
@@ -300,8 +273,42 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
       const object = event.row;
       const request = { action: event.action, args: {}, consumer, object };
       if (permission instanceof AllowAny || !object || (await mayReceiveEvent(permission, consumer.scope, { ...request, object })))
-        send(event);
+        this.#send(consumer, message, group, entry, event);
     }, ignore);
+  }
+
+  /**
+   * Sends an event to each subscribing request id (or hands it to the observer's handler). A method,
+   * not a closure per event: it runs for every subscribing consumer of every event.
+   */
+  #send(consumer: C, message: any, group: string, entry: GroupSubscription, event: ObserverEvent): void {
+    try {
+      const hub = consumer.scope.runtime.hub;
+      const position: string | undefined = entry.positioned ? message.position : undefined;
+      if (this.options.handler) {
+        const body = hub.memo(message, event.bodyKey, event.body);
+        const observed: ObservedEvent = { body, action: event.action, subscribingRequestIds: decodedIds(entry), group };
+        if (position !== undefined) observed.position = position;
+        Promise.resolve(this.options.handler(consumer, observed)).catch((error: unknown) => this.#failed(entry, error));
+        return;
+      }
+      const prefix = hub.memo(message, event.frameKey ?? this, groupFrame, event);
+      for (const id of entry.requestIds) consumer.sendText(withEncodedRequestIdAt(prefix, id, position));
+    } catch (error) {
+      this.#failed(entry, error);
+    }
+  }
+
+  /**
+   * A throwing serializer or handler is logged once with the subscribing request ids; the
+   * subscription and the other subscribers carry on.
+   */
+  #failed(entry: GroupSubscription, error: unknown): void {
+    logger.error('observer handler failed', {
+      observer: this.name,
+      request_ids: decodedIds(entry),
+      error: String((error as Error)?.stack ?? error),
+    });
   }
 
   /**
@@ -320,6 +327,11 @@ export abstract class BaseObserver<C extends AsyncAPIConsumer, Source> {
       consumer.sendText(withEncodedRequestIdAt(resyncPrefix(hub, message), id, position));
     }
   }
+}
+
+/** The subscribing request ids, kept encoded: decoded only for a handler of one's own and the log. */
+function decodedIds(entry: GroupSubscription): unknown[] {
+  return [...entry.requestIds].map((id) => JSON.parse(id) as unknown);
 }
 
 /** The default handler's frame text of an event, without the request ids. */
