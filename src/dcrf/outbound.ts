@@ -91,14 +91,20 @@ export class Outbound {
 
   /**
    * `sendEvent` of a frame whose text is `head`, `body` and `tail`, written as one whole frame into the
-   * socket's stream. Only when `frameStream` is defined.
+   * socket's stream (when there is none, `frameStream` undefined, sent as text).
    */
   sendEventBytes(head: Uint8Array, body: Uint8Array, tail: Uint8Array): void {
-    this.sendEvent(textFrame(head, body, tail));
+    if (this.frameStream) this.queueEvent(textFrame(head, body, tail));
+    else this.queueEvent(Buffer.concat([head, body, tail]).toString());
   }
 
   /** Sends an event, held while an action of this socket runs so its reply goes out first. */
-  sendEvent(text: Frame): void {
+  sendEvent(text: string): void {
+    this.queueEvent(text);
+  }
+
+  /** `sendEvent` of a frame's text, or of a whole frame for `frameStream`. */
+  private queueEvent(text: Frame): void {
     if (this.closed) {
       this.observer.eventDropped?.('socket_closed');
       return;

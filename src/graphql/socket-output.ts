@@ -88,14 +88,20 @@ export class SocketOutput {
 
   /**
    * `sendEvent` of a text frame whose payload is `head`, `body` and `tail`, written as one whole frame
-   * into the socket's stream. Only when `frameStream` is defined.
+   * into the socket's stream (when there is none, `frameStream` undefined, sent as text).
    */
   sendEventBytes(head: Uint8Array, body: Uint8Array, tail: Uint8Array): void {
-    this.sendEvent(textFrame(head, body, tail));
+    if (this.frameStream) this.queueEvent(textFrame(head, body, tail), undefined);
+    else this.queueEvent(Buffer.concat([head, body, tail]).toString(), undefined);
   }
 
   /** Sends a subscription event once the socket's user is known to be still active. */
-  sendEvent(frame: string | Buffer, flushed?: () => void): void {
+  sendEvent(frame: string, flushed?: () => void): void {
+    this.queueEvent(frame, flushed);
+  }
+
+  /** `sendEvent` of a frame's text, or of a whole frame for `frameStream`. */
+  private queueEvent(frame: string | Buffer, flushed: (() => void) | undefined): void {
     if (this.held) {
       this.hold(frame, flushed);
       return;

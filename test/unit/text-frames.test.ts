@@ -9,6 +9,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { textFrame, textFrameStream } from '../../src/server/text-frames.js';
+import { Outbound, type OutboundHost } from '../../src/dcrf/outbound.js';
+import { DEFAULT_DCRF_LIMITS } from '../../src/dcrf/limits.js';
+import type { DcrfSocket } from '../../src/dcrf/socket.js';
+import { SocketOutput } from '../../src/graphql/socket-output.js';
 
 let server: http.Server;
 let url: string;
@@ -70,4 +74,26 @@ test('a socket that negotiated compression is left to ws.send', async () => {
   assert.equal(serverSide.extensions, 'permessage-deflate');
   assert.equal(textFrameStream(serverSide), undefined);
   client.close();
+});
+
+test('an output without a stream to write frames into sends the same events as text', async () => {
+  // GraphQL: a socket that negotiated compression.
+  const { client, serverSide } = await connect({ perMessageDeflate: true });
+  const received: string[] = [];
+  client.on('message', (data, isBinary) => received.push(`${isBinary ? 'binary' : 'text'} ${String(data)}`));
+  const output = new SocketOutput(serverSide, 1024 * 1024);
+  assert.equal(output.frameStream, undefined);
+  output.sendEventBytes(Buffer.from('{"id":"1","payload":'), Buffer.from('{"data":"ü"}'), Buffer.from('}'));
+  while (received.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(received, ['text {"id":"1","payload":{"data":"ü"}}']);
+  client.close();
+
+  // DCRF: a socket that is not a ws socket (as a test's communicator).
+  const sent: string[] = [];
+  const socket = { send: (text: string) => sent.push(text), bufferedAmount: 0 } as unknown as DcrfSocket;
+  const host = { socket, limits: DEFAULT_DCRF_LIMITS, observer: {}, closed: false, checksUser: false } as unknown as OutboundHost;
+  const outbound = new Outbound(host);
+  assert.equal(outbound.frameStream, undefined);
+  outbound.sendEventBytes(Buffer.from('{"stream":"s","payload":'), Buffer.from('{"data":"é","request_id":'), Buffer.from('7}}'));
+  assert.deepEqual(sent, ['{"stream":"s","payload":{"data":"é","request_id":7}}']);
 });
