@@ -2,7 +2,7 @@
  * The layering of src/ (checked in CI by `npm run lint:deps`): imports run downwards only,
  *   cli -> demo -> server -> protocols (dcrf, graphql) -> resources -> serializers, models, db;
  *   events sit beside resources (models publish through them); shared leaf modules (errors, scope,
- *   permissions, logger, auth, runtime, limits) may be imported from anywhere below the protocols.
+ *   permissions, logger, auth, runtime, limits, text-frames) may be imported from anywhere below the protocols.
  * No cycles; the demo is imported by nothing under src/ but the CLI.
  */
 const layer = (name) => `^src/${name}(/|\\.ts$)`;

@@ -5,7 +5,7 @@
 import type { Row } from '../events/records.js';
 import { AllowAny, mayReceiveEvent } from '../permissions.js';
 import { InOrder } from '../resources/in-order.js';
-import { SharedUtf8 } from '../server/text-frames.js';
+import { SharedUtf8 } from '../text-frames.js';
 import type { AsyncAPIConsumer } from './consumer.js';
 import type { GenericAsyncAPIConsumer } from './generic.js';
 import { RESYNC_ACTION } from './resync.js';

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { framesOutCounterOf, textFrame, textFrameStream } from '../server/text-frames.js';
+import { framesOutCounterOf, textFrame, textFrameStream } from '../text-frames.js';
 import type { DcrfLimits, SessionObserver, UserCheckAnswer } from './limits.js';
 import { SESSION_CLOSE } from './protocol.js';
 import type { DcrfSocket } from './socket.js';

@@ -13,7 +13,7 @@ import { execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } 
 import type { WebSocket } from 'ws';
 import { formatResult, SubscriptionOverflow } from './errors.js';
 import { LiveStream, type StreamReceiver } from './live-stream.js';
-import { SharedUtf8 } from '../server/text-frames.js';
+import { SharedUtf8 } from '../text-frames.js';
 import { SocketOutput } from './socket-output.js';
 
 /** How a transport frames and sends one result. */

@@ -11,7 +11,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { framesOutCounterOf, textFrame, textFrameStream } from '../server/text-frames.js';
+import { framesOutCounterOf, textFrame, textFrameStream } from '../text-frames.js';
 import { limitReason } from './errors.js';
 import type { SocketObserver } from './socket-limits.js';
 import type { SocketUser } from './socket-user.js';

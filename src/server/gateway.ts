@@ -18,7 +18,7 @@ import { resolveToken, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromRequest } from '../auth/tokens.js';
 import { applyCors } from './cors.js';
 import { OriginPolicy } from './origin.js';
-import { countFramesOut } from './text-frames.js';
+import { countFramesOut } from '../text-frames.js';
 import { combineObservers, GatewayMetrics, type LimitName, type SocketCounters } from './metrics.js';
 import { MetricsServer, serveMetrics } from './metrics-access.js';
 import { setSecurityHeaders } from './security-headers.js';

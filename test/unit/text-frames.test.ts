@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { textFrame, textFrameStream } from '../../src/server/text-frames.js';
+import { textFrame, textFrameStream } from '../../src/text-frames.js';
 import { Outbound, type OutboundHost } from '../../src/dcrf/outbound.js';
 import { DEFAULT_DCRF_LIMITS } from '../../src/dcrf/limits.js';
 import type { DcrfSocket } from '../../src/dcrf/socket.js';
