@@ -21,17 +21,25 @@ interface WsInternals {
   extensions: string;
 }
 
-/** Frame-out counters of the sockets whose frames the gateway counts (a frame written here bypasses the counted `ws.send`). */
-const framesOutCounters = new WeakMap<WebSocket, () => void>();
+/** Where a counting replacement of `ws.send` keeps its counter (see `countsFramesOut`). */
+const FRAMES_OUT = Symbol('framesOut');
 
-/** Counts every frame written here to `ws` with `count` (the gateway's frames-out metric). */
-export function countFramesOut(ws: WebSocket, count: () => void): void {
-  framesOutCounters.set(ws, count);
+type CountingSend = ((...args: any[]) => unknown) & { [FRAMES_OUT]?: () => void };
+
+/**
+ * Marks `send`, a replacement of sockets' `ws.send` that counts their frames (the gateway's
+ * frames-out metric), as counting with `count`: frames written here to a socket whose `send` it is
+ * are counted with it too. Kept on the function, which every socket of a protocol shares, so a
+ * socket pays nothing for it.
+ */
+export function countsFramesOut<F extends (...args: any[]) => unknown>(send: F, count: () => void): F {
+  (send as CountingSend)[FRAMES_OUT] = count;
+  return send;
 }
 
-/** The counter `countFramesOut` gave `ws`, read once when its output is made. */
+/** The counter of `ws`'s counting `send` (see `countsFramesOut`), read once when its output is made. */
 export function framesOutCounterOf(ws: WebSocket): (() => void) | undefined {
-  return framesOutCounters.get(ws);
+  return (ws.send as CountingSend)[FRAMES_OUT];
 }
 
 /**

@@ -18,7 +18,6 @@ import { resolveToken, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromRequest } from '../auth/tokens.js';
 import { applyCors } from './cors.js';
 import { OriginPolicy } from './origin.js';
-import { countFramesOut } from '../text-frames.js';
 import { combineObservers, GatewayMetrics, type LimitName, type SocketCounters } from './metrics.js';
 import { MetricsServer, serveMetrics } from './metrics-access.js';
 import { setSecurityHeaders } from './security-headers.js';
@@ -469,9 +468,8 @@ export class Gateway {
       if (protocol === 'dcrf') this.dcrfObserver ??= withFrameCounter(this.sessionObserver, counters.frameIn);
       else ws.on('message', counters.frameIn);
       // Every protocol's frames leave through ws.send, so counting there covers DCRF and GraphQL alike.
+      // (Events written as whole frames, text-frames.ts, are counted by the same function's counter.)
       ws.send = counters.countedSend as WebSocket['send'];
-      // ...and through text-frames.ts, for events written as whole frames.
-      countFramesOut(ws, counters.frameOut);
     }
     ws.on('error', this.onSocketError);
     this.sockets.set(ws, new OpenSocket(protocol, ip, counters, logger.enabled('debug') ? watchClose(ws) : undefined));

@@ -8,6 +8,7 @@ import { Counter, Gauge, Registry, type Counter as CounterType } from 'prom-clie
 import type { ChangeHub } from '../events/hub.js';
 import type { SessionObserver } from '../dcrf/session.js';
 import type { BusyStats } from '../db/sqlite-busy.js';
+import { countsFramesOut } from '../text-frames.js';
 
 /** Limits whose hits are counted (`dcrf_gateway_limit_hits_total{limit=...}`). */
 export type LimitName =
@@ -264,10 +265,16 @@ export class GatewayMetrics
           count.in++;
         },
         frameOut,
-        countedSend: function (this: { constructor: { prototype: { send: Function } } }, data: unknown, options?: unknown, cb?: unknown) {
+        // Frames written straight into a socket's stream (text-frames.ts) are counted with frameOut too.
+        countedSend: countsFramesOut(function (
+          this: { constructor: { prototype: { send: Function } } },
+          data: unknown,
+          options?: unknown,
+          cb?: unknown,
+        ) {
           frameOut();
           return this.constructor.prototype.send.call(this, data, options, cb);
-        },
+        }, frameOut),
         closed: () => this.socketsOpen.dec({ protocol }),
       };
       this.socketCounters.set(protocol, counters);
