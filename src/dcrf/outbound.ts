@@ -27,6 +27,9 @@ export interface OutboundHost {
   acceptUser(answer: UserCheckAnswer): boolean;
 }
 
+/** `WebSocket.OPEN`. */
+const OPEN = 1;
+
 /** An event's text, or a whole frame (header included) for `frameStream`; `length` counts against the bound either way. */
 type Frame = string | Buffer;
 
@@ -85,7 +88,9 @@ export class Outbound {
     if (typeof frame === 'string') this.socket.send(frame, onSent);
     else {
       this.countFrameOut?.();
-      this.frameStream!.write(frame);
+      // As `ws.send` does: nothing goes out after a close frame (the peer's close arrived; `closed` is
+      // set only when the socket has closed).
+      if ((this.socket as unknown as WebSocket).readyState === OPEN) this.frameStream!.write(frame);
     }
   }
 

@@ -13,6 +13,8 @@ import { Outbound, type OutboundHost } from '../../src/dcrf/outbound.js';
 import { DEFAULT_DCRF_LIMITS } from '../../src/dcrf/limits.js';
 import type { DcrfSocket } from '../../src/dcrf/socket.js';
 import { SocketOutput } from '../../src/graphql/socket-output.js';
+import { framesAfterClose, RawClient } from '../helpers/raw-ws-client.js';
+import { eventually } from '../helpers/hardening.js';
 
 let server: http.Server;
 let url: string;
@@ -96,4 +98,32 @@ test('an output without a stream to write frames into sends the same events as t
   assert.equal(outbound.frameStream, undefined);
   outbound.sendEventBytes(Buffer.from('{"stream":"s","payload":'), Buffer.from('{"data":"é","request_id":'), Buffer.from('7}}'));
   assert.deepEqual(sent, ['{"stream":"s","payload":{"data":"é","request_id":7}}']);
+});
+
+test('after the server sent its close frame, no event is written, though the peer has not answered', async () => {
+  const port = Number(new URL(url).port);
+  for (const kind of ['dcrf', 'graphql'] as const) {
+    const count = accepted.length;
+    const client = await RawClient.open(port, '/');
+    await eventually(() => accepted.length > count, 'the server side');
+    const serverSide = accepted[count]!;
+    const host = { socket: serverSide, limits: DEFAULT_DCRF_LIMITS, observer: {}, closed: false, checksUser: false };
+    const outbound = kind === 'dcrf' ? new Outbound(host as unknown as OutboundHost) : new SocketOutput(serverSide, 1024 * 1024);
+    assert.ok(outbound.frameStream, 'frames are written whole');
+    const send = () => outbound.sendEventBytes(Buffer.from('{"a":'), Buffer.from('1'), Buffer.from('}'));
+    send();
+    // The session (DCRF) is told only once the socket has closed; this close is the server's own (a shutdown's).
+    serverSide.close(1001, 'going away');
+    send();
+    await eventually(() => client.frames.some((frame) => frame.opcode === 8), `${kind}: the close frame`);
+    send();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(
+      client.frames.filter((frame) => frame.opcode === 1).map((frame) => String(frame.payload)),
+      ['{"a":1}'],
+      `${kind}: the event before the close only`,
+    );
+    assert.deepEqual(framesAfterClose(client), [], kind);
+    client.destroy();
+  }
 });
