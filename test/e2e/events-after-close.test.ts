@@ -39,6 +39,15 @@ async function patchSeen(): Promise<void> {
   }
 }
 
+/** Sends the client's close, waits for the server's, then patches twice (each seen by the watcher) and lets frames arrive. */
+async function closeThenPatch(client: RawClient): Promise<void> {
+  client.send(8, CLOSE_1000);
+  await eventually(() => client.frames.some((frame) => frame.opcode === 8), "the server's close frame");
+  await patchSeen();
+  await patchSeen();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 test('DCRF: no event after the close frame', async () => {
   const client = await RawClient.open(app.port, '/ws/things/');
   try {
@@ -46,11 +55,7 @@ test('DCRF: no event after the close frame', async () => {
     await eventually(() => client.texts().some((text: any) => text.response_status === 201), 'subscribed');
     await patchSeen();
     await eventually(() => client.texts().some((text: any) => text.data?.counter === counter), 'an event before the close');
-    client.send(8, CLOSE_1000);
-    await eventually(() => client.frames.some((frame) => frame.opcode === 8), "the server's close frame");
-    await patchSeen();
-    await patchSeen();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await closeThenPatch(client);
     assert.deepEqual(framesAfterClose(client), []);
   } finally {
     client.destroy();
@@ -69,11 +74,7 @@ test('GraphQL: no event after the close frame', async () => {
       await patchSeen();
       return client.texts().some((text: any) => text.type === 'next');
     }, 'an event before the close');
-    client.send(8, CLOSE_1000);
-    await eventually(() => client.frames.some((frame) => frame.opcode === 8), "the server's close frame");
-    await patchSeen();
-    await patchSeen();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await closeThenPatch(client);
     assert.deepEqual(framesAfterClose(client), []);
   } finally {
     client.destroy();
