@@ -273,7 +273,10 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown>,
         if (this.ended) return;
         this.deliver(event);
       }
-      this.end();
+      // Done once the results still being executed have gone out.
+      const tail = this.tail;
+      if (tail) void tail.then(() => this.end());
+      else this.end();
     } catch (error) {
       this.fail(error);
     }
@@ -290,7 +293,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown>,
     if (this.unflushed && this.drained()) this.unflushed = 0;
     // Counted from here rather than from the send: results still being executed (async resolvers) wait too.
     if (this.pending + this.unflushed >= this.maxPending) {
-      this.fail(new SubscriptionOverflow());
+      this.failNow(new SubscriptionOverflow());
       return;
     }
     let encoded: Encoded;
@@ -298,7 +301,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown>,
       encoded = this.encoded(event);
     } catch (error) {
       // A result that cannot be encoded (a BigInt, say) ends this subscription, not the publisher's loop.
-      this.fail(error);
+      this.failNow(error);
       return;
     }
     this.pending++;
@@ -312,7 +315,7 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown>,
       .then(() => encoded)
       .then(
         (json) => this.send(json),
-        (error: unknown) => this.fail(error),
+        (error: unknown) => this.failNow(error),
       );
     this.tail = next;
     void next.then(() => {
@@ -352,8 +355,21 @@ export class EventDelivery implements AsyncGenerator<never, undefined, unknown>,
     this.target.send(frame);
   }
 
-  /** Ends the subscription with an error (the source failed, or the client fell behind). */
+  /**
+   * The source failed (a RESYNC, say): the subscription ends with the error, after the results of the
+   * events before it that are still being executed (async resolvers) have gone out.
+   */
   fail(error: unknown): void {
+    const tail = this.tail;
+    if (tail && !this.ended && !(error instanceof SubscriptionOverflow)) {
+      void tail.then(() => this.failNow(error));
+      return;
+    }
+    this.failNow(error);
+  }
+
+  /** Ends the subscription with an error now (the client fell behind, a result failed, the source failed). */
+  private failNow(error: unknown): void {
     if (this.ended) return;
     this.stop();
     if (this.reject) {

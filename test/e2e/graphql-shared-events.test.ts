@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
 import { graphqlClient, post, subscribeLive } from '../helpers/graphql.js';
+import { logTruncate } from '../helpers/change-log.js';
 import { bindResource, buildGraphQLSchema, createGraphQLAdapter, resourceCall, type GraphQLContext } from '../../src/index.js';
 import { TokenAuthenticator } from '../../src/demo/auth.js';
 import { openShareGroups } from '../../src/graphql/event-delivery.js';
@@ -155,6 +156,27 @@ test('results of async resolvers arrive in the order of the events, on both prot
     stream.dispose();
   } finally {
     legacy.close();
+    await client.dispose();
+  }
+});
+
+test('a RESYNC ends the subscription after the results of the events before it, still being executed', async () => {
+  const client = graphqlClient(app);
+  try {
+    const stream = await subscribeLive(client, 'subscription { noteActivity { data { title later(ms: 400) } } }');
+    assert.equal((await post(app, 'mutation { writeNote(input: {title: "before"}) { id } }')).status, 200);
+    // The event's result is being executed (400 ms) when the table is emptied.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const truncated = await logTruncate(app, 'Test');
+    await stream.ended(5000);
+    assert.deepEqual(
+      stream.results.map((result) => result.data),
+      [{ noteActivity: { data: { title: 'before', later: 'before' } } }],
+    );
+    const errors = stream.error as Array<{ extensions?: { code?: string; position?: string } }>;
+    assert.equal(errors[0]?.extensions?.code, 'RESYNC');
+    assert.equal(errors[0]?.extensions?.position, truncated);
+  } finally {
     await client.dispose();
   }
 });

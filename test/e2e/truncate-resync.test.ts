@@ -33,9 +33,9 @@ import {
 import { TokenAuthenticator } from '../../src/demo/auth.js';
 import { Note, User } from '../../src/demo/models.js';
 import { NoteSerializer } from '../../src/demo/serializers.js';
-import { APPEND_LOCK_KEY, CHANGE_LOG_TABLE } from '../../src/events/change-log.js';
 import { reply, startTestApp, TestSocket, type TestApp } from '../helpers/app.js';
 import { captureLogs } from '../helpers/hardening.js';
+import { logTruncate as appendTruncate } from '../helpers/change-log.js';
 
 const postgres = Boolean(process.env.TEST_DATABASE_URL);
 
@@ -61,22 +61,9 @@ function resyncFrame(model: string, requestId: unknown, position?: string): Reco
   return frame;
 }
 
-/**
- * Appends a truncate of `model` to the change log as the database's capture does (one entry: pk JSON
- * null, action `truncate`, row `{}`, no before row), optionally after `alsoRun` in the same transaction;
- * then has the feed look at the log at once. Returns the entry's position.
- */
-async function logTruncate(model: string, alsoRun?: (trx: TestApp['knex']) => Promise<unknown>, on: TestApp = app): Promise<string> {
-  const seq = await on.knex.transaction(async (trx) => {
-    if (postgres) await trx.raw('select pg_advisory_xact_lock(?)', [APPEND_LOCK_KEY]);
-    if (alsoRun) await alsoRun(trx);
-    const [row] = await trx(CHANGE_LOG_TABLE)
-      .insert({ model, pk: 'null', action: 'truncate', before_row: null, row_data: '{}', committed_at: Date.now() })
-      .returning('seq');
-    return Number((row as { seq: unknown }).seq);
-  });
-  on.runtime.hub.catchUp();
-  return on.runtime.hub.changeLog!.position(seq);
+/** A truncate of `model` in the change log (see helpers/change-log.ts), on this file's app by default. */
+function logTruncate(model: string, alsoRun?: (trx: TestApp['knex']) => Promise<unknown>, on: TestApp = app): Promise<string> {
+  return appendTruncate(on, model, alsoRun);
 }
 
 const open = (stream: string, token?: string) =>

@@ -219,3 +219,25 @@ test('an event whose result cannot be encoded ends that subscription with the er
   source.push({ raw: 2 });
   assert.equal(frames.length, 1);
 });
+
+test('a source that ends or fails waits for the results of its events still being executed', async () => {
+  // An async resolver: the field's value arrives 20 ms after the event.
+  const later = (n: number) => ({ tick: new Promise((resolve) => setTimeout(() => resolve(n), 20)) });
+  async function* finite() {
+    yield later(1);
+    yield later(2);
+  }
+  const ended = recorder();
+  const finished = new EventDelivery(finite(), args, ended.target, { maxPending: 10, share: false });
+  assert.deepEqual(await finished.next(), { value: undefined, done: true });
+  assert.deepEqual(ended.frames, ['<{"data":{"tick":1}}>', '<{"data":{"tick":2}}>']);
+
+  async function* failing() {
+    yield later(3);
+    throw new Error('source broke');
+  }
+  const failed = recorder();
+  const delivery = new EventDelivery(failing(), args, failed.target, { maxPending: 10, share: false });
+  await assert.rejects(delivery.next(), /source broke/);
+  assert.deepEqual(failed.frames, ['<{"data":{"tick":3}}>']);
+});
