@@ -84,6 +84,27 @@ export function textFrame(head: Uint8Array, body: Uint8Array, tail: Uint8Array):
 }
 
 /**
+ * An event made of `head`, `body` and `tail`: a whole frame when there is a `stream` to write it into
+ * (`textFrameStream`), else its text for `ws.send`.
+ */
+export function frameOrText(stream: Duplex | undefined, head: Uint8Array, body: Uint8Array, tail: Uint8Array): Buffer | string {
+  return stream ? textFrame(head, body, tail) : Buffer.concat([head, body, tail]).toString();
+}
+
+/** `WebSocket.OPEN`. */
+const OPEN = 1;
+
+/**
+ * Writes a whole frame from `textFrame` into `ws`'s `stream`, counted with `countFrameOut` (see
+ * `framesOutCounterOf`). As `ws.send` does, nothing is written once a close started (either side's):
+ * no frame may follow a close frame.
+ */
+export function writeWholeFrame(ws: WebSocket, stream: Duplex, frame: Buffer, countFrameOut: (() => void) | undefined): void {
+  countFrameOut?.();
+  if (ws.readyState === OPEN) stream.write(frame);
+}
+
+/**
  * The UTF-8 bytes of the last text asked for, for texts shared by many subscribers (an event's frame
  * text, made once per event): the first subscriber encodes it, the others find it here. One per kind
  * of text, kept where every subscriber reads the same one.

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { framesOutCounterOf, textFrame, textFrameStream } from '../text-frames.js';
+import { frameOrText, framesOutCounterOf, textFrameStream, writeWholeFrame } from '../text-frames.js';
 import type { DcrfLimits, SessionObserver, UserCheckAnswer } from './limits.js';
 import { SESSION_CLOSE } from './protocol.js';
 import type { DcrfSocket } from './socket.js';
@@ -26,9 +26,6 @@ export interface OutboundHost {
   /** Takes a re-check's answer: true when the user is still active, false once the socket is being closed. */
   acceptUser(answer: UserCheckAnswer): boolean;
 }
-
-/** `WebSocket.OPEN`. */
-const OPEN = 1;
 
 /** An event's text, or a whole frame (header included) for `frameStream`; `length` counts against the bound either way. */
 type Frame = string | Buffer;
@@ -86,12 +83,8 @@ export class Outbound {
     }
     this.observer.frameOut?.();
     if (typeof frame === 'string') this.socket.send(frame, onSent);
-    else {
-      this.countFrameOut?.();
-      // As `ws.send` does: nothing goes out after a close frame (the peer's close arrived; `closed` is
-      // set only when the socket has closed).
-      if ((this.socket as unknown as WebSocket).readyState === OPEN) this.frameStream!.write(frame);
-    }
+    // The session's `closed` is set only once the socket has closed: a close under way is the writer's to see.
+    else writeWholeFrame(this.socket as unknown as WebSocket, this.frameStream!, frame, this.countFrameOut);
   }
 
   /**
@@ -99,8 +92,7 @@ export class Outbound {
    * socket's stream (when there is none, `frameStream` undefined, sent as text).
    */
   sendEventBytes(head: Uint8Array, body: Uint8Array, tail: Uint8Array): void {
-    if (this.frameStream) this.queueEvent(textFrame(head, body, tail));
-    else this.queueEvent(Buffer.concat([head, body, tail]).toString());
+    this.queueEvent(frameOrText(this.frameStream, head, body, tail));
   }
 
   /** Sends an event, held while an action of this socket runs so its reply goes out first. */

@@ -30,25 +30,20 @@ export function eventSink<Out>(
   push: (value: Out) => void,
   fail: (error: unknown) => void,
 ): (event: ResourceEvent) => void {
-  return (event) => {
-    if (event.action === 'resync') {
-      fail(resyncError(event.message));
-      return;
-    }
-    const value = toValue(event);
-    if (value !== undefined) push(value);
-  };
+  const sink = new StreamEventSink(toValue, { push, fail });
+  return (event) => sink.onResourceEvent(event);
 }
 
 /**
- * `eventSink` as an object pushing into a LiveStream: what a resource subscription hands each event to
- * is then this one object and the stream, where `eventSink` and `push` are two closures (four objects
- * read per subscriber per event).
+ * What `eventSink` does, as an object pushing into a LiveStream: what a resource subscription hands each
+ * event to is then this one object and the stream, where `eventSink` and `push` are two closures (four
+ * objects read per subscriber per event).
  */
 export class StreamEventSink<Out> implements ResourceEventSink {
   constructor(
     private readonly toValue: (event: ResourceEvent) => Out | undefined,
-    private readonly stream: LiveStream<Out>,
+    /** A LiveStream, or (for `eventSink`) its two functions. */
+    private readonly stream: Pick<LiveStream<Out>, 'push' | 'fail'>,
   ) {}
 
   onResourceEvent(event: ResourceEvent): void {

@@ -11,7 +11,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { framesOutCounterOf, textFrame, textFrameStream } from '../text-frames.js';
+import { frameOrText, framesOutCounterOf, textFrameStream, writeWholeFrame } from '../text-frames.js';
 import { limitReason } from './errors.js';
 import type { SocketObserver } from './socket-limits.js';
 import type { SocketUser } from './socket-user.js';
@@ -74,10 +74,7 @@ export class SocketOutput {
       return false;
     }
     if (typeof frame === 'string') this.ws.send(frame, flushed);
-    else {
-      this.countFrameOut?.();
-      this.frameStream!.write(frame);
-    }
+    else writeWholeFrame(this.ws, this.frameStream!, frame, this.countFrameOut);
     return true;
   }
 
@@ -91,8 +88,7 @@ export class SocketOutput {
    * into the socket's stream (when there is none, `frameStream` undefined, sent as text).
    */
   sendEventBytes(head: Uint8Array, body: Uint8Array, tail: Uint8Array): void {
-    if (this.frameStream) this.queueEvent(textFrame(head, body, tail), undefined);
-    else this.queueEvent(Buffer.concat([head, body, tail]).toString(), undefined);
+    this.queueEvent(frameOrText(this.frameStream, head, body, tail), undefined);
   }
 
   /** Sends a subscription event once the socket's user is known to be still active. */
